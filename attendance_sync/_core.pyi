@@ -1,0 +1,152 @@
+"""Typed surface of the Rust core (`attendance_sync._core`).
+
+Everything that touches HTTP, digest auth, paging or device time zones lives behind this module.
+"""
+
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
+from typing import Any, Literal, TypeAlias, final
+
+__version__: str
+
+DeviceLike: TypeAlias = Device | Mapping[str, Any]
+ProgressCallback: TypeAlias = Callable[[int, int], object]
+
+@final
+class Device:
+	"""Connection settings of one terminal. The password is never part of repr(), str() or an error."""
+
+	host: str
+	user: str
+	port: int | None
+	https: bool
+	verify_tls: bool
+	name: str
+	major: int
+	minor: int
+	utc_offset: str | None
+	connect_timeout: float
+	timeout: float
+	def __init__(
+		self,
+		host: str,
+		user: str,
+		password: str,
+		*,
+		port: int | None = None,
+		https: bool = False,
+		verify_tls: bool = True,
+		name: str | None = None,
+		major: int = 5,
+		minor: int = 0,
+		utc_offset: str | None = None,
+		connect_timeout: float = 5.0,
+		timeout: float = 30.0,
+	) -> None: ...
+	@property
+	def base_url(self) -> str: ...
+
+@final
+class Event:
+	device: str
+	serial_no: int | None
+	employee_no: str | None
+	time: datetime
+	log_type: Literal["IN", "OUT"] | None
+	major: int
+	minor: int
+	verify_method: str | None
+	is_punch: bool
+	card_no: str | None
+	name: str | None
+	door_no: int | None
+	def as_dict(self) -> dict[str, Any]: ...
+
+@final
+class FetchStats:
+	pages: int
+	exchanges: int
+	bytes: int
+	seconds: float
+	windows: int
+	def as_dict(self) -> dict[str, Any]: ...
+
+@final
+class FetchResult:
+	device: str
+	events: list[Event]
+	stats: FetchStats
+	last_serial: int | None
+	device_time: datetime
+	serial_mode: bool
+
+@final
+class DeviceInfo:
+	device: str
+	model: str | None
+	firmware: str | None
+	serial_number: str | None
+	mac_address: str | None
+	device_name: str | None
+	device_type: str | None
+	device_time: datetime
+	time_mode: str | None
+	time_zone: str | None
+	clock_skew_seconds: float
+	supports_event_search: bool
+	supports_serial_search: bool
+	max_results: int | None
+	def as_dict(self) -> dict[str, Any]: ...
+
+@final
+class DeviceUser:
+	employee_no: str
+	name: str | None
+	user_type: str | None
+	def as_dict(self) -> dict[str, Any]: ...
+
+class AttendanceSyncError(Exception):
+	device: str | None
+
+class DeviceAuthError(AttendanceSyncError):
+	locked_until: datetime | None
+	retries_left: int | None
+
+class DeviceUnreachableError(AttendanceSyncError): ...
+class DeviceTimeoutError(AttendanceSyncError): ...
+class DeviceTlsError(AttendanceSyncError): ...
+
+class DeviceHttpError(AttendanceSyncError):
+	status: int
+	sub_status: str | None
+
+class DeviceProtocolError(AttendanceSyncError): ...
+class DeviceFaultError(AttendanceSyncError): ...
+
+DeviceError: TypeAlias = AttendanceSyncError
+
+def fetch_events(
+	device: DeviceLike,
+	start: datetime,
+	end: datetime,
+	*,
+	since_serial: int | None = None,
+	on_progress: ProgressCallback | None = None,
+) -> FetchResult: ...
+def fetch_many(
+	devices: Iterable[DeviceLike],
+	start: datetime,
+	end: datetime,
+	*,
+	concurrency: int = 16,
+	on_progress: Callable[[str, int, int], object] | None = None,
+) -> dict[str, FetchResult | AttendanceSyncError]: ...
+def device_info(device: DeviceLike) -> DeviceInfo: ...
+def device_users(device: DeviceLike) -> list[DeviceUser]: ...
+def dedup(
+	events: Iterable[Event],
+	existing_keys: Iterable[tuple[str, datetime]] = (),
+	*,
+	window_seconds: int = 0,
+) -> list[Event]: ...
+def punch_minors() -> list[tuple[int, int]]: ...
