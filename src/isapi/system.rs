@@ -1,0 +1,241 @@
+//! Device identity, clock, capabilities and users (§4.4, §5).
+
+use chrono::{DateTime, FixedOffset, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::client::IsapiClient;
+use super::xml;
+use crate::error::{excerpt, Error};
+use crate::event::parse_device_time;
+
+pub const DEVICE_INFO_PATH: &str = "/ISAPI/System/deviceInfo";
+pub const TIME_PATH: &str = "/ISAPI/System/time";
+pub const CAPABILITIES_PATH: &str = "/ISAPI/AccessControl/AcsEvent/capabilities?format=json";
+pub const USER_SEARCH_PATH: &str = "/ISAPI/AccessControl/UserInfo/Search?format=json";
+pub const USER_COUNT_PATH: &str = "/ISAPI/AccessControl/UserInfo/Count?format=json";
+
+/// The device clock as read from `System/time`.
+#[derive(Debug, Clone, Serialize)]
+pub struct DeviceClock {
+    pub local_time: DateTime<FixedOffset>,
+    /// Device clock minus server clock, in seconds.
+    pub skew_seconds: f64,
+    pub time_mode: Option<String>,
+    pub time_zone: Option<String>,
+}
+
+impl DeviceClock {
+    pub fn offset(&self) -> FixedOffset {
+        *self.local_time.offset()
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DeviceInfo {
+    pub device: String,
+    pub model: Option<String>,
+    pub firmware: Option<String>,
+    pub serial_number: Option<String>,
+    pub mac_address: Option<String>,
+    pub device_name: Option<String>,
+    pub device_type: Option<String>,
+    pub clock: DeviceClock,
+    pub supports_event_search: bool,
+    pub supports_serial_search: bool,
+    pub max_results: Option<u32>,
+    pub user_count: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceUser {
+    pub employee_no: String,
+    pub name: Option<String>,
+    pub user_type: Option<String>,
+}
+
+fn protocol(client: &IsapiClient, path: &str, what: impl Into<String>, body: &[u8]) -> Error {
+    Error::Protocol { device: client.device().to_owned(), path: path.to_owned(), what: what.into(), excerpt: excerpt(body) }
+}
+
+/// POSIX `timeZone` to an offset: the sign is inverted relative to ISO (`CST-8:00:00` is UTC+8, §5.2).
+/// DST rules after the standard offset are ignored; `localTime` already carries the effective offset.
+pub fn posix_tz_offset(tz: &str) -> Option<FixedOffset> {
+    let rest = tz.trim().trim_start_matches(|c: char| c.is_ascii_alphabetic());
+    let end = rest.get(1..)?.find(|c: char| !(c.is_ascii_digit() || c == ':')).map_or(rest.len(), |i| i + 1);
+    let spec = rest.get(..end)?;
+    let (sign, hms) = match spec.as_bytes().first()? {
+        b'+' => (-1, &spec[1..]),
+        b'-' => (1, &spec[1..]),
+        _ => (-1, spec),
+    };
+    let mut parts = hms.split(':');
+    let hours: i32 = parts.next()?.parse().ok()?;
+    let minutes: i32 = parts.next().map_or(Some(0), |m| m.parse().ok())?;
+    if hours > 14 || minutes >= 60 {
+        return None;
+    }
+    FixedOffset::east_opt(sign * (hours * 3600 + minutes * 60))
+}
+
+/// Reads `System/time`. `configured` overrides the device's offset for naive clocks.
+pub async fn read_clock(client: &IsapiClient, configured: Option<FixedOffset>) -> Result<DeviceClock, Error> {
+    let body = client.get(TIME_PATH).await?;
+    let server_now = Utc::now();
+    let leaves = xml::leaves(&body).map_err(|e| protocol(client, TIME_PATH, format!("System/time is not XML: {e}"), &body))?;
+    let time_zone = xml::find(&leaves, "timeZone").map(str::to_owned);
+    let zone_offset = configured
+        .or_else(|| time_zone.as_deref().and_then(posix_tz_offset))
+        .or_else(|| FixedOffset::east_opt(0));
+    let text = xml::find(&leaves, "localTime")
+        .ok_or_else(|| protocol(client, TIME_PATH, "System/time has no localTime", &body))?;
+    let local_time = zone_offset
+        .and_then(|o| parse_device_time(text, o))
+        .ok_or_else(|| protocol(client, TIME_PATH, format!("unreadable localTime {text:?}"), &body))?;
+    let local_time = match configured {
+        Some(o) => local_time.with_timezone(&o),
+        None => local_time,
+    };
+    let skew_seconds = (local_time.with_timezone(&Utc) - server_now).num_milliseconds() as f64 / 1000.0;
+    Ok(DeviceClock { local_time, skew_seconds, time_mode: xml::find(&leaves, "timeMode").map(str::to_owned), time_zone })
+}
+
+struct Capabilities {
+    supports_event_search: bool,
+    supports_serial_search: bool,
+    max_results: Option<u32>,
+}
+
+async fn capabilities(client: &IsapiClient) -> Result<Capabilities, Error> {
+    let body = match client.get(CAPABILITIES_PATH).await {
+        Ok(b) => b,
+        Err(Error::Http { status: 403 | 404, .. }) => {
+            return Ok(Capabilities { supports_event_search: false, supports_serial_search: false, max_results: None })
+        }
+        Err(e) => return Err(e),
+    };
+    // Some firmwares answer XML labelled JSON (§1); the serial fields are named the same in both.
+    let supports_serial_search = body.windows(b"beginSerialNo".len()).any(|w| w == b"beginSerialNo");
+    let max_results = serde_json::from_slice::<serde_json::Value>(&body)
+        .ok()
+        .and_then(|v| v.pointer("/AcsEvent/AcsEventCond/maxResults/@max")?.as_u64())
+        .and_then(|v| u32::try_from(v).ok());
+    Ok(Capabilities { supports_event_search: true, supports_serial_search, max_results })
+}
+
+async fn user_count(client: &IsapiClient) -> Result<Option<u64>, Error> {
+    match client.get(USER_COUNT_PATH).await {
+        Ok(body) => Ok(serde_json::from_slice::<serde_json::Value>(&body)
+            .ok()
+            .and_then(|v| v.pointer("/UserInfoCount/userNumber")?.as_u64())),
+        Err(Error::Http { status: 403 | 404, .. }) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Everything Test Connection shows: identity, clock and skew, what event search supports, user count.
+pub async fn device_info(client: &IsapiClient) -> Result<DeviceInfo, Error> {
+    let body = client.get(DEVICE_INFO_PATH).await?;
+    let leaves = xml::leaves(&body)
+        .map_err(|e| protocol(client, DEVICE_INFO_PATH, format!("deviceInfo is not XML: {e}"), &body))?;
+    let get = |k: &str| xml::find(&leaves, k).map(str::to_owned);
+    let clock = read_clock(client, client.config().utc_offset).await?;
+    let caps = capabilities(client).await?;
+    let user_count = user_count(client).await?;
+    Ok(DeviceInfo {
+        device: client.device().to_owned(),
+        model: get("model"),
+        firmware: get("firmwareVersion"),
+        serial_number: get("serialNumber"),
+        mac_address: get("macAddress"),
+        device_name: get("deviceName"),
+        device_type: get("deviceType"),
+        clock,
+        supports_event_search: caps.supports_event_search,
+        supports_serial_search: caps.supports_serial_search,
+        max_results: caps.max_results,
+        user_count,
+    })
+}
+
+#[derive(Deserialize)]
+struct UserEnvelope {
+    #[serde(rename = "UserInfoSearch")]
+    search: Option<UserPage>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct UserPage {
+    response_status_strg: Option<String>,
+    total_matches: Option<u64>,
+    #[serde(rename = "UserInfo", default)]
+    users: Vec<serde_json::Value>,
+}
+
+/// The paged user list (§5.3).
+pub async fn users(client: &IsapiClient) -> Result<Vec<DeviceUser>, Error> {
+    let cfg = client.config();
+    let search_id = format!("{:016x}", rand::random::<u64>());
+    let mut out = Vec::new();
+    let mut position = 0u64;
+    let mut seen = std::collections::HashSet::new();
+    for _ in 0..cfg.max_pages {
+        let cond = json!({"UserInfoSearchCond": {
+            "searchID": search_id, "searchResultPosition": position, "maxResults": cfg.max_results}});
+        let body = client.post_json(USER_SEARCH_PATH, serde_json::to_vec(&cond).unwrap_or_default()).await?;
+        let page = serde_json::from_slice::<UserEnvelope>(&body)
+            .ok()
+            .and_then(|e| e.search)
+            .ok_or_else(|| protocol(client, USER_SEARCH_PATH, "no UserInfoSearch object", &body))?;
+        let received = page.users.len() as u64;
+        let status = page.response_status_strg.unwrap_or_default();
+        let mut fresh = 0;
+        for u in page.users {
+            let text = |k: &str| {
+                u.get(k).and_then(|v| match v {
+                    serde_json::Value::String(s) if !s.is_empty() => Some(s.clone()),
+                    serde_json::Value::Number(n) => Some(n.to_string()),
+                    _ => None,
+                })
+            };
+            if let Some(employee_no) = text("employeeNo") {
+                if seen.insert(employee_no.clone()) {
+                    fresh += 1;
+                    out.push(DeviceUser { employee_no, name: text("name"), user_type: text("userType") });
+                }
+            }
+        }
+        position += received;
+        if status != "MORE" || received == 0 || page.total_matches.is_some_and(|t| position >= t) {
+            if status == "MORE" && received == 0 {
+                return Err(Error::Fault {
+                    device: cfg.name.clone(),
+                    what: format!("the user search said MORE but sent no users at position {position}"),
+                });
+            }
+            return Ok(out);
+        }
+        if fresh == 0 {
+            return Err(Error::Fault { device: cfg.name.clone(), what: "the user search repeated a page".into() });
+        }
+    }
+    Err(Error::Fault { device: cfg.name.clone(), what: format!("more than {} user pages", cfg.max_pages) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn posix_sign_is_inverted() {
+        let secs = |s| posix_tz_offset(s).map(|o| o.local_minus_utc());
+        assert_eq!(secs("CST-8:00:00"), Some(8 * 3600));
+        assert_eq!(secs("CST+3:00:00"), Some(-3 * 3600));
+        assert_eq!(secs("CST-5:45:00"), Some(5 * 3600 + 45 * 60));
+        assert_eq!(secs("CST-1:00:00DST01:00:00,M3.5.0/02:00:00,M10.5.0/03:00:00"), Some(3600));
+        assert_eq!(secs("CST+0:00:00"), Some(0));
+        assert_eq!(secs("nonsense"), None);
+        assert_eq!(secs(""), None);
+    }
+}

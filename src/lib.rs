@@ -1,0 +1,23 @@
+//! Attendance Sync core: pulls access-control events from Hikvision ISAPI terminals.
+//!
+//! - [`isapi`]: digest auth, one keep-alive session per device, event search, system resources;
+//! - [`event`]: the event model, punch classification; [`dedup`]: removal of repeats;
+//! - [`fetch`]: one device and window; [`sync`]: many devices concurrently;
+//! - [`sim`]: an ISAPI terminal simulator for tests, the demo and the benchmarks.
+
+pub mod dedup;
+pub mod device;
+pub mod error;
+pub mod event;
+pub mod fetch;
+pub mod isapi;
+pub mod sim;
+pub mod sync;
+
+#[cfg(feature = "python")]
+mod python;
+
+pub use device::{DeviceConfig, Password, RetryPolicy};
+pub use error::Error;
+pub use event::{Classifier, Direction, Event};
+pub use fetch::{fetch_events, FetchFailure, FetchResult, FetchStats, FetchStop, TimeArg};
