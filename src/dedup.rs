@@ -17,7 +17,17 @@ pub fn punch_key(event: &Event) -> Option<PunchKey> {
 /// - with `window_seconds > 0`, the same employee within that many seconds of a kept punch or an existing
 ///   key (double punches); input is expected in time order per employee, as fetches return it.
 pub fn dedup(events: Vec<Event>, existing: &HashSet<PunchKey>, window_seconds: i64) -> Vec<Event> {
-    let mut serials: HashSet<(std::sync::Arc<str>, u64)> = HashSet::with_capacity(events.len());
+    let mask = keep_mask(events.iter(), existing, window_seconds);
+    events.into_iter().zip(mask).filter_map(|(e, keep)| keep.then_some(e)).collect()
+}
+
+/// [`dedup`] as a mask over borrowed events: `true` for the ones to keep.
+pub fn keep_mask<'a>(
+    events: impl ExactSizeIterator<Item = &'a Event>,
+    existing: &HashSet<PunchKey>,
+    window_seconds: i64,
+) -> Vec<bool> {
+    let mut serials: HashSet<(&str, u64)> = HashSet::with_capacity(events.len());
     let mut keys: HashSet<PunchKey> = HashSet::with_capacity(events.len());
     // Per employee: sorted existing instants (for the window) and the last kept instant.
     let mut existing_times: HashMap<&str, Vec<i64>> = HashMap::new();
@@ -37,30 +47,33 @@ pub fn dedup(events: Vec<Event>, existing: &HashSet<PunchKey>, window_seconds: i
         })
     };
 
-    let mut out = Vec::with_capacity(events.len());
+    let mut mask = Vec::with_capacity(events.len());
     for event in events {
-        if let Some(serial) = event.serial_no {
-            if !serials.insert((event.device.clone(), serial)) {
-                continue;
-            }
-        }
-        if let Some(key) = punch_key(&event) {
-            if existing.contains(&key) || keys.contains(&key) {
-                continue;
-            }
-            if window_seconds > 0 {
-                let t = key.1;
-                let recent = last_kept.get(&key.0).is_some_and(|last| (t - last).abs() < window_seconds);
-                if recent || near_existing(&key.0, t) {
-                    continue;
+        let keep = (|| {
+            if let Some(serial) = event.serial_no {
+                if !serials.insert((&*event.device, serial)) {
+                    return false;
                 }
-                last_kept.insert(key.0.clone(), t);
             }
-            keys.insert(key);
-        }
-        out.push(event);
+            if let Some(key) = punch_key(event) {
+                if existing.contains(&key) || keys.contains(&key) {
+                    return false;
+                }
+                if window_seconds > 0 {
+                    let t = key.1;
+                    let recent = last_kept.get(&key.0).is_some_and(|last| (t - last).abs() < window_seconds);
+                    if recent || near_existing(&key.0, t) {
+                        return false;
+                    }
+                    last_kept.insert(key.0.clone(), t);
+                }
+                keys.insert(key);
+            }
+            true
+        })();
+        mask.push(keep);
     }
-    out
+    mask
 }
 
 #[cfg(test)]

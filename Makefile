@@ -1,0 +1,44 @@
+# make test  — everything from a fresh clone: venv, tools, test peers, the extension, cargo test, pytest.
+# make demo  — the main job on the bundled simulator.
+# make bench — benchmarks (release build), results in benches/RESULTS.md.
+
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+export CARGO_BUILD_JOBS ?= 2
+export CARGO_TERM_COLOR ?= never
+
+.PHONY: test demo bench fuzz lint build peers
+
+$(VENV)/.installed: requirements-test.txt
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements-test.txt
+	touch $@
+
+# Apache httpd (Debian) is the second independent digest server of the interoperability test.
+peers:
+	@test -x /usr/sbin/apache2 || { \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		export DEBIAN_FRONTEND=noninteractive; \
+		$$SUDO apt-get install -y -q apache2-bin >/dev/null 2>&1 || \
+		{ $$SUDO apt-get update -q >/dev/null && $$SUDO apt-get install -y -q apache2-bin >/dev/null; }; }
+
+build: $(VENV)/.installed
+	cargo build --bin attendance-sync
+	VIRTUAL_ENV=$(abspath $(VENV)) $(VENV)/bin/maturin develop -q
+
+test: build peers
+	ATTENDANCE_SYNC_INTEROP=1 ATTENDANCE_SYNC_PYTHON=$(abspath $(PY)) cargo test
+	$(PY) -m mypy.stubtest attendance_sync._core --allowlist tests/stubtest-allowlist.txt
+	ATTENDANCE_SYNC_BIN=$(abspath target/debug/attendance-sync) $(VENV)/bin/pytest -q
+
+demo:
+	cargo build --release --bin attendance-sync
+	./target/release/attendance-sync demo --devices 3 --days 7 --out-dir demo-out
+
+lint: $(VENV)/.installed
+	cargo fmt --check
+	cargo clippy --all-targets -- -D warnings
+	$(VENV)/bin/ruff check attendance_sync tests
+	$(VENV)/bin/ruff format --check attendance_sync tests
