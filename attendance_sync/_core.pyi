@@ -27,6 +27,7 @@ class Device:
 	utc_offset: str | None
 	connect_timeout: float
 	timeout: float
+	punch_codes: list[tuple[int, int]]
 	def __init__(
 		self,
 		host: str,
@@ -42,6 +43,7 @@ class Device:
 		utc_offset: str | None = None,
 		connect_timeout: float = 5.0,
 		timeout: float = 30.0,
+		punch_codes: list[tuple[int, int]] | None = None,
 	) -> None: ...
 	@property
 	def base_url(self) -> str: ...
@@ -69,6 +71,8 @@ class FetchStats:
 	bytes: int
 	seconds: float
 	windows: int
+	rejected_items: int
+	outside_window: int
 	def as_dict(self) -> dict[str, Any]: ...
 
 @final
@@ -79,6 +83,7 @@ class FetchResult:
 	last_serial: int | None
 	device_time: datetime
 	serial_mode: bool
+	complete_until: datetime
 
 @final
 class DeviceInfo:
@@ -96,6 +101,7 @@ class DeviceInfo:
 	supports_event_search: bool
 	supports_serial_search: bool
 	max_results: int | None
+	user_count: int | None
 	def as_dict(self) -> dict[str, Any]: ...
 
 @final
@@ -107,6 +113,7 @@ class DeviceUser:
 
 class AttendanceSyncError(Exception):
 	device: str | None
+	partial: FetchResult | None
 
 class DeviceAuthError(AttendanceSyncError):
 	locked_until: datetime | None
@@ -145,7 +152,7 @@ def device_info(device: DeviceLike) -> DeviceInfo: ...
 def device_users(device: DeviceLike) -> list[DeviceUser]: ...
 def dedup(
 	events: Iterable[Event],
-	existing_keys: Iterable[tuple[str, datetime]] = (),
+	existing_keys: Iterable[tuple[str, datetime]] | None = None,
 	*,
 	window_seconds: int = 0,
 ) -> list[Event]: ...

@@ -1,0 +1,326 @@
+//! The ISAPI client against the simulator over loopback HTTP: paging, digest, faults, the fleet.
+
+use std::ops::ControlFlow;
+use std::time::Duration;
+
+use attendance_sync::fetch::{fetch_events, FetchResult, FetchStop, TimeArg};
+use attendance_sync::isapi::IsapiClient;
+use attendance_sync::sim::{self, Faults, PageFault, PageFaultKind, RunningSim, SimConfig, SimDevice};
+use attendance_sync::sync::fetch_many;
+use attendance_sync::{DeviceConfig, Error, Password};
+use chrono::{Duration as Span, FixedOffset, Utc};
+
+fn config(devices: usize, days: u32, events_per_day: u32) -> SimConfig {
+    SimConfig {
+        devices,
+        days,
+        events_per_day,
+        utc_offset: FixedOffset::east_opt(6 * 3600).expect("offset"),
+        ..SimConfig::default()
+    }
+}
+
+async fn start(cfg: SimConfig) -> RunningSim {
+    sim::start(cfg).await.expect("simulator starts")
+}
+
+fn device(d: &SimDevice, password: &str) -> DeviceConfig {
+    let mut cfg = DeviceConfig::new("127.0.0.1", "admin", Password::new(password));
+    cfg.port = Some(d.addr.port());
+    cfg.name = d.name.clone();
+    cfg.timeout = Duration::from_secs(5);
+    cfg.retry.first_backoff = Duration::from_millis(20);
+    cfg
+}
+
+fn window() -> (TimeArg, TimeArg) {
+    let end = Utc::now() + Span::days(1);
+    (TimeArg::Aware((end - Span::days(12)).fixed_offset()), TimeArg::Aware(end.fixed_offset()))
+}
+
+async fn fetch(client: &IsapiClient) -> Result<FetchResult, FetchStop> {
+    let (start, end) = window();
+    fetch_events(client, start, end, None, &mut |_, _| ControlFlow::Continue(())).await
+}
+
+fn failure(stop: FetchStop) -> (Error, Option<FetchResult>) {
+    match stop {
+        FetchStop::Failed(f) => (f.error, f.partial),
+        FetchStop::Cancelled => panic!("not cancelled"),
+    }
+}
+
+fn assert_complete(result: &FetchResult, d: &SimDevice) {
+    let mut serials: Vec<u64> = result.events.iter().filter_map(|e| e.serial_no).collect();
+    assert_eq!(serials.len(), d.event_count, "every event has a serial and arrives");
+    serials.sort_unstable();
+    serials.dedup();
+    assert_eq!(serials.len(), d.event_count, "no event arrives twice");
+}
+
+#[tokio::test]
+async fn ten_thousand_events_one_exchange_per_page() {
+    let sim = start(config(1, 10, 1000)).await;
+    let d = &sim.devices[0];
+    let client = IsapiClient::new(device(d, &SimConfig::default().password)).expect("client");
+    let result = fetch(&client).await.expect("fetch");
+    assert_complete(&result, d);
+    let stats = d.stats();
+    assert_eq!(stats.acs_event_pages, u64::from(result.stats.pages));
+    assert_eq!(stats.events_served, 10_000);
+    // The clock read and every page cost one exchange each; the only extra is the first challenge.
+    assert_eq!(stats.requests, u64::from(result.stats.pages) + 2);
+    assert_eq!(stats.unauthorized, 1);
+    assert_eq!(stats.connections, 1, "one keep-alive connection");
+    let per_page = (stats.requests - 2) as f64 / f64::from(result.stats.pages);
+    println!("10,000 events: {} pages, {} exchanges, {per_page:.3} exchanges per page after the challenge", result.stats.pages, stats.requests);
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn same_second_bursts_and_time_order_arrive_once() {
+    let mut cfg = config(1, 3, 400);
+    cfg.burst_share = 0.3;
+    let sim = start(cfg).await;
+    let d = &sim.devices[0];
+    let client = IsapiClient::new(device(d, &SimConfig::default().password)).expect("client");
+    let result = fetch(&client).await.expect("fetch");
+    assert_complete(&result, d);
+    let same_second = result.events.windows(2).filter(|w| w[0].time == w[1].time).count();
+    assert!(same_second > 0, "the history has same-second events");
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn wrong_password_is_one_rejected_request_and_never_retried() {
+    let sim = start(config(1, 1, 50)).await;
+    let d = &sim.devices[0];
+    let client = IsapiClient::new(device(d, "not-it")).expect("client");
+    let (error, partial) = failure(fetch(&client).await.expect_err("rejected"));
+    assert!(matches!(&error, Error::Auth { lock, .. } if lock.retries_left == Some(4)), "{error}");
+    assert!(partial.is_none());
+    let again = fetch(&client).await.expect_err("still rejected");
+    assert!(matches!(failure(again).0, Error::Auth { .. }));
+    let stats = d.stats();
+    assert_eq!(stats.failed_logins, 1);
+    assert_eq!(stats.requests, 2, "the challenge and one rejected attempt, nothing after");
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn lockout_reports_unlock_time_without_more_attempts() {
+    let sim = start(config(1, 1, 50)).await;
+    let d = &sim.devices[0];
+    d.set_faults(Faults { lock_after: 2, unlock_secs: 1737, ..Faults::default() });
+    for _ in 0..2 {
+        let client = IsapiClient::new(device(d, "not-it")).expect("client");
+        let _ = fetch(&client).await;
+    }
+    let client = IsapiClient::new(device(d, &SimConfig::default().password)).expect("client");
+    let (error, _) = failure(fetch(&client).await.expect_err("locked"));
+    match &error {
+        Error::Auth { lock, .. } => {
+            assert!(lock.locked);
+            assert!(lock.unlock_seconds.is_some_and(|s| s > 1700 && s <= 1737));
+            assert!(lock.locked_until.is_some());
+        }
+        other => panic!("expected a lockout, got {other}"),
+    }
+    assert!(error.to_string().contains("LOCKED"));
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn nonce_reuse_limit_costs_one_exchange_per_refresh() {
+    let sim = start(config(1, 2, 300)).await;
+    let d = &sim.devices[0];
+    d.set_faults(Faults { nonce_max_uses: 5, ..Faults::default() });
+    let client = IsapiClient::new(device(d, &SimConfig::default().password)).expect("client");
+    let result = fetch(&client).await.expect("fetch");
+    assert_complete(&result, d);
+    let requests = u64::from(result.stats.pages) + 1;
+    let refreshes = requests.div_ceil(5) - 1;
+    let stats = d.stats();
+    assert_eq!(stats.stale, refreshes);
+    assert_eq!(stats.failed_logins, 0);
+    assert_eq!(stats.requests, 1 + requests + refreshes);
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn reuse_limit_without_challenge_fetches_a_new_one() {
+    let sim = start(config(1, 1, 200)).await;
+    let d = &sim.devices[0];
+    d.set_faults(Faults { nonce_max_uses: 3, no_challenge_on_reuse: true, ..Faults::default() });
+    let client = IsapiClient::new(device(d, &SimConfig::default().password)).expect("client");
+    let result = fetch(&client).await.expect("fetch");
+    assert_complete(&result, d);
+    assert_eq!(d.stats().failed_logins, 0);
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn sha256_and_dual_challenges() {
+    let sim = start(config(1, 1, 100)).await;
+    let d = &sim.devices[0];
+    for faults in [Faults { sha256: true, ..Faults::default() }, Faults { dual_challenge: true, ..Faults::default() }] {
+        d.set_faults(faults);
+        let client = IsapiClient::new(device(d, &SimConfig::default().password)).expect("client");
+        assert_complete(&fetch(&client).await.expect("fetch"), d);
+    }
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn mid_paging_401_resumes_at_the_same_position() {
+    let sim = start(config(1, 2, 200)).await;
+    let d = &sim.devices[0];
+    d.set_faults(Faults {
+        page_fault: Some(PageFault { kind: PageFaultKind::Unauthorized401, on_page: 4, times: 1 }),
+        ..Faults::default()
+    });
+    let client = IsapiClient::new(device(d, &SimConfig::default().password)).expect("client");
+    let result = fetch(&client).await.expect("fetch");
+    assert_complete(&result, d);
+    assert_eq!(d.stats().failed_logins, 0);
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn transient_page_faults_are_retried_and_paging_resumes() {
+    let sim = start(config(1, 2, 200)).await;
+    let d = &sim.devices[0];
+    for kind in [PageFaultKind::Status500, PageFaultKind::Drop, PageFaultKind::DropMidBody, PageFaultKind::Malformed] {
+        d.set_faults(Faults { page_fault: Some(PageFault { kind, on_page: 3, times: 2 }), ..Faults::default() });
+        let client = IsapiClient::new(device(d, &SimConfig::default().password)).expect("client");
+        let result = fetch(&client).await.unwrap_or_else(|_| panic!("{kind:?} recovered"));
+        assert_complete(&result, d);
+    }
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn read_timeout_on_a_page_is_retried() {
+    let sim = start(config(1, 1, 150)).await;
+    let d = &sim.devices[0];
+    d.set_faults(Faults {
+        page_fault: Some(PageFault { kind: PageFaultKind::Timeout, on_page: 2, times: 1 }),
+        ..Faults::default()
+    });
+    let mut cfg = device(d, &SimConfig::default().password);
+    cfg.timeout = Duration::from_millis(500);
+    let client = IsapiClient::new(cfg).expect("client");
+    assert_complete(&fetch(&client).await.expect("fetch"), d);
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn persistent_page_failure_keeps_what_arrived() {
+    let sim = start(config(1, 2, 200)).await;
+    let d = &sim.devices[0];
+    d.set_faults(Faults {
+        page_fault: Some(PageFault { kind: PageFaultKind::Status500, on_page: 3, times: 0 }),
+        ..Faults::default()
+    });
+    let client = IsapiClient::new(device(d, &SimConfig::default().password)).expect("client");
+    let (error, partial) = failure(fetch(&client).await.expect_err("fails"));
+    assert!(matches!(error, Error::Http { status: 503 | 500, .. }), "{error}");
+    let partial = partial.expect("partial result");
+    assert_eq!(partial.events.len(), 60, "two good pages kept");
+    let last = partial.events.iter().map(|e| e.time).max().expect("events");
+    assert_eq!(partial.complete_until, last, "the cursor stays before the gap");
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn more_forever_and_empty_more_are_device_faults() {
+    let sim = start(config(1, 1, 100)).await;
+    let d = &sim.devices[0];
+    for faults in [Faults { more_forever: true, ..Faults::default() }, Faults { empty_more: true, ..Faults::default() }] {
+        d.set_faults(faults);
+        let client = IsapiClient::new(device(d, &SimConfig::default().password)).expect("client");
+        let (error, partial) = failure(fetch(&client).await.expect_err("fault"));
+        assert!(matches!(error, Error::Fault { .. }), "{error}");
+        assert_eq!(partial.map(|p| p.events.len()), Some(100), "everything received is kept");
+    }
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn position_cap_splits_the_window() {
+    let sim = start(config(1, 3, 300)).await;
+    let d = &sim.devices[0];
+    d.set_faults(Faults { position_cap: 150, ..Faults::default() });
+    let client = IsapiClient::new(device(d, &SimConfig::default().password)).expect("client");
+    let result = fetch(&client).await.expect("fetch");
+    assert_complete(&result, d);
+    assert!(result.stats.windows > 1);
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn lying_counts_outside_window_and_naive_times() {
+    let sim = start(config(1, 2, 150)).await;
+    let d = &sim.devices[0];
+    for faults in [
+        Faults { lie_num_of_matches: true, ..Faults::default() },
+        Faults { naive_times: true, ..Faults::default() },
+    ] {
+        d.set_faults(faults);
+        let client = IsapiClient::new(device(d, &SimConfig::default().password)).expect("client");
+        let result = fetch(&client).await.expect("fetch");
+        assert_complete(&result, d);
+        assert!(result.events.iter().all(|e| e.time.offset().local_minus_utc() == 6 * 3600));
+    }
+    // Events outside the asked window are dropped, not counted twice.
+    d.set_faults(Faults { outside_window: true, ..Faults::default() });
+    let client = IsapiClient::new(device(d, &SimConfig::default().password)).expect("client");
+    let end = Utc::now();
+    let start = end - Span::hours(30);
+    let result = fetch_events(&client, TimeArg::Aware(start.fixed_offset()), TimeArg::Aware(end.fixed_offset()), None, &mut |_, _| ControlFlow::Continue(()))
+        .await
+        .expect("fetch");
+    assert!(result.stats.outside_window > 0);
+    assert!(result.events.iter().all(|e| e.time >= start && e.time <= end));
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn timeouts_and_unreachable_are_typed() {
+    let sim = start(config(1, 1, 30)).await;
+    let d = &sim.devices[0];
+    d.set_faults(Faults { latency_ms: 800, ..Faults::default() });
+    let mut cfg = device(d, &SimConfig::default().password);
+    cfg.timeout = Duration::from_millis(200);
+    cfg.retry.retries = 1;
+    let client = IsapiClient::new(cfg).expect("client");
+    assert!(matches!(failure(fetch(&client).await.expect_err("slow")).0, Error::Timeout { .. }));
+    let port = d.addr.port();
+    sim.shutdown().await;
+    let mut cfg = DeviceConfig::new("127.0.0.1", "admin", Password::new("x"));
+    cfg.port = Some(port);
+    let client = IsapiClient::new(cfg).expect("client");
+    assert!(matches!(failure(fetch(&client).await.expect_err("down")).0, Error::Unreachable { .. }));
+}
+
+#[tokio::test]
+async fn one_broken_device_leaves_the_fleet_complete() {
+    let sim = start(config(5, 2, 100)).await;
+    sim.devices[2].set_faults(Faults { more_forever: true, ..Faults::default() });
+    let password = SimConfig::default().password;
+    let mut configs: Vec<DeviceConfig> = sim.devices.iter().map(|d| device(d, &password)).collect();
+    configs[4].password = Password::new("wrong");
+    let (start, end) = window();
+    let results = fetch_many(configs, start, end, 2, None).await.expect("not cancelled");
+    assert_eq!(results.len(), 5);
+    for (i, (name, result)) in results.iter().enumerate() {
+        assert_eq!(name, &sim.devices[i].name);
+        match (i, result) {
+            (2, Err(f)) => assert!(matches!(f.error, Error::Fault { .. })),
+            (4, Err(f)) => assert!(matches!(f.error, Error::Auth { .. })),
+            (_, Ok(r)) => assert_complete(r, &sim.devices[i]),
+            (_, Err(f)) => panic!("device {i} failed: {}", f.error),
+        }
+    }
+    sim.shutdown().await;
+}
