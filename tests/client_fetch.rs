@@ -193,7 +193,7 @@ async fn transient_page_faults_are_retried_and_paging_resumes() {
     for kind in [PageFaultKind::Status500, PageFaultKind::Drop, PageFaultKind::DropMidBody, PageFaultKind::Malformed] {
         d.set_faults(Faults { page_fault: Some(PageFault { kind, on_page: 3, times: 2 }), ..Faults::default() });
         let client = IsapiClient::new(device(d, &SimConfig::default().password)).expect("client");
-        let result = fetch(&client).await.unwrap_or_else(|_| panic!("{kind:?} recovered"));
+        let result = fetch(&client).await.unwrap_or_else(|stop| panic!("{kind:?} not recovered: {}", failure(stop).0));
         assert_complete(&result, d);
     }
     sim.shutdown().await;

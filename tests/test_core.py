@@ -14,7 +14,7 @@ import pytest
 import attendance_sync
 from attendance_sync import _core
 
-from .conftest import ROOT, SIM_PASSWORD
+from conftest import ROOT
 
 UTC = dt.timezone.utc
 PLUS6 = dt.timezone(dt.timedelta(hours=6))
@@ -151,7 +151,7 @@ def test_not_supported_is_http_error(device):
 
 
 def test_malformed_page_is_protocol_error(device):
-	device.set_faults(page_fault={"kind": "Malformed", "on_page": 2, "times": 0})
+	device.set_faults(page_fault={"kind": "malformed", "on_page": 2, "times": 0})
 	start, end = week_window()
 	with pytest.raises(_core.DeviceProtocolError) as info:
 		_core.fetch_events(device.device(), start, end)

@@ -76,18 +76,39 @@ impl IsapiClient {
     }
 
     pub async fn get(&self, path: &str) -> Result<Bytes, Error> {
-        self.request(Method::GET, path, None).await
+        self.request(Method::GET, path, None, Ok).await
     }
 
     pub async fn post_json(&self, path: &str, body: Vec<u8>) -> Result<Bytes, Error> {
-        self.request(Method::POST, path, Some(Bytes::from(body))).await
+        self.request(Method::POST, path, Some(Bytes::from(body)), Ok).await
     }
 
-    /// A request with transient failures retried under the device's policy.
-    async fn request(&self, method: Method, path: &str, body: Option<Bytes>) -> Result<Bytes, Error> {
+    /// POSTs JSON and reads the answer with `read`; a garbled answer is retried like a failed exchange.
+    pub async fn post_json_read<T>(
+        &self,
+        path: &str,
+        body: Vec<u8>,
+        read: impl Fn(Bytes) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        self.request(Method::POST, path, Some(Bytes::from(body)), read).await
+    }
+
+    /// A request with transient failures (timeouts, 5xx, dropped connections, garbled bodies) retried under
+    /// the device's policy with bounded backoff.
+    async fn request<T>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Bytes>,
+        read: impl Fn(Bytes) -> Result<T, Error>,
+    ) -> Result<T, Error> {
         let mut attempt = 0;
         loop {
-            match self.request_once(method.clone(), path, body.clone()).await {
+            let outcome = match self.request_once(method.clone(), path, body.clone()).await {
+                Ok(bytes) => read(bytes),
+                Err(e) => Err(e),
+            };
+            match outcome {
                 Err(e) if e.is_transient() && attempt < self.cfg.retry.retries => {
                     tokio::time::sleep(self.cfg.retry.backoff(attempt)).await;
                     attempt += 1;

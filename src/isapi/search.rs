@@ -163,11 +163,7 @@ pub async fn search(
                 cond["endSerialNo"] = json!(OPEN_END_SERIAL);
             }
             let body = serde_json::to_vec(&json!({ "AcsEventCond": cond })).unwrap_or_default();
-            let page = match client.post_json(ACS_EVENT_PATH, body).await {
-                Ok(bytes) => parse_page(client, &bytes),
-                Err(e) => Err(e),
-            };
-            let page = match page {
+            let page = match client.post_json_read(ACS_EVENT_PATH, body, |b| parse_page(client, &b)).await {
                 Ok(p) => p,
                 Err(e) if position > 0 && is_position_cap(&e) => {
                     // Continue with a new search from the last event time; serials dedupe the overlap.

@@ -346,7 +346,8 @@ fn run_users(device: &DeviceArgs) -> ExitCode {
         Ok(list) => {
             let mut out = BufWriter::new(io::stdout().lock());
             for u in &list {
-                if serde_json::to_writer(&mut out, u).and_then(|()| Ok(out.write_all(b"\n")?)).is_err() {
+                let line = serde_json::to_writer(&mut out, u).map_err(io::Error::from).and_then(|()| out.write_all(b"\n"));
+                if line.is_err() {
                     return ExitCode::from(1);
                 }
             }
