@@ -30,7 +30,7 @@ build: $(VENV)/.installed
 
 test: build peers
 	ATTENDANCE_SYNC_INTEROP=1 ATTENDANCE_SYNC_PYTHON=$(abspath $(PY)) cargo test
-	$(PY) -m mypy.stubtest attendance_sync._core --allowlist tests/stubtest-allowlist.txt
+	$(PY) -m mypy.stubtest attendance_sync._core
 	ATTENDANCE_SYNC_BIN=$(abspath target/debug/attendance-sync) $(VENV)/bin/pytest -q
 
 demo:

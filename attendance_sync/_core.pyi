@@ -8,9 +8,33 @@ from datetime import datetime
 from typing import Any, Literal, TypeAlias, final
 
 __version__: str
+__all__ = [
+	"__version__",
+	"AttendanceSyncError",
+	"Device",
+	"DeviceAuthError",
+	"DeviceError",
+	"DeviceFaultError",
+	"DeviceHttpError",
+	"DeviceInfo",
+	"DeviceProtocolError",
+	"DeviceTimeoutError",
+	"DeviceTlsError",
+	"DeviceUnreachableError",
+	"DeviceUser",
+	"Event",
+	"FetchResult",
+	"FetchStats",
+	"dedup",
+	"device_info",
+	"device_users",
+	"fetch_events",
+	"fetch_many",
+	"punch_minors",
+]
 
-DeviceLike: TypeAlias = Device | Mapping[str, Any]
-ProgressCallback: TypeAlias = Callable[[int, int], object]
+_DeviceLike: TypeAlias = Device | Mapping[str, Any]
+_ProgressCallback: TypeAlias = Callable[[int, int], object]
 
 @final
 class Device:
@@ -28,8 +52,8 @@ class Device:
 	connect_timeout: float
 	timeout: float
 	punch_codes: list[tuple[int, int]]
-	def __init__(
-		self,
+	def __new__(
+		cls,
 		host: str,
 		user: str,
 		password: str,
@@ -44,7 +68,7 @@ class Device:
 		connect_timeout: float = 5.0,
 		timeout: float = 30.0,
 		punch_codes: list[tuple[int, int]] | None = None,
-	) -> None: ...
+	) -> Device: ...
 	@property
 	def base_url(self) -> str: ...
 
@@ -133,23 +157,23 @@ class DeviceFaultError(AttendanceSyncError): ...
 DeviceError: TypeAlias = AttendanceSyncError
 
 def fetch_events(
-	device: DeviceLike,
+	device: _DeviceLike,
 	start: datetime,
 	end: datetime,
 	*,
 	since_serial: int | None = None,
-	on_progress: ProgressCallback | None = None,
+	on_progress: _ProgressCallback | None = None,
 ) -> FetchResult: ...
 def fetch_many(
-	devices: Iterable[DeviceLike],
+	devices: Iterable[_DeviceLike],
 	start: datetime,
 	end: datetime,
 	*,
 	concurrency: int = 16,
 	on_progress: Callable[[str, int, int], object] | None = None,
 ) -> dict[str, FetchResult | AttendanceSyncError]: ...
-def device_info(device: DeviceLike) -> DeviceInfo: ...
-def device_users(device: DeviceLike) -> list[DeviceUser]: ...
+def device_info(device: _DeviceLike) -> DeviceInfo: ...
+def device_users(device: _DeviceLike) -> list[DeviceUser]: ...
 def dedup(
 	events: Iterable[Event],
 	existing_keys: Iterable[tuple[str, datetime]] | None = None,
