@@ -1,0 +1,149 @@
+"""Whitelisted methods behind the Device Configuration form and the Device Punch list.
+
+Every method checks the role on the server. None of them returns or logs the device password.
+"""
+
+import json
+from typing import Any
+
+import frappe
+from frappe import _
+from frappe.query_builder import Order
+from frappe.query_builder.functions import Count, Max, Min
+from frappe.utils import get_datetime, now_datetime
+
+from attendance_sync.attendance_sync import sync
+from attendance_sync.logic import errors, windows
+from attendance_sync.logic import punches as P
+
+MANAGER = "System Manager"
+READERS = ["System Manager", "HR Manager"]
+
+
+@frappe.whitelist(methods=["POST"])
+def fetch_checkins(device: str, from_time: str, to_time: str) -> dict[str, Any]:
+	"""Fetch Check-in: queue the device job for a window of at most 31 days."""
+	frappe.only_for(MANAGER)
+	doc = frappe.get_doc(sync.DEVICE, device)
+	if doc.auth_blocked:
+		frappe.throw(
+			_(
+				"The last login to {0} was rejected. Correct Device User or Device User Password and save the "
+				"device before fetching again (terminals lock the account after repeated failures)."
+			).format(device),
+			title=_("Authentication failed"),
+		)
+	try:
+		window = windows.manual_window(get_datetime(from_time), get_datetime(to_time), now=now_datetime())
+	except windows.WindowError as e:
+		frappe.throw(str(e), title=_("Fetch Check-in"))
+	queued = sync.enqueue_device(
+		device,
+		sync.MANUAL,
+		from_time=str(window.start),
+		to_time=str(window.end),
+	)
+	if not queued:
+		frappe.msgprint(
+			_("A sync of {0} is already queued or running; try again when it has finished.").format(device),
+			indicator="orange",
+		)
+	return {"queued": queued, "job_id": sync.job_id(device)}
+
+
+@frappe.whitelist(methods=["POST"])
+def test_connection(device: str) -> dict[str, Any]:
+	"""Talk to the device once: identity, clock skew, users, capabilities; or what to check."""
+	frappe.only_for(MANAGER)
+	doc = frappe.get_doc(sync.DEVICE, device)
+	password = None
+	try:
+		password = doc.get_password("device_user_password", raise_exception=False)
+		dev = sync.core_device(doc, sync.get_settings())
+		core = sync._core()
+		info = core.device_info(dev)
+		# Terminals that report no count in their capabilities get their user list paged.
+		user_count = info.user_count if info.user_count is not None else len(core.device_users(dev))
+	except Exception as e:
+		frappe.clear_messages()
+		report = errors.describe_error(e, secrets=[password])
+		if not report.is_device_error and not isinstance(e, frappe.ValidationError):
+			frappe.log_error(
+				title=_("Attendance Sync: Test Connection of {0} failed").format(device),
+				message=errors.redact(frappe.get_traceback(), [password]),
+				reference_doctype=sync.DEVICE,
+				reference_name=device,
+			)
+		return {"ok": False, "kind": report.kind, "message": report.message, "hint": report.hint}
+
+	updates: dict[str, Any] = {
+		"model": info.model,
+		"firmware": info.firmware,
+		"serial_number": info.serial_number,
+	}
+	if doc.auth_blocked:
+		# The credentials just worked, so the scheduler may use them again.
+		updates["auth_blocked"] = 0
+	frappe.db.set_value(sync.DEVICE, device, updates, update_modified=False)
+	sync.refresh_health(device)
+	return {
+		"ok": True,
+		"model": info.model,
+		"firmware": info.firmware,
+		"serial_number": info.serial_number,
+		"device_name": info.device_name,
+		"device_time": info.device_time.isoformat(),
+		"time_zone": info.time_zone,
+		"clock_skew_seconds": info.clock_skew_seconds,
+		"user_count": user_count,
+		"supports_event_search": info.supports_event_search,
+		"supports_serial_search": info.supports_serial_search,
+	}
+
+
+@frappe.whitelist(methods=["POST"])
+def reprocess_punches(names: str | list[str]) -> dict[str, Any]:
+	"""Reprocess selected Device Punches that did not become check-ins."""
+	frappe.only_for(MANAGER)
+	if isinstance(names, str):
+		names = json.loads(names)
+	if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+		frappe.throw(_("Select the punches to reprocess"))
+	eligible = frappe.get_all(
+		sync.PUNCH,
+		filters={"name": ["in", names], "status": ["in", list(P.REPROCESSABLE_STATUSES)]},
+		pluck="name",
+	)
+	if eligible:
+		sync.enqueue_reprocess(names=eligible)
+	return {"queued": len(eligible), "ignored": len(names) - len(eligible)}
+
+
+@frappe.whitelist()
+def unmapped_device_users() -> list[dict[str, Any]]:
+	"""Unmapped punches grouped by device user ID and name on device, most punches first."""
+	frappe.only_for(READERS)
+	punch = frappe.qb.DocType(sync.PUNCH)
+	punches = Count(punch.name).as_("punches")
+	return (
+		frappe.qb.from_(punch)
+		.select(
+			punch.device_user_id,
+			punch.name_on_device,
+			punches,
+			Min(punch.time).as_("first_seen"),
+			Max(punch.time).as_("last_seen"),
+		)
+		.where(punch.status == P.UNMAPPED)
+		.groupby(punch.device_user_id, punch.name_on_device)
+		.orderby(Count(punch.name), order=Order.desc)
+		.limit(500)
+		.run(as_dict=True)
+	)
+
+
+@frappe.whitelist(methods=["POST"])
+def sync_all_devices() -> list[str]:
+	"""Queue a scheduled run of every enabled device now (what the daily event does)."""
+	frappe.only_for(MANAGER)
+	return sync.scheduled_daily()

@@ -1,0 +1,255 @@
+# Copyright (c) 2025, Attendance Sync contributors
+# See license.txt
+
+import unittest
+
+try:
+	import frappe
+except ImportError:  # outside a bench there is no site to test against
+	raise unittest.SkipTest(
+		"bench test: run with bench --site SITE run-tests --app attendance_sync"
+	) from None
+
+from datetime import timedelta
+
+from frappe.utils import add_days, get_datetime, now_datetime
+
+from attendance_sync.attendance_sync import api, sync
+from attendance_sync.attendance_sync.locks import advisory_lock
+from attendance_sync.attendance_sync.testing import SIM_PASSWORD, AttendanceSyncTestCase
+from attendance_sync.logic import punches as P
+
+
+class TestDeviceConfiguration(AttendanceSyncTestCase):
+	def test_installed(self):
+		for doctype in (sync.DEVICE, sync.PUNCH, sync.LOG, sync.SETTINGS, "Device Shift Type"):
+			self.assertTrue(frappe.db.exists("DocType", doctype), doctype)
+		self.assertTrue(frappe.db.has_index("tabDevice Punch", "unique_device_serial_no"))
+		self.assertEqual(frappe.db.get_single_value(sync.SETTINGS, "overlap_minutes"), 10)
+		for method in ("scheduled_daily", "scheduled_tick", "prune_punches"):
+			self.assertTrue(
+				frappe.db.exists(
+					"Scheduled Job Type", {"method": f"attendance_sync.attendance_sync.sync.{method}"}
+				),
+				method,
+			)
+
+	def test_host_validation(self):
+		with self.assertRaises(frappe.ValidationError):
+			self.make_device(None, device_ip="http://10.0.0.5/ISAPI")
+		device = self.make_device(None, device_ip="10.0.0.5:8080", port=None)
+		self.assertEqual(frappe.db.get_value(sync.DEVICE, device, ["device_ip", "port"]), ("10.0.0.5", 8080))
+
+	def test_login_block_is_cleared_by_a_configuration_change(self):
+		device = self.make_device(None)
+		frappe.db.set_value(sync.DEVICE, device, "auth_blocked", 1)
+		doc = frappe.get_doc(sync.DEVICE, device)
+		doc.sync_frequency = "Hourly"
+		doc.save()
+		self.assertEqual(doc.auth_blocked, 1, "an unrelated change keeps the block")
+		doc.device_user_password = "another-password"
+		doc.save()
+		self.assertEqual(doc.auth_blocked, 0)
+
+	def test_sync_creates_checkins_and_resync_creates_nothing(self):
+		(sim,) = self.start_simulator()
+		device = self.make_device(sim)
+		for device_id in self.device_user_ids(device):
+			self.make_employee(device_id)
+		first = sync.sync_device(device)
+		self.assertEqual(first["status"], "Success", first)
+		self.assertGreater(first["checkins_created"], 0)
+		checkins = self.checkins(device)
+		self.assertEqual(len(checkins), first["checkins_created"])
+		self.assertEqual(
+			len(checkins), len({(e, get_datetime(t).replace(microsecond=0)) for e, t in checkins})
+		)
+		synced = frappe.db.get_value(sync.DEVICE, device, "synced_up_to")
+		self.assertIsNotNone(synced)
+		log = frappe.get_doc(sync.LOG, first["log"])
+		self.assertEqual((log.status, log.trigger, log.device), ("Success", "Scheduled", device))
+
+		second = sync.sync_device(device)
+		self.assertEqual(second["status"], "Success", second)
+		self.assertEqual((second["new_punches"], second["checkins_created"]), (0, 0))
+		self.assertEqual(len(self.checkins(device)), len(checkins))
+		self.assertGreaterEqual(frappe.db.get_value(sync.DEVICE, device, "synced_up_to"), synced)
+
+	def test_unmapped_punches_become_checkins_when_the_employee_is_mapped(self):
+		(sim,) = self.start_simulator()
+		device = self.make_device(sim)
+		result = sync.sync_device(device)
+		self.assertEqual(result["checkins_created"], 0)
+		self.assertGreater(result["unmapped"], 0)
+		device_id = frappe.get_all(
+			sync.PUNCH, filters={"device": device, "status": P.UNMAPPED}, pluck="device_user_id", limit=1
+		)[0]
+		waiting = frappe.db.count(sync.PUNCH, {"device": device, "device_user_id": device_id})
+		# Saving the Employee with the ID reprocesses (synchronously in tests).
+		employee = self.make_employee(device_id)
+		self.assertEqual(frappe.db.count("Employee Checkin", {"employee": employee}), waiting)
+		self.assertEqual(
+			frappe.db.count(sync.PUNCH, {"device_user_id": device_id, "status": P.CHECKED_IN}), waiting
+		)
+
+	def test_inactive_employee(self):
+		(sim,) = self.start_simulator()
+		device = self.make_device(sim)
+		device_id = self.device_user_ids(device)[0]
+		employee = self.make_employee(device_id, status="Inactive")
+		result = sync.sync_device(device)
+		self.assertGreater(result["inactive"], 0)
+		self.assertEqual(frappe.db.count("Employee Checkin", {"employee": employee}), 0)
+		row = frappe.get_all(
+			sync.PUNCH,
+			filters={"device_user_id": device_id},
+			fields=["status", "employee", "reason"],
+			limit=1,
+		)[0]
+		self.assertEqual((row.status, row.employee), (P.INACTIVE, employee))
+		self.assertTrue(row.reason)
+
+	def test_wrong_password_fails_once_and_is_not_retried(self):
+		(sim,) = self.start_simulator()
+		wrong = "not-the-password"
+		device = self.make_device(sim, password=wrong)
+		result = sync.sync_device(device)
+		self.assertEqual(result["status"], "Failed")
+		log = frappe.get_doc(sync.LOG, result["log"])
+		self.assertEqual(log.status, "Failed")
+		doc = frappe.get_doc(sync.DEVICE, device)
+		self.assertEqual((doc.auth_blocked, doc.last_sync_status, doc.sync_health), (1, "Failed", "Failing"))
+		self.assertIn("Device User Password", doc.last_error)
+		error_log = frappe.get_all(
+			"Error Log",
+			filters={"reference_doctype": sync.DEVICE, "reference_name": device},
+			fields=["method", "error"],
+		)
+		self.assertEqual(len(error_log), 1)
+		for text in (log.error, doc.last_error, error_log[0].error, error_log[0].method):
+			self.assertNotIn(wrong, text or "")
+		self.assertEqual(sim.stats()["failed_logins"], 1, "one rejected login, not retried")
+
+		self.assertNotIn(device, sync.scheduled_tick())
+		self.assertNotIn(device, sync.scheduled_daily())
+		self.assertTrue(sync.sync_device(device)["skipped"])
+		with self.assertRaises(frappe.ValidationError):
+			api.fetch_checkins(device, str(add_days(now_datetime(), -1)), str(now_datetime()))
+		self.assertEqual(sim.stats()["failed_logins"], 1, "no second login attempt")
+
+		doc.device_user_password = SIM_PASSWORD
+		doc.save()
+		frappe.db.commit()
+		self.assertEqual(sync.sync_device(device)["status"], "Success")
+
+	def test_only_system_manager_may_trigger(self):
+		device = self.make_device(None)
+		user = "attendance-sync-hr@example.com"
+		if not frappe.db.exists("User", user):
+			frappe.get_doc(
+				{
+					"doctype": "User",
+					"email": user,
+					"first_name": "HR",
+					"send_welcome_email": 0,
+					"roles": [{"role": "HR Manager"}],
+				}
+			).insert(ignore_permissions=True)
+		frappe.set_user(user)
+		now = now_datetime()
+		with self.assertRaises(frappe.PermissionError):
+			api.fetch_checkins(device, str(now - timedelta(hours=1)), str(now))
+		with self.assertRaises(frappe.PermissionError):
+			api.test_connection(device)
+		with self.assertRaises(frappe.PermissionError):
+			api.reprocess_punches([])
+		with self.assertRaises(frappe.PermissionError):
+			api.sync_all_devices()
+		# HR Manager may read the unmapped summary.
+		self.assertIsInstance(api.unmapped_device_users(), list)
+
+	def test_manual_window_limits(self):
+		device = self.make_device(None)
+		now = now_datetime()
+		with self.assertRaises(frappe.ValidationError):
+			api.fetch_checkins(device, str(now - timedelta(days=32)), str(now))
+		with self.assertRaises(frappe.ValidationError):
+			api.fetch_checkins(device, str(now), str(now - timedelta(hours=1)))
+
+	def test_manual_window_never_moves_the_cursor_backwards(self):
+		(sim,) = self.start_simulator()
+		device = self.make_device(sim)
+		sync.sync_device(device)
+		synced = frappe.db.get_value(sync.DEVICE, device, "synced_up_to")
+		start = get_datetime(synced) - timedelta(days=2)
+		result = sync.sync_device(device, sync.MANUAL, str(start), str(start + timedelta(hours=6)))
+		self.assertEqual(result["status"], "Success", result)
+		self.assertEqual(result["new_punches"], 0)
+		self.assertEqual(frappe.db.get_value(sync.DEVICE, device, "synced_up_to"), synced)
+
+	def test_overlapping_runs_of_one_device(self):
+		(sim,) = self.start_simulator()
+		device = self.make_device(sim)
+		with self.secondary_connection(), advisory_lock(sync.job_id(device)) as held:
+			self.assertTrue(held)
+			with self.primary_connection():
+				skipped = sync.sync_device(
+					device, sync.MANUAL, str(add_days(now_datetime(), -1)), str(now_datetime())
+				)
+		self.assertTrue(skipped.get("skipped"))
+		self.assertEqual(frappe.db.count(sync.LOG, {"device": device}), 0)
+		scheduled = sync.sync_device(device)
+		manual = sync.sync_device(device, sync.MANUAL, str(add_days(now_datetime(), -2)), str(now_datetime()))
+		self.assertEqual((scheduled["status"], manual["status"]), ("Success", "Success"))
+		self.assertEqual(manual["new_punches"], 0)
+
+
+class TestShiftTypeCursor(AttendanceSyncTestCase):
+	def make_shift_type(self) -> str:
+		name = f"_Test AS Shift {frappe.generate_hash(length=6)}"
+		frappe.get_doc(
+			{"doctype": "Shift Type", "__newname": name, "start_time": "09:00:00", "end_time": "17:00:00"}
+		).insert(ignore_permissions=True)
+		self.addCleanup(lambda: (frappe.db.delete("Shift Type", {"name": name}), frappe.db.commit()))
+		return name
+
+	def test_minimum_over_enabled_devices_never_backwards_never_past_a_failure(self):
+		shift = self.make_shift_type()
+		base = get_datetime("2024-03-10 08:00:00")
+		a = self.make_device(None, shift_types=[{"shift_type": shift}])
+		b = self.make_device(None, shift_types=[{"shift_type": shift}])
+
+		frappe.db.set_value(sync.DEVICE, a, "synced_up_to", base + timedelta(hours=4))
+		sync.update_shift_types([shift])
+		self.assertIsNone(frappe.db.get_value("Shift Type", shift, "last_sync_of_checkin"), "b never synced")
+
+		frappe.db.set_value(
+			sync.DEVICE, b, {"synced_up_to": base + timedelta(hours=2), "last_sync_status": "Success"}
+		)
+		sync.update_shift_types([shift])
+		self.assertEqual(
+			frappe.db.get_value("Shift Type", shift, "last_sync_of_checkin"), base + timedelta(hours=2)
+		)
+
+		# b fails: its Synced Up To stays, and so does the shift's cursor however far a goes.
+		frappe.db.set_value(sync.DEVICE, b, "last_sync_status", "Failed")
+		frappe.db.set_value(sync.DEVICE, a, "synced_up_to", base + timedelta(hours=9))
+		sync.update_shift_type_cursors(a)
+		self.assertEqual(
+			frappe.db.get_value("Shift Type", shift, "last_sync_of_checkin"), base + timedelta(hours=2)
+		)
+
+		# Never backwards.
+		frappe.db.set_value(sync.DEVICE, b, "synced_up_to", base)
+		sync.update_shift_types([shift])
+		self.assertEqual(
+			frappe.db.get_value("Shift Type", shift, "last_sync_of_checkin"), base + timedelta(hours=2)
+		)
+
+		# Disabling b (saved through the form) lets the cursor follow a alone.
+		doc = frappe.get_doc(sync.DEVICE, b)
+		doc.enabled = 0
+		doc.save()
+		self.assertEqual(
+			frappe.db.get_value("Shift Type", shift, "last_sync_of_checkin"), base + timedelta(hours=9)
+		)

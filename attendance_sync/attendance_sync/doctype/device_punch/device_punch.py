@@ -1,0 +1,17 @@
+# Copyright (c) 2025, Attendance Sync contributors
+# For license information, please see license.txt
+
+import frappe
+from frappe.model.document import Document
+
+
+class DevicePunch(Document):
+	# Rows are written in bulk by the device job (attendance_sync.attendance_sync.sync.store_punches).
+	pass
+
+
+def on_doctype_update() -> None:
+	# One row per device event: re-fetching the same events inserts nothing (INSERT IGNORE on this key).
+	frappe.db.add_unique("Device Punch", ["device", "serial_no"], constraint_name="unique_device_serial_no")
+	frappe.db.add_index("Device Punch", ["device", "status"])
+	frappe.db.add_index("Device Punch", ["status", "time"])

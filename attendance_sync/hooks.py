@@ -1,0 +1,39 @@
+app_name = "attendance_sync"
+app_title = "Attendance Sync"
+app_publisher = "Attendance Sync contributors"
+app_description = (
+	"Pull attendance events from Hikvision (ISAPI) access-control terminals into Frappe HRMS Employee Checkin"
+)
+app_email = "omfsakib@gmail.com"
+app_license = "gpl-3.0"
+
+required_apps = ["hrms"]
+
+after_install = "attendance_sync.install.after_install"
+
+doc_events = {
+	"Employee": {
+		"on_update": "attendance_sync.attendance_sync.employee.on_update",
+	},
+}
+
+scheduler_events = {
+	# The seed's promise: every enabled device once a day.
+	"daily": [
+		"attendance_sync.attendance_sync.sync.scheduled_daily",
+	],
+	"daily_long": [
+		"attendance_sync.attendance_sync.sync.prune_punches",
+	],
+	"cron": {
+		# Devices whose Sync Frequency is due; also refreshes the synced / stale / failing indicators.
+		"*/15 * * * *": [
+			"attendance_sync.attendance_sync.sync.scheduled_tick",
+		],
+	},
+}
+
+# Log Settings prunes these after N days (editable there).
+default_log_clearing_doctypes = {
+	"Attendance Sync Log": 90,
+}

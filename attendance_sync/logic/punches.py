@@ -1,0 +1,394 @@
+"""From device events to Device Punch rows, and from Pending punches to Employee Checkin decisions.
+
+A Device Punch is stored once per device event: its name is derived from (device, event key), and the event
+key is the device's serial number, or, for firmwares that send none, the event's content plus its occurrence
+index among identical events of the same fetch. Re-fetching the same events therefore produces the same
+names, which the table's keys turn away.
+
+Check-in planning is exact to the second and ignores the log type, which is stricter than HRMS's own duplicate
+check (employee, time, log type): two terminals reporting one face in the same second make one check-in.
+"""
+
+import hashlib
+from bisect import bisect_left, insort
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from attendance_sync.logic.i18n import _
+from attendance_sync.logic.timezones import to_site_naive
+
+PENDING = "Pending"
+CHECKED_IN = "Checked In"
+DUPLICATE = "Duplicate"
+UNMAPPED = "Unmapped"
+INACTIVE = "Inactive Employee"
+FAILED = "Failed"
+STATUSES = (PENDING, CHECKED_IN, DUPLICATE, UNMAPPED, INACTIVE, FAILED)
+# Processed rows that retention may prune; Unmapped and Failed stay until someone resolves them.
+PRUNABLE_STATUSES = (CHECKED_IN, DUPLICATE, INACTIVE)
+# Rows a Reprocess may send back to Pending: everything that did not become a check-in.
+REPROCESSABLE_STATUSES = (DUPLICATE, UNMAPPED, INACTIVE, FAILED)
+
+PUNCH_DIRECTIONS = ("From device", "IN", "OUT", "None")
+
+# HRMS rejects only this status (validate_active_employee); Left and Suspended employees may still check in.
+INACTIVE_EMPLOYEE_STATUS = "Inactive"
+
+
+class EventLike(Protocol):
+	"""What is read from a `_core.Event`."""
+
+	serial_no: int | None
+	employee_no: str | None
+	time: datetime
+	log_type: str | None
+	major: int
+	minor: int
+	verify_method: str | None
+	is_punch: bool
+	card_no: str | None
+	name: str | None
+
+
+def normalize_device_user_id(value: Any) -> str | None:
+	"""Device user IDs compare exactly after trimming; leading zeros matter ("00042" is not "42")."""
+	if value is None:
+		return None
+	text = str(value).strip()
+	return text or None
+
+
+def log_type_for(direction: str | None, device_log_type: str | None) -> str | None:
+	"""The Employee Checkin log_type for a punch under the device's Punch Direction."""
+	if direction == "IN":
+		return "IN"
+	if direction == "OUT":
+		return "OUT"
+	if direction == "None":
+		return None
+	return device_log_type if device_log_type in ("IN", "OUT") else None
+
+
+def parse_punch_codes(rows: Iterable[tuple[Any, Any]]) -> frozenset[tuple[int, int]] | None:
+	"""The configured (major, minor) pairs that count as punches; None when none are configured.
+
+	The core classifies with them (`Device(punch_codes=...)` sets `Event.is_punch`); None leaves its own table
+	(every successful authentication).
+	"""
+	codes = frozenset((int(major), int(minor)) for major, minor in rows)
+	return codes or None
+
+
+def event_key(event: EventLike, occurrence: int = 0) -> str:
+	"""The per-device identity of an event: its serial, else its content and occurrence index."""
+	if event.serial_no is not None:
+		return f"s:{int(event.serial_no)}"
+	instant = event.time.isoformat(timespec="seconds")
+	employee = normalize_device_user_id(event.employee_no) or ""
+	return f"t:{instant}|{event.major}|{event.minor}|{employee}|{occurrence}"
+
+
+def punch_name(device: str, key: str) -> str:
+	"""Deterministic Device Punch name, so that a re-fetched event maps onto the row it already has."""
+	return hashlib.sha256(f"{device}\x00{key}".encode()).hexdigest()[:20]
+
+
+@dataclass(frozen=True)
+class PunchRow:
+	name: str
+	device: str
+	serial_no: int | None
+	event_key: str
+	device_user_id: str | None
+	name_on_device: str | None
+	card_no: str | None
+	time: datetime
+	device_time: str
+	log_type: str | None
+	verify_method: str | None
+	major: int
+	minor: int
+	status: str
+	reason: str | None
+
+	# Column order for frappe.db.bulk_insert; keep in step with `values()`.
+	FIELDS = (
+		"name",
+		"device",
+		"serial_no",
+		"event_key",
+		"device_user_id",
+		"name_on_device",
+		"card_no",
+		"time",
+		"device_time",
+		"log_type",
+		"verify_method",
+		"major",
+		"minor",
+		"status",
+		"reason",
+	)
+
+	def values(self) -> tuple[Any, ...]:
+		return tuple(getattr(self, f) for f in self.FIELDS)
+
+
+@dataclass(frozen=True)
+class FetchedPunches:
+	rows: list[PunchRow]
+	events: int
+	skipped_not_punch: int
+
+
+def punch_rows(
+	device: str,
+	events: Iterable[EventLike],
+	*,
+	site_tz: str,
+	direction: str | None,
+) -> FetchedPunches:
+	"""Device Punch rows for the punch events (`Event.is_punch`) among `events`, one per event identity."""
+	rows: dict[str, PunchRow] = {}
+	occurrences: Counter[str] = Counter()
+	total = skipped = 0
+	for event in events:
+		total += 1
+		if not event.is_punch:
+			skipped += 1
+			continue
+		occurrence = 0
+		if event.serial_no is None:
+			base = event_key(event, 0)
+			occurrence = occurrences[base]
+			occurrences[base] += 1
+		key = event_key(event, occurrence)
+		name = punch_name(device, key)
+		if name in rows:
+			continue
+		user_id = normalize_device_user_id(event.employee_no)
+		rows[name] = PunchRow(
+			name=name,
+			device=device,
+			serial_no=event.serial_no,
+			event_key=key,
+			device_user_id=user_id,
+			name_on_device=event.name,
+			card_no=event.card_no,
+			time=to_site_naive(event.time, site_tz),
+			device_time=event.time.isoformat(timespec="seconds"),
+			log_type=log_type_for(direction, event.log_type),
+			verify_method=event.verify_method,
+			major=int(event.major),
+			minor=int(event.minor),
+			status=PENDING if user_id else UNMAPPED,
+			reason=None if user_id else _("The event carries no employee number (card or stranger event)"),
+		)
+	return FetchedPunches(rows=list(rows.values()), events=total, skipped_not_punch=skipped)
+
+
+@dataclass(frozen=True)
+class EmployeeRef:
+	name: str
+	status: str
+
+
+@dataclass(frozen=True)
+class EmployeeIndex:
+	by_device_id: dict[str, EmployeeRef]
+	ambiguous: dict[str, list[str]]
+
+	def lookup(self, device_user_id: str | None) -> EmployeeRef | None:
+		return self.by_device_id.get(device_user_id) if device_user_id else None
+
+
+def employee_index(rows: Iterable[tuple[Any, str, str]]) -> EmployeeIndex:
+	"""Index Employees by attendance_device_id, exactly after trimming.
+
+	The database compares case- and trailing-space-insensitively, so its answer is filtered here; IDs that
+	collide after trimming are ambiguous and map to nobody.
+	"""
+	found: dict[str, list[EmployeeRef]] = {}
+	for device_id, name, status in rows:
+		key = normalize_device_user_id(device_id)
+		if key:
+			found.setdefault(key, []).append(EmployeeRef(name=name, status=status))
+	index = {k: v[0] for k, v in found.items() if len(v) == 1}
+	ambiguous = {k: sorted(e.name for e in v) for k, v in found.items() if len(v) > 1}
+	return EmployeeIndex(by_device_id=index, ambiguous=ambiguous)
+
+
+def checkin_key(employee: str, time: datetime) -> tuple[str, datetime]:
+	"""Dedup key of a check-in: employee and time to the second, whatever the log type."""
+	return (employee, time.replace(microsecond=0, tzinfo=None))
+
+
+@dataclass(frozen=True)
+class PendingPunch:
+	name: str
+	device: str
+	device_user_id: str | None
+	time: datetime
+	log_type: str | None
+
+
+@dataclass(frozen=True)
+class Decision:
+	punch: str
+	status: str
+	employee: str | None = None
+	reason: str | None = None
+	time: datetime | None = None
+	log_type: str | None = None
+
+	@property
+	def creates_checkin(self) -> bool:
+		return self.status == CHECKED_IN
+
+
+def existing_checkin_bounds(
+	punches: Sequence[PendingPunch], double_punch_seconds: int = 0
+) -> tuple[datetime, datetime] | None:
+	"""The time range of existing check-ins that can collide with `punches`."""
+	if not punches:
+		return None
+	margin = timedelta(seconds=max(double_punch_seconds, 0) + 1)
+	times = [p.time for p in punches]
+	return (min(times) - margin, max(times) + margin)
+
+
+@dataclass
+class CheckinPlanner:
+	"""Decides, punch by punch, what becomes a check-in.
+
+	Decisions are taken in time order and remembered, so later punches of the same employee and second are
+	Duplicates, across devices. When the caller fails to insert a planned check-in it calls `forget`, and a
+	later punch of the same second gets its chance.
+	"""
+
+	employees: EmployeeIndex
+	existing: Iterable[tuple[str, datetime]] = ()
+	double_punch_seconds: int = 0
+	_times: dict[str, list[datetime]] = field(default_factory=dict, init=False)
+
+	def __post_init__(self) -> None:
+		for employee, time in self.existing:
+			self._remember(*checkin_key(employee, time))
+
+	def _remember(self, employee: str, time: datetime) -> None:
+		insort(self._times.setdefault(employee, []), time)
+
+	def forget(self, decision: Decision) -> None:
+		if decision.employee is None or decision.time is None:
+			return
+		times = self._times.get(decision.employee, [])
+		i = bisect_left(times, decision.time)
+		if i < len(times) and times[i] == decision.time:
+			del times[i]
+
+	def _clash(self, employee: str, time: datetime) -> datetime | None:
+		times = self._times.get(employee)
+		if not times:
+			return None
+		window = timedelta(seconds=max(self.double_punch_seconds, 0))
+		i = bisect_left(times, time - window)
+		if i < len(times) and times[i] <= time + window:
+			return times[i]
+		return None
+
+	def decide(self, punch: PendingPunch) -> Decision:
+		if not punch.device_user_id:
+			return Decision(punch.name, UNMAPPED, reason=_("The event carries no employee number"))
+		if punch.device_user_id in self.employees.ambiguous:
+			return Decision(
+				punch.name,
+				UNMAPPED,
+				reason=_("Attendance Device ID {0} matches more than one Employee: {1}").format(
+					punch.device_user_id, ", ".join(self.employees.ambiguous[punch.device_user_id])
+				),
+			)
+		employee = self.employees.lookup(punch.device_user_id)
+		if employee is None:
+			return Decision(
+				punch.name,
+				UNMAPPED,
+				reason=_("No Employee has Attendance Device ID {0}").format(punch.device_user_id),
+			)
+		if employee.status == INACTIVE_EMPLOYEE_STATUS:
+			return Decision(
+				punch.name,
+				INACTIVE,
+				employee=employee.name,
+				reason=_("Employee {0} is Inactive").format(employee.name),
+			)
+		employee_name, time = checkin_key(employee.name, punch.time)
+		if (clash := self._clash(employee_name, time)) is not None:
+			return Decision(
+				punch.name,
+				DUPLICATE,
+				employee=employee_name,
+				reason=_("Employee {0} already has a check-in at {1}").format(employee_name, clash),
+			)
+		self._remember(employee_name, time)
+		return Decision(punch.name, CHECKED_IN, employee=employee_name, time=time, log_type=punch.log_type)
+
+
+def ordered(punches: Iterable[PendingPunch]) -> list[PendingPunch]:
+	"""Planning order: by time, then name, so every run decides the same way."""
+	return sorted(punches, key=lambda p: (p.time, p.name))
+
+
+def plan_checkins(
+	punches: Iterable[PendingPunch],
+	employees: EmployeeIndex,
+	existing: Iterable[tuple[str, datetime]] = (),
+	*,
+	double_punch_seconds: int = 0,
+) -> list[Decision]:
+	"""Decisions for a batch, assuming every planned check-in is inserted (see CheckinPlanner otherwise)."""
+	planner = CheckinPlanner(employees, existing, double_punch_seconds)
+	return [planner.decide(p) for p in ordered(punches)]
+
+
+@dataclass
+class SyncCounts:
+	"""The counts an Attendance Sync Log records."""
+
+	fetched: int = 0
+	new_punches: int = 0
+	checkins_created: int = 0
+	duplicates: int = 0
+	unmapped: int = 0
+	inactive: int = 0
+	failed: int = 0
+
+	def add(self, status: str) -> None:
+		if status == CHECKED_IN:
+			self.checkins_created += 1
+		elif status == DUPLICATE:
+			self.duplicates += 1
+		elif status == UNMAPPED:
+			self.unmapped += 1
+		elif status == INACTIVE:
+			self.inactive += 1
+		elif status == FAILED:
+			self.failed += 1
+
+	@property
+	def status(self) -> str:
+		"""Success, or Partial when some punches could not become check-ins for a reason to fix."""
+		return "Partial" if self.failed else "Success"
+
+	def as_dict(self) -> dict[str, int]:
+		return {
+			"fetched": self.fetched,
+			"new_punches": self.new_punches,
+			"checkins_created": self.checkins_created,
+			"duplicates": self.duplicates,
+			"unmapped": self.unmapped,
+			"inactive": self.inactive,
+			"failed": self.failed,
+		}

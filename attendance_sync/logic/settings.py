@@ -1,0 +1,71 @@
+"""Attendance Sync Settings as plain values: the defaults live here, once, and so does their validation."""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from attendance_sync.logic.i18n import _
+from attendance_sync.logic.punches import parse_punch_codes
+
+DEFAULTS: dict[str, Any] = {
+	"overlap_minutes": 10,
+	"fetch_concurrency": 0,
+	"connect_timeout": 5.0,
+	"request_timeout": 30.0,
+	"punch_retention_days": 90,
+	"double_punch_seconds": 0,
+}
+
+
+@dataclass(frozen=True)
+class SyncSettings:
+	overlap_minutes: int = DEFAULTS["overlap_minutes"]
+	fetch_concurrency: int = DEFAULTS["fetch_concurrency"]
+	connect_timeout: float = DEFAULTS["connect_timeout"]
+	request_timeout: float = DEFAULTS["request_timeout"]
+	punch_retention_days: int = DEFAULTS["punch_retention_days"]
+	double_punch_seconds: int = DEFAULTS["double_punch_seconds"]
+	punch_codes: frozenset[tuple[int, int]] | None = None
+
+	@property
+	def overlap(self) -> timedelta:
+		return timedelta(minutes=self.overlap_minutes)
+
+	def validate(self) -> None:
+		"""Raise ValueError with a message naming the setting to fix."""
+		if self.overlap_minutes < 0:
+			raise ValueError(_("Overlap Minutes cannot be negative"))
+		if self.fetch_concurrency < 0:
+			raise ValueError(_("Fetch Concurrency cannot be negative"))
+		if self.connect_timeout <= 0 or self.request_timeout <= 0:
+			raise ValueError(_("Timeouts must be greater than zero (empty or 0 means the default)"))
+		if self.punch_retention_days < 0:
+			raise ValueError(_("Punch Retention Days cannot be negative"))
+		if self.double_punch_seconds < 0:
+			raise ValueError(_("Double-Punch Window cannot be negative"))
+		for major, minor in self.punch_codes or ():
+			if major <= 0 or minor <= 0:
+				raise ValueError(
+					_("Punch codes need a major and a specific minor (both above 0): {0}/{1}").format(
+						major, minor
+					)
+				)
+
+
+def settings_from_values(values: dict[str, Any], punch_codes: Iterable[tuple[Any, Any]] = ()) -> SyncSettings:
+	"""SyncSettings from a Settings document's values; empty values (and 0 timeouts) take the defaults."""
+
+	def pick(key: str, cast: type) -> Any:
+		value = values.get(key)
+		return DEFAULTS[key] if value in (None, "") else cast(value)
+
+	return SyncSettings(
+		overlap_minutes=pick("overlap_minutes", int),
+		fetch_concurrency=pick("fetch_concurrency", int),
+		connect_timeout=pick("connect_timeout", float) or DEFAULTS["connect_timeout"],
+		request_timeout=pick("request_timeout", float) or DEFAULTS["request_timeout"],
+		punch_retention_days=pick("punch_retention_days", int),
+		double_punch_seconds=pick("double_punch_seconds", int),
+		punch_codes=parse_punch_codes(punch_codes),
+	)

@@ -1,0 +1,94 @@
+"""Time-zone rules: device instants in, naive site-local datetimes out (and back for request windows).
+
+Frappe stores Datetime fields naive in the site's time zone (System Settings). Devices report instants with their
+own UTC offset. Converting once, here, with zoneinfo, is what keeps punches from shifting by hours.
+"""
+
+import re
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from attendance_sync.logic.i18n import _
+
+_OFFSET = re.compile(r"^(?:UTC|GMT)?\s*([+-])(\d{1,2})(?::?(\d{2}))?$", re.IGNORECASE)
+
+
+def zone(name: str) -> ZoneInfo:
+	"""The ZoneInfo for an IANA name; ValueError (not ZoneInfoNotFoundError) for an unknown one."""
+	try:
+		return ZoneInfo(name)
+	except (ZoneInfoNotFoundError, ValueError) as e:
+		raise ValueError(_("Unknown time zone: {0}").format(name)) from e
+
+
+def to_site_naive(value: datetime, site_tz: str) -> datetime:
+	"""An aware instant as a naive datetime in the site's zone, to the second (devices have no sub-second)."""
+	if value.tzinfo is None or value.utcoffset() is None:
+		raise ValueError(_("A device time without a UTC offset cannot be placed in the site's time zone"))
+	return value.astimezone(zone(site_tz)).replace(tzinfo=None, microsecond=0)
+
+
+def site_naive_to_aware(value: datetime, site_tz: str) -> datetime:
+	"""A naive site-local datetime (a Frappe Datetime value) as an aware instant."""
+	if value.tzinfo is not None:
+		return value
+	return value.replace(tzinfo=zone(site_tz))
+
+
+def parse_utc_offset(text: str) -> timedelta:
+	"""`+06:00`, `-0330`, `+5`, `UTC+05:45`, `Z` or `UTC` as a timedelta; ValueError otherwise."""
+	value = text.strip()
+	if value.upper() in ("Z", "UTC", "GMT"):
+		return timedelta(0)
+	match = _OFFSET.match(value)
+	if not match:
+		raise ValueError(_("Not a UTC offset: {0}").format(text))
+	sign, hours, minutes = match.group(1), int(match.group(2)), int(match.group(3) or 0)
+	if hours > 14 or minutes > 59 or (hours == 14 and minutes):
+		raise ValueError(_("UTC offset out of range: {0}").format(text))
+	offset = timedelta(hours=hours, minutes=minutes)
+	return -offset if sign == "-" else offset
+
+
+def format_utc_offset(offset: timedelta) -> str:
+	"""A timedelta as `+HH:MM`, the form `_core.Device(utc_offset=...)` takes."""
+	total = int(offset.total_seconds()) // 60
+	sign = "-" if total < 0 else "+"
+	hours, minutes = divmod(abs(total), 60)
+	return f"{sign}{hours:02d}:{minutes:02d}"
+
+
+def normalize_device_time_zone(value: str | None) -> str | None:
+	"""Validate the Device Time Zone setting: empty (read from the device), a UTC offset or an IANA name.
+
+	Offsets come back normalised to `+HH:MM`; IANA names unchanged.
+	"""
+	text = (value or "").strip()
+	if not text:
+		return None
+	try:
+		return format_utc_offset(parse_utc_offset(text))
+	except ValueError:
+		pass
+	if "/" in text or text.upper() == "UTC":
+		zone(text)
+		return text
+	raise ValueError(
+		_("Device Time Zone must be empty, a UTC offset such as +06:00, or a zone name such as Asia/Dhaka")
+	)
+
+
+def device_utc_offset(setting: str | None, at: datetime) -> str | None:
+	"""The `utc_offset` to hand the core for a device: None (the device's own), or the setting's offset at `at`.
+
+	An IANA name resolves to the offset in force at `at`, so daylight saving is followed from run to run.
+	"""
+	normalized = normalize_device_time_zone(setting)
+	if normalized is None:
+		return None
+	try:
+		return format_utc_offset(parse_utc_offset(normalized))
+	except ValueError:
+		instant = at if at.tzinfo else at.replace(tzinfo=timezone.utc)
+		offset = instant.astimezone(zone(normalized)).utcoffset()
+		return format_utc_offset(offset or timedelta(0))

@@ -1,0 +1,144 @@
+"""Which time span a run fetches, and where the device's cursors stand afterwards.
+
+All datetimes here are naive, in the site's time zone, like the Datetime fields they come from.
+
+Cursor rules (Synced Up To):
+- it moves only after a run whose punches and check-ins are committed (the caller calls `next_synced_up_to`
+  only then);
+- it never moves backwards, whatever window a manual run used;
+- it moves only when the run's window starts at or before what is already covered (so no gap is skipped);
+- it never passes the earlier of the device's clock and the server's clock: a device clock that runs ahead
+  must not promise HRMS punches that have not happened yet.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from attendance_sync.logic.i18n import _
+
+MANUAL_WINDOW_MAX = timedelta(days=31)
+# A device with neither Synced Up To nor Sync Start (a record saved before Sync Start was filled in) starts here.
+FIRST_SYNC_LOOKBACK = timedelta(days=1)
+
+
+class WindowError(ValueError):
+	"""A manual window the user has to correct; the message says how."""
+
+
+@dataclass(frozen=True)
+class Window:
+	start: datetime
+	end: datetime
+
+	@property
+	def empty(self) -> bool:
+		return self.end <= self.start
+
+
+def scheduled_window(
+	*,
+	synced_up_to: datetime | None,
+	sync_start: datetime | None,
+	overlap: timedelta,
+	device_now: datetime,
+) -> Window:
+	"""From Synced Up To minus the overlap (never before Sync Start) to the device's clock now."""
+	if synced_up_to is not None:
+		start = synced_up_to - overlap
+		if sync_start is not None:
+			start = max(start, sync_start)
+	elif sync_start is not None:
+		start = sync_start
+	else:
+		start = device_now - FIRST_SYNC_LOOKBACK
+	return Window(start=start, end=device_now)
+
+
+def manual_window(start: datetime | None, end: datetime | None, *, now: datetime) -> Window:
+	"""Validate a Fetch Check-in window: both ends, From before To, From not in the future, at most 31 days."""
+	if start is None or end is None:
+		raise WindowError(_("Both From and To are required"))
+	if start >= end:
+		raise WindowError(_("From must be before To"))
+	if start > now:
+		raise WindowError(_("From is in the future"))
+	if end - start > MANUAL_WINDOW_MAX:
+		raise WindowError(
+			_("The window is longer than {0} days; fetch it in parts").format(MANUAL_WINDOW_MAX.days)
+		)
+	return Window(start=start, end=end)
+
+
+def cursor_limit(device_now: datetime, server_now: datetime) -> datetime:
+	"""The furthest Synced Up To may go after a run: the earlier clock."""
+	return min(device_now, server_now)
+
+
+def completed_limit(limit: datetime, complete_until: datetime | None) -> datetime:
+	"""The cursor limit after a fetch that received every event before `complete_until` (site time)."""
+	return limit if complete_until is None else min(limit, complete_until)
+
+
+def next_synced_up_to(
+	current: datetime | None,
+	window: Window,
+	*,
+	floor: datetime | None,
+	limit: datetime,
+) -> datetime | None:
+	"""Synced Up To after a committed run over `window` (see the module docstring for the rules).
+
+	`floor` is Sync Start: a first run covers everything from there, so a window that starts at or before it
+	establishes the cursor.
+	"""
+	covered = current if current is not None else floor
+	if covered is None or window.start > covered:
+		return current
+	candidate = min(window.end, limit)
+	if current is not None and candidate <= current:
+		return current
+	if current is None and floor is not None and candidate <= floor:
+		return current
+	return candidate
+
+
+def next_last_serial(
+	current: int | None,
+	fetched: int | None,
+	*,
+	serial_mode: bool,
+	scheduled: bool,
+) -> int | None:
+	"""Last Serial No after a committed run that saw serials up to `fetched`.
+
+	It only grows, with one exception: a scheduled run by time window reaches the device's present, so a
+	highest serial below the stored one means the device's counter restarted (factory reset or swap); then the
+	stored value must follow it down, or every later search by serial would ask for serials that never come.
+	"""
+	if fetched is None:
+		return current
+	if current is None or fetched > current:
+		return fetched
+	if fetched < current and scheduled and not serial_mode:
+		return fetched
+	return current
+
+
+def use_serial_search(
+	*,
+	scheduled: bool,
+	supported: bool,
+	last_serial: int | None,
+	stored_serial_number: str | None,
+	device_serial_number: str | None,
+) -> bool:
+	"""Whether a run may search by serial number after Last Serial No instead of by time alone.
+
+	Only scheduled runs (a manual window is about time), only where the device supports it, and never when the
+	terminal's hardware serial number changed (a swapped device counts from 1 again).
+	"""
+	if not (scheduled and supported and last_serial):
+		return False
+	return not (
+		stored_serial_number and device_serial_number and stored_serial_number != device_serial_number
+	)

@@ -1,0 +1,130 @@
+"""Run the `attendance-sync simulate` binary for tests: start it, read its device lines, talk to /sim/*.
+
+Plain Python (no frappe), used by the app's bench tests; pytest covers it where the binary is built.
+"""
+
+import json
+import os
+import queue
+import re
+import shutil
+import ssl
+import subprocess
+import threading
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+_DEVICE_LINE = re.compile(r"^device (\S+) (https?://\S+) events=(\d+)\s*$")
+
+
+@dataclass(frozen=True)
+class SimDevice:
+	name: str
+	url: str
+	events: int
+
+	@property
+	def host(self) -> str:
+		return urlparse(self.url).hostname or ""
+
+	@property
+	def port(self) -> int:
+		return urlparse(self.url).port or 80
+
+	@property
+	def https(self) -> bool:
+		return self.url.startswith("https:")
+
+	def _control(self, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+		data = json.dumps(body).encode() if body is not None else None
+		request = urllib.request.Request(f"{self.url}{path}", data=data, method=method)
+		if data is not None:
+			request.add_header("Content-Type", "application/json")
+		# The simulator's certificate is self-signed, like a terminal's.
+		context = ssl._create_unverified_context() if self.https else None
+		with urllib.request.urlopen(request, timeout=10, context=context) as response:
+			text = response.read()
+		return json.loads(text) if text.strip() else {}
+
+	def stats(self) -> dict[str, Any]:
+		return self._control("GET", "/sim/stats")
+
+	def set_faults(self, faults: dict[str, Any]) -> dict[str, Any]:
+		return self._control("PUT", "/sim/faults", faults)
+
+
+def parse_device_line(line: str) -> SimDevice | None:
+	"""One `device NAME URL events=N` line of the simulator's output, else None."""
+	match = _DEVICE_LINE.match(line.strip())
+	if not match:
+		return None
+	return SimDevice(name=match.group(1), url=match.group(2), events=int(match.group(3)))
+
+
+def find_binary() -> str | None:
+	"""$ATTENDANCE_SYNC_BIN, then `attendance-sync` on PATH, then the repository's cargo build."""
+	candidates = [os.environ.get("ATTENDANCE_SYNC_BIN"), shutil.which("attendance-sync")]
+	root = Path(__file__).resolve().parent.parent
+	candidates += [str(root / "target" / kind / "attendance-sync") for kind in ("release", "debug")]
+	return next((c for c in candidates if c and os.access(c, os.X_OK)), None)
+
+
+class Simulator:
+	"""`with Simulator(devices=1, args=[...]) as sim:` then `sim.devices`; stopped on exit."""
+
+	def __init__(self, devices: int = 1, args: list[str] | None = None, binary: str | None = None) -> None:
+		self.count = devices
+		self.args = list(args or [])
+		self.binary = find_binary() if binary is None else binary
+		self.devices: list[SimDevice] = []
+		self._process: subprocess.Popen[str] | None = None
+
+	def start(self, timeout: float = 60) -> list[SimDevice]:
+		if not self.binary:
+			raise FileNotFoundError("attendance-sync binary not found (build it, or set ATTENDANCE_SYNC_BIN)")
+		self._process = subprocess.Popen(
+			[self.binary, "simulate", "--listen", "127.0.0.1:0", "--devices", str(self.count), *self.args],
+			stdout=subprocess.PIPE,
+			stderr=subprocess.DEVNULL,
+			text=True,
+		)
+		lines: queue.Queue[str | None] = queue.Queue()
+
+		def read(stream: Any) -> None:
+			for line in stream:
+				lines.put(line)
+			lines.put(None)
+
+		threading.Thread(target=read, args=(self._process.stdout,), daemon=True).start()
+		while len(self.devices) < self.count:
+			try:
+				line = lines.get(timeout=timeout)
+			except queue.Empty:
+				self.stop()
+				raise TimeoutError("the simulator did not report its devices in time") from None
+			if line is None:
+				self.stop()
+				raise RuntimeError("the simulator exited before reporting its devices")
+			if device := parse_device_line(line):
+				self.devices.append(device)
+		return self.devices
+
+	def stop(self) -> None:
+		if self._process and self._process.poll() is None:
+			self._process.terminate()
+			try:
+				self._process.wait(timeout=10)
+			except subprocess.TimeoutExpired:
+				self._process.kill()
+				self._process.wait()
+		self._process = None
+
+	def __enter__(self) -> "Simulator":
+		self.start()
+		return self
+
+	def __exit__(self, *exc: object) -> None:
+		self.stop()

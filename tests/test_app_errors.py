@@ -1,0 +1,97 @@
+"""Error-to-message mapping by exception class, and password redaction."""
+
+from datetime import datetime
+
+import pytest
+
+from attendance_sync.logic.errors import REDACTED, describe_error, redact
+
+
+# Stand-ins with the class names and attributes of the `_core` exceptions (matched by name, see errors.py).
+class AttendanceSyncError(Exception):
+	device = "Gate"
+
+
+class DeviceAuthError(AttendanceSyncError):
+	def __init__(self, message, locked_until=None):
+		super().__init__(message)
+		self.locked_until = locked_until
+
+
+class DeviceUnreachableError(AttendanceSyncError):
+	pass
+
+
+class DeviceTimeoutError(AttendanceSyncError):
+	pass
+
+
+class DeviceTlsError(AttendanceSyncError):
+	pass
+
+
+class DeviceHttpError(AttendanceSyncError):
+	def __init__(self, message, status, sub_status=None):
+		super().__init__(message)
+		self.status = status
+		self.sub_status = sub_status
+
+
+class DeviceProtocolError(AttendanceSyncError):
+	pass
+
+
+class DeviceFaultError(AttendanceSyncError):
+	pass
+
+
+class FutureCoreError(DeviceTimeoutError):
+	"""A subclass the core may add later still maps through its parent."""
+
+
+def test_auth_error_says_what_to_check_and_blocks():
+	report = describe_error(DeviceAuthError("Gate: login rejected", datetime(2024, 3, 1, 9, 30)))
+	assert report.kind == "DeviceAuthError"
+	assert report.auth_failure and report.is_device_error
+	assert "Device User Password" in report.hint
+	assert "2024-03-01 09:30:00" in report.hint
+	assert report.text().startswith("Gate: login rejected")
+
+
+@pytest.mark.parametrize(
+	"exc,needle",
+	[
+		(DeviceUnreachableError("x"), "Device IP and Port"),
+		(DeviceTimeoutError("x"), "timeouts"),
+		(FutureCoreError("x"), "timeouts"),
+		(DeviceTlsError("x"), "Verify TLS Certificate"),
+		(DeviceHttpError("x", 403, "notSupport"), "push mode"),
+		(DeviceHttpError("x", 403, "lowPrivilege"), "administrator"),
+		(DeviceHttpError("x", 404), "8000"),
+		(DeviceHttpError("x", 503), "next run"),
+		(DeviceHttpError("x", 400, "badJsonContent"), "Major and Minor"),
+		(DeviceProtocolError("x"), "points at the terminal"),
+		(DeviceFaultError("x"), "paging"),
+		(AttendanceSyncError("x"), "connection settings"),
+	],
+)
+def test_hint_per_class(exc, needle):
+	report = describe_error(exc)
+	assert needle in report.hint
+	assert report.is_device_error and not report.auth_failure
+
+
+def test_unexpected_error_is_not_a_device_error():
+	report = describe_error(KeyError("boom"))
+	assert report.kind == "KeyError"
+	assert not report.is_device_error and not report.auth_failure
+	assert "Error Log" in report.hint
+
+
+def test_password_never_reaches_the_message():
+	report = describe_error(
+		DeviceUnreachableError("cannot reach s3cret-pw@10.0.0.5"), secrets=["s3cret-pw", None]
+	)
+	assert "s3cret-pw" not in report.text()
+	assert REDACTED in report.message
+	assert redact("abc", [None, ""]) == "abc"

@@ -1,0 +1,309 @@
+"""The Frappe app's files agree with each other: doctype JSON, controllers, hooks, JS and the plain modules.
+
+These run without a bench, so a field renamed in one place and not another fails here, not on a customer's site.
+"""
+
+import ast
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from attendance_sync import hooks
+from attendance_sync.logic import punches as P
+from attendance_sync.logic import schedule as S
+from attendance_sync.logic.settings import DEFAULTS
+
+APP = Path(__file__).resolve().parent.parent / "attendance_sync"
+MODULE = APP / "attendance_sync"
+DOCTYPES = MODULE / "doctype"
+EXTERNAL_DOCTYPES = {"Employee", "Employee Checkin", "Shift Type", "User"}
+FIELDTYPES = {
+	"Check",
+	"Column Break",
+	"Data",
+	"Datetime",
+	"Float",
+	"Int",
+	"Link",
+	"Long Int",
+	"Long Text",
+	"Password",
+	"Section Break",
+	"Select",
+	"Small Text",
+	"Table",
+}
+
+
+def load(name: str) -> dict:
+	folder = name.lower().replace(" ", "_")
+	return json.loads((DOCTYPES / folder / f"{folder}.json").read_text())
+
+
+def all_doctypes() -> dict[str, dict]:
+	result = {}
+	for path in sorted(DOCTYPES.glob("*/*.json")):
+		doc = json.loads(path.read_text())
+		result[doc["name"]] = doc
+	return result
+
+
+def fields(name: str) -> dict[str, dict]:
+	return {f["fieldname"]: f for f in load(name)["fields"]}
+
+
+def options(name: str, fieldname: str) -> list[str]:
+	return fields(name)[fieldname]["options"].split("\n")
+
+
+def test_expected_doctypes():
+	assert set(all_doctypes()) == {
+		"Device Configuration",
+		"Device Shift Type",
+		"Device Punch",
+		"Attendance Sync Log",
+		"Attendance Sync Settings",
+		"Attendance Sync Punch Code",
+	}
+
+
+@pytest.mark.parametrize("name", sorted(all_doctypes()))
+def test_doctype_json_is_well_formed(name):
+	doc = all_doctypes()[name]
+	folder = DOCTYPES / name.lower().replace(" ", "_")
+	assert doc["doctype"] == "DocType"
+	assert doc["module"] == "Attendance Sync"
+	assert doc["engine"] == "InnoDB"
+	names = [f["fieldname"] for f in doc["fields"]]
+	assert len(names) == len(set(names))
+	assert doc["field_order"] == names
+	known = set(all_doctypes()) | EXTERNAL_DOCTYPES
+	for f in doc["fields"]:
+		assert f["fieldtype"] in FIELDTYPES, f
+		assert re.fullmatch(r"[a-z][a-z0-9_]*", f["fieldname"]), f
+		if f["fieldtype"] in ("Link", "Table"):
+			assert f["options"] in known, f
+		if f["fieldtype"] == "Table":
+			assert all_doctypes()[f["options"]].get("istable") == 1
+		if f["fieldtype"] == "Select" and "default" in f:
+			assert f["default"] in f["options"].split("\n"), f
+	assert (folder / "__init__.py").exists()
+	controller = (folder / f"{folder.name}.py").read_text()
+	assert f"class {name.replace(' ', '')}(Document):" in controller
+	if not doc.get("istable"):
+		roles = {p["role"]: p for p in doc["permissions"]}
+		assert roles["System Manager"]["read"] == 1
+		assert set(roles) <= {"System Manager", "HR Manager"}
+		assert not roles.get("HR Manager", {}).get("write")
+	else:
+		assert doc["permissions"] == []
+
+
+def test_naming():
+	assert load("Device Configuration")["autoname"] == "field:device_name"
+	assert fields("Device Configuration")["device_name"]["unique"] == 1
+	assert load("Device Punch")["autoname"] == "hash"
+	assert load("Attendance Sync Settings")["issingle"] == 1
+
+
+def test_hr_manager_reads_punches_and_logs_only():
+	for name in ("Device Punch", "Attendance Sync Log"):
+		assert {p["role"] for p in load(name)["permissions"]} == {"System Manager", "HR Manager"}
+	for name in ("Device Configuration", "Attendance Sync Settings"):
+		assert {p["role"] for p in load(name)["permissions"]} == {"System Manager"}
+
+
+def test_password_field_is_a_password():
+	assert fields("Device Configuration")["device_user_password"]["fieldtype"] == "Password"
+
+
+def test_status_fields_are_read_only():
+	f = fields("Device Configuration")
+	for name in (
+		"synced_up_to",
+		"last_serial_no",
+		"last_sync_at",
+		"last_sync_status",
+		"last_error",
+		"auth_blocked",
+	):
+		assert f[name].get("read_only") == 1, name
+	assert all(
+		x.get("read_only") == 1 for x in load("Device Punch")["fields"] if "Break" not in x["fieldtype"]
+	)
+
+
+def test_select_options_match_the_plain_modules():
+	assert options("Device Punch", "status") == list(P.STATUSES)
+	assert options("Device Configuration", "punch_direction") == list(P.PUNCH_DIRECTIONS)
+	assert options("Device Configuration", "sync_frequency") == list(S.FREQUENCIES)
+	assert fields("Device Configuration")["sync_frequency"]["default"] == S.DEFAULT_FREQUENCY
+	assert options("Device Configuration", "sync_health")[1:] == list(S.HEALTH_STATES)
+	assert options("Attendance Sync Log", "trigger") == ["Scheduled", "Manual", "Reprocess"]
+	assert options("Attendance Sync Log", "status") == ["Running", "Success", "Partial", "Failed"]
+
+
+def test_fields_written_by_the_job_exist():
+	punch = fields("Device Punch")
+	for name in (*P.PunchRow.FIELDS[1:], "sync_log", "employee", "employee_checkin"):
+		assert name in punch, name
+	assert punch["serial_no"]["fieldtype"] == "Long Int"  # serials reach 3e9, past INT
+	device = fields("Device Configuration")
+	for name in (
+		"synced_up_to",
+		"last_serial_no",
+		"last_sync_at",
+		"last_sync_status",
+		"last_error",
+		"last_sync_log",
+		"auth_blocked",
+		"model",
+		"firmware",
+		"serial_number",
+		"sync_health",
+	):
+		assert name in device, name
+	log = fields("Attendance Sync Log")
+	for name in (
+		*P.SyncCounts().as_dict(),
+		"window_start",
+		"window_end",
+		"device_time",
+		"clock_skew_seconds",
+		"notes",
+		"pages",
+		"exchanges",
+		"serial_mode",
+		"error",
+		"duration",
+		"started_at",
+		"job_id",
+		"user",
+	):
+		assert name in log, name
+
+
+def test_settings_defaults_match():
+	settings = fields("Attendance Sync Settings")
+	for name, value in DEFAULTS.items():
+		assert float(settings[name]["default"]) == float(value), name
+	assert settings["punch_codes"]["options"] == "Attendance Sync Punch Code"
+
+
+def module_functions(path: Path) -> set[str]:
+	tree = ast.parse(path.read_text())
+	return {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
+
+
+def resolve(dotted: str) -> bool:
+	module, _, function = dotted.rpartition(".")
+	path = APP.parent / (module.replace(".", "/") + ".py")
+	return path.exists() and function in module_functions(path)
+
+
+def test_hooks():
+	assert hooks.app_name == "attendance_sync"
+	assert hooks.required_apps == ["hrms"]
+	assert resolve(hooks.after_install)
+	paths = [p for event, items in hooks.scheduler_events.items() if event != "cron" for p in items]
+	paths += [p for items in hooks.scheduler_events["cron"].values() for p in items]
+	paths += [p for events in hooks.doc_events.values() for p in events.values()]
+	assert paths and all(resolve(p) for p in paths), paths
+	assert "attendance_sync.attendance_sync.sync.scheduled_daily" in hooks.scheduler_events["daily"]
+	assert list(hooks.scheduler_events["cron"]) == ["*/15 * * * *"]
+	assert set(hooks.default_log_clearing_doctypes) <= set(all_doctypes())
+	log_controller = (DOCTYPES / "attendance_sync_log" / "attendance_sync_log.py").read_text()
+	assert "def clear_old_logs" in log_controller
+
+
+def test_modules_and_patches():
+	assert (APP / "modules.txt").read_text().strip() == "Attendance Sync"
+	patches = (APP / "patches.txt").read_text()
+	assert patches.index("[pre_model_sync]") < patches.index("[post_model_sync]")
+	assert (MODULE / "__init__.py").exists() and (DOCTYPES / "__init__.py").exists()
+
+
+def test_unique_key_on_device_and_serial():
+	controller = (DOCTYPES / "device_punch" / "device_punch.py").read_text()
+	assert "def on_doctype_update" in controller
+	assert 'add_unique("Device Punch", ["device", "serial_no"]' in controller
+
+
+def whitelisted(path: Path) -> set[str]:
+	tree = ast.parse(path.read_text())
+	names = set()
+	for node in tree.body:
+		if isinstance(node, ast.FunctionDef):
+			for deco in node.decorator_list:
+				target = deco.func if isinstance(deco, ast.Call) else deco
+				if ast.unparse(target) == "frappe.whitelist":
+					names.add(node.name)
+	return names
+
+
+def test_whitelisted_methods_check_the_role():
+	api = MODULE / "api.py"
+	tree = ast.parse(api.read_text())
+	for node in tree.body:
+		if isinstance(node, ast.FunctionDef) and node.name in whitelisted(api):
+			first = ast.unparse(node.body[1] if isinstance(node.body[0], ast.Expr) else node.body[0])
+			assert first.startswith("frappe.only_for("), node.name
+
+
+def test_js_calls_existing_methods_and_registers_its_doctype():
+	methods = whitelisted(MODULE / "api.py")
+	scripts = sorted(DOCTYPES.glob("*/*.js"))
+	assert scripts
+	for script in scripts:
+		text = script.read_text()
+		for called in re.findall(r"attendance_sync\.attendance_sync\.api\.(\w+)", text):
+			assert called in methods, (script.name, called)
+		for called in re.findall(r"\$\{ATTENDANCE_SYNC_API\}\.(\w+)", text):
+			assert called in methods, (script.name, called)
+		doctype = all_doctypes()[
+			next(d for d in all_doctypes() if d.lower().replace(" ", "_") == script.parent.name)
+		]["name"]
+		if script.name.endswith("_list.js"):
+			assert f'frappe.listview_settings["{doctype}"]' in text
+		else:
+			assert f'frappe.ui.form.on("{doctype}"' in text
+		assert "device_user_password" not in text, "the browser never asks for the password"
+	listed = (DOCTYPES / "device_punch" / "device_punch_list.js").read_text()
+	assert "Reprocess" in listed and "get_indicator" in listed
+
+
+def test_plain_modules_import_without_frappe_or_core():
+	code = """
+import importlib.abc, sys
+class Block(importlib.abc.MetaPathFinder):
+	def find_spec(self, name, path=None, target=None):
+		if name == "frappe" or name.startswith("frappe.") or name == "attendance_sync._core":
+			raise ImportError(name)
+sys.meta_path.insert(0, Block())
+import attendance_sync.logic.errors, attendance_sync.logic.hosts, attendance_sync.logic.progress
+import attendance_sync.logic.punches, attendance_sync.logic.schedule, attendance_sync.logic.settings
+import attendance_sync.logic.timezones, attendance_sync.logic.windows, attendance_sync.hooks
+assert "attendance_sync._core" not in sys.modules
+print("ok")
+"""
+	result = subprocess.run(
+		[sys.executable, "-c", code], cwd=APP.parent, capture_output=True, text=True, check=False
+	)
+	assert result.returncode == 0, result.stderr
+	assert result.stdout.strip() == "ok"
+
+
+def test_workspace_links_known_doctypes():
+	workspace = json.loads((MODULE / "workspace" / "attendance_sync" / "attendance_sync.json").read_text())
+	assert workspace["doctype"] == "Workspace" and workspace["module"] == "Attendance Sync"
+	known = set(all_doctypes()) | EXTERNAL_DOCTYPES
+	targets = [link["link_to"] for link in workspace["links"] if link["type"] == "Link"]
+	targets += [shortcut["link_to"] for shortcut in workspace["shortcuts"]]
+	assert targets and set(targets) <= known
+	blocks = json.loads(workspace["content"])
+	named = {b["data"]["shortcut_name"] for b in blocks if b["type"] == "shortcut"}
+	assert named == {s["label"] for s in workspace["shortcuts"]}

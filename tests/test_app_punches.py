@@ -1,0 +1,247 @@
+"""Events to Device Punch rows, and Pending punches to check-in decisions (status, dedup, log type)."""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from attendance_sync.logic import punches as P
+
+DHAKA = timezone(timedelta(hours=6))
+SITE = "Asia/Dhaka"
+
+
+@dataclass
+class Ev:
+	"""The attributes of a `_core.Event` that the planning reads."""
+
+	serial_no: int | None
+	employee_no: str | None
+	time: datetime
+	log_type: str | None = None
+	major: int = 5
+	minor: int = 75
+	verify_method: str | None = "face"
+	is_punch: bool = True
+	card_no: str | None = None
+	name: str | None = None
+
+
+def at(hour: int, minute: int = 0, second: int = 0) -> datetime:
+	return datetime(2024, 3, 1, hour, minute, second, tzinfo=DHAKA)
+
+
+def naive(hour: int, minute: int = 0, second: int = 0) -> datetime:
+	return datetime(2024, 3, 1, hour, minute, second)
+
+
+def test_log_type_by_punch_direction():
+	assert P.log_type_for("From device", "IN") == "IN"
+	assert P.log_type_for("From device", "OUT") == "OUT"
+	assert P.log_type_for("From device", None) is None
+	assert P.log_type_for("IN", "OUT") == "IN"
+	assert P.log_type_for("OUT", None) == "OUT"
+	assert P.log_type_for("None", "IN") is None
+
+
+def test_device_user_ids_are_trimmed_strings_keeping_leading_zeros():
+	assert P.normalize_device_user_id("  00042 ") == "00042"
+	assert P.normalize_device_user_id(42) == "42"
+	assert P.normalize_device_user_id("   ") is None
+	assert P.normalize_device_user_id(None) is None
+
+
+def test_punch_rows_keep_punches_only_and_convert_time():
+	events = [
+		Ev(1, "1042", at(8), log_type="IN", name="Jane"),
+		Ev(2, None, at(8), minor=21, is_punch=False),  # door unlock
+		Ev(3, " 1043 ", at(9, 30), log_type="OUT"),
+	]
+	fetched = P.punch_rows("Gate", events, site_tz="UTC", direction="From device")
+	assert fetched.events == 3
+	assert fetched.skipped_not_punch == 1
+	assert [r.serial_no for r in fetched.rows] == [1, 3]
+	first, second = fetched.rows
+	assert first.time == datetime(2024, 3, 1, 2, 0, 0)
+	assert first.device_time == "2024-03-01T08:00:00+06:00"
+	assert first.device_user_id == "1042" and first.name_on_device == "Jane"
+	assert first.status == P.PENDING and first.log_type == "IN"
+	assert second.device_user_id == "1043" and second.log_type == "OUT"
+
+
+def test_punch_codes_from_settings_rows():
+	assert P.parse_punch_codes([]) is None
+	assert P.parse_punch_codes([("5", "75"), (5, 38)]) == frozenset({(5, 75), (5, 38)})
+
+
+def test_punch_without_employee_number_is_stored_unmapped():
+	fetched = P.punch_rows("Gate", [Ev(7, None, at(8), card_no="998877")], site_tz=SITE, direction=None)
+	(row,) = fetched.rows
+	assert row.status == P.UNMAPPED and row.reason
+	assert row.card_no == "998877"
+
+
+def test_names_are_deterministic_and_refetch_yields_the_same_rows():
+	events = [Ev(10, "1", at(8)), Ev(11, "2", at(8))]
+	a = P.punch_rows("Gate", events, site_tz=SITE, direction=None).rows
+	b = P.punch_rows("Gate", list(reversed(events)), site_tz=SITE, direction=None).rows
+	assert {r.name for r in a} == {r.name for r in b}
+	other_device = P.punch_rows("Door", events, site_tz=SITE, direction=None).rows
+	assert not {r.name for r in a} & {r.name for r in other_device}
+
+
+def test_same_serial_twice_in_one_fetch_is_one_row():
+	events = [Ev(10, "1", at(8)), Ev(10, "1", at(8))]
+	assert len(P.punch_rows("Gate", events, site_tz=SITE, direction=None).rows) == 1
+
+
+def test_events_without_serial_keyed_by_content_and_occurrence():
+	events = [Ev(None, "1", at(8)), Ev(None, "1", at(8)), Ev(None, "2", at(8))]
+	rows = P.punch_rows("Intercom", events, site_tz=SITE, direction=None).rows
+	assert len(rows) == 3
+	assert rows[0].event_key.endswith("|0") and rows[1].event_key.endswith("|1")
+	again = P.punch_rows("Intercom", events, site_tz=SITE, direction=None).rows
+	assert [r.name for r in rows] == [r.name for r in again]
+
+
+def test_row_values_match_fields():
+	(row,) = P.punch_rows("Gate", [Ev(1, "1", at(8))], site_tz=SITE, direction=None).rows
+	values = dict(zip(P.PunchRow.FIELDS, row.values(), strict=True))
+	assert values["name"] == row.name and values["status"] == P.PENDING and values["serial_no"] == 1
+
+
+def test_employee_index_exact_after_trimming():
+	index = P.employee_index(
+		[("1042", "EMP-1", "Active"), (" 7 ", "EMP-7", "Left"), ("abc", "EMP-A", "Active")]
+	)
+	assert index.lookup("1042").name == "EMP-1"
+	assert index.lookup("7").status == "Left"
+	# The database may answer case-insensitively; the mapping does not.
+	assert index.lookup("ABC") is None
+	assert index.lookup(None) is None
+
+
+def test_employee_ids_colliding_after_trimming_are_ambiguous():
+	index = P.employee_index([("5", "EMP-1", "Active"), ("5 ", "EMP-2", "Active")])
+	assert index.lookup("5") is None
+	decision = P.CheckinPlanner(index).decide(P.PendingPunch("p", "Gate", "5", naive(8), None))
+	assert decision.status == P.UNMAPPED and "EMP-1" in decision.reason and "EMP-2" in decision.reason
+
+
+def pending(name: str, user: str | None, time: datetime, device: str = "Gate", log_type: str | None = None):
+	return P.PendingPunch(name=name, device=device, device_user_id=user, time=time, log_type=log_type)
+
+
+EMPLOYEES = P.employee_index(
+	[
+		("1", "EMP-1", "Active"),
+		("2", "EMP-2", "Inactive"),
+		("3", "EMP-3", "Left"),
+		("4", "EMP-4", "Suspended"),
+	]
+)
+
+
+def test_statuses_of_a_batch():
+	decisions = {
+		d.punch: d
+		for d in P.plan_checkins(
+			[
+				pending("a", "1", naive(8), log_type="IN"),
+				pending("b", "2", naive(8)),
+				pending("c", "99", naive(8)),
+				pending("d", None, naive(8)),
+				pending("e", "3", naive(8)),
+				pending("f", "4", naive(8)),
+			],
+			EMPLOYEES,
+		)
+	}
+	assert decisions["a"].status == P.CHECKED_IN
+	assert decisions["a"].employee == "EMP-1" and decisions["a"].log_type == "IN"
+	assert decisions["a"].time == naive(8)
+	assert decisions["b"].status == P.INACTIVE and decisions["b"].employee == "EMP-2"
+	assert decisions["c"].status == P.UNMAPPED and "99" in decisions["c"].reason
+	assert decisions["d"].status == P.UNMAPPED
+	# HRMS rejects only Inactive employees; Left and Suspended still check in.
+	assert decisions["e"].status == P.CHECKED_IN
+	assert decisions["f"].status == P.CHECKED_IN
+
+
+def test_duplicate_of_existing_checkin_to_the_second_whatever_the_log_type():
+	existing = [("EMP-1", datetime(2024, 3, 1, 8, 0, 0, 250_000))]
+	(d,) = P.plan_checkins([pending("a", "1", naive(8), log_type="OUT")], EMPLOYEES, existing)
+	assert d.status == P.DUPLICATE and d.employee == "EMP-1"
+	(d,) = P.plan_checkins([pending("a", "1", naive(8, 0, 1))], EMPLOYEES, existing)
+	assert d.status == P.CHECKED_IN
+
+
+def test_two_devices_same_employee_same_second_make_one_checkin():
+	decisions = P.plan_checkins(
+		[pending("x", "1", naive(8), device="Gate A"), pending("y", "1", naive(8), device="Gate B")],
+		EMPLOYEES,
+	)
+	assert sorted(d.status for d in decisions) == [P.CHECKED_IN, P.DUPLICATE]
+
+
+def test_planning_order_is_deterministic():
+	batch = [pending("y", "1", naive(8)), pending("x", "1", naive(8))]
+	first = P.plan_checkins(batch, EMPLOYEES)
+	second = P.plan_checkins(list(reversed(batch)), EMPLOYEES)
+	assert [(d.punch, d.status) for d in first] == [(d.punch, d.status) for d in second]
+	assert first[0].punch == "x" and first[0].status == P.CHECKED_IN
+
+
+def test_double_punch_window():
+	batch = [
+		pending("a", "1", naive(8)),
+		pending("b", "1", naive(8, 0, 20)),
+		pending("c", "1", naive(8, 1, 30)),
+	]
+	statuses = [d.status for d in P.plan_checkins(batch, EMPLOYEES, double_punch_seconds=30)]
+	assert statuses == [P.CHECKED_IN, P.DUPLICATE, P.CHECKED_IN]
+	statuses = [d.status for d in P.plan_checkins(batch, EMPLOYEES)]
+	assert statuses == [P.CHECKED_IN, P.CHECKED_IN, P.CHECKED_IN]
+	# The window applies against existing check-ins on either side too.
+	(d,) = P.plan_checkins(
+		[pending("a", "1", naive(8))], EMPLOYEES, [("EMP-1", naive(8, 0, 10))], double_punch_seconds=30
+	)
+	assert d.status == P.DUPLICATE
+
+
+def test_forget_gives_a_later_punch_its_chance_after_a_failed_insert():
+	planner = P.CheckinPlanner(EMPLOYEES)
+	first = planner.decide(pending("x", "1", naive(8)))
+	assert first.creates_checkin
+	planner.forget(first)
+	assert planner.decide(pending("y", "1", naive(8))).creates_checkin
+
+
+def test_existing_checkin_bounds():
+	batch = [pending("a", "1", naive(8)), pending("b", "1", naive(9))]
+	assert P.existing_checkin_bounds(batch) == (naive(7, 59, 59), naive(9, 0, 1))
+	assert P.existing_checkin_bounds(batch, 30) == (naive(7, 59, 29), naive(9, 0, 31))
+	assert P.existing_checkin_bounds([]) is None
+
+
+def test_sync_counts():
+	counts = P.SyncCounts(fetched=5, new_punches=5)
+	for status in (P.CHECKED_IN, P.CHECKED_IN, P.DUPLICATE, P.UNMAPPED, P.INACTIVE):
+		counts.add(status)
+	assert counts.as_dict() == {
+		"fetched": 5,
+		"new_punches": 5,
+		"checkins_created": 2,
+		"duplicates": 1,
+		"unmapped": 1,
+		"inactive": 1,
+		"failed": 0,
+	}
+	assert counts.status == "Success"
+	counts.add(P.FAILED)
+	assert counts.status == "Partial"
+
+
+@pytest.mark.parametrize("status", P.PRUNABLE_STATUSES)
+def test_unresolved_statuses_are_never_pruned(status):
+	assert status not in (P.UNMAPPED, P.FAILED, P.PENDING)

@@ -1,0 +1,53 @@
+"""Attendance Sync Settings defaults and validation; progress throttling."""
+
+import pytest
+
+from attendance_sync.logic.progress import Throttle
+from attendance_sync.logic.settings import DEFAULTS, SyncSettings, settings_from_values
+
+
+def test_defaults_fill_empty_values():
+	s = settings_from_values(
+		{"overlap_minutes": None, "connect_timeout": 0, "request_timeout": "", "fetch_concurrency": 4}
+	)
+	assert s.overlap_minutes == DEFAULTS["overlap_minutes"]
+	assert s.connect_timeout == DEFAULTS["connect_timeout"]
+	assert s.request_timeout == DEFAULTS["request_timeout"]
+	assert s.fetch_concurrency == 4
+	assert s.punch_codes is None
+	assert s.overlap.total_seconds() == 600
+	s.validate()
+
+
+def test_punch_codes_from_rows():
+	s = settings_from_values({}, [(5, 75), ("5", "38")])
+	assert s.punch_codes == frozenset({(5, 75), (5, 38)})
+
+
+@pytest.mark.parametrize(
+	"kwargs",
+	[
+		{"overlap_minutes": -1},
+		{"fetch_concurrency": -2},
+		{"connect_timeout": -1.0},
+		{"punch_retention_days": -5},
+		{"double_punch_seconds": -1},
+		{"punch_codes": frozenset({(5, 0)})},
+	],
+)
+def test_invalid_settings(kwargs):
+	with pytest.raises(ValueError):
+		SyncSettings(**kwargs).validate()
+
+
+def test_throttle():
+	now = [0.0]
+	t = Throttle(1.0, clock=lambda: now[0])
+	assert t.ready()
+	now[0] = 0.5
+	assert not t.ready()
+	assert t.ready(force=True)
+	now[0] = 1.2
+	assert not t.ready()
+	now[0] = 1.6
+	assert t.ready()

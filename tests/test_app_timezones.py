@@ -1,0 +1,105 @@
+"""Time-zone conversion from device instants to the site's naive time, and the Device Time Zone setting."""
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from attendance_sync.logic.timezones import (
+	device_utc_offset,
+	format_utc_offset,
+	normalize_device_time_zone,
+	parse_utc_offset,
+	site_naive_to_aware,
+	to_site_naive,
+)
+
+
+def tz(hours: float) -> timezone:
+	return timezone(timedelta(hours=hours))
+
+
+def test_device_offset_converted_to_site_zone():
+	# 08:00 at +06:00 (Dhaka) is 07:45 in Kathmandu (+05:45).
+	event = datetime(2024, 3, 1, 8, 0, 0, tzinfo=tz(6))
+	assert to_site_naive(event, "Asia/Kathmandu") == datetime(2024, 3, 1, 7, 45, 0)
+
+
+def test_negative_offset_crosses_midnight():
+	event = datetime(2026, 9, 1, 22, 30, 0, tzinfo=tz(-4))
+	assert to_site_naive(event, "Asia/Kolkata") == datetime(2026, 9, 2, 8, 0, 0)
+
+
+def test_site_daylight_saving_is_followed():
+	summer = datetime(2024, 7, 1, 12, 0, tzinfo=timezone.utc)
+	winter = datetime(2024, 1, 1, 12, 0, tzinfo=timezone.utc)
+	assert to_site_naive(summer, "Europe/Berlin") == datetime(2024, 7, 1, 14, 0)
+	assert to_site_naive(winter, "Europe/Berlin") == datetime(2024, 1, 1, 13, 0)
+
+
+def test_result_is_naive_and_to_the_second():
+	value = to_site_naive(datetime(2024, 3, 1, 8, 0, 0, 999_999, tzinfo=timezone.utc), "UTC")
+	assert value.tzinfo is None
+	assert value.microsecond == 0
+
+
+def test_naive_device_time_is_refused():
+	with pytest.raises(ValueError):
+		to_site_naive(datetime(2024, 3, 1, 8, 0), "UTC")
+
+
+def test_unknown_site_zone_is_a_value_error():
+	with pytest.raises(ValueError):
+		to_site_naive(datetime(2024, 3, 1, tzinfo=timezone.utc), "Mars/Olympus")
+
+
+def test_round_trip_site_naive_to_aware():
+	naive = datetime(2024, 3, 1, 9, 15)
+	aware = site_naive_to_aware(naive, "Asia/Dhaka")
+	assert aware.utcoffset() == timedelta(hours=6)
+	assert to_site_naive(aware, "Asia/Dhaka") == naive
+
+
+@pytest.mark.parametrize(
+	"text,expected",
+	[
+		("+06:00", timedelta(hours=6)),
+		("-03:30", -timedelta(hours=3, minutes=30)),
+		("+0545", timedelta(hours=5, minutes=45)),
+		("UTC+5", timedelta(hours=5)),
+		("Z", timedelta(0)),
+		("utc", timedelta(0)),
+	],
+)
+def test_parse_utc_offset(text, expected):
+	assert parse_utc_offset(text) == expected
+
+
+@pytest.mark.parametrize("text", ["+15:00", "+05:75", "six", "06:00", ""])
+def test_parse_utc_offset_rejects(text):
+	with pytest.raises(ValueError):
+		parse_utc_offset(text)
+
+
+def test_format_utc_offset():
+	assert format_utc_offset(timedelta(hours=5, minutes=45)) == "+05:45"
+	assert format_utc_offset(-timedelta(hours=3, minutes=30)) == "-03:30"
+	assert format_utc_offset(timedelta(0)) == "+00:00"
+
+
+def test_normalize_device_time_zone():
+	assert normalize_device_time_zone("") is None
+	assert normalize_device_time_zone(None) is None
+	assert normalize_device_time_zone(" +6 ") == "+06:00"
+	assert normalize_device_time_zone("Asia/Dhaka") == "Asia/Dhaka"
+	with pytest.raises(ValueError):
+		normalize_device_time_zone("Dhaka")
+	with pytest.raises(ValueError):
+		normalize_device_time_zone("Asia/Nowhere")
+
+
+def test_device_utc_offset_follows_dst_of_a_zone_name():
+	assert device_utc_offset(None, datetime(2024, 1, 1, tzinfo=timezone.utc)) is None
+	assert device_utc_offset("+06:00", datetime(2024, 1, 1, tzinfo=timezone.utc)) == "+06:00"
+	assert device_utc_offset("America/Sao_Paulo", datetime(2024, 1, 1, tzinfo=timezone.utc)) == "-03:00"
+	assert device_utc_offset("Europe/London", datetime(2024, 7, 1, tzinfo=timezone.utc)) == "+01:00"
+	assert device_utc_offset("Europe/London", datetime(2024, 1, 1, tzinfo=timezone.utc)) == "+00:00"
