@@ -9,7 +9,6 @@ from typing import Any, Literal, TypeAlias, final
 
 __version__: str
 __all__ = [
-	"__version__",
 	"AttendanceSyncError",
 	"Device",
 	"DeviceAuthError",
@@ -25,6 +24,7 @@ __all__ = [
 	"Event",
 	"FetchResult",
 	"FetchStats",
+	"__version__",
 	"dedup",
 	"device_info",
 	"device_users",

@@ -17,6 +17,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+# The simulator's defaults (`attendance-sync simulate --user/--password`).
+SIM_USER = "admin"
+SIM_PASSWORD = "Sim-Pass-1234"
+
 _DEVICE_LINE = re.compile(r"^device (\S+) (https?://\S+) events=(\d+)\s*$")
 
 
@@ -52,8 +56,27 @@ class SimDevice:
 	def stats(self) -> dict[str, Any]:
 		return self._control("GET", "/sim/stats")
 
-	def set_faults(self, faults: dict[str, Any]) -> dict[str, Any]:
-		return self._control("PUT", "/sim/faults", faults)
+	def reset(self) -> None:
+		"""Zero the counters and clear failed logins and any lock."""
+		self._control("POST", "/sim/stats/reset")
+
+	def set_faults(self, faults: dict[str, Any] | None = None, /, **more: Any) -> dict[str, Any]:
+		"""Replace the device's faults; no arguments restores a healthy device."""
+		return self._control("PUT", "/sim/faults", {**(faults or {}), **more})
+
+	def connection(self, **overrides: Any) -> dict[str, Any]:
+		"""Keyword arguments of `_core.Device` (or a device dict) that reach this terminal."""
+		args: dict[str, Any] = {
+			"host": self.host,
+			"port": self.port,
+			"user": SIM_USER,
+			"password": SIM_PASSWORD,
+			"name": self.name,
+			"https": self.https,
+			"verify_tls": False,
+		}
+		args.update(overrides)
+		return args
 
 
 def parse_device_line(line: str) -> SimDevice | None:

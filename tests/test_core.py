@@ -2,19 +2,19 @@
 
 import _thread
 import datetime as dt
+import itertools
 import multiprocessing
 import os
 import re
 import threading
-import tomllib
 from pathlib import Path
 
 import pytest
+import tomllib
+from conftest import ROOT
 
 import attendance_sync
 from attendance_sync import _core
-
-from conftest import ROOT
 
 UTC = dt.timezone.utc
 PLUS6 = dt.timezone(dt.timedelta(hours=6))
@@ -37,7 +37,7 @@ def test_importing_core_does_not_import_frappe():
 
 def test_week_arrives_once(device):
 	start, end = week_window()
-	result = _core.fetch_events(device.device(), start, end)
+	result = _core.fetch_events(device.connection(), start, end)
 	serials = [e.serial_no for e in result.events]
 	assert len(serials) == device.events
 	assert len(set(serials)) == len(serials)
@@ -52,29 +52,29 @@ def test_week_arrives_once(device):
 
 def test_device_offset_kept_and_naive_means_device_local(device):
 	start, end = week_window()
-	aware = _core.fetch_events(device.device(), start, end)
+	aware = _core.fetch_events(device.connection(), start, end)
 	assert {e.time.utcoffset() for e in aware.events} == {dt.timedelta(hours=6)}
 	# The same window as naive device-local wall time gives the same events.
 	naive_start = start.astimezone(PLUS6).replace(tzinfo=None)
 	naive_end = end.astimezone(PLUS6).replace(tzinfo=None)
-	naive = _core.fetch_events(device.device(), naive_start, naive_end)
+	naive = _core.fetch_events(device.connection(), naive_start, naive_end)
 	assert [e.serial_no for e in naive.events] == [e.serial_no for e in aware.events]
 	# A naive window read as UTC would be six hours off: the last six hours' events would differ.
 	some = aware.events[len(aware.events) // 2].time
-	narrow = _core.fetch_events(device.device(), some.replace(tzinfo=None), some.replace(tzinfo=None))
+	narrow = _core.fetch_events(device.connection(), some.replace(tzinfo=None), some.replace(tzinfo=None))
 	assert narrow.events and all(e.time == some for e in narrow.events)
 	assert aware.device_time.utcoffset() == dt.timedelta(hours=6)
 
 
 def test_device_accepts_dict_and_object(device):
 	start, end = week_window()
-	obj = _core.Device(**device.device())
+	obj = _core.Device(**device.connection())
 	assert obj.port == device.port and obj.major == 5 and obj.minor == 0
 	assert len(_core.fetch_events(obj, start, end).events) == device.events
 
 
 def test_password_never_shown(device):
-	d = _core.Device(**device.device(password="Top-Secret-77"))
+	d = _core.Device(**device.connection(password="Top-Secret-77"))
 	assert "Top-Secret-77" not in repr(d) and "Top-Secret-77" not in str(d)
 	assert not hasattr(d, "password")
 	start, end = week_window()
@@ -87,7 +87,7 @@ def test_password_never_shown(device):
 def test_wrong_password_one_rejected_exchange(device):
 	start, end = week_window()
 	with pytest.raises(_core.DeviceAuthError) as info:
-		_core.fetch_events(device.device(password="wrong"), start, end)
+		_core.fetch_events(device.connection(password="wrong"), start, end)
 	stats = device.stats()
 	assert stats["failed_logins"] == 1
 	assert stats["requests"] == 2  # the challenge and one rejected attempt
@@ -100,9 +100,9 @@ def test_lockout_reports_unlock_time(device):
 	device.set_faults(lock_after=1, unlock_secs=1800)
 	start, end = week_window()
 	with pytest.raises(_core.DeviceAuthError):
-		_core.fetch_events(device.device(password="wrong"), start, end)
+		_core.fetch_events(device.connection(password="wrong"), start, end)
 	with pytest.raises(_core.DeviceAuthError) as info:
-		_core.fetch_events(device.device(), start, end)
+		_core.fetch_events(device.connection(), start, end)
 	until = info.value.locked_until
 	assert until is not None
 	remaining = (until - dt.datetime.now(UTC)).total_seconds()
@@ -118,7 +118,9 @@ def test_unreachable_names_device_and_what_to_check():
 		port = s.getsockname()[1]
 	start, end = week_window()
 	with pytest.raises(_core.DeviceUnreachableError) as info:
-		_core.fetch_events({"host": "127.0.0.1", "port": port, "user": "u", "password": "p", "name": "Back Door"}, start, end)
+		_core.fetch_events(
+			{"host": "127.0.0.1", "port": port, "user": "u", "password": "p", "name": "Back Door"}, start, end
+		)
 	assert "Back Door" in str(info.value) and "Device IP" in str(info.value)
 
 
@@ -126,18 +128,18 @@ def test_timeout(device):
 	device.set_faults(latency_ms=1500)
 	start, end = week_window()
 	with pytest.raises(_core.DeviceTimeoutError) as info:
-		_core.fetch_events(device.device(timeout=0.3), start, end)
+		_core.fetch_events(device.connection(timeout=0.3), start, end)
 	assert device.name in str(info.value)
 
 
 def test_tls_self_signed_with_verification_on(simulator):
-	sim = simulator("--https")
+	sim = simulator(1, "--https")
 	dev = sim.devices[0]
 	start, end = week_window()
 	with pytest.raises(_core.DeviceTlsError) as info:
-		_core.fetch_events(dev.device(verify_tls=True), start, end)
+		_core.fetch_events(dev.connection(verify_tls=True), start, end)
 	assert "Verify TLS Certificate" in str(info.value)
-	ok = _core.fetch_events(dev.device(verify_tls=False), start, end)
+	ok = _core.fetch_events(dev.connection(verify_tls=False), start, end)
 	assert len(ok.events) == dev.events
 
 
@@ -145,7 +147,7 @@ def test_not_supported_is_http_error(device):
 	device.set_faults(acs_not_supported=True)
 	start, end = week_window()
 	with pytest.raises(_core.DeviceHttpError) as info:
-		_core.fetch_events(device.device(), start, end)
+		_core.fetch_events(device.connection(), start, end)
 	assert info.value.status == 403 and info.value.sub_status == "notSupport"
 	assert "push" in str(info.value)
 
@@ -154,7 +156,7 @@ def test_malformed_page_is_protocol_error(device):
 	device.set_faults(page_fault={"kind": "malformed", "on_page": 2, "times": 0})
 	start, end = week_window()
 	with pytest.raises(_core.DeviceProtocolError) as info:
-		_core.fetch_events(device.device(), start, end)
+		_core.fetch_events(device.connection(), start, end)
 	# Events of the good page are kept on the exception.
 	assert info.value.partial is not None and len(info.value.partial.events) == 30
 
@@ -163,7 +165,7 @@ def test_more_forever_is_fault(device):
 	device.set_faults(more_forever=True)
 	start, end = week_window()
 	with pytest.raises(_core.DeviceFaultError) as info:
-		_core.fetch_events(device.device(), start, end)
+		_core.fetch_events(device.connection(), start, end)
 	assert "repeated" in str(info.value) or "MORE" in str(info.value)
 	assert device.stats()["acs_event_pages"] < 100
 
@@ -171,11 +173,13 @@ def test_more_forever_is_fault(device):
 def test_progress_counts(device):
 	calls = []
 	start, end = week_window()
-	result = _core.fetch_events(device.device(), start, end, on_progress=lambda p, n: calls.append((p, n)))
+	result = _core.fetch_events(
+		device.connection(), start, end, on_progress=lambda p, n: calls.append((p, n))
+	)
 	assert len(calls) == result.stats.pages
 	assert [p for p, _ in calls] == list(range(1, result.stats.pages + 1))
 	assert calls[-1][1] == len(result.events)
-	assert all(a[1] <= b[1] for a, b in zip(calls, calls[1:], strict=False))
+	assert all(a[1] <= b[1] for a, b in itertools.pairwise(calls))
 
 
 def test_exception_in_callback_cancels(device):
@@ -185,7 +189,7 @@ def test_exception_in_callback_cancels(device):
 
 	start, end = week_window()
 	with pytest.raises(LookupError, match="stop here"):
-		_core.fetch_events(device.device(), start, end, on_progress=stop)
+		_core.fetch_events(device.connection(), start, end, on_progress=stop)
 	assert device.stats()["acs_event_pages"] == 2
 
 
@@ -195,7 +199,7 @@ def test_keyboard_interrupt_cancels(device):
 	start, end = week_window()
 	timer.start()
 	with pytest.raises(KeyboardInterrupt):
-		_core.fetch_events(device.device(), start, end)
+		_core.fetch_events(device.connection(), start, end)
 	timer.join()
 	assert device.stats()["acs_event_pages"] < device.events // 30
 
@@ -206,7 +210,7 @@ def test_fetch_many_with_one_broken_device(fleet):
 	fleet[1].set_faults(acs_not_supported=True)
 	try:
 		start, end = week_window()
-		results = _core.fetch_many([d.device() for d in fleet], start, end, concurrency=2)
+		results = _core.fetch_many([d.connection() for d in fleet], start, end, concurrency=2)
 	finally:
 		fleet[1].set_faults()
 	assert list(results) == [d.name for d in fleet]
@@ -220,31 +224,31 @@ def test_fetch_many_with_one_broken_device(fleet):
 def test_fetch_many_rejects_duplicate_names(fleet):
 	start, end = week_window()
 	with pytest.raises(ValueError, match="unique"):
-		_core.fetch_many([fleet[0].device(), fleet[0].device()], start, end)
+		_core.fetch_many([fleet[0].connection(), fleet[0].connection()], start, end)
 
 
 def test_device_info_and_users(device):
-	info = _core.device_info(device.device())
+	info = _core.device_info(device.connection())
 	assert info.model and info.firmware and info.serial_number
 	assert info.supports_event_search and info.supports_serial_search
 	assert abs(info.clock_skew_seconds) < 5
 	assert info.device_time.utcoffset() == dt.timedelta(hours=6)
-	users = _core.device_users(device.device())
+	users = _core.device_users(device.connection())
 	assert users and len({u.employee_no for u in users}) == len(users)
 	assert info.user_count == len(users)
 
 
 def test_clock_skew_reported(device):
 	device.set_faults(clock_skew_secs=3 * 3600)
-	info = _core.device_info(device.device())
+	info = _core.device_info(device.connection())
 	assert 3 * 3600 - 5 < info.clock_skew_seconds < 3 * 3600 + 5
 
 
 def test_since_serial_fetches_only_newer(device):
 	start, end = week_window()
-	full = _core.fetch_events(device.device(), start, end)
+	full = _core.fetch_events(device.connection(), start, end)
 	cut = full.events[len(full.events) // 2].serial_no
-	newer = _core.fetch_events(device.device(), start, end, since_serial=cut)
+	newer = _core.fetch_events(device.connection(), start, end, since_serial=cut)
 	assert newer.serial_mode
 	assert {e.serial_no for e in newer.events} == {e.serial_no for e in full.events if e.serial_no > cut}
 
@@ -252,14 +256,14 @@ def test_since_serial_fetches_only_newer(device):
 def test_since_serial_falls_back_without_serial_search(device):
 	device.set_faults(serial_search=False)
 	start, end = week_window()
-	result = _core.fetch_events(device.device(), start, end, since_serial=10)
+	result = _core.fetch_events(device.connection(), start, end, since_serial=10)
 	assert not result.serial_mode
 	assert len(result.events) == device.events
 
 
 def test_dedup_against_keys_and_window(device):
 	start, end = week_window()
-	events = _core.fetch_events(device.device(), start, end).events
+	events = _core.fetch_events(device.connection(), start, end).events
 	punches = [e for e in events if e.is_punch]
 	doubled = punches + punches
 	kept = _core.dedup(doubled)
@@ -274,7 +278,7 @@ def test_dedup_against_keys_and_window(device):
 
 def test_dedup_window_keeps_first_of_double_punch(device):
 	start, end = week_window()
-	events = [e for e in _core.fetch_events(device.device(), start, end).events if e.is_punch]
+	events = [e for e in _core.fetch_events(device.connection(), start, end).events if e.is_punch]
 	by_employee: dict[str, list] = {}
 	for e in events:
 		by_employee.setdefault(e.employee_no, []).append(e)
@@ -282,12 +286,12 @@ def test_dedup_window_keeps_first_of_double_punch(device):
 	for employee, evs in by_employee.items():
 		mine = [e.time for e in kept if e.employee_no == employee]
 		assert mine[0] == evs[0].time
-		assert all((b - a).total_seconds() >= 3600 for a, b in zip(mine, mine[1:], strict=False))
+		assert all((b - a).total_seconds() >= 3600 for a, b in itertools.pairwise(mine))
 
 
 def test_event_as_dict(device):
 	start, end = week_window()
-	e = next(e for e in _core.fetch_events(device.device(), start, end).events if e.is_punch)
+	e = next(e for e in _core.fetch_events(device.connection(), start, end).events if e.is_punch)
 	d = e.as_dict()
 	assert d["serial_no"] == e.serial_no and d["time"] == e.time and d["employee_no"] == e.employee_no
 	assert d["verify_method"] == e.verify_method and d["log_type"] in ("IN", "OUT", None)
@@ -302,7 +306,7 @@ def test_threads_overlap(fleet):
 	start, end = week_window()
 
 	def run(d):
-		_core.fetch_events(d.device(), start, end, on_progress=lambda p, n: order.append(d.name))
+		_core.fetch_events(d.connection(), start, end, on_progress=lambda p, n: order.append(d.name))
 
 	threads = [threading.Thread(target=run, args=(d,)) for d in fleet[:2]]
 	try:
@@ -313,7 +317,7 @@ def test_threads_overlap(fleet):
 	finally:
 		for d in fleet[:2]:
 			d.set_faults()
-	switches = sum(1 for a, b in zip(order, order[1:], strict=False) if a != b)
+	switches = sum(1 for a, b in itertools.pairwise(order) if a != b)
 	assert len(order) > 20 and switches > 4, order
 
 
@@ -324,10 +328,10 @@ def _fetch_in_child(args, queue):
 
 def test_works_after_fork(device):
 	start, end = week_window()
-	_core.fetch_events(device.device(), start, end)  # use the module in the parent first
+	_core.fetch_events(device.connection(), start, end)  # use the module in the parent first
 	ctx = multiprocessing.get_context("fork")
 	queue = ctx.Queue()
-	child = ctx.Process(target=_fetch_in_child, args=(device.device(), queue))
+	child = ctx.Process(target=_fetch_in_child, args=(device.connection(), queue))
 	child.start()
 	child.join(60)
 	assert child.exitcode == 0
