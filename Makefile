@@ -37,6 +37,16 @@ demo:
 	cargo build --release --bin attendance-sync
 	./target/release/attendance-sync demo --devices 3 --days 7 --out-dir demo-out
 
+# Six parser properties x 20,000 cases = 120,000 cases; each test prints its count.
+fuzz:
+	ATTENDANCE_SYNC_FUZZ_CASES=20000 cargo test --release --test parsers_prop -- --nocapture --test-threads 2
+
+bench: $(VENV)/.installed
+	cargo build --release --bin attendance-sync
+	VIRTUAL_ENV=$(abspath $(VENV)) $(VENV)/bin/maturin develop --release -q
+	$(PY) -m pip install -q requests psutil
+	ATTENDANCE_SYNC_BIN=$(abspath target/release/attendance-sync) $(PY) benches/bench.py
+
 lint: $(VENV)/.installed
 	cargo fmt --check
 	cargo clippy --all-targets -- -D warnings

@@ -62,14 +62,15 @@ struct PageEnvelope {
     acs_event: Option<Page>,
 }
 
-#[derive(Deserialize)]
+/// One AcsEvent answer page.
+#[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct Page {
-    response_status_strg: Option<String>,
+pub struct Page {
+    pub response_status_strg: Option<String>,
     #[serde(default)]
-    total_matches: Option<serde_json::Value>,
+    pub total_matches: Option<serde_json::Value>,
     #[serde(rename = "InfoList", default, deserialize_with = "one_or_many")]
-    info_list: Vec<RawEvent>,
+    pub info_list: Vec<RawEvent>,
 }
 
 /// `InfoList` is an array, but XML-to-JSON converting firmwares send a lone object (§7.21).
@@ -109,19 +110,22 @@ pub fn is_serial_unsupported(e: &Error) -> bool {
         if isapi.error_msg.as_deref().is_some_and(|m| m.ends_with("SerialNo")))
 }
 
+/// Reads an AcsEvent answer; the error says what was wrong with it.
+pub fn read_page(body: &[u8]) -> Result<Page, String> {
+    if looks_like_xml(body) {
+        return Err("XML where JSON was asked for".to_owned());
+    }
+    let envelope: PageEnvelope = serde_json::from_slice(body).map_err(|e| format!("invalid JSON ({e})"))?;
+    envelope.acs_event.ok_or_else(|| "no AcsEvent object in the answer".to_owned())
+}
+
 fn parse_page(client: &IsapiClient, body: &[u8]) -> Result<Page, Error> {
-    let protocol = |what: String| Error::Protocol {
+    read_page(body).map_err(|what| Error::Protocol {
         device: client.device().to_owned(),
         path: ACS_EVENT_PATH.to_owned(),
         what,
         excerpt: excerpt(body),
-    };
-    if looks_like_xml(body) {
-        return Err(protocol("XML where JSON was asked for".to_owned()));
-    }
-    let envelope: PageEnvelope =
-        serde_json::from_slice(body).map_err(|e| protocol(format!("invalid JSON ({e})")))?;
-    envelope.acs_event.ok_or_else(|| protocol("no AcsEvent object in the answer".to_owned()))
+    })
 }
 
 /// Runs one search to its end, continuing past a position cap, with every device fault turned into an

@@ -78,26 +78,33 @@ pub fn posix_tz_offset(tz: &str) -> Option<FixedOffset> {
     FixedOffset::east_opt(sign * (hours * 3600 + minutes * 60))
 }
 
-/// Reads `System/time`. `configured` overrides the device's offset for naive clocks.
-pub async fn read_clock(client: &IsapiClient, configured: Option<FixedOffset>) -> Result<DeviceClock, Error> {
-    let body = client.get(TIME_PATH).await?;
-    let server_now = Utc::now();
-    let leaves = xml::leaves(&body).map_err(|e| protocol(client, TIME_PATH, format!("System/time is not XML: {e}"), &body))?;
+/// Reads a `System/time` document. `configured` overrides the device's offset for naive clocks;
+/// `server_now` is when the answer arrived, for the skew.
+pub fn parse_clock(
+    body: &[u8],
+    configured: Option<FixedOffset>,
+    server_now: DateTime<Utc>,
+) -> Result<DeviceClock, String> {
+    let leaves = xml::leaves(body).map_err(|e| format!("System/time is not XML: {e}"))?;
     let time_zone = xml::find(&leaves, "timeZone").map(str::to_owned);
     let zone_offset = configured
         .or_else(|| time_zone.as_deref().and_then(posix_tz_offset))
         .or_else(|| FixedOffset::east_opt(0));
-    let text = xml::find(&leaves, "localTime")
-        .ok_or_else(|| protocol(client, TIME_PATH, "System/time has no localTime", &body))?;
-    let local_time = zone_offset
-        .and_then(|o| parse_device_time(text, o))
-        .ok_or_else(|| protocol(client, TIME_PATH, format!("unreadable localTime {text:?}"), &body))?;
+    let text = xml::find(&leaves, "localTime").ok_or("System/time has no localTime")?;
+    let local_time =
+        zone_offset.and_then(|o| parse_device_time(text, o)).ok_or_else(|| format!("unreadable localTime {text:?}"))?;
     let local_time = match configured {
         Some(o) => local_time.with_timezone(&o),
         None => local_time,
     };
     let skew_seconds = (local_time.with_timezone(&Utc) - server_now).num_milliseconds() as f64 / 1000.0;
     Ok(DeviceClock { local_time, skew_seconds, time_mode: xml::find(&leaves, "timeMode").map(str::to_owned), time_zone })
+}
+
+/// Reads `System/time` from the device.
+pub async fn read_clock(client: &IsapiClient, configured: Option<FixedOffset>) -> Result<DeviceClock, Error> {
+    let body = client.get(TIME_PATH).await?;
+    parse_clock(&body, configured, Utc::now()).map_err(|what| protocol(client, TIME_PATH, what, &body))
 }
 
 struct Capabilities {
