@@ -324,3 +324,33 @@ async fn one_broken_device_leaves_the_fleet_complete() {
     }
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn xml_answer_and_repeated_page_are_reported_not_looped() {
+    let sim = start(config(1, 2, 200)).await;
+    let d = &sim.devices[0];
+    d.set_faults(Faults { xml_instead_of_json: true, ..Faults::default() });
+    let client = IsapiClient::new(device(d, &SimConfig::default().password)).expect("client");
+    let (error, _) = failure(fetch(&client).await.expect_err("xml"));
+    assert!(matches!(&error, Error::Protocol { what, .. } if what.contains("XML")), "{error}");
+
+    d.set_faults(Faults {
+        page_fault: Some(PageFault { kind: PageFaultKind::RepeatPage, on_page: 3, times: 0 }),
+        ..Faults::default()
+    });
+    let client = IsapiClient::new(device(d, &SimConfig::default().password)).expect("client");
+    let (error, partial) = failure(fetch(&client).await.expect_err("repeat"));
+    assert!(matches!(&error, Error::Fault { what, .. } if what.contains("repeated")), "{error}");
+    assert_eq!(partial.map(|p| p.events.len()), Some(60));
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn unresolvable_host_is_unreachable() {
+    let mut cfg = DeviceConfig::new("terminal.invalid", "admin", Password::new("x"));
+    cfg.connect_timeout = Duration::from_secs(3);
+    let client = IsapiClient::new(cfg).expect("client");
+    let (error, _) = failure(fetch(&client).await.expect_err("no such host"));
+    assert!(matches!(error, Error::Unreachable { .. } | Error::Timeout { phase: "connect", .. }), "{error}");
+    assert!(error.to_string().contains("terminal.invalid"));
+}

@@ -336,3 +336,33 @@ def test_works_after_fork(device):
 	child.join(60)
 	assert child.exitcode == 0
 	assert queue.get(timeout=5) == device.events
+
+
+def test_connect_timeout_on_a_listener_that_never_accepts():
+	"""A full accept backlog drops further SYNs, which is what a terminal behind a dead route looks like."""
+	import socket
+
+	server = socket.socket()
+	server.bind(("127.0.0.1", 0))
+	server.listen(0)
+	port = server.getsockname()[1]
+	fillers = []
+	try:
+		for _ in range(4):
+			s = socket.socket()
+			s.setblocking(False)
+			s.connect_ex(("127.0.0.1", port))
+			fillers.append(s)
+		start, end = week_window()
+		with pytest.raises((_core.DeviceTimeoutError, _core.DeviceUnreachableError)) as info:
+			_core.fetch_events(
+				{"host": "127.0.0.1", "port": port, "user": "u", "password": "p", "connect_timeout": 0.5},
+				start,
+				end,
+			)
+		assert isinstance(info.value, _core.DeviceTimeoutError), info.value
+		assert "connect" in str(info.value)
+	finally:
+		for s in fillers:
+			s.close()
+		server.close()
