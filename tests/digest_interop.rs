@@ -8,6 +8,7 @@ use std::io::Write;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use attendance_sync::isapi::IsapiClient;
@@ -51,8 +52,11 @@ fn wait_listening(port: u16, child: &mut Child, what: &str) {
     panic!("{what} did not listen on port {port} within 30 s");
 }
 
+/// A directory of its own for each server: tests run in parallel.
 fn scratch_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("attendance-sync-{name}-{}", std::process::id()));
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("attendance-sync-{name}-{}-{n}", std::process::id()));
     std::fs::create_dir_all(dir.join("www/ISAPI")).expect("scratch dir");
     dir
 }

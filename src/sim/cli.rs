@@ -1,0 +1,251 @@
+//! Command-line flags of `attendance-sync simulate`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use chrono::DateTime;
+
+use super::clock::parse_offset;
+use super::config::{Faults, FieldStyle, SimConfig, TimeHandling, DEFAULT_PASSWORD, DEFAULT_REALM};
+
+/// Serve simulated Hikvision access terminals over ISAPI.
+#[derive(clap::Args, Debug, Clone)]
+pub struct SimulateArgs {
+    /// First address to listen on; port 0 gives every device its own free port.
+    #[arg(long, default_value = "127.0.0.1:0")]
+    pub listen: SocketAddr,
+    /// Number of devices.
+    #[arg(long, default_value_t = 1)]
+    pub devices: usize,
+    /// Account user name.
+    #[arg(long, default_value = "admin")]
+    pub user: String,
+    /// Account password.
+    #[arg(long, default_value = DEFAULT_PASSWORD)]
+    pub password: String,
+    /// Digest realm.
+    #[arg(long, default_value = DEFAULT_REALM)]
+    pub realm: String,
+    /// Events per day per device (door and denied events included).
+    #[arg(long, default_value_t = 200)]
+    pub events_per_day: u32,
+    /// Days of history.
+    #[arg(long, default_value_t = 7)]
+    pub days: u32,
+    /// Enrolled people, shared by all devices.
+    #[arg(long, default_value_t = 50)]
+    pub employees: usize,
+    /// Seed of everything random.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Device time zone as a UTC offset, e.g. +06:00.
+    #[arg(long, default_value = "+00:00", allow_hyphen_values = true)]
+    pub utc_offset: String,
+    /// End of the generated history (RFC 3339); default: now on the device clock.
+    #[arg(long)]
+    pub history_end: Option<String>,
+    /// Share of door events without a person.
+    #[arg(long, default_value_t = 0.25)]
+    pub door_event_share: f64,
+    /// Share of denied authentications.
+    #[arg(long, default_value_t = 0.03)]
+    pub failed_auth_share: f64,
+    /// Share of person events in the same second as the previous one.
+    #[arg(long, default_value_t = 0.05)]
+    pub burst_share: f64,
+    /// Serve HTTPS with a self-signed certificate.
+    #[arg(long)]
+    pub https: bool,
+    /// InfoList field style.
+    #[arg(long, value_enum, default_value = "sparse")]
+    pub field_style: FieldStyle,
+    /// JSONL events file served instead of generated events.
+    #[arg(long)]
+    pub events_file: Option<PathBuf>,
+    /// Interpretation of search start/end times.
+    #[arg(long, value_enum, default_value = "honour")]
+    pub time_handling: TimeHandling,
+    /// Delay before every /ISAPI answer.
+    #[arg(long, default_value_t = 0)]
+    pub latency_ms: u64,
+    /// Device clock skew against the real clock.
+    #[arg(long, default_value_t = 0, allow_hyphen_values = true)]
+    pub clock_skew_secs: i64,
+    /// Share of requests answered 503 deviceBusy.
+    #[arg(long, default_value_t = 0.0)]
+    pub error_5xx_rate: f64,
+    /// Share of requests whose connection is dropped.
+    #[arg(long, default_value_t = 0.0)]
+    pub drop_rate: f64,
+    /// Never finish a search: keep serving the final page with MORE.
+    #[arg(long)]
+    pub more_forever: bool,
+    /// End searches with a MORE page without items.
+    #[arg(long)]
+    pub empty_more: bool,
+    /// Report numOfMatches = page size even on short pages.
+    #[arg(long)]
+    pub lie_num_of_matches: bool,
+    /// AcsEvent answers 403 notSupport.
+    #[arg(long)]
+    pub acs_not_supported: bool,
+    /// AcsEvent answers XML labelled application/json.
+    #[arg(long)]
+    pub xml_instead_of_json: bool,
+    /// Event times without UTC offset.
+    #[arg(long)]
+    pub naive_times: bool,
+    /// Add events outside the requested window to first pages.
+    #[arg(long)]
+    pub outside_window: bool,
+    /// Reject beginSerialNo/endSerialNo.
+    #[arg(long)]
+    pub no_serial_search: bool,
+    /// Largest accepted searchResultPosition.
+    #[arg(long, default_value_t = 150_000)]
+    pub position_cap: u64,
+    /// Silent maxResults clamp.
+    #[arg(long, default_value_t = 30)]
+    pub max_results_cap: u32,
+    /// Nonce lifetime in seconds (0 = unlimited).
+    #[arg(long, default_value_t = 0)]
+    pub nonce_ttl_secs: u64,
+    /// Uses per nonce (0 = unlimited).
+    #[arg(long, default_value_t = 0)]
+    pub nonce_max_uses: u32,
+    /// Over-used nonces get a 401 without WWW-Authenticate.
+    #[arg(long)]
+    pub no_challenge_on_reuse: bool,
+    /// Digest with SHA-256 instead of MD5.
+    #[arg(long)]
+    pub sha256: bool,
+    /// Offer SHA-256 and MD5 as two challenges.
+    #[arg(long)]
+    pub dual_challenge: bool,
+    /// Wrong logins before the lock (0 = never lock).
+    #[arg(long, default_value_t = 5)]
+    pub lock_after: u32,
+    /// Lock duration in seconds.
+    #[arg(long, default_value_t = 1800)]
+    pub unlock_secs: u64,
+}
+
+impl SimulateArgs {
+    /// Builds and validates the configuration.
+    pub fn to_config(&self) -> Result<SimConfig, String> {
+        let history_end = match &self.history_end {
+            None => None,
+            Some(text) => Some(
+                DateTime::parse_from_rfc3339(text)
+                    .map_err(|e| format!("invalid --history-end {text:?}: {e}"))?,
+            ),
+        };
+        let faults = Faults {
+            latency_ms: self.latency_ms,
+            error_5xx_rate: self.error_5xx_rate,
+            drop_rate: self.drop_rate,
+            more_forever: self.more_forever,
+            empty_more: self.empty_more,
+            lie_num_of_matches: self.lie_num_of_matches,
+            clock_skew_secs: self.clock_skew_secs,
+            acs_not_supported: self.acs_not_supported,
+            xml_instead_of_json: self.xml_instead_of_json,
+            naive_times: self.naive_times,
+            outside_window: self.outside_window,
+            serial_search: !self.no_serial_search,
+            position_cap: self.position_cap,
+            max_results_cap: self.max_results_cap,
+            nonce_ttl_secs: self.nonce_ttl_secs,
+            nonce_max_uses: self.nonce_max_uses,
+            no_challenge_on_reuse: self.no_challenge_on_reuse,
+            sha256: self.sha256,
+            dual_challenge: self.dual_challenge,
+            lock_after: self.lock_after,
+            unlock_secs: self.unlock_secs,
+            time_handling: self.time_handling,
+            page_fault: None,
+        };
+        let config = SimConfig {
+            devices: self.devices,
+            listen: self.listen,
+            user: self.user.clone(),
+            password: self.password.clone(),
+            realm: self.realm.clone(),
+            seed: self.seed,
+            employees: self.employees,
+            events_per_day: self.events_per_day,
+            days: self.days,
+            history_end,
+            utc_offset: parse_offset(&self.utc_offset)?,
+            door_event_share: self.door_event_share,
+            failed_auth_share: self.failed_auth_share,
+            burst_share: self.burst_share,
+            field_style: self.field_style,
+            events_file: self.events_file.clone(),
+            https: self.https,
+            faults,
+        };
+        config.validate()?;
+        Ok(config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: SimulateArgs,
+    }
+
+    fn parse(args: &[&str]) -> Result<SimConfig, String> {
+        let cli = Cli::try_parse_from(std::iter::once("simulate").chain(args.iter().copied()))
+            .map_err(|e| e.to_string())?;
+        cli.args.to_config()
+    }
+
+    #[test]
+    fn defaults_match_sim_config() {
+        let config = parse(&[]).expect("defaults");
+        let default = SimConfig::default();
+        assert_eq!(config.faults, default.faults);
+        assert_eq!(config.listen, default.listen);
+        assert_eq!(config.password, default.password);
+        assert_eq!(config.events_per_device(), 1400);
+    }
+
+    #[test]
+    fn flags_reach_the_config() {
+        let config = parse(&[
+            "--utc-offset",
+            "-03:00",
+            "--no-serial-search",
+            "--time-handling",
+            "reject-naive",
+            "--field-style",
+            "full",
+            "--clock-skew-secs",
+            "-90",
+            "--devices",
+            "3",
+        ])
+        .expect("parse");
+        assert_eq!(config.utc_offset.local_minus_utc(), -3 * 3600);
+        assert!(!config.faults.serial_search);
+        assert_eq!(config.faults.time_handling, TimeHandling::RejectNaive);
+        assert_eq!(config.field_style, FieldStyle::Full);
+        assert_eq!(config.faults.clock_skew_secs, -90);
+        assert_eq!(config.devices, 3);
+    }
+
+    #[test]
+    fn invalid_values_are_reported() {
+        assert!(parse(&["--utc-offset", "6"]).is_err());
+        assert!(parse(&["--drop-rate", "1.5"]).is_err());
+        assert!(parse(&["--devices", "0"]).is_err());
+        assert!(parse(&["--listen", "127.0.0.1:65535", "--devices", "2"]).is_err());
+    }
+}

@@ -1,0 +1,182 @@
+//! Device time: formatting event times, parsing request times, POSIX zone strings.
+
+use chrono::{DateTime, FixedOffset, NaiveDateTime, Utc};
+
+use super::config::TimeHandling;
+
+/// Current device clock as unix seconds (real clock plus injected skew).
+pub fn device_now(skew_secs: i64) -> i64 {
+    Utc::now().timestamp().saturating_add(skew_secs)
+}
+
+/// Formats an instant the way terminals do: `2024-03-01T08:00:00+06:00`, or naive
+/// `2024-03-01 08:00:00` like the DS-KV6124 intercom.
+pub fn format_time(ts: i64, offset: FixedOffset, naive: bool) -> String {
+    let utc = DateTime::<Utc>::from_timestamp(ts, 0).unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
+    let local = utc.with_timezone(&offset);
+    if naive {
+        local.format("%Y-%m-%d %H:%M:%S").to_string()
+    } else {
+        local.format("%Y-%m-%dT%H:%M:%S%:z").to_string()
+    }
+}
+
+/// A time as written by a client: with or without an offset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WrittenTime {
+    WithOffset(DateTime<FixedOffset>),
+    Naive(NaiveDateTime),
+}
+
+/// Parses ISO 8601 with offset (`Z`, `+06:00`) or naive (`T` or space separator).
+pub fn parse_written(text: &str) -> Option<WrittenTime> {
+    let text = text.trim();
+    if let Ok(dt) = DateTime::parse_from_rfc3339(text) {
+        return Some(WrittenTime::WithOffset(dt));
+    }
+    for format in [
+        "%Y-%m-%dT%H:%M:%S%z",
+        "%Y-%m-%d %H:%M:%S%:z",
+        "%Y-%m-%d %H:%M:%S%z",
+    ] {
+        if let Ok(dt) = DateTime::parse_from_str(text, format) {
+            return Some(WrittenTime::WithOffset(dt));
+        }
+    }
+    for format in ["%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"] {
+        if let Ok(naive) = NaiveDateTime::parse_from_str(text, format) {
+            return Some(WrittenTime::Naive(naive));
+        }
+    }
+    None
+}
+
+/// Why a request time was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeRejection {
+    Unparseable,
+    NaiveRefused,
+}
+
+/// Turns a request time into unix seconds following the device's `TimeHandling`.
+pub fn request_instant(
+    text: &str,
+    device_offset: FixedOffset,
+    handling: TimeHandling,
+) -> Result<i64, TimeRejection> {
+    let written = parse_written(text).ok_or(TimeRejection::Unparseable)?;
+    match (written, handling) {
+        (WrittenTime::Naive(_), TimeHandling::RejectNaive) => Err(TimeRejection::NaiveRefused),
+        (WrittenTime::Naive(naive), _) => Ok(local_to_instant(naive, device_offset)),
+        (WrittenTime::WithOffset(dt), TimeHandling::DeviceLocal) => {
+            Ok(local_to_instant(dt.naive_local(), device_offset))
+        }
+        (WrittenTime::WithOffset(dt), _) => Ok(dt.timestamp()),
+    }
+}
+
+/// Wall-clock time in `offset` to unix seconds.
+pub fn local_to_instant(naive: NaiveDateTime, offset: FixedOffset) -> i64 {
+    naive.and_utc().timestamp() - i64::from(offset.local_minus_utc())
+}
+
+/// POSIX TZ string with the inverted sign Hikvision uses: UTC+6 → `CST-6:00:00`.
+pub fn posix_zone(offset: FixedOffset) -> String {
+    let posix = -offset.local_minus_utc();
+    let sign = if posix < 0 { '-' } else { '+' };
+    let abs = posix.unsigned_abs();
+    format!(
+        "CST{sign}{}:{:02}:{:02}",
+        abs / 3600,
+        abs % 3600 / 60,
+        abs % 60
+    )
+}
+
+/// Parses `+06:00`, `-0300`, `+05`, `Z` or `UTC` into an offset.
+pub fn parse_offset(text: &str) -> Result<FixedOffset, String> {
+    let text = text.trim();
+    if text.eq_ignore_ascii_case("z") || text.eq_ignore_ascii_case("utc") {
+        return FixedOffset::east_opt(0).ok_or_else(|| "zero offset".to_string());
+    }
+    let bad = || format!("invalid UTC offset {text:?} (expected e.g. +06:00)");
+    let (sign, rest) = match text.as_bytes().first() {
+        Some(b'+') => (1, &text[1..]),
+        Some(b'-') => (-1, &text[1..]),
+        _ => return Err(bad()),
+    };
+    let digits: String = rest.chars().filter(|c| *c != ':').collect();
+    if !digits.chars().all(|c| c.is_ascii_digit()) || !matches!(digits.len(), 2 | 4) {
+        return Err(bad());
+    }
+    let hours: i32 = digits[..2].parse().map_err(|_| bad())?;
+    let minutes: i32 = if digits.len() == 4 {
+        digits[2..].parse().map_err(|_| bad())?
+    } else {
+        0
+    };
+    if hours > 14 || minutes > 59 {
+        return Err(bad());
+    }
+    FixedOffset::east_opt(sign * (hours * 3600 + minutes * 60)).ok_or_else(bad)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn off(secs: i32) -> FixedOffset {
+        FixedOffset::east_opt(secs).expect("valid offset")
+    }
+
+    #[test]
+    fn posix_sign_is_inverted() {
+        assert_eq!(posix_zone(off(6 * 3600)), "CST-6:00:00");
+        assert_eq!(posix_zone(off(-3 * 3600)), "CST+3:00:00");
+        assert_eq!(posix_zone(off(5 * 3600 + 45 * 60)), "CST-5:45:00");
+        assert_eq!(posix_zone(off(0)), "CST+0:00:00");
+    }
+
+    #[test]
+    fn request_time_handling() {
+        let dev = off(6 * 3600);
+        let with = "2024-03-01T08:00:00+00:00";
+        let naive = "2024-03-01T08:00:00";
+        let honour = request_instant(with, dev, TimeHandling::HonourOffset);
+        let local = request_instant(with, dev, TimeHandling::DeviceLocal);
+        assert_eq!(honour.map(|h| h - 6 * 3600), local);
+        assert_eq!(
+            request_instant(naive, dev, TimeHandling::HonourOffset),
+            local
+        );
+        assert_eq!(
+            request_instant(naive, dev, TimeHandling::RejectNaive),
+            Err(TimeRejection::NaiveRefused)
+        );
+        assert_eq!(
+            request_instant("yesterday", dev, TimeHandling::HonourOffset),
+            Err(TimeRejection::Unparseable)
+        );
+    }
+
+    #[test]
+    fn offsets_parse() {
+        assert_eq!(parse_offset("+06:00"), Ok(off(21600)));
+        assert_eq!(parse_offset("-0300"), Ok(off(-10800)));
+        assert_eq!(parse_offset("+05:45"), Ok(off(20700)));
+        assert_eq!(parse_offset("Z"), Ok(off(0)));
+        assert!(parse_offset("6").is_err());
+        assert!(parse_offset("+ü6:00").is_err());
+    }
+
+    #[test]
+    fn formats_with_device_offset() {
+        let ts = 1_709_258_400; // 2024-03-01T02:00:00Z
+        assert_eq!(
+            format_time(ts, off(21600), false),
+            "2024-03-01T08:00:00+06:00"
+        );
+        assert_eq!(format_time(ts, off(21600), true), "2024-03-01 08:00:00");
+        assert_eq!(format_time(ts, off(0), false), "2024-03-01T02:00:00+00:00");
+    }
+}

@@ -1,0 +1,55 @@
+//! Unauthenticated `/sim/...` endpoints tests use to observe and steer a device.
+
+use hyper::{Method, Response, StatusCode};
+use serde::Serialize;
+use serde_json::json;
+
+use super::config::Faults;
+use super::http::{respond, Body, JSON};
+use super::state::DeviceState;
+
+fn plain_json<T: Serialize>(status: StatusCode, value: &T) -> Response<Body> {
+    match serde_json::to_vec(value) {
+        Ok(bytes) => respond(status, JSON, bytes),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+    }
+}
+
+fn error(status: StatusCode, msg: &str) -> Response<Body> {
+    let body = json!({ "error": msg }).to_string();
+    respond(status, JSON, body)
+}
+
+/// `GET /sim/stats`, `POST /sim/stats/reset`, `GET|PUT /sim/faults`.
+pub fn handle(dev: &DeviceState, method: &Method, path: &str, body: &[u8]) -> Response<Body> {
+    match (path, method) {
+        ("/sim/stats", &Method::GET) => plain_json(StatusCode::OK, &dev.stats()),
+        ("/sim/stats/reset", &Method::POST) => {
+            dev.reset_stats();
+            plain_json(StatusCode::OK, &dev.stats())
+        }
+        ("/sim/faults", &Method::GET) => plain_json(StatusCode::OK, &dev.faults()),
+        ("/sim/faults", &Method::PUT) => match parse_faults(body) {
+            Ok(faults) => {
+                dev.set_faults(faults);
+                plain_json(StatusCode::OK, &dev.faults())
+            }
+            Err(msg) => error(StatusCode::BAD_REQUEST, &msg),
+        },
+        ("/sim/stats" | "/sim/stats/reset" | "/sim/faults", _) => {
+            error(StatusCode::METHOD_NOT_ALLOWED, "method not allowed")
+        }
+        _ => error(StatusCode::NOT_FOUND, "unknown simulator path"),
+    }
+}
+
+/// A JSON object (serde would also accept a positional array) of valid faults.
+fn parse_faults(body: &[u8]) -> Result<Faults, String> {
+    let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| e.to_string())?;
+    if !value.is_object() {
+        return Err("faults must be a JSON object".into());
+    }
+    let faults: Faults = serde_json::from_value(value).map_err(|e| e.to_string())?;
+    faults.validate()?;
+    Ok(faults)
+}

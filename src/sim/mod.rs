@@ -1,0 +1,236 @@
+//! Simulated Hikvision access terminals speaking ISAPI over HTTP(S): Digest auth with
+//! lockout, AcsEvent search with its paging quirks, System/time, deviceInfo, UserInfo, and
+//! runtime-switchable faults. See `shared/isapi-acsevent.md` §8 for the behaviour reproduced.
+
+mod acs;
+mod acs_cond;
+mod auth;
+mod cli;
+mod clock;
+mod config;
+mod control;
+mod digest;
+mod envelope;
+mod events_file;
+mod fields;
+mod fleet;
+mod generate;
+mod http;
+mod json;
+mod log;
+mod page_fault;
+mod people;
+mod render;
+mod router;
+mod seed;
+mod server;
+mod state;
+mod stats;
+mod sync;
+mod system;
+mod tls;
+mod unauthorized;
+mod users;
+mod xml;
+
+use std::io::{self, Write};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+pub use cli::SimulateArgs;
+pub use config::{Faults, FieldStyle, PageFault, PageFaultKind, SimConfig, TimeHandling};
+pub use state::DeviceState;
+pub use stats::SimStats;
+
+/// One running device.
+#[derive(Clone)]
+pub struct SimDevice {
+    pub name: String,
+    pub addr: SocketAddr,
+    pub https: bool,
+    pub event_count: usize,
+    pub state: Arc<DeviceState>,
+}
+
+impl std::fmt::Debug for SimDevice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SimDevice")
+            .field("name", &self.name)
+            .field("addr", &self.addr)
+            .field("https", &self.https)
+            .field("event_count", &self.event_count)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SimDevice {
+    /// `http(s)://127.0.0.1:PORT` (a wildcard listen address is shown as loopback).
+    pub fn base_url(&self) -> String {
+        let scheme = if self.https { "https" } else { "http" };
+        let mut addr = self.addr;
+        if addr.ip().is_unspecified() {
+            addr.set_ip(IpAddr::V4(Ipv4Addr::LOCALHOST));
+        }
+        format!("{scheme}://{addr}")
+    }
+
+    pub fn stats(&self) -> SimStats {
+        self.state.stats()
+    }
+
+    /// Replaces the device's faults (a page fault counts pages from now on).
+    pub fn set_faults(&self, faults: Faults) {
+        self.state.set_faults(faults);
+    }
+}
+
+/// A started fleet. Dropping it stops the devices too; `shutdown` also waits for the listeners.
+pub struct RunningSim {
+    pub devices: Vec<SimDevice>,
+    /// PEM of the self-signed certificate when serving HTTPS, for clients that pin.
+    pub cert_pem: Option<String>,
+    shutdown: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl RunningSim {
+    /// Stops accepting, closes open connections and waits for the accept loops to end.
+    pub async fn shutdown(mut self) {
+        let _ = self.shutdown.send(true);
+        for task in std::mem::take(&mut self.tasks) {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for RunningSim {
+    fn drop(&mut self) {
+        let _ = self.shutdown.send(true);
+    }
+}
+
+/// Start all devices; returns once every listener is bound.
+pub async fn start(config: SimConfig) -> io::Result<RunningSim> {
+    config
+        .validate()
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+    let tls = if config.https {
+        Some(tls::self_signed()?)
+    } else {
+        None
+    };
+    let build_config = config.clone();
+    let states = tokio::task::spawn_blocking(move || fleet::build(&build_config))
+        .await
+        .map_err(io::Error::other)??;
+    let mut listeners = Vec::with_capacity(states.len());
+    for index in 0..states.len() {
+        listeners.push(TcpListener::bind(device_addr(config.listen, index)?).await?);
+    }
+    let (shutdown, stop) = watch::channel(false);
+    let mut devices = Vec::with_capacity(states.len());
+    let mut tasks = Vec::with_capacity(states.len());
+    for (listener, state) in listeners.into_iter().zip(states) {
+        devices.push(SimDevice {
+            name: state.name().to_string(),
+            addr: listener.local_addr()?,
+            https: config.https,
+            event_count: state.event_count(),
+            state: state.clone(),
+        });
+        let acceptor = tls.as_ref().map(|t| t.acceptor.clone());
+        tasks.push(server::spawn_device(
+            listener,
+            state,
+            acceptor,
+            stop.clone(),
+        ));
+    }
+    Ok(RunningSim {
+        devices,
+        cert_pem: tls.map(|t| t.cert_pem),
+        shutdown,
+        tasks,
+    })
+}
+
+/// Port 0 lets every device pick a free port; otherwise ports are consecutive.
+fn device_addr(listen: SocketAddr, index: usize) -> io::Result<SocketAddr> {
+    if listen.port() == 0 {
+        return Ok(listen);
+    }
+    let port = u16::try_from(usize::from(listen.port()) + index)
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "port range exceeds 65535"))?;
+    Ok(SocketAddr::new(listen.ip(), port))
+}
+
+/// Entry point of `attendance-sync simulate`: starts the fleet, prints one
+/// `device NAME URL events=N` line per device, serves until SIGINT/SIGTERM.
+pub fn run_cli(args: &SimulateArgs) -> ExitCode {
+    let config = match args.to_config() {
+        Ok(config) => config,
+        Err(msg) => {
+            eprintln!("simulate: {msg}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("simulate: cannot start runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async {
+        let sim = match start(config).await {
+            Ok(sim) => sim,
+            Err(e) => {
+                eprintln!("simulate: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        announce(&sim.devices);
+        wait_for_signal().await;
+        sim.shutdown().await;
+        ExitCode::SUCCESS
+    })
+}
+
+/// Prints the device lines; a closed stdout must not stop the fleet.
+fn announce(devices: &[SimDevice]) {
+    let stdout = io::stdout();
+    let mut out = stdout.lock();
+    for device in devices {
+        let _ = writeln!(
+            out,
+            "device {} {} events={}",
+            device.name,
+            device.base_url(),
+            device.event_count
+        );
+    }
+    let _ = out.flush();
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
