@@ -8,7 +8,10 @@ use crate::event::Event;
 pub type PunchKey = (String, i64);
 
 pub fn punch_key(event: &Event) -> Option<PunchKey> {
-    event.employee_no.as_ref().map(|e| (e.clone(), event.time.timestamp()))
+    event
+        .employee_no
+        .as_ref()
+        .map(|e| (e.clone(), event.time.timestamp()))
 }
 
 /// Keeps the first of every group of duplicates, in input order:
@@ -18,7 +21,11 @@ pub fn punch_key(event: &Event) -> Option<PunchKey> {
 ///   key (double punches); input is expected in time order per employee, as fetches return it.
 pub fn dedup(events: Vec<Event>, existing: &HashSet<PunchKey>, window_seconds: i64) -> Vec<Event> {
     let mask = keep_mask(events.iter(), existing, window_seconds);
-    events.into_iter().zip(mask).filter_map(|(e, keep)| keep.then_some(e)).collect()
+    events
+        .into_iter()
+        .zip(mask)
+        .filter_map(|(e, keep)| keep.then_some(e))
+        .collect()
 }
 
 /// [`dedup`] as a mask over borrowed events: `true` for the ones to keep.
@@ -33,7 +40,10 @@ pub fn keep_mask<'a>(
     let mut existing_times: HashMap<&str, Vec<i64>> = HashMap::new();
     if window_seconds > 0 {
         for (employee, t) in existing {
-            existing_times.entry(employee.as_str()).or_default().push(*t);
+            existing_times
+                .entry(employee.as_str())
+                .or_default()
+                .push(*t);
         }
         for times in existing_times.values_mut() {
             times.sort_unstable();
@@ -61,7 +71,9 @@ pub fn keep_mask<'a>(
                 }
                 if window_seconds > 0 {
                     let t = key.1;
-                    let recent = last_kept.get(&key.0).is_some_and(|last| (t - last).abs() < window_seconds);
+                    let recent = last_kept
+                        .get(&key.0)
+                        .is_some_and(|last| (t - last).abs() < window_seconds);
                     if recent || near_existing(&key.0, t) {
                         return false;
                     }
@@ -111,8 +123,18 @@ mod tests {
             ev("b", Some(1), None, "2024-03-01T08:00:00+06:00"),
         ];
         let out = dedup(input, &HashSet::new(), 0);
-        let got: Vec<_> = out.iter().map(|e| (e.device.to_string(), e.serial_no)).collect();
-        assert_eq!(got, vec![("a".into(), Some(1)), ("a".into(), Some(2)), ("b".into(), Some(1))]);
+        let got: Vec<_> = out
+            .iter()
+            .map(|e| (e.device.to_string(), e.serial_no))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("a".into(), Some(1)),
+                ("a".into(), Some(2)),
+                ("b".into(), Some(1))
+            ]
+        );
     }
 
     #[test]
@@ -145,11 +167,17 @@ mod tests {
             ev("a", Some(4), Some("8"), "2024-03-01T08:00:30+06:00"),
         ];
         assert_eq!(dedup(input.clone(), &HashSet::new(), 0).len(), 4);
-        let kept: Vec<_> = dedup(input.clone(), &HashSet::new(), 60).iter().map(|e| e.serial_no).collect();
+        let kept: Vec<_> = dedup(input.clone(), &HashSet::new(), 60)
+            .iter()
+            .map(|e| e.serial_no)
+            .collect();
         assert_eq!(kept, vec![Some(1), Some(3), Some(4)]);
         // An existing check-in 20 s before the first punch swallows it within a 60 s window.
         let existing: HashSet<PunchKey> = [("7".to_owned(), input[0].time.timestamp() - 20)].into();
-        let kept: Vec<_> = dedup(input, &existing, 60).iter().map(|e| e.serial_no).collect();
+        let kept: Vec<_> = dedup(input, &existing, 60)
+            .iter()
+            .map(|e| e.serial_no)
+            .collect();
         assert_eq!(kept, vec![Some(3), Some(4)]);
     }
 }

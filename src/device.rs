@@ -39,14 +39,20 @@ pub struct RetryPolicy {
 
 impl Default for RetryPolicy {
     fn default() -> Self {
-        RetryPolicy { retries: 3, first_backoff: Duration::from_millis(250), max_backoff: Duration::from_secs(4) }
+        RetryPolicy {
+            retries: 3,
+            first_backoff: Duration::from_millis(250),
+            max_backoff: Duration::from_secs(4),
+        }
     }
 }
 
 impl RetryPolicy {
     pub fn backoff(&self, attempt: u32) -> Duration {
         let factor = 1u32.checked_shl(attempt).unwrap_or(u32::MAX);
-        self.first_backoff.saturating_mul(factor).min(self.max_backoff)
+        self.first_backoff
+            .saturating_mul(factor)
+            .min(self.max_backoff)
     }
 }
 
@@ -161,9 +167,18 @@ mod tests {
 
     #[test]
     fn offsets() {
-        assert_eq!(parse_offset("+06:00").map(|o| o.local_minus_utc()), Some(6 * 3600));
-        assert_eq!(parse_offset("+05:45").map(|o| o.local_minus_utc()), Some(5 * 3600 + 45 * 60));
-        assert_eq!(parse_offset("-0330").map(|o| o.local_minus_utc()), Some(-(3 * 3600 + 30 * 60)));
+        assert_eq!(
+            parse_offset("+06:00").map(|o| o.local_minus_utc()),
+            Some(6 * 3600)
+        );
+        assert_eq!(
+            parse_offset("+05:45").map(|o| o.local_minus_utc()),
+            Some(5 * 3600 + 45 * 60)
+        );
+        assert_eq!(
+            parse_offset("-0330").map(|o| o.local_minus_utc()),
+            Some(-(3 * 3600 + 30 * 60))
+        );
         assert_eq!(parse_offset("Z").map(|o| o.local_minus_utc()), Some(0));
         assert_eq!(parse_offset("+25:00"), None);
         assert_eq!(parse_offset("six"), None);

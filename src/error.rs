@@ -88,22 +88,49 @@ pub enum Error {
          Password; this was not retried, because terminals lock the account after a few failed logins",
         lock = lock.describe()
     )]
-    Auth { device: String, user: String, lock: LockInfo },
+    Auth {
+        device: String,
+        user: String,
+        lock: LockInfo,
+    },
 
     #[error("{device}: cannot connect to {url}: {reason}. Check the Device IP and Port, that the terminal is powered on, and that this server can reach it")]
-    Unreachable { device: String, url: String, reason: String },
+    Unreachable {
+        device: String,
+        url: String,
+        reason: String,
+    },
 
     #[error("{device}: no answer from {url} within {seconds:.1} s ({phase}). Check the network path to the terminal, or raise the timeout for slow links")]
-    Timeout { device: String, url: String, phase: &'static str, seconds: f64 },
+    Timeout {
+        device: String,
+        url: String,
+        phase: &'static str,
+        seconds: f64,
+    },
 
     #[error("{device}: TLS with {url} failed: {reason}. Terminals use self-signed certificates: turn off 'Verify TLS Certificate' for this device, or turn off 'Use HTTPS' if it serves plain HTTP")]
-    Tls { device: String, url: String, reason: String },
+    Tls {
+        device: String,
+        url: String,
+        reason: String,
+    },
 
     #[error("{device}: HTTP {status} from {path}{isapi}: {hint}", isapi = isapi.describe(), hint = http_hint(*status, isapi))]
-    Http { device: String, status: u16, path: String, isapi: IsapiStatus },
+    Http {
+        device: String,
+        status: u16,
+        path: String,
+        isapi: Box<IsapiStatus>,
+    },
 
     #[error("{device}: malformed response from {path}: {what} (body starts with: {excerpt:?}). Check that the address points at a Hikvision ISAPI terminal; a firmware upgrade may help")]
-    Protocol { device: String, path: String, what: String, excerpt: String },
+    Protocol {
+        device: String,
+        path: String,
+        what: String,
+        excerpt: String,
+    },
 
     #[error("{device}: the terminal misbehaved during event search: {what}. Nothing after the last complete page was used; restart the terminal or update its firmware if this repeats")]
     Fault { device: String, what: String },
@@ -138,5 +165,7 @@ impl Error {
 /// A short, printable prefix of a response body for error messages.
 pub fn excerpt(body: &[u8]) -> String {
     let text = String::from_utf8_lossy(&body[..body.len().min(120)]);
-    text.chars().filter(|c| !c.is_control() || *c == ' ').collect()
+    text.chars()
+        .filter(|c| !c.is_control() || *c == ' ')
+        .collect()
 }

@@ -82,8 +82,10 @@ pub struct Event {
 
 /// Successful authentications under major 5 (§4.6): what attendance counts. Face, fingerprint, card, PIN
 /// and combined modes alike; querying minor 75 alone loses fingerprint and card punches.
-pub const PUNCH_MINORS: &[u32] =
-    &[1, 2, 16, 34, 38, 40, 43, 46, 54, 57, 60, 63, 66, 69, 72, 75, 77, 101, 105, 153, 156, 159, 179, 181];
+pub const PUNCH_MINORS: &[u32] = &[
+    1, 2, 16, 34, 38, 40, 43, 46, 54, 57, 60, 63, 66, 69, 72, 75, 77, 101, 105, 153, 156, 159, 179,
+    181,
+];
 
 /// How a person authenticated, from the minor code (never from `currentVerifyMode`, which is the reader's
 /// configured mode, §7.8).
@@ -127,13 +129,17 @@ pub struct Classifier {
 
 impl Default for Classifier {
     fn default() -> Self {
-        Classifier { pairs: PUNCH_MINORS.iter().map(|m| (5, *m)).collect() }
+        Classifier {
+            pairs: PUNCH_MINORS.iter().map(|m| (5, *m)).collect(),
+        }
     }
 }
 
 impl Classifier {
     pub fn new(pairs: impl IntoIterator<Item = (u32, u32)>) -> Self {
-        Classifier { pairs: pairs.into_iter().collect() }
+        Classifier {
+            pairs: pairs.into_iter().collect(),
+        }
     }
 
     pub fn pairs(&self) -> Vec<(u32, u32)> {
@@ -166,7 +172,12 @@ pub fn parse_device_time(text: &str, device_offset: FixedOffset) -> Option<DateT
             return Some(dt);
         }
     }
-    for fmt in ["%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f"] {
+    for fmt in [
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S%.f",
+    ] {
         if let Ok(naive) = NaiveDateTime::parse_from_str(t, fmt) {
             return device_offset.from_local_datetime(&naive).single();
         }
@@ -186,16 +197,21 @@ impl RawEvent {
         classifier: &Classifier,
     ) -> Result<Event, Rejected> {
         let text = self.time.as_deref().ok_or(Rejected::NoTime)?;
-        let time = parse_device_time(text, device_offset).ok_or_else(|| Rejected::BadTime(text.to_owned()))?;
+        let time = parse_device_time(text, device_offset)
+            .ok_or_else(|| Rejected::BadTime(text.to_owned()))?;
         let major = self.major.unwrap_or(0);
         let minor = self.minor.unwrap_or(0);
         // Keep leading zeros: "00042" and "42" are different people (§7.22).
-        let employee_no = non_empty(self.employee_no_string).or_else(|| non_empty(self.employee_no));
+        let employee_no =
+            non_empty(self.employee_no_string).or_else(|| non_empty(self.employee_no));
         let is_punch = classifier.is_punch(major, minor, employee_no.as_deref());
         Ok(Event {
             device: Arc::clone(device),
             serial_no: self.serial_no,
-            log_type: self.attendance_status.as_deref().and_then(Direction::from_attendance_status),
+            log_type: self
+                .attendance_status
+                .as_deref()
+                .and_then(Direction::from_attendance_status),
             verify_method: verify_method(major, minor),
             major,
             minor,
@@ -258,7 +274,10 @@ fn lenient_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::
             Ok(None)
         }
         fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-            while map.next_entry::<de::IgnoredAny, de::IgnoredAny>()?.is_some() {}
+            while map
+                .next_entry::<de::IgnoredAny, de::IgnoredAny>()?
+                .is_some()
+            {}
             Ok(None)
         }
     }
@@ -275,13 +294,16 @@ mod tests {
 
     fn norm(json: &str) -> Event {
         let raw: RawEvent = serde_json::from_str(json).unwrap();
-        raw.normalise(&Arc::from("Gate"), off(6), &Classifier::default()).unwrap()
+        raw.normalise(&Arc::from("Gate"), off(6), &Classifier::default())
+            .unwrap()
     }
 
     #[test]
     fn sparse_door_event_is_not_a_punch() {
-        let e = norm(r#"{"major": 5, "minor": 21, "time": "2026-09-01T17:27:53-04:00", "doorNo": 1,
-            "serialNo": 19353, "currentVerifyMode": "invalid", "mask": "unknown"}"#);
+        let e = norm(
+            r#"{"major": 5, "minor": 21, "time": "2026-09-01T17:27:53-04:00", "doorNo": 1,
+            "serialNo": 19353, "currentVerifyMode": "invalid", "mask": "unknown"}"#,
+        );
         assert!(!e.is_punch);
         assert_eq!(e.employee_no, None);
         assert_eq!(e.time.offset().local_minus_utc(), -4 * 3600);
@@ -290,9 +312,11 @@ mod tests {
 
     #[test]
     fn full_style_face_punch() {
-        let e = norm(r#"{"major":	5, "minor":	75, "time":	"2026-09-01T17:27:53-04:00", "cardType":	1,
+        let e = norm(
+            r#"{"major":	5, "minor":	75, "time":	"2026-09-01T17:27:53-04:00", "cardType":	1,
             "name":	"CÁSSIA", "cardNo": "", "cardReaderNo":	1, "doorNo":	1, "employeeNoString":	"00042",
-            "serialNo":	19354, "userType":	"normal", "attendanceStatus":	"checkOut", "label": "Check Out"}"#);
+            "serialNo":	19354, "userType":	"normal", "attendanceStatus":	"checkOut", "label": "Check Out"}"#,
+        );
         assert!(e.is_punch);
         assert_eq!(e.employee_no.as_deref(), Some("00042"));
         assert_eq!(e.name.as_deref(), Some("CÁSSIA"));
@@ -303,7 +327,9 @@ mod tests {
 
     #[test]
     fn integer_employee_no_and_naive_time() {
-        let e = norm(r#"{"major": "5", "minor": 38, "time": "2024-03-01 08:00:00", "employeeNo": 42, "serialNo": "7"}"#);
+        let e = norm(
+            r#"{"major": "5", "minor": 38, "time": "2024-03-01 08:00:00", "employeeNo": 42, "serialNo": "7"}"#,
+        );
         assert!(e.is_punch);
         assert_eq!(e.employee_no.as_deref(), Some("42"));
         assert_eq!(e.serial_no, Some(7));
@@ -313,9 +339,18 @@ mod tests {
 
     #[test]
     fn failed_auth_and_other_majors_are_not_punches() {
-        assert!(!norm(r#"{"major":5,"minor":76,"time":"2024-03-01T08:00:00Z","employeeNoString":"1"}"#).is_punch);
-        assert!(!norm(r#"{"major":3,"minor":75,"time":"2024-03-01T08:00:00Z","employeeNoString":"1"}"#).is_punch);
-        assert!(!norm(r#"{"major":5,"minor":75,"time":"2024-03-01T08:00:00Z","employeeNoString":" "}"#).is_punch);
+        assert!(
+            !norm(r#"{"major":5,"minor":76,"time":"2024-03-01T08:00:00Z","employeeNoString":"1"}"#)
+                .is_punch
+        );
+        assert!(
+            !norm(r#"{"major":3,"minor":75,"time":"2024-03-01T08:00:00Z","employeeNoString":"1"}"#)
+                .is_punch
+        );
+        assert!(
+            !norm(r#"{"major":5,"minor":75,"time":"2024-03-01T08:00:00Z","employeeNoString":" "}"#)
+                .is_punch
+        );
     }
 
     #[test]
@@ -325,7 +360,10 @@ mod tests {
         let raw: RawEvent = serde_json::from_str(r#"{"major":5,"minor":75}"#).unwrap();
         assert_eq!(raw.normalise(&dev, off(0), &c), Err(Rejected::NoTime));
         let raw: RawEvent = serde_json::from_str(r#"{"time":"yesterday"}"#).unwrap();
-        assert!(matches!(raw.normalise(&dev, off(0), &c), Err(Rejected::BadTime(_))));
+        assert!(matches!(
+            raw.normalise(&dev, off(0), &c),
+            Err(Rejected::BadTime(_))
+        ));
     }
 
     #[test]
@@ -356,7 +394,10 @@ mod tests {
     fn time_zones() {
         let p = |s| parse_device_time(s, off(0)).map(|t| t.timestamp());
         assert_eq!(p("2024-03-01T08:00:00+05:45"), p("2024-03-01T02:15:00Z"));
-        assert_eq!(p("2024-03-01T08:00:00-03:00"), p("2024-03-01T11:00:00+00:00"));
+        assert_eq!(
+            p("2024-03-01T08:00:00-03:00"),
+            p("2024-03-01T11:00:00+00:00")
+        );
         assert_eq!(p("2024-03-01T08:00:00+0600"), p("2024-03-01T02:00:00Z"));
         assert_eq!(p("2024-13-01T08:00:00Z"), None);
     }

@@ -8,7 +8,9 @@ use serde::Serialize;
 
 use crate::error::Error;
 use crate::event::Event;
-use crate::isapi::search::{is_serial_unsupported, search, SearchOutcome, SearchStop, SearchWindow};
+use crate::isapi::search::{
+    is_serial_unsupported, search, SearchOutcome, SearchStop, SearchWindow,
+};
 use crate::isapi::system::read_clock;
 use crate::isapi::IsapiClient;
 
@@ -82,7 +84,9 @@ pub async fn fetch_events(
 ) -> Result<FetchResult, FetchStop> {
     let began = Instant::now();
     let cfg = client.config();
-    let clock = read_clock(client, cfg.utc_offset).await.map_err(|e| failed(e, None))?;
+    let clock = read_clock(client, cfg.utc_offset)
+        .await
+        .map_err(|e| failed(e, None))?;
     let offset = clock.offset();
     let bad_time = |what: &str| Error::Protocol {
         device: cfg.name.clone(),
@@ -90,20 +94,36 @@ pub async fn fetch_events(
         what: format!("the {what} of the window does not exist in the device's time zone"),
         excerpt: String::new(),
     };
-    let start = start.resolve(offset).ok_or_else(|| failed(bad_time("start"), None))?;
-    let end = end.resolve(offset).ok_or_else(|| failed(bad_time("end"), None))?;
-    let mut window = SearchWindow { start, end, after_serial: since_serial };
+    let start = start
+        .resolve(offset)
+        .ok_or_else(|| failed(bad_time("start"), None))?;
+    let end = end
+        .resolve(offset)
+        .ok_or_else(|| failed(bad_time("end"), None))?;
+    let mut window = SearchWindow {
+        start,
+        end,
+        after_serial: since_serial,
+    };
 
     let mut outcome = search(client, window, offset, progress).await;
     if let Err(SearchStop::Failed { error, partial }) = &outcome {
-        if window.after_serial.is_some() && partial.events.is_empty() && is_serial_unsupported(error) {
+        if window.after_serial.is_some()
+            && partial.events.is_empty()
+            && is_serial_unsupported(error)
+        {
             window.after_serial = None;
             outcome = search(client, window, offset, progress).await;
         }
     }
     let finish = |mut o: SearchOutcome, complete_until: DateTime<FixedOffset>| {
         o.events.sort_by_key(|e| (e.time, e.serial_no));
-        let last_serial = o.events.iter().filter_map(|e| e.serial_no).max().max(since_serial);
+        let last_serial = o
+            .events
+            .iter()
+            .filter_map(|e| e.serial_no)
+            .max()
+            .max(since_serial);
         FetchResult {
             device: cfg.name.clone(),
             stats: FetchStats {

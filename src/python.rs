@@ -20,19 +20,61 @@ use crate::dedup::{keep_mask, PunchKey};
 use crate::device::{parse_offset, DeviceConfig, Password};
 use crate::error::Error;
 use crate::event::{Classifier, Event, PUNCH_MINORS};
-use crate::fetch::{fetch_events as core_fetch, FetchFailure, FetchResult, FetchStats, FetchStop, TimeArg};
+use crate::fetch::{
+    fetch_events as core_fetch, FetchFailure, FetchResult, FetchStats, FetchStop, TimeArg,
+};
 use crate::isapi::system;
 use crate::isapi::IsapiClient;
 use crate::sync::{fetch_many as core_fetch_many, FleetProgress};
 
-create_exception!(_core, AttendanceSyncError, PyException, "Base class of every device error.");
-create_exception!(_core, DeviceAuthError, AttendanceSyncError, "Credentials rejected or account locked.");
-create_exception!(_core, DeviceUnreachableError, AttendanceSyncError, "Cannot connect to the device.");
-create_exception!(_core, DeviceTimeoutError, AttendanceSyncError, "The device did not answer in time.");
-create_exception!(_core, DeviceTlsError, AttendanceSyncError, "TLS handshake or certificate failure.");
-create_exception!(_core, DeviceHttpError, AttendanceSyncError, "The device answered with an HTTP error.");
-create_exception!(_core, DeviceProtocolError, AttendanceSyncError, "The device's answer could not be read.");
-create_exception!(_core, DeviceFaultError, AttendanceSyncError, "The device misbehaved during a search.");
+create_exception!(
+    _core,
+    AttendanceSyncError,
+    PyException,
+    "Base class of every device error."
+);
+create_exception!(
+    _core,
+    DeviceAuthError,
+    AttendanceSyncError,
+    "Credentials rejected or account locked."
+);
+create_exception!(
+    _core,
+    DeviceUnreachableError,
+    AttendanceSyncError,
+    "Cannot connect to the device."
+);
+create_exception!(
+    _core,
+    DeviceTimeoutError,
+    AttendanceSyncError,
+    "The device did not answer in time."
+);
+create_exception!(
+    _core,
+    DeviceTlsError,
+    AttendanceSyncError,
+    "TLS handshake or certificate failure."
+);
+create_exception!(
+    _core,
+    DeviceHttpError,
+    AttendanceSyncError,
+    "The device answered with an HTTP error."
+);
+create_exception!(
+    _core,
+    DeviceProtocolError,
+    AttendanceSyncError,
+    "The device's answer could not be read."
+);
+create_exception!(
+    _core,
+    DeviceFaultError,
+    AttendanceSyncError,
+    "The device misbehaved during a search."
+);
 
 /// Builds the exception for a core error, with its attributes; `partial` holds events received before it.
 fn to_py_err(py: Python<'_>, error: &Error, partial: Option<FetchResult>) -> PyErr {
@@ -53,19 +95,51 @@ fn to_py_err(py: Python<'_>, error: &Error, partial: Option<FetchResult>) -> PyE
         let _ = value.setattr(name, v);
     };
     let none = || py.None().into_bound(py);
-    set("device", error.device().into_pyobject(py).map(|v| v.into_any()).unwrap_or_else(|_| none()));
+    set(
+        "device",
+        error
+            .device()
+            .into_pyobject(py)
+            .map(|v| v.into_any())
+            .unwrap_or_else(|_| none()),
+    );
     match error {
         Error::Auth { lock, .. } => {
-            set("locked_until", lock.locked_until.and_then(|t| t.into_pyobject(py).ok()).map_or_else(none, |v| v.into_any()));
-            set("retries_left", lock.retries_left.and_then(|n| n.into_pyobject(py).ok()).map_or_else(none, |v| v.into_any()));
+            set(
+                "locked_until",
+                lock.locked_until
+                    .and_then(|t| t.into_pyobject(py).ok())
+                    .map_or_else(none, |v| v.into_any()),
+            );
+            set(
+                "retries_left",
+                lock.retries_left
+                    .and_then(|n| n.into_pyobject(py).ok())
+                    .map_or_else(none, |v| v.into_any()),
+            );
         }
         Error::Http { status, isapi, .. } => {
-            set("status", status.into_pyobject(py).map(|v| v.into_any()).unwrap_or_else(|_| none()));
-            set("sub_status", isapi.sub_status.as_deref().and_then(|s| s.into_pyobject(py).ok()).map_or_else(none, |v| v.into_any()));
+            set(
+                "status",
+                status
+                    .into_pyobject(py)
+                    .map(|v| v.into_any())
+                    .unwrap_or_else(|_| none()),
+            );
+            set(
+                "sub_status",
+                isapi
+                    .sub_status
+                    .as_deref()
+                    .and_then(|s| s.into_pyobject(py).ok())
+                    .map_or_else(none, |v| v.into_any()),
+            );
         }
         _ => {}
     }
-    let partial = partial.and_then(|p| PyFetchResult::build(py, p).ok()).and_then(|p| Bound::new(py, p).ok());
+    let partial = partial
+        .and_then(|p| PyFetchResult::build(py, p).ok())
+        .and_then(|p| Bound::new(py, p).ok());
     set("partial", partial.map_or_else(none, |p| p.into_any()));
     err
 }
@@ -82,11 +156,17 @@ where
 {
     let runtime = if multi_thread {
         tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(std::thread::available_parallelism().map_or(2, |n| n.get()).min(4))
+            .worker_threads(
+                std::thread::available_parallelism()
+                    .map_or(2, |n| n.get())
+                    .min(4),
+            )
             .enable_all()
             .build()
     } else {
-        tokio::runtime::Builder::new_current_thread().enable_all().build()
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
     }
     .map_err(|e| PyException::new_err(format!("cannot start the I/O runtime: {e}")))?;
     py.detach(|| {
@@ -140,7 +220,9 @@ impl PyDevice {
             if v.is_finite() && v > 0.0 {
                 Ok(Duration::from_secs_f64(v))
             } else {
-                Err(PyValueError::new_err(format!("{what} must be a positive number of seconds")))
+                Err(PyValueError::new_err(format!(
+                    "{what} must be a positive number of seconds"
+                )))
             }
         };
         let mut cfg = DeviceConfig::new(host, user, Password::new(password));
@@ -152,7 +234,11 @@ impl PyDevice {
         cfg.verify_tls = verify_tls;
         cfg.major = major;
         cfg.minor = minor;
-        cfg.utc_offset = match utc_offset.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        cfg.utc_offset = match utc_offset
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
             Some(text) => Some(parse_offset(text).ok_or_else(|| {
                 PyValueError::new_err(format!("utc_offset {text:?} is not an offset like +06:00"))
             })?),
@@ -220,7 +306,12 @@ impl PyDevice {
     }
 
     fn __repr__(&self) -> String {
-        format!("Device(name={:?}, url={:?}, user={:?})", self.cfg.name, self.cfg.base_url(), self.cfg.user)
+        format!(
+            "Device(name={:?}, url={:?}, user={:?})",
+            self.cfg.name,
+            self.cfg.base_url(),
+            self.cfg.user
+        )
     }
 }
 
@@ -230,7 +321,9 @@ fn device_config(py: Python<'_>, obj: &Bound<'_, PyAny>) -> PyResult<DeviceConfi
         return Ok(d.get().cfg.clone());
     }
     let kwargs = obj.cast::<PyDict>().map_err(|_| {
-        pyo3::exceptions::PyTypeError::new_err("device must be a Device or a dict of Device's arguments")
+        pyo3::exceptions::PyTypeError::new_err(
+            "device must be a Device or a dict of Device's arguments",
+        )
     })?;
     let device = py.get_type::<PyDevice>().call((), Some(kwargs))?;
     Ok(device.cast::<PyDevice>()?.get().cfg.clone())
@@ -265,7 +358,9 @@ fn time_arg(dt: &Bound<'_, PyDateTime>) -> PyResult<TimeArg> {
 
 fn timestamp(dt: &Bound<'_, PyDateTime>) -> PyResult<i64> {
     if dt.get_tzinfo().is_none() {
-        return Err(PyValueError::new_err("existing keys need aware datetimes (with a time zone)"));
+        return Err(PyValueError::new_err(
+            "existing keys need aware datetimes (with a time zone)",
+        ));
     }
     Ok(aware(dt)?.timestamp())
 }
@@ -406,7 +501,12 @@ impl PyFetchStats {
     }
 }
 
-#[pyclass(module = "attendance_sync._core", name = "FetchResult", frozen, get_all)]
+#[pyclass(
+    module = "attendance_sync._core",
+    name = "FetchResult",
+    frozen,
+    get_all
+)]
 struct PyFetchResult {
     device: String,
     events: Py<PyList>,
@@ -490,7 +590,10 @@ impl PyDeviceInfo {
     }
 
     fn __repr__(&self) -> String {
-        format!("DeviceInfo(device={:?}, model={:?}, firmware={:?})", self.device, self.model, self.firmware)
+        format!(
+            "DeviceInfo(device={:?}, model={:?}, firmware={:?})",
+            self.device, self.model, self.firmware
+        )
     }
 }
 
@@ -512,7 +615,10 @@ impl PyDeviceUser {
     }
 
     fn __repr__(&self) -> String {
-        format!("DeviceUser(employee_no={:?}, name={:?})", self.employee_no, self.name)
+        format!(
+            "DeviceUser(employee_no={:?}, name={:?})",
+            self.employee_no, self.name
+        )
     }
 }
 
@@ -535,7 +641,9 @@ fn fetch_events(
     let (start, end) = (time_arg(start)?, time_arg(end)?);
     let callback_error: Mutex<Option<PyErr>> = Mutex::new(None);
     let mut hook = |pages: u32, events: usize| -> ControlFlow<()> {
-        let Some(cb) = &on_progress else { return ControlFlow::Continue(()) };
+        let Some(cb) = &on_progress else {
+            return ControlFlow::Continue(());
+        };
         Python::attach(|py| match cb.call1(py, (pages, events)) {
             Ok(_) => ControlFlow::Continue(()),
             Err(e) => {
@@ -546,7 +654,11 @@ fn fetch_events(
             }
         })
     };
-    let outcome = run_detached(py, false, core_fetch(&client, start, end, since_serial, &mut hook))?;
+    let outcome = run_detached(
+        py,
+        false,
+        core_fetch(&client, start, end, since_serial, &mut hook),
+    )?;
     match outcome {
         Ok(result) => PyFetchResult::build(py, result),
         Err(FetchStop::Failed(f)) => Err(failure_to_py(py, *f)),
@@ -574,7 +686,10 @@ fn fetch_many<'py>(
     for d in devices.try_iter()? {
         let cfg = device_config(py, &d?)?;
         if !names.insert(cfg.name.clone()) {
-            return Err(PyValueError::new_err(format!("two devices are named {:?}; names must be unique", cfg.name)));
+            return Err(PyValueError::new_err(format!(
+                "two devices are named {:?}; names must be unique",
+                cfg.name
+            )));
         }
         configs.push(cfg);
     }
@@ -598,7 +713,11 @@ fn fetch_many<'py>(
         });
         hook
     });
-    let outcome = run_detached(py, true, core_fetch_many(configs, start, end, concurrency, progress))?;
+    let outcome = run_detached(
+        py,
+        true,
+        core_fetch_many(configs, start, end, concurrency, progress),
+    )?;
     let results = outcome.map_err(|_| {
         callback_error
             .lock()
@@ -620,7 +739,8 @@ fn fetch_many<'py>(
 #[pyfunction]
 fn device_info(py: Python<'_>, device: &Bound<'_, PyAny>) -> PyResult<PyDeviceInfo> {
     let client = client_for(py, device_config(py, device)?)?;
-    let info = run_detached(py, false, system::device_info(&client))?.map_err(|e| to_py_err(py, &e, None))?;
+    let info = run_detached(py, false, system::device_info(&client))?
+        .map_err(|e| to_py_err(py, &e, None))?;
     Ok(PyDeviceInfo {
         device: info.device,
         model: info.model,
@@ -644,10 +764,15 @@ fn device_info(py: Python<'_>, device: &Bound<'_, PyAny>) -> PyResult<PyDeviceIn
 #[pyfunction]
 fn device_users(py: Python<'_>, device: &Bound<'_, PyAny>) -> PyResult<Vec<PyDeviceUser>> {
     let client = client_for(py, device_config(py, device)?)?;
-    let users = run_detached(py, false, system::users(&client))?.map_err(|e| to_py_err(py, &e, None))?;
+    let users =
+        run_detached(py, false, system::users(&client))?.map_err(|e| to_py_err(py, &e, None))?;
     Ok(users
         .into_iter()
-        .map(|u| PyDeviceUser { employee_no: u.employee_no, name: u.name, user_type: u.user_type })
+        .map(|u| PyDeviceUser {
+            employee_no: u.employee_no,
+            name: u.name,
+            user_type: u.user_type,
+        })
         .collect())
 }
 
@@ -663,8 +788,10 @@ fn dedup<'py>(
     if window_seconds < 0 {
         return Err(PyValueError::new_err("window_seconds must not be negative"));
     }
-    let events: Vec<Py<PyEvent>> =
-        events.try_iter()?.map(|e| e.and_then(|e| Ok(e.cast_into::<PyEvent>()?.unbind()))).collect::<PyResult<_>>()?;
+    let events: Vec<Py<PyEvent>> = events
+        .try_iter()?
+        .map(|e| e.and_then(|e| Ok(e.cast_into::<PyEvent>()?.unbind())))
+        .collect::<PyResult<_>>()?;
     let mut existing: HashSet<PunchKey> = HashSet::new();
     if let Some(keys) = existing_keys {
         for item in keys.try_iter()? {
@@ -672,7 +799,13 @@ fn dedup<'py>(
             existing.insert((employee, timestamp(&when)?));
         }
     }
-    let mask = py.detach(|| keep_mask(events.iter().map(|e| &e.get().event), &existing, window_seconds));
+    let mask = py.detach(|| {
+        keep_mask(
+            events.iter().map(|e| &e.get().event),
+            &existing,
+            window_seconds,
+        )
+    });
     let out = PyList::empty(py);
     for (event, keep) in events.into_iter().zip(mask) {
         if keep {
@@ -701,7 +834,10 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("AttendanceSyncError", py.get_type::<AttendanceSyncError>())?;
     m.add("DeviceError", py.get_type::<AttendanceSyncError>())?;
     m.add("DeviceAuthError", py.get_type::<DeviceAuthError>())?;
-    m.add("DeviceUnreachableError", py.get_type::<DeviceUnreachableError>())?;
+    m.add(
+        "DeviceUnreachableError",
+        py.get_type::<DeviceUnreachableError>(),
+    )?;
     m.add("DeviceTimeoutError", py.get_type::<DeviceTimeoutError>())?;
     m.add("DeviceTlsError", py.get_type::<DeviceTlsError>())?;
     m.add("DeviceHttpError", py.get_type::<DeviceHttpError>())?;

@@ -35,7 +35,16 @@ pub async fn fetch_many(
             let name = cfg.name.clone();
             let client = match IsapiClient::new(cfg) {
                 Ok(c) => c,
-                Err(error) => return (index, name, Some(Err(Box::new(FetchFailure { error, partial: None })))),
+                Err(error) => {
+                    return (
+                        index,
+                        name,
+                        Some(Err(Box::new(FetchFailure {
+                            error,
+                            partial: None,
+                        }))),
+                    )
+                }
             };
             if cancelled.load(Ordering::Relaxed) {
                 return (index, name, None);
@@ -44,7 +53,9 @@ pub async fn fetch_many(
                 if cancelled.load(Ordering::Relaxed) {
                     return ControlFlow::Break(());
                 }
-                let flow = progress.as_ref().map_or(ControlFlow::Continue(()), |p| p(&name, pages, events));
+                let flow = progress
+                    .as_ref()
+                    .map_or(ControlFlow::Continue(()), |p| p(&name, pages, events));
                 if flow.is_break() {
                     cancelled.store(true, Ordering::Relaxed);
                 }
@@ -58,11 +69,17 @@ pub async fn fetch_many(
             (index, name, result)
         }
     });
-    let mut done: Vec<_> = stream::iter(jobs).buffer_unordered(concurrency.max(1)).collect().await;
+    let mut done: Vec<_> = stream::iter(jobs)
+        .buffer_unordered(concurrency.max(1))
+        .collect()
+        .await;
     if cancelled.load(Ordering::Relaxed) {
         return Err(Cancelled);
     }
     done.sort_by_key(|(index, _, _)| *index);
     // Nothing was cancelled, so every job produced a result.
-    Ok(done.into_iter().filter_map(|(_, name, r)| r.map(|r| (name, r))).collect())
+    Ok(done
+        .into_iter()
+        .filter_map(|(_, name, r)| r.map(|r| (name, r)))
+        .collect())
 }

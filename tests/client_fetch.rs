@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use attendance_sync::fetch::{fetch_events, FetchResult, FetchStop, TimeArg};
 use attendance_sync::isapi::IsapiClient;
-use attendance_sync::sim::{self, Faults, PageFault, PageFaultKind, RunningSim, SimConfig, SimDevice};
+use attendance_sync::sim::{
+    self, Faults, PageFault, PageFaultKind, RunningSim, SimConfig, SimDevice,
+};
 use attendance_sync::sync::fetch_many;
 use attendance_sync::{DeviceConfig, Error, Password};
 use chrono::{Duration as Span, FixedOffset, Utc};
@@ -35,12 +37,18 @@ fn device(d: &SimDevice, password: &str) -> DeviceConfig {
 
 fn window() -> (TimeArg, TimeArg) {
     let end = Utc::now() + Span::days(1);
-    (TimeArg::Aware((end - Span::days(12)).fixed_offset()), TimeArg::Aware(end.fixed_offset()))
+    (
+        TimeArg::Aware((end - Span::days(12)).fixed_offset()),
+        TimeArg::Aware(end.fixed_offset()),
+    )
 }
 
 async fn fetch(client: &IsapiClient) -> Result<FetchResult, FetchStop> {
     let (start, end) = window();
-    fetch_events(client, start, end, None, &mut |_, _| ControlFlow::Continue(())).await
+    fetch_events(client, start, end, None, &mut |_, _| {
+        ControlFlow::Continue(())
+    })
+    .await
 }
 
 fn failure(stop: FetchStop) -> (Error, Option<FetchResult>) {
@@ -52,7 +60,11 @@ fn failure(stop: FetchStop) -> (Error, Option<FetchResult>) {
 
 fn assert_complete(result: &FetchResult, d: &SimDevice) {
     let mut serials: Vec<u64> = result.events.iter().filter_map(|e| e.serial_no).collect();
-    assert_eq!(serials.len(), d.event_count, "every event has a serial and arrives");
+    assert_eq!(
+        serials.len(),
+        d.event_count,
+        "every event has a serial and arrives"
+    );
     serials.sort_unstable();
     serials.dedup();
     assert_eq!(serials.len(), d.event_count, "no event arrives twice");
@@ -86,7 +98,11 @@ async fn same_second_bursts_and_time_order_arrive_once() {
     let client = IsapiClient::new(device(d, &SimConfig::default().password)).expect("client");
     let result = fetch(&client).await.expect("fetch");
     assert_complete(&result, d);
-    let same_second = result.events.windows(2).filter(|w| w[0].time == w[1].time).count();
+    let same_second = result
+        .events
+        .windows(2)
+        .filter(|w| w[0].time == w[1].time)
+        .count();
     assert!(same_second > 0, "the history has same-second events");
     sim.shutdown().await;
 }
@@ -97,13 +113,19 @@ async fn wrong_password_is_one_rejected_request_and_never_retried() {
     let d = &sim.devices[0];
     let client = IsapiClient::new(device(d, "not-it")).expect("client");
     let (error, partial) = failure(fetch(&client).await.expect_err("rejected"));
-    assert!(matches!(&error, Error::Auth { lock, .. } if lock.retries_left == Some(4)), "{error}");
+    assert!(
+        matches!(&error, Error::Auth { lock, .. } if lock.retries_left == Some(4)),
+        "{error}"
+    );
     assert!(partial.is_none());
     let again = fetch(&client).await.expect_err("still rejected");
     assert!(matches!(failure(again).0, Error::Auth { .. }));
     let stats = d.stats();
     assert_eq!(stats.failed_logins, 1);
-    assert_eq!(stats.requests, 2, "the challenge and one rejected attempt, nothing after");
+    assert_eq!(
+        stats.requests, 2,
+        "the challenge and one rejected attempt, nothing after"
+    );
     sim.shutdown().await;
 }
 
@@ -111,7 +133,11 @@ async fn wrong_password_is_one_rejected_request_and_never_retried() {
 async fn lockout_reports_unlock_time_without_more_attempts() {
     let sim = start(config(1, 1, 50)).await;
     let d = &sim.devices[0];
-    d.set_faults(Faults { lock_after: 2, unlock_secs: 1737, ..Faults::default() });
+    d.set_faults(Faults {
+        lock_after: 2,
+        unlock_secs: 1737,
+        ..Faults::default()
+    });
     for _ in 0..2 {
         let client = IsapiClient::new(device(d, "not-it")).expect("client");
         let _ = fetch(&client).await;
@@ -134,7 +160,10 @@ async fn lockout_reports_unlock_time_without_more_attempts() {
 async fn nonce_reuse_limit_costs_one_exchange_per_refresh() {
     let sim = start(config(1, 2, 300)).await;
     let d = &sim.devices[0];
-    d.set_faults(Faults { nonce_max_uses: 5, ..Faults::default() });
+    d.set_faults(Faults {
+        nonce_max_uses: 5,
+        ..Faults::default()
+    });
     let client = IsapiClient::new(device(d, &SimConfig::default().password)).expect("client");
     let result = fetch(&client).await.expect("fetch");
     assert_complete(&result, d);
@@ -151,7 +180,11 @@ async fn nonce_reuse_limit_costs_one_exchange_per_refresh() {
 async fn reuse_limit_without_challenge_fetches_a_new_one() {
     let sim = start(config(1, 1, 200)).await;
     let d = &sim.devices[0];
-    d.set_faults(Faults { nonce_max_uses: 3, no_challenge_on_reuse: true, ..Faults::default() });
+    d.set_faults(Faults {
+        nonce_max_uses: 3,
+        no_challenge_on_reuse: true,
+        ..Faults::default()
+    });
     let client = IsapiClient::new(device(d, &SimConfig::default().password)).expect("client");
     let result = fetch(&client).await.expect("fetch");
     assert_complete(&result, d);
@@ -163,7 +196,16 @@ async fn reuse_limit_without_challenge_fetches_a_new_one() {
 async fn sha256_and_dual_challenges() {
     let sim = start(config(1, 1, 100)).await;
     let d = &sim.devices[0];
-    for faults in [Faults { sha256: true, ..Faults::default() }, Faults { dual_challenge: true, ..Faults::default() }] {
+    for faults in [
+        Faults {
+            sha256: true,
+            ..Faults::default()
+        },
+        Faults {
+            dual_challenge: true,
+            ..Faults::default()
+        },
+    ] {
         d.set_faults(faults);
         let client = IsapiClient::new(device(d, &SimConfig::default().password)).expect("client");
         assert_complete(&fetch(&client).await.expect("fetch"), d);
@@ -176,7 +218,11 @@ async fn mid_paging_401_resumes_at_the_same_position() {
     let sim = start(config(1, 2, 200)).await;
     let d = &sim.devices[0];
     d.set_faults(Faults {
-        page_fault: Some(PageFault { kind: PageFaultKind::Unauthorized401, on_page: 4, times: 1 }),
+        page_fault: Some(PageFault {
+            kind: PageFaultKind::Unauthorized401,
+            on_page: 4,
+            times: 1,
+        }),
         ..Faults::default()
     });
     let client = IsapiClient::new(device(d, &SimConfig::default().password)).expect("client");
@@ -190,10 +236,24 @@ async fn mid_paging_401_resumes_at_the_same_position() {
 async fn transient_page_faults_are_retried_and_paging_resumes() {
     let sim = start(config(1, 2, 200)).await;
     let d = &sim.devices[0];
-    for kind in [PageFaultKind::Status500, PageFaultKind::Drop, PageFaultKind::DropMidBody, PageFaultKind::Malformed] {
-        d.set_faults(Faults { page_fault: Some(PageFault { kind, on_page: 3, times: 2 }), ..Faults::default() });
+    for kind in [
+        PageFaultKind::Status500,
+        PageFaultKind::Drop,
+        PageFaultKind::DropMidBody,
+        PageFaultKind::Malformed,
+    ] {
+        d.set_faults(Faults {
+            page_fault: Some(PageFault {
+                kind,
+                on_page: 3,
+                times: 2,
+            }),
+            ..Faults::default()
+        });
         let client = IsapiClient::new(device(d, &SimConfig::default().password)).expect("client");
-        let result = fetch(&client).await.unwrap_or_else(|stop| panic!("{kind:?} not recovered: {}", failure(stop).0));
+        let result = fetch(&client)
+            .await
+            .unwrap_or_else(|stop| panic!("{kind:?} not recovered: {}", failure(stop).0));
         assert_complete(&result, d);
     }
     sim.shutdown().await;
@@ -204,7 +264,11 @@ async fn read_timeout_on_a_page_is_retried() {
     let sim = start(config(1, 1, 150)).await;
     let d = &sim.devices[0];
     d.set_faults(Faults {
-        page_fault: Some(PageFault { kind: PageFaultKind::Timeout, on_page: 2, times: 1 }),
+        page_fault: Some(PageFault {
+            kind: PageFaultKind::Timeout,
+            on_page: 2,
+            times: 1,
+        }),
         ..Faults::default()
     });
     let mut cfg = device(d, &SimConfig::default().password);
@@ -219,16 +283,32 @@ async fn persistent_page_failure_keeps_what_arrived() {
     let sim = start(config(1, 2, 200)).await;
     let d = &sim.devices[0];
     d.set_faults(Faults {
-        page_fault: Some(PageFault { kind: PageFaultKind::Status500, on_page: 3, times: 0 }),
+        page_fault: Some(PageFault {
+            kind: PageFaultKind::Status500,
+            on_page: 3,
+            times: 0,
+        }),
         ..Faults::default()
     });
     let client = IsapiClient::new(device(d, &SimConfig::default().password)).expect("client");
     let (error, partial) = failure(fetch(&client).await.expect_err("fails"));
-    assert!(matches!(error, Error::Http { status: 503 | 500, .. }), "{error}");
+    assert!(
+        matches!(
+            error,
+            Error::Http {
+                status: 503 | 500,
+                ..
+            }
+        ),
+        "{error}"
+    );
     let partial = partial.expect("partial result");
     assert_eq!(partial.events.len(), 60, "two good pages kept");
     let last = partial.events.iter().map(|e| e.time).max().expect("events");
-    assert_eq!(partial.complete_until, last, "the cursor stays before the gap");
+    assert_eq!(
+        partial.complete_until, last,
+        "the cursor stays before the gap"
+    );
     sim.shutdown().await;
 }
 
@@ -236,12 +316,25 @@ async fn persistent_page_failure_keeps_what_arrived() {
 async fn more_forever_and_empty_more_are_device_faults() {
     let sim = start(config(1, 1, 100)).await;
     let d = &sim.devices[0];
-    for faults in [Faults { more_forever: true, ..Faults::default() }, Faults { empty_more: true, ..Faults::default() }] {
+    for faults in [
+        Faults {
+            more_forever: true,
+            ..Faults::default()
+        },
+        Faults {
+            empty_more: true,
+            ..Faults::default()
+        },
+    ] {
         d.set_faults(faults);
         let client = IsapiClient::new(device(d, &SimConfig::default().password)).expect("client");
         let (error, partial) = failure(fetch(&client).await.expect_err("fault"));
         assert!(matches!(error, Error::Fault { .. }), "{error}");
-        assert_eq!(partial.map(|p| p.events.len()), Some(100), "everything received is kept");
+        assert_eq!(
+            partial.map(|p| p.events.len()),
+            Some(100),
+            "everything received is kept"
+        );
     }
     sim.shutdown().await;
 }
@@ -250,7 +343,10 @@ async fn more_forever_and_empty_more_are_device_faults() {
 async fn position_cap_splits_the_window() {
     let sim = start(config(1, 3, 300)).await;
     let d = &sim.devices[0];
-    d.set_faults(Faults { position_cap: 150, ..Faults::default() });
+    d.set_faults(Faults {
+        position_cap: 150,
+        ..Faults::default()
+    });
     let client = IsapiClient::new(device(d, &SimConfig::default().password)).expect("client");
     let result = fetch(&client).await.expect("fetch");
     assert_complete(&result, d);
@@ -263,25 +359,46 @@ async fn lying_counts_outside_window_and_naive_times() {
     let sim = start(config(1, 2, 150)).await;
     let d = &sim.devices[0];
     for faults in [
-        Faults { lie_num_of_matches: true, ..Faults::default() },
-        Faults { naive_times: true, ..Faults::default() },
+        Faults {
+            lie_num_of_matches: true,
+            ..Faults::default()
+        },
+        Faults {
+            naive_times: true,
+            ..Faults::default()
+        },
     ] {
         d.set_faults(faults);
         let client = IsapiClient::new(device(d, &SimConfig::default().password)).expect("client");
         let result = fetch(&client).await.expect("fetch");
         assert_complete(&result, d);
-        assert!(result.events.iter().all(|e| e.time.offset().local_minus_utc() == 6 * 3600));
+        assert!(result
+            .events
+            .iter()
+            .all(|e| e.time.offset().local_minus_utc() == 6 * 3600));
     }
     // Events outside the asked window are dropped, not counted twice.
-    d.set_faults(Faults { outside_window: true, ..Faults::default() });
+    d.set_faults(Faults {
+        outside_window: true,
+        ..Faults::default()
+    });
     let client = IsapiClient::new(device(d, &SimConfig::default().password)).expect("client");
     let end = Utc::now();
     let start = end - Span::hours(30);
-    let result = fetch_events(&client, TimeArg::Aware(start.fixed_offset()), TimeArg::Aware(end.fixed_offset()), None, &mut |_, _| ControlFlow::Continue(()))
-        .await
-        .expect("fetch");
+    let result = fetch_events(
+        &client,
+        TimeArg::Aware(start.fixed_offset()),
+        TimeArg::Aware(end.fixed_offset()),
+        None,
+        &mut |_, _| ControlFlow::Continue(()),
+    )
+    .await
+    .expect("fetch");
     assert!(result.stats.outside_window > 0);
-    assert!(result.events.iter().all(|e| e.time >= start && e.time <= end));
+    assert!(result
+        .events
+        .iter()
+        .all(|e| e.time >= start && e.time <= end));
     sim.shutdown().await;
 }
 
@@ -289,29 +406,43 @@ async fn lying_counts_outside_window_and_naive_times() {
 async fn timeouts_and_unreachable_are_typed() {
     let sim = start(config(1, 1, 30)).await;
     let d = &sim.devices[0];
-    d.set_faults(Faults { latency_ms: 800, ..Faults::default() });
+    d.set_faults(Faults {
+        latency_ms: 800,
+        ..Faults::default()
+    });
     let mut cfg = device(d, &SimConfig::default().password);
     cfg.timeout = Duration::from_millis(200);
     cfg.retry.retries = 1;
     let client = IsapiClient::new(cfg).expect("client");
-    assert!(matches!(failure(fetch(&client).await.expect_err("slow")).0, Error::Timeout { .. }));
+    assert!(matches!(
+        failure(fetch(&client).await.expect_err("slow")).0,
+        Error::Timeout { .. }
+    ));
     let port = d.addr.port();
     sim.shutdown().await;
     let mut cfg = DeviceConfig::new("127.0.0.1", "admin", Password::new("x"));
     cfg.port = Some(port);
     let client = IsapiClient::new(cfg).expect("client");
-    assert!(matches!(failure(fetch(&client).await.expect_err("down")).0, Error::Unreachable { .. }));
+    assert!(matches!(
+        failure(fetch(&client).await.expect_err("down")).0,
+        Error::Unreachable { .. }
+    ));
 }
 
 #[tokio::test]
 async fn one_broken_device_leaves_the_fleet_complete() {
     let sim = start(config(5, 2, 100)).await;
-    sim.devices[2].set_faults(Faults { more_forever: true, ..Faults::default() });
+    sim.devices[2].set_faults(Faults {
+        more_forever: true,
+        ..Faults::default()
+    });
     let password = SimConfig::default().password;
     let mut configs: Vec<DeviceConfig> = sim.devices.iter().map(|d| device(d, &password)).collect();
     configs[4].password = Password::new("wrong");
     let (start, end) = window();
-    let results = fetch_many(configs, start, end, 2, None).await.expect("not cancelled");
+    let results = fetch_many(configs, start, end, 2, None)
+        .await
+        .expect("not cancelled");
     assert_eq!(results.len(), 5);
     for (i, (name, result)) in results.iter().enumerate() {
         assert_eq!(name, &sim.devices[i].name);
@@ -329,18 +460,31 @@ async fn one_broken_device_leaves_the_fleet_complete() {
 async fn xml_answer_and_repeated_page_are_reported_not_looped() {
     let sim = start(config(1, 2, 200)).await;
     let d = &sim.devices[0];
-    d.set_faults(Faults { xml_instead_of_json: true, ..Faults::default() });
+    d.set_faults(Faults {
+        xml_instead_of_json: true,
+        ..Faults::default()
+    });
     let client = IsapiClient::new(device(d, &SimConfig::default().password)).expect("client");
     let (error, _) = failure(fetch(&client).await.expect_err("xml"));
-    assert!(matches!(&error, Error::Protocol { what, .. } if what.contains("XML")), "{error}");
+    assert!(
+        matches!(&error, Error::Protocol { what, .. } if what.contains("XML")),
+        "{error}"
+    );
 
     d.set_faults(Faults {
-        page_fault: Some(PageFault { kind: PageFaultKind::RepeatPage, on_page: 3, times: 0 }),
+        page_fault: Some(PageFault {
+            kind: PageFaultKind::RepeatPage,
+            on_page: 3,
+            times: 0,
+        }),
         ..Faults::default()
     });
     let client = IsapiClient::new(device(d, &SimConfig::default().password)).expect("client");
     let (error, partial) = failure(fetch(&client).await.expect_err("repeat"));
-    assert!(matches!(&error, Error::Fault { what, .. } if what.contains("repeated")), "{error}");
+    assert!(
+        matches!(&error, Error::Fault { what, .. } if what.contains("repeated")),
+        "{error}"
+    );
     assert_eq!(partial.map(|p| p.events.len()), Some(60));
     sim.shutdown().await;
 }
@@ -351,6 +495,16 @@ async fn unresolvable_host_is_unreachable() {
     cfg.connect_timeout = Duration::from_secs(3);
     let client = IsapiClient::new(cfg).expect("client");
     let (error, _) = failure(fetch(&client).await.expect_err("no such host"));
-    assert!(matches!(error, Error::Unreachable { .. } | Error::Timeout { phase: "connect", .. }), "{error}");
+    assert!(
+        matches!(
+            error,
+            Error::Unreachable { .. }
+                | Error::Timeout {
+                    phase: "connect",
+                    ..
+                }
+        ),
+        "{error}"
+    );
     assert!(error.to_string().contains("terminal.invalid"));
 }

@@ -22,7 +22,10 @@ fn required() -> bool {
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
 }
 
 struct Server {
@@ -56,7 +59,8 @@ fn wait_listening(port: u16, child: &mut Child, what: &str) {
 fn scratch_dir(name: &str) -> PathBuf {
     static NEXT: AtomicUsize = AtomicUsize::new(0);
     let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    let dir = std::env::temp_dir().join(format!("attendance-sync-{name}-{}-{n}", std::process::id()));
+    let dir =
+        std::env::temp_dir().join(format!("attendance-sync-{name}-{}-{n}", std::process::id()));
     std::fs::create_dir_all(dir.join("www/ISAPI")).expect("scratch dir");
     dir
 }
@@ -64,19 +68,30 @@ fn scratch_dir(name: &str) -> PathBuf {
 /// Apache with digest auth on every path; nonces live one second so a pause makes them stale.
 fn start_apache() -> Option<Server> {
     if !Path::new(APACHE).exists() {
-        assert!(!required(), "{APACHE} is missing; `make test` installs Debian's apache2-bin");
+        assert!(
+            !required(),
+            "{APACHE} is missing; `make test` installs Debian's apache2-bin"
+        );
         eprintln!("skipped: {APACHE} not installed (run `make test`)");
         return None;
     }
     let dir = scratch_dir("apache");
-    let ha1 = digest_auth::Algorithm::new(digest_auth::AlgorithmType::MD5, false).hash(b"admin:ISAPI:Interop-Pass-1");
+    let ha1 = digest_auth::Algorithm::new(digest_auth::AlgorithmType::MD5, false)
+        .hash(b"admin:ISAPI:Interop-Pass-1");
     std::fs::write(dir.join("htdigest"), format!("admin:ISAPI:{ha1}\n")).expect("htdigest");
     std::fs::write(dir.join("www/ISAPI/ping"), "<ok/>\n").expect("doc");
     let port = free_port();
-    let modules = ["mpm_event", "authn_core", "authn_file", "authz_core", "authz_user", "auth_digest"]
-        .iter()
-        .map(|m| format!("LoadModule {m}_module {APACHE_MODULES}/mod_{m}.so\n"))
-        .collect::<String>();
+    let modules = [
+        "mpm_event",
+        "authn_core",
+        "authn_file",
+        "authz_core",
+        "authz_user",
+        "auth_digest",
+    ]
+    .iter()
+    .map(|m| format!("LoadModule {m}_module {APACHE_MODULES}/mod_{m}.so\n"))
+    .collect::<String>();
     let d = dir.display();
     let conf = format!(
         "ServerRoot {d}\n{modules}User nobody\nGroup nogroup\nListen 127.0.0.1:{port}\nServerName localhost\n\
@@ -85,7 +100,9 @@ fn start_apache() -> Option<Server> {
           AuthUserFile {d}/htdigest\n AuthDigestNonceLifetime 1\n Require valid-user\n</Location>\n"
     );
     let conf_path = dir.join("httpd.conf");
-    std::fs::File::create(&conf_path).and_then(|mut f| f.write_all(conf.as_bytes())).expect("conf");
+    std::fs::File::create(&conf_path)
+        .and_then(|mut f| f.write_all(conf.as_bytes()))
+        .expect("conf");
     let mut child = Command::new(APACHE)
         .args(["-f", &conf_path.to_string_lossy(), "-DFOREGROUND"])
         .stdout(Stdio::null())
@@ -98,13 +115,23 @@ fn start_apache() -> Option<Server> {
 /// httpbin from the test venv (`ATTENDANCE_SYNC_PYTHON`, set by `make test`).
 fn start_httpbin() -> Option<Server> {
     let Some(python) = std::env::var_os("ATTENDANCE_SYNC_PYTHON") else {
-        assert!(!required(), "ATTENDANCE_SYNC_PYTHON must name the venv's python with httpbin installed");
+        assert!(
+            !required(),
+            "ATTENDANCE_SYNC_PYTHON must name the venv's python with httpbin installed"
+        );
         eprintln!("skipped: ATTENDANCE_SYNC_PYTHON not set (run `make test`)");
         return None;
     };
     let port = free_port();
     let mut child = Command::new(python)
-        .args(["-m", "httpbin.core", "--host", "127.0.0.1", "--port", &port.to_string()])
+        .args([
+            "-m",
+            "httpbin.core",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port.to_string(),
+        ])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -121,7 +148,10 @@ fn client(port: u16, password: &str) -> IsapiClient {
 }
 
 fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime")
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
 }
 
 #[test]
@@ -137,7 +167,8 @@ fn apache_md5_nonce_reuse_and_stale_nonce() {
     assert_eq!(c.exchanges(), 3);
     // After the one-second nonce lifetime Apache answers 401 stale=true: one retry, no error.
     std::thread::sleep(Duration::from_millis(2500));
-    rt.block_on(c.get("/ISAPI/ping")).expect("stale nonce recovered");
+    rt.block_on(c.get("/ISAPI/ping"))
+        .expect("stale nonce recovered");
     assert_eq!(c.exchanges(), 5, "stale 401 + retry with the fresh nonce");
 }
 
@@ -145,26 +176,42 @@ fn apache_md5_nonce_reuse_and_stale_nonce() {
 fn apache_wrong_password_is_one_rejected_exchange() {
     let Some(server) = start_apache() else { return };
     let c = client(server.port, "wrong-password");
-    let err = runtime().block_on(c.get("/ISAPI/ping")).expect_err("must be rejected");
+    let err = runtime()
+        .block_on(c.get("/ISAPI/ping"))
+        .expect_err("must be rejected");
     assert!(matches!(err, Error::Auth { .. }), "{err}");
-    assert_eq!(c.exchanges(), 2, "challenge + one rejected attempt, never a retry");
+    assert_eq!(
+        c.exchanges(),
+        2,
+        "challenge + one rejected attempt, never a retry"
+    );
     assert!(!err.to_string().contains("wrong-password"));
     // The client refuses to send anything more for this device.
-    let again = runtime().block_on(c.get("/ISAPI/ping")).expect_err("still rejected");
+    let again = runtime()
+        .block_on(c.get("/ISAPI/ping"))
+        .expect_err("still rejected");
     assert!(matches!(again, Error::Auth { .. }));
     assert_eq!(c.exchanges(), 2);
 }
 
 fn httpbin_round(algorithm: &str) {
-    let Some(server) = start_httpbin() else { return };
+    let Some(server) = start_httpbin() else {
+        return;
+    };
     let path = format!("/digest-auth/auth/admin/Interop-Pass-1/{algorithm}/never");
     let c = client(server.port, "Interop-Pass-1");
     let rt = runtime();
-    let body = rt.block_on(c.get(&path)).unwrap_or_else(|e| panic!("{algorithm}: {e}"));
+    let body = rt
+        .block_on(c.get(&path))
+        .unwrap_or_else(|e| panic!("{algorithm}: {e}"));
     let json: serde_json::Value = serde_json::from_slice(&body).expect("json");
     assert_eq!(json["authenticated"], true);
     rt.block_on(c.get(&path)).expect("reused nonce");
-    assert_eq!(c.exchanges(), 3, "{algorithm}: one challenge, then one exchange per request");
+    assert_eq!(
+        c.exchanges(),
+        3,
+        "{algorithm}: one challenge, then one exchange per request"
+    );
 
     let bad = client(server.port, "not-the-password");
     let err = rt.block_on(bad.get(&path)).expect_err("wrong password");

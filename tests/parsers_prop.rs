@@ -25,7 +25,10 @@ const USER_CHECK: &str = r#"<userCheck version="2.0" xmlns="http://www.hikvision
 const STATUS_JSON: &str = r#"{"statusCode": 6, "statusString": "Invalid Content", "subStatusCode": "badJsonContent", "errorMsg": "endSerialNo"}"#;
 
 fn cases() -> u32 {
-    std::env::var("ATTENDANCE_SYNC_FUZZ_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(256)
+    std::env::var("ATTENDANCE_SYNC_FUZZ_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(256)
 }
 
 /// A valid document with some bytes replaced, removed or duplicated.
@@ -52,7 +55,11 @@ fn documents(seed: &'static str) -> impl Strategy<Value = Vec<u8>> {
 }
 
 fn run(name: &str, seed: &'static str, check: impl Fn(&[u8])) {
-    let mut runner = TestRunner::new(Config { cases: cases(), failure_persistence: None, ..Config::default() });
+    let mut runner = TestRunner::new(Config {
+        cases: cases(),
+        failure_persistence: None,
+        ..Config::default()
+    });
     runner
         .run(&documents(seed), |doc| {
             check(&doc);
@@ -83,7 +90,11 @@ fn single_events() {
     let seed = r#"{"major": 5, "minor": 38, "time": "2024-03-01 08:00:00", "employeeNo": 42, "serialNo": "7", "cardNo": 12}"#;
     run("InfoList item", seed, |doc| {
         if let Ok(raw) = serde_json::from_slice::<RawEvent>(doc) {
-            let _ = raw.normalise(&device, FixedOffset::east_opt(0).expect("offset"), &classifier);
+            let _ = raw.normalise(
+                &device,
+                FixedOffset::east_opt(0).expect("offset"),
+                &classifier,
+            );
         }
     });
 }
@@ -101,11 +112,15 @@ fn system_time() {
 
 #[test]
 fn xml_documents() {
-    run("userCheck / ResponseStatus / deviceInfo XML", USER_CHECK, |doc| {
-        let _ = leaves(doc);
-        let _ = parse_user_check(doc);
-        let _ = parse_status(doc);
-    });
+    run(
+        "userCheck / ResponseStatus / deviceInfo XML",
+        USER_CHECK,
+        |doc| {
+            let _ = leaves(doc);
+            let _ = parse_user_check(doc);
+            let _ = parse_status(doc);
+        },
+    );
 }
 
 #[test]

@@ -35,7 +35,11 @@ impl DigestSession {
     /// SHA-256 as two headers). Returns false when none is a parseable Digest challenge.
     pub fn accept_challenge<'a>(&mut self, headers: impl Iterator<Item = &'a str>) -> bool {
         let best = headers
-            .filter(|h| h.trim_start().get(..6).is_some_and(|s| s.eq_ignore_ascii_case("digest")))
+            .filter(|h| {
+                h.trim_start()
+                    .get(..6)
+                    .is_some_and(|s| s.eq_ignore_ascii_case("digest"))
+            })
             .filter_map(|h| digest_auth::parse(h).ok())
             .max_by_key(|c| matches!(c.algorithm.algo, digest_auth::AlgorithmType::SHA2_256) as u8);
         match best {
@@ -58,7 +62,13 @@ impl DigestSession {
         body: Option<&[u8]>,
     ) -> Option<String> {
         let challenge = self.challenge.as_mut()?;
-        let ctx = AuthContext::new_with_method(user, password.expose(), uri, body, HttpMethod::from(method));
+        let ctx = AuthContext::new_with_method(
+            user,
+            password.expose(),
+            uri,
+            body,
+            HttpMethod::from(method),
+        );
         challenge.respond(&ctx).ok().map(|h| h.to_header_string())
     }
 
@@ -112,7 +122,10 @@ mod tests {
     #[test]
     fn rfc7616_sha256_vector() {
         let h = rfc_response(RFC7616_SHA256);
-        assert_eq!(h.response, "753927fa0e85d155564e2e272a28d1802ca10daf4496794697cf8db5856cb6c1");
+        assert_eq!(
+            h.response,
+            "753927fa0e85d155564e2e272a28d1802ca10daf4496794697cf8db5856cb6c1"
+        );
     }
 
     #[test]
@@ -122,9 +135,28 @@ mod tests {
         let sha = r#"Digest qop="auth", realm="DS-1", nonce="abc", algorithm=SHA-256"#;
         assert!(s.accept_challenge([md5, sha].into_iter()));
         let pw = Password::new("pw");
-        let a = s.authorization("admin", &pw, "POST", "/ISAPI/AccessControl/AcsEvent?format=json", Some(b"{}")).unwrap();
-        let b = s.authorization("admin", &pw, "POST", "/ISAPI/AccessControl/AcsEvent?format=json", Some(b"{}")).unwrap();
-        assert!(a.contains("nc=00000001") && b.contains("nc=00000002"), "{a} / {b}");
+        let a = s
+            .authorization(
+                "admin",
+                &pw,
+                "POST",
+                "/ISAPI/AccessControl/AcsEvent?format=json",
+                Some(b"{}"),
+            )
+            .unwrap();
+        let b = s
+            .authorization(
+                "admin",
+                &pw,
+                "POST",
+                "/ISAPI/AccessControl/AcsEvent?format=json",
+                Some(b"{}"),
+            )
+            .unwrap();
+        assert!(
+            a.contains("nc=00000001") && b.contains("nc=00000002"),
+            "{a} / {b}"
+        );
         assert!(a.contains("SHA-256"));
         assert!(a.contains(r#"uri="/ISAPI/AccessControl/AcsEvent?format=json""#));
     }
@@ -136,23 +168,38 @@ mod tests {
         let mut s = DigestSession::default();
         s.accept_challenge([challenge].into_iter());
         // A 401 to a fresh challenge is a wrong password.
-        assert_eq!(s.on_unauthorized([challenge].into_iter()), Unauthorized::Rejected);
+        assert_eq!(
+            s.on_unauthorized([challenge].into_iter()),
+            Unauthorized::Rejected
+        );
 
         let mut s = DigestSession::default();
         s.accept_challenge([challenge].into_iter());
         // Stale is a nonce refresh even on the first use.
-        assert_eq!(s.on_unauthorized([stale].into_iter()), Unauthorized::RetryWithFreshChallenge);
+        assert_eq!(
+            s.on_unauthorized([stale].into_iter()),
+            Unauthorized::RetryWithFreshChallenge
+        );
         // ... and a second 401 straight after the refresh is a rejection.
-        assert_eq!(s.on_unauthorized([challenge].into_iter()), Unauthorized::Rejected);
+        assert_eq!(
+            s.on_unauthorized([challenge].into_iter()),
+            Unauthorized::Rejected
+        );
 
         let mut s = DigestSession::default();
         s.accept_challenge([challenge].into_iter());
         s.on_success();
         // After the nonce worked, a 401 means the reuse limit: retry once with the new challenge...
-        assert_eq!(s.on_unauthorized([challenge].into_iter()), Unauthorized::RetryWithFreshChallenge);
+        assert_eq!(
+            s.on_unauthorized([challenge].into_iter()),
+            Unauthorized::RetryWithFreshChallenge
+        );
         s.on_success();
         // ... or, with no challenge at all, fetch one.
-        assert_eq!(s.on_unauthorized(std::iter::empty()), Unauthorized::NeedChallenge);
+        assert_eq!(
+            s.on_unauthorized(std::iter::empty()),
+            Unauthorized::NeedChallenge
+        );
         assert!(!s.has_challenge());
     }
 }

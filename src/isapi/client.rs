@@ -44,7 +44,11 @@ impl IsapiClient {
             .http1_only()
             .no_proxy()
             .build()
-            .map_err(|e| Error::Tls { device: cfg.name.clone(), url: base.clone(), reason: chain(&e) })?;
+            .map_err(|e| Error::Tls {
+                device: cfg.name.clone(),
+                url: base.clone(),
+                reason: chain(&e),
+            })?;
         Ok(IsapiClient {
             cfg,
             base,
@@ -80,7 +84,8 @@ impl IsapiClient {
     }
 
     pub async fn post_json(&self, path: &str, body: Vec<u8>) -> Result<Bytes, Error> {
-        self.request(Method::POST, path, Some(Bytes::from(body)), Ok).await
+        self.request(Method::POST, path, Some(Bytes::from(body)), Ok)
+            .await
     }
 
     /// POSTs JSON and reads the answer with `read`; a garbled answer is retried like a failed exchange.
@@ -90,7 +95,8 @@ impl IsapiClient {
         body: Vec<u8>,
         read: impl Fn(Bytes) -> Result<T, Error>,
     ) -> Result<T, Error> {
-        self.request(Method::POST, path, Some(Bytes::from(body)), read).await
+        self.request(Method::POST, path, Some(Bytes::from(body)), read)
+            .await
     }
 
     /// A request with transient failures (timeouts, 5xx, dropped connections, garbled bodies) retried under
@@ -118,13 +124,21 @@ impl IsapiClient {
         }
     }
 
-    async fn request_once(&self, method: Method, path: &str, body: Option<Bytes>) -> Result<Bytes, Error> {
+    async fn request_once(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Bytes>,
+    ) -> Result<Bytes, Error> {
         if self.auth_failed.load(Ordering::Acquire) {
             return Err(self.auth_error(self.remembered_lock()));
         }
         let mut session = self.session.lock().await;
         if !session.has_challenge() {
-            if let Some(reply) = self.fetch_challenge(&mut session, &method, path, &body).await? {
+            if let Some(reply) = self
+                .fetch_challenge(&mut session, &method, path, &body)
+                .await?
+            {
                 return self.finish(path, reply);
             }
         }
@@ -153,7 +167,10 @@ impl IsapiClient {
                 Unauthorized::RetryWithFreshChallenge => recovered = true,
                 Unauthorized::NeedChallenge => {
                     recovered = true;
-                    if let Some(reply) = self.fetch_challenge(&mut session, &method, path, &body).await? {
+                    if let Some(reply) = self
+                        .fetch_challenge(&mut session, &method, path, &body)
+                        .await?
+                    {
                         return self.finish(path, reply);
                     }
                 }
@@ -201,7 +218,7 @@ impl IsapiClient {
                 device: self.cfg.name.clone(),
                 status: reply.status,
                 path: path.to_owned(),
-                isapi: parse_status(&reply.body),
+                isapi: Box::new(parse_status(&reply.body)),
             })
         }
     }
@@ -215,11 +232,19 @@ impl IsapiClient {
     }
 
     fn remembered_lock(&self) -> LockInfo {
-        self.auth_error.lock().ok().and_then(|slot| slot.clone()).unwrap_or_default()
+        self.auth_error
+            .lock()
+            .ok()
+            .and_then(|slot| slot.clone())
+            .unwrap_or_default()
     }
 
     fn auth_error(&self, lock: LockInfo) -> Error {
-        Error::Auth { device: self.cfg.name.clone(), user: self.cfg.user.clone(), lock }
+        Error::Auth {
+            device: self.cfg.name.clone(),
+            user: self.cfg.user.clone(),
+            lock,
+        }
     }
 
     async fn send(
@@ -232,13 +257,18 @@ impl IsapiClient {
         let url = format!("{}{}", self.base, path);
         let mut req = self.http.request(method.clone(), &url);
         if let Some(b) = body {
-            req = req.header(CONTENT_TYPE, HeaderValue::from_static("application/json")).body(b.clone());
+            req = req
+                .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
+                .body(b.clone());
         }
         if let Some(a) = auth {
             req = req.header(AUTHORIZATION, a);
         }
         self.exchanges.fetch_add(1, Ordering::Relaxed);
-        let resp = req.send().await.map_err(|e| self.transport_error(&url, e))?;
+        let resp = req
+            .send()
+            .await
+            .map_err(|e| self.transport_error(&url, e))?;
         let status = resp.status().as_u16();
         let challenges = resp
             .headers()
@@ -246,9 +276,16 @@ impl IsapiClient {
             .iter()
             .filter_map(|v| v.to_str().ok().map(str::to_owned))
             .collect();
-        let body = resp.bytes().await.map_err(|e| self.transport_error(&url, e))?;
+        let body = resp
+            .bytes()
+            .await
+            .map_err(|e| self.transport_error(&url, e))?;
         self.bytes.fetch_add(body.len() as u64, Ordering::Relaxed);
-        Ok(Reply { status, challenges, body })
+        Ok(Reply {
+            status,
+            challenges,
+            body,
+        })
     }
 
     fn transport_error(&self, url: &str, e: reqwest::Error) -> Error {
@@ -262,15 +299,32 @@ impl IsapiClient {
             } else {
                 ("waiting for the response", self.cfg.timeout.as_secs_f64())
             };
-            return Error::Timeout { device, url, phase, seconds };
+            return Error::Timeout {
+                device,
+                url,
+                phase,
+                seconds,
+            };
         }
         if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake") {
-            return Error::Tls { device, url, reason };
+            return Error::Tls {
+                device,
+                url,
+                reason,
+            };
         }
         if e.is_connect() {
-            return Error::Unreachable { device, url, reason };
+            return Error::Unreachable {
+                device,
+                url,
+                reason,
+            };
         }
-        Error::Unreachable { device, url, reason: format!("connection dropped before the response was complete ({reason})") }
+        Error::Unreachable {
+            device,
+            url,
+            reason: format!("connection dropped before the response was complete ({reason})"),
+        }
     }
 }
 

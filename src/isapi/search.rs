@@ -45,14 +45,22 @@ impl SearchOutcome {
     /// Every event strictly before this instant has been received. Results come in time order, so after
     /// an interruption that is the time of the last event received.
     pub fn complete_until(&self, window: &SearchWindow) -> DateTime<FixedOffset> {
-        self.events.iter().map(|e| e.time).max().unwrap_or(window.start).min(window.end)
+        self.events
+            .iter()
+            .map(|e| e.time)
+            .max()
+            .unwrap_or(window.start)
+            .min(window.end)
     }
 }
 
 #[derive(Debug)]
 pub enum SearchStop {
     /// The device failed; `partial` holds what arrived before (nothing is dropped).
-    Failed { error: Error, partial: SearchOutcome },
+    Failed {
+        error: Error,
+        partial: SearchOutcome,
+    },
     Cancelled,
 }
 
@@ -90,7 +98,9 @@ fn one_or_many<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<RawEvent>, D::Erro
 }
 
 fn format_time(t: DateTime<FixedOffset>, offset: FixedOffset) -> String {
-    t.with_timezone(&offset).format("%Y-%m-%dT%H:%M:%S%:z").to_string()
+    t.with_timezone(&offset)
+        .format("%Y-%m-%dT%H:%M:%S%:z")
+        .to_string()
 }
 
 fn new_search_id() -> String {
@@ -115,8 +125,11 @@ pub fn read_page(body: &[u8]) -> Result<Page, String> {
     if looks_like_xml(body) {
         return Err("XML where JSON was asked for".to_owned());
     }
-    let envelope: PageEnvelope = serde_json::from_slice(body).map_err(|e| format!("invalid JSON ({e})"))?;
-    envelope.acs_event.ok_or_else(|| "no AcsEvent object in the answer".to_owned())
+    let envelope: PageEnvelope =
+        serde_json::from_slice(body).map_err(|e| format!("invalid JSON ({e})"))?;
+    envelope
+        .acs_event
+        .ok_or_else(|| "no AcsEvent object in the answer".to_owned())
 }
 
 fn parse_page(client: &IsapiClient, body: &[u8]) -> Result<Page, Error> {
@@ -141,7 +154,10 @@ pub async fn search(
     let mut out = SearchOutcome::default();
     let mut seen: HashSet<u64> = HashSet::new();
     let mut from = window.start;
-    let fault = |what: String| Error::Fault { device: cfg.name.clone(), what };
+    let fault = |what: String| Error::Fault {
+        device: cfg.name.clone(),
+        what,
+    };
 
     'windows: loop {
         out.windows += 1;
@@ -149,8 +165,14 @@ pub async fn search(
         let mut position: u64 = 0;
         loop {
             if out.pages >= cfg.max_pages {
-                let error = fault(format!("more than {} pages for one search (page guard)", cfg.max_pages));
-                return Err(SearchStop::Failed { error, partial: out });
+                let error = fault(format!(
+                    "more than {} pages for one search (page guard)",
+                    cfg.max_pages
+                ));
+                return Err(SearchStop::Failed {
+                    error,
+                    partial: out,
+                });
             }
             let mut cond = json!({
                 "searchID": search_id,
@@ -167,7 +189,10 @@ pub async fn search(
                 cond["endSerialNo"] = json!(OPEN_END_SERIAL);
             }
             let body = serde_json::to_vec(&json!({ "AcsEventCond": cond })).unwrap_or_default();
-            let page = match client.post_json_read(ACS_EVENT_PATH, body, |b| parse_page(client, &b)).await {
+            let page = match client
+                .post_json_read(ACS_EVENT_PATH, body, |b| parse_page(client, &b))
+                .await
+            {
                 Ok(p) => p,
                 Err(e) if position > 0 && is_position_cap(&e) => {
                     // Continue with a new search from the last event time; serials dedupe the overlap.
@@ -176,20 +201,33 @@ pub async fn search(
                         let error = fault(format!(
                             "the position cap ({position}) is reached within one second of events"
                         ));
-                        return Err(SearchStop::Failed { error, partial: out });
+                        return Err(SearchStop::Failed {
+                            error,
+                            partial: out,
+                        });
                     }
                     from = next;
                     continue 'windows;
                 }
-                Err(error) => return Err(SearchStop::Failed { error, partial: out }),
+                Err(error) => {
+                    return Err(SearchStop::Failed {
+                        error,
+                        partial: out,
+                    })
+                }
             };
             out.pages += 1;
             let status = page.response_status_strg.unwrap_or_default();
             let received = page.info_list.len() as u64;
             if received == 0 {
                 if status == "MORE" {
-                    let error = fault(format!("the device said MORE but sent no events at position {position}"));
-                    return Err(SearchStop::Failed { error, partial: out });
+                    let error = fault(format!(
+                        "the device said MORE but sent no events at position {position}"
+                    ));
+                    return Err(SearchStop::Failed {
+                        error,
+                        partial: out,
+                    });
                 }
                 break 'windows;
             }
@@ -222,14 +260,22 @@ pub async fn search(
             // The first page of a continuation legitimately starts with events already received.
             let continuation_start = out.windows > 1 && position == 0;
             if new_items == 0 && with_serial > 0 && !continuation_start {
-                let error = fault(format!("a page repeated events already received (position {position})"));
-                return Err(SearchStop::Failed { error, partial: out });
+                let error = fault(format!(
+                    "a page repeated events already received (position {position})"
+                ));
+                return Err(SearchStop::Failed {
+                    error,
+                    partial: out,
+                });
             }
             position += received;
             if progress(out.pages, out.events.len()).is_break() {
                 return Err(SearchStop::Cancelled);
             }
-            let total = page.total_matches.as_ref().and_then(|v| v.as_u64().or_else(|| v.as_str()?.parse().ok()));
+            let total = page
+                .total_matches
+                .as_ref()
+                .and_then(|v| v.as_u64().or_else(|| v.as_str()?.parse().ok()));
             match status.as_str() {
                 "MORE" if total.is_none_or(|t| position < t) => continue,
                 "MORE" | "OK" | "NO MATCH" => break 'windows,
@@ -240,7 +286,10 @@ pub async fn search(
                         what: format!("unknown responseStatusStrg {other:?}"),
                         excerpt: String::new(),
                     };
-                    return Err(SearchStop::Failed { error, partial: out });
+                    return Err(SearchStop::Failed {
+                        error,
+                        partial: out,
+                    });
                 }
             }
         }

@@ -8,7 +8,9 @@ use crate::error::{IsapiStatus, LockInfo};
 /// Reads a `ResponseStatus` from an XML or JSON body; fields that are absent stay `None`.
 pub fn parse_status(body: &[u8]) -> IsapiStatus {
     if xml::looks_like_xml(body) {
-        let Ok(l) = xml::leaves(body) else { return IsapiStatus::default() };
+        let Ok(l) = xml::leaves(body) else {
+            return IsapiStatus::default();
+        };
         return IsapiStatus {
             status_code: xml::find(&l, "statusCode").and_then(|v| v.trim().parse().ok()),
             status_string: xml::find(&l, "statusString").map(str::to_owned),
@@ -16,7 +18,8 @@ pub fn parse_status(body: &[u8]) -> IsapiStatus {
             error_msg: xml::find(&l, "errorMsg").map(str::to_owned),
         };
     }
-    let Ok(serde_json::Value::Object(map)) = serde_json::from_slice::<serde_json::Value>(body) else {
+    let Ok(serde_json::Value::Object(map)) = serde_json::from_slice::<serde_json::Value>(body)
+    else {
         return IsapiStatus::default();
     };
     // Flat on most firmwares; some wrap it in a ResponseStatus object.
@@ -26,7 +29,9 @@ pub fn parse_status(body: &[u8]) -> IsapiStatus {
     };
     let text = |k: &str| obj.get(k).and_then(|v| v.as_str()).map(str::to_owned);
     IsapiStatus {
-        status_code: obj.get("statusCode").and_then(|v| v.as_i64().or_else(|| v.as_str()?.parse().ok())),
+        status_code: obj
+            .get("statusCode")
+            .and_then(|v| v.as_i64().or_else(|| v.as_str()?.parse().ok())),
         status_string: text("statusString"),
         sub_status: text("subStatusCode"),
         error_msg: text("errorMsg"),
@@ -36,15 +41,23 @@ pub fn parse_status(body: &[u8]) -> IsapiStatus {
 /// Reads lockout details from a 401's `userCheck` body. `lockStatus` is compared whole: `unlock`
 /// contains `lock`.
 pub fn parse_user_check(body: &[u8]) -> LockInfo {
-    let Ok(l) = xml::leaves(body) else { return LockInfo::default() };
+    let Ok(l) = xml::leaves(body) else {
+        return LockInfo::default();
+    };
     let locked = xml::find(&l, "lockStatus").is_some_and(|s| s.trim().eq_ignore_ascii_case("lock"));
     let retries_left = xml::find(&l, "retryLoginTime").and_then(|v| v.trim().parse().ok());
-    let unlock_seconds: Option<u64> =
-        xml::find(&l, "unlockTime").and_then(|v| v.trim().parse().ok()).filter(|s| locked && *s > 0);
+    let unlock_seconds: Option<u64> = xml::find(&l, "unlockTime")
+        .and_then(|v| v.trim().parse().ok())
+        .filter(|s| locked && *s > 0);
     let locked_until = unlock_seconds
         .and_then(|s| i64::try_from(s).ok())
         .map(|s| (Local::now() + Duration::seconds(s)).fixed_offset());
-    LockInfo { locked, retries_left, unlock_seconds, locked_until }
+    LockInfo {
+        locked,
+        retries_left,
+        unlock_seconds,
+        locked_until,
+    }
 }
 
 #[cfg(test)]

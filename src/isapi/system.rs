@@ -55,14 +55,24 @@ pub struct DeviceUser {
 }
 
 fn protocol(client: &IsapiClient, path: &str, what: impl Into<String>, body: &[u8]) -> Error {
-    Error::Protocol { device: client.device().to_owned(), path: path.to_owned(), what: what.into(), excerpt: excerpt(body) }
+    Error::Protocol {
+        device: client.device().to_owned(),
+        path: path.to_owned(),
+        what: what.into(),
+        excerpt: excerpt(body),
+    }
 }
 
 /// POSIX `timeZone` to an offset: the sign is inverted relative to ISO (`CST-8:00:00` is UTC+8, §5.2).
 /// DST rules after the standard offset are ignored; `localTime` already carries the effective offset.
 pub fn posix_tz_offset(tz: &str) -> Option<FixedOffset> {
-    let rest = tz.trim().trim_start_matches(|c: char| c.is_ascii_alphabetic());
-    let end = rest.get(1..)?.find(|c: char| !(c.is_ascii_digit() || c == ':')).map_or(rest.len(), |i| i + 1);
+    let rest = tz
+        .trim()
+        .trim_start_matches(|c: char| c.is_ascii_alphabetic());
+    let end = rest
+        .get(1..)?
+        .find(|c: char| !(c.is_ascii_digit() || c == ':'))
+        .map_or(rest.len(), |i| i + 1);
     let spec = rest.get(..end)?;
     let (sign, hms) = match spec.as_bytes().first()? {
         b'+' => (-1, &spec[1..]),
@@ -91,20 +101,31 @@ pub fn parse_clock(
         .or_else(|| time_zone.as_deref().and_then(posix_tz_offset))
         .or_else(|| FixedOffset::east_opt(0));
     let text = xml::find(&leaves, "localTime").ok_or("System/time has no localTime")?;
-    let local_time =
-        zone_offset.and_then(|o| parse_device_time(text, o)).ok_or_else(|| format!("unreadable localTime {text:?}"))?;
+    let local_time = zone_offset
+        .and_then(|o| parse_device_time(text, o))
+        .ok_or_else(|| format!("unreadable localTime {text:?}"))?;
     let local_time = match configured {
         Some(o) => local_time.with_timezone(&o),
         None => local_time,
     };
-    let skew_seconds = (local_time.with_timezone(&Utc) - server_now).num_milliseconds() as f64 / 1000.0;
-    Ok(DeviceClock { local_time, skew_seconds, time_mode: xml::find(&leaves, "timeMode").map(str::to_owned), time_zone })
+    let skew_seconds =
+        (local_time.with_timezone(&Utc) - server_now).num_milliseconds() as f64 / 1000.0;
+    Ok(DeviceClock {
+        local_time,
+        skew_seconds,
+        time_mode: xml::find(&leaves, "timeMode").map(str::to_owned),
+        time_zone,
+    })
 }
 
 /// Reads `System/time` from the device.
-pub async fn read_clock(client: &IsapiClient, configured: Option<FixedOffset>) -> Result<DeviceClock, Error> {
+pub async fn read_clock(
+    client: &IsapiClient,
+    configured: Option<FixedOffset>,
+) -> Result<DeviceClock, Error> {
     let body = client.get(TIME_PATH).await?;
-    parse_clock(&body, configured, Utc::now()).map_err(|what| protocol(client, TIME_PATH, what, &body))
+    parse_clock(&body, configured, Utc::now())
+        .map_err(|what| protocol(client, TIME_PATH, what, &body))
 }
 
 struct Capabilities {
@@ -116,18 +137,33 @@ struct Capabilities {
 async fn capabilities(client: &IsapiClient) -> Result<Capabilities, Error> {
     let body = match client.get(CAPABILITIES_PATH).await {
         Ok(b) => b,
-        Err(Error::Http { status: 403 | 404, .. }) => {
-            return Ok(Capabilities { supports_event_search: false, supports_serial_search: false, max_results: None })
+        Err(Error::Http {
+            status: 403 | 404, ..
+        }) => {
+            return Ok(Capabilities {
+                supports_event_search: false,
+                supports_serial_search: false,
+                max_results: None,
+            })
         }
         Err(e) => return Err(e),
     };
     // Some firmwares answer XML labelled JSON (§1); the serial fields are named the same in both.
-    let supports_serial_search = body.windows(b"beginSerialNo".len()).any(|w| w == b"beginSerialNo");
+    let supports_serial_search = body
+        .windows(b"beginSerialNo".len())
+        .any(|w| w == b"beginSerialNo");
     let max_results = serde_json::from_slice::<serde_json::Value>(&body)
         .ok()
-        .and_then(|v| v.pointer("/AcsEvent/AcsEventCond/maxResults/@max")?.as_u64())
+        .and_then(|v| {
+            v.pointer("/AcsEvent/AcsEventCond/maxResults/@max")?
+                .as_u64()
+        })
         .and_then(|v| u32::try_from(v).ok());
-    Ok(Capabilities { supports_event_search: true, supports_serial_search, max_results })
+    Ok(Capabilities {
+        supports_event_search: true,
+        supports_serial_search,
+        max_results,
+    })
 }
 
 async fn user_count(client: &IsapiClient) -> Result<Option<u64>, Error> {
@@ -135,7 +171,9 @@ async fn user_count(client: &IsapiClient) -> Result<Option<u64>, Error> {
         Ok(body) => Ok(serde_json::from_slice::<serde_json::Value>(&body)
             .ok()
             .and_then(|v| v.pointer("/UserInfoCount/userNumber")?.as_u64())),
-        Err(Error::Http { status: 403 | 404, .. }) => Ok(None),
+        Err(Error::Http {
+            status: 403 | 404, ..
+        }) => Ok(None),
         Err(e) => Err(e),
     }
 }
@@ -143,8 +181,14 @@ async fn user_count(client: &IsapiClient) -> Result<Option<u64>, Error> {
 /// Everything Test Connection shows: identity, clock and skew, what event search supports, user count.
 pub async fn device_info(client: &IsapiClient) -> Result<DeviceInfo, Error> {
     let body = client.get(DEVICE_INFO_PATH).await?;
-    let leaves = xml::leaves(&body)
-        .map_err(|e| protocol(client, DEVICE_INFO_PATH, format!("deviceInfo is not XML: {e}"), &body))?;
+    let leaves = xml::leaves(&body).map_err(|e| {
+        protocol(
+            client,
+            DEVICE_INFO_PATH,
+            format!("deviceInfo is not XML: {e}"),
+            &body,
+        )
+    })?;
     let get = |k: &str| xml::find(&leaves, k).map(str::to_owned);
     let clock = read_clock(client, client.config().utc_offset).await?;
     let caps = capabilities(client).await?;
@@ -190,7 +234,12 @@ pub async fn users(client: &IsapiClient) -> Result<Vec<DeviceUser>, Error> {
     for _ in 0..cfg.max_pages {
         let cond = json!({"UserInfoSearchCond": {
             "searchID": search_id, "searchResultPosition": position, "maxResults": cfg.max_results}});
-        let body = client.post_json(USER_SEARCH_PATH, serde_json::to_vec(&cond).unwrap_or_default()).await?;
+        let body = client
+            .post_json(
+                USER_SEARCH_PATH,
+                serde_json::to_vec(&cond).unwrap_or_default(),
+            )
+            .await?;
         let page = serde_json::from_slice::<UserEnvelope>(&body)
             .ok()
             .and_then(|e| e.search)
@@ -209,7 +258,11 @@ pub async fn users(client: &IsapiClient) -> Result<Vec<DeviceUser>, Error> {
             if let Some(employee_no) = text("employeeNo") {
                 if seen.insert(employee_no.clone()) {
                     fresh += 1;
-                    out.push(DeviceUser { employee_no, name: text("name"), user_type: text("userType") });
+                    out.push(DeviceUser {
+                        employee_no,
+                        name: text("name"),
+                        user_type: text("userType"),
+                    });
                 }
             }
         }
@@ -218,16 +271,24 @@ pub async fn users(client: &IsapiClient) -> Result<Vec<DeviceUser>, Error> {
             if status == "MORE" && received == 0 {
                 return Err(Error::Fault {
                     device: cfg.name.clone(),
-                    what: format!("the user search said MORE but sent no users at position {position}"),
+                    what: format!(
+                        "the user search said MORE but sent no users at position {position}"
+                    ),
                 });
             }
             return Ok(out);
         }
         if fresh == 0 {
-            return Err(Error::Fault { device: cfg.name.clone(), what: "the user search repeated a page".into() });
+            return Err(Error::Fault {
+                device: cfg.name.clone(),
+                what: "the user search repeated a page".into(),
+            });
         }
     }
-    Err(Error::Fault { device: cfg.name.clone(), what: format!("more than {} user pages", cfg.max_pages) })
+    Err(Error::Fault {
+        device: cfg.name.clone(),
+        what: format!("more than {} user pages", cfg.max_pages),
+    })
 }
 
 #[cfg(test)]
@@ -240,7 +301,10 @@ mod tests {
         assert_eq!(secs("CST-8:00:00"), Some(8 * 3600));
         assert_eq!(secs("CST+3:00:00"), Some(-3 * 3600));
         assert_eq!(secs("CST-5:45:00"), Some(5 * 3600 + 45 * 60));
-        assert_eq!(secs("CST-1:00:00DST01:00:00,M3.5.0/02:00:00,M10.5.0/03:00:00"), Some(3600));
+        assert_eq!(
+            secs("CST-1:00:00DST01:00:00,M3.5.0/02:00:00,M10.5.0/03:00:00"),
+            Some(3600)
+        );
         assert_eq!(secs("CST+0:00:00"), Some(0));
         assert_eq!(secs("nonsense"), None);
         assert_eq!(secs(""), None);

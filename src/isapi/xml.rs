@@ -17,7 +17,10 @@ pub fn leaves(body: &[u8]) -> Result<Vec<(String, String)>, String> {
         match reader.read_event_into(&mut buf) {
             Ok(XmlEvent::Start(e)) => {
                 seen_element = true;
-                current = Some((String::from_utf8_lossy(e.local_name().as_ref()).into_owned(), String::new()));
+                current = Some((
+                    String::from_utf8_lossy(e.local_name().as_ref()).into_owned(),
+                    String::new(),
+                ));
             }
             Ok(XmlEvent::Empty(_)) => {
                 seen_element = true;
@@ -50,7 +53,12 @@ pub fn leaves(body: &[u8]) -> Result<Vec<(String, String)>, String> {
             }
             Ok(XmlEvent::Eof) => break,
             Ok(_) => {}
-            Err(e) => return Err(format!("invalid XML at byte {}: {e}", reader.error_position())),
+            Err(e) => {
+                return Err(format!(
+                    "invalid XML at byte {}: {e}",
+                    reader.error_position()
+                ))
+            }
         }
         buf.clear();
     }
@@ -63,13 +71,18 @@ pub fn leaves(body: &[u8]) -> Result<Vec<(String, String)>, String> {
 
 /// The first leaf with this local name.
 pub fn find<'a>(leaves: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    leaves.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+    leaves
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.as_str())
 }
 
 /// Whether a body is XML (`<`) rather than JSON (`{`), by its first non-blank byte; devices mislabel the
 /// content type (§1).
 pub fn looks_like_xml(body: &[u8]) -> bool {
-    body.iter().find(|b| !b.is_ascii_whitespace()).is_some_and(|b| *b == b'<')
+    body.iter()
+        .find(|b| !b.is_ascii_whitespace())
+        .is_some_and(|b| *b == b'<')
 }
 
 #[cfg(test)]

@@ -14,7 +14,12 @@ use chrono::{Duration, Utc};
 use crate::output::{write_events, Format};
 
 pub async fn run(devices: usize, days: u32, events_per_day: u32, out_dir: &Path) -> ExitCode {
-    let config = SimConfig { devices, days, events_per_day, ..SimConfig::default() };
+    let config = SimConfig {
+        devices,
+        days,
+        events_per_day,
+        ..SimConfig::default()
+    };
     let (user, password) = (config.user.clone(), config.password.clone());
     let running = match sim::start(config).await {
         Ok(r) => r,
@@ -27,29 +32,46 @@ pub async fn run(devices: usize, days: u32, events_per_day: u32, out_dir: &Path)
         .devices
         .iter()
         .map(|d| {
-            let mut cfg = DeviceConfig::new(d.addr.ip().to_string(), user.clone(), Password::new(password.clone()));
+            let mut cfg = DeviceConfig::new(
+                d.addr.ip().to_string(),
+                user.clone(),
+                Password::new(password.clone()),
+            );
             cfg.port = Some(d.addr.port());
             cfg.name = d.name.clone();
             cfg
         })
         .collect();
-    println!("Simulated fleet ({} terminals, {days} days of events each):", running.devices.len());
+    println!(
+        "Simulated fleet ({} terminals, {days} days of events each):",
+        running.devices.len()
+    );
     for d in &running.devices {
-        println!("  {}  {}  events stored: {}", d.name, d.base_url(), d.event_count);
+        println!(
+            "  {}  {}  events stored: {}",
+            d.name,
+            d.base_url(),
+            d.event_count
+        );
     }
     // A day of margin on both sides: the simulator's history ends at its own clock.
     let end = Utc::now() + Duration::days(1);
     let start = end - Duration::days(i64::from(days) + 2);
-    let results =
-        match fetch_many(configs, TimeArg::Aware(start.fixed_offset()), TimeArg::Aware(end.fixed_offset()), DEFAULT_CONCURRENCY, None)
-            .await
-        {
-            Ok(r) => r,
-            Err(_) => {
-                running.shutdown().await;
-                return ExitCode::from(1);
-            }
-        };
+    let results = match fetch_many(
+        configs,
+        TimeArg::Aware(start.fixed_offset()),
+        TimeArg::Aware(end.fixed_offset()),
+        DEFAULT_CONCURRENCY,
+        None,
+    )
+    .await
+    {
+        Ok(r) => r,
+        Err(_) => {
+            running.shutdown().await;
+            return ExitCode::from(1);
+        }
+    };
 
     println!();
     println!("| device | events | check-in events | pages | HTTP exchanges | seconds |");

@@ -23,7 +23,11 @@ use indicatif::{ProgressBar, ProgressStyle};
 use crate::output::{write_events, Format};
 
 #[derive(Parser)]
-#[command(name = "attendance-sync", version, about = "Pull attendance events from Hikvision ISAPI terminals")]
+#[command(
+    name = "attendance-sync",
+    version,
+    about = "Pull attendance events from Hikvision ISAPI terminals"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -111,7 +115,11 @@ struct DeviceArgs {
 struct Usage(String);
 
 fn split_host_port(text: &str) -> Result<(String, Option<u16>), Usage> {
-    let bad = || Usage(format!("--host {text:?}: expected HOST, HOST:PORT or [IPv6]:PORT, without scheme or path"));
+    let bad = || {
+        Usage(format!(
+            "--host {text:?}: expected HOST, HOST:PORT or [IPv6]:PORT, without scheme or path"
+        ))
+    };
     if text.is_empty() || text.contains('/') {
         return Err(bad());
     }
@@ -138,18 +146,24 @@ fn seconds(what: &str, v: f64) -> Result<Duration, Usage> {
     if v.is_finite() && v > 0.0 {
         Ok(Duration::from_secs_f64(v))
     } else {
-        Err(Usage(format!("--{what} must be a positive number of seconds")))
+        Err(Usage(format!(
+            "--{what} must be a positive number of seconds"
+        )))
     }
 }
 
 fn read_password(args: &DeviceArgs) -> Result<Password, Usage> {
     if let Some(var) = &args.password_env {
-        return std::env::var(var)
-            .map(Password::new)
-            .map_err(|_| Usage(format!("environment variable {var} (--password-env) is not set")));
+        return std::env::var(var).map(Password::new).map_err(|_| {
+            Usage(format!(
+                "environment variable {var} (--password-env) is not set"
+            ))
+        });
     }
     if !io::stdin().is_terminal() {
-        return Err(Usage("no terminal to prompt for the password: pass --password-env NAME".into()));
+        return Err(Usage(
+            "no terminal to prompt for the password: pass --password-env NAME".into(),
+        ));
     }
     rpassword::prompt_password(format!("Password for {}@{}: ", args.user, args.host))
         .map(Password::new)
@@ -166,7 +180,10 @@ fn device_config(args: &DeviceArgs) -> Result<DeviceConfig, Usage> {
     cfg.major = args.major;
     cfg.minor = args.minor;
     cfg.utc_offset = match &args.utc_offset {
-        Some(t) => Some(parse_offset(t).ok_or_else(|| Usage(format!("--utc-offset {t:?}: expected e.g. +06:00")))?),
+        Some(t) => Some(
+            parse_offset(t)
+                .ok_or_else(|| Usage(format!("--utc-offset {t:?}: expected e.g. +06:00")))?,
+        ),
         None => None,
     };
     cfg.connect_timeout = seconds("connect-timeout", args.connect_timeout)?;
@@ -184,12 +201,18 @@ fn parse_time(flag: &str, text: &str) -> Result<TimeArg, Usage> {
         }
     }
     if let Ok(d) = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d") {
-        let n = if flag == "to" { d.and_hms_opt(23, 59, 59) } else { d.and_hms_opt(0, 0, 0) };
+        let n = if flag == "to" {
+            d.and_hms_opt(23, 59, 59)
+        } else {
+            d.and_hms_opt(0, 0, 0)
+        };
         if let Some(n) = n {
             return Ok(TimeArg::DeviceLocal(n));
         }
     }
-    Err(Usage(format!("--{flag} {text:?}: expected ISO 8601, e.g. 2024-03-01T08:00:00+06:00 or 2024-03-01")))
+    Err(Usage(format!(
+        "--{flag} {text:?}: expected ISO 8601, e.g. 2024-03-01T08:00:00+06:00 or 2024-03-01"
+    )))
 }
 
 fn exit_for(error: &Error) -> ExitCode {
@@ -201,7 +224,9 @@ fn exit_for(error: &Error) -> ExitCode {
 }
 
 fn runtime() -> io::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_current_thread().enable_all().build()
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
 }
 
 fn client(args: &DeviceArgs) -> Result<IsapiClient, ExitCode> {
@@ -235,8 +260,15 @@ fn run_fetch(
         Ok(c) => c,
         Err(code) => return code,
     };
-    let bar = if io::stderr().is_terminal() { ProgressBar::new_spinner() } else { ProgressBar::hidden() };
-    bar.set_style(ProgressStyle::with_template("{spinner} {msg} [{elapsed}]").unwrap_or_else(|_| ProgressStyle::default_spinner()));
+    let bar = if io::stderr().is_terminal() {
+        ProgressBar::new_spinner()
+    } else {
+        ProgressBar::hidden()
+    };
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {msg} [{elapsed}]")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
     let mut hook = |pages: u32, events: usize| {
         bar.set_message(format!("{pages} pages, {events} events"));
         bar.tick();
@@ -289,7 +321,10 @@ fn run_fetch(
     match error {
         Some(e) => {
             eprintln!("attendance-sync: {e}");
-            eprintln!("attendance-sync: the events above are complete up to {}", result.complete_until.to_rfc3339());
+            eprintln!(
+                "attendance-sync: the events above are complete up to {}",
+                result.complete_until.to_rfc3339()
+            );
             exit_for(&e)
         }
         None => ExitCode::SUCCESS,
@@ -316,11 +351,35 @@ fn run_info(device: &DeviceArgs) -> ExitCode {
             println!("firmware        {}", show(&i.firmware));
             println!("serial number   {}", show(&i.serial_number));
             println!("MAC address     {}", show(&i.mac_address));
-            println!("device clock    {} ({})", i.clock.local_time.to_rfc3339(), show(&i.clock.time_mode));
-            println!("clock skew      {:+.1} s against this machine", i.clock.skew_seconds);
-            println!("event search    {}", if i.supports_event_search { "yes" } else { "no (push mode only)" });
-            println!("serial search   {}", if i.supports_serial_search { "yes" } else { "no" });
-            println!("users           {}", i.user_count.map_or("-".into(), |n| n.to_string()));
+            println!(
+                "device clock    {} ({})",
+                i.clock.local_time.to_rfc3339(),
+                show(&i.clock.time_mode)
+            );
+            println!(
+                "clock skew      {:+.1} s against this machine",
+                i.clock.skew_seconds
+            );
+            println!(
+                "event search    {}",
+                if i.supports_event_search {
+                    "yes"
+                } else {
+                    "no (push mode only)"
+                }
+            );
+            println!(
+                "serial search   {}",
+                if i.supports_serial_search {
+                    "yes"
+                } else {
+                    "no"
+                }
+            );
+            println!(
+                "users           {}",
+                i.user_count.map_or("-".into(), |n| n.to_string())
+            );
             ExitCode::SUCCESS
         }
         Err(e) => {
@@ -346,7 +405,9 @@ fn run_users(device: &DeviceArgs) -> ExitCode {
         Ok(list) => {
             let mut out = BufWriter::new(io::stdout().lock());
             for u in &list {
-                let line = serde_json::to_writer(&mut out, u).map_err(io::Error::from).and_then(|()| out.write_all(b"\n"));
+                let line = serde_json::to_writer(&mut out, u)
+                    .map_err(io::Error::from)
+                    .and_then(|()| out.write_all(b"\n"));
                 if line.is_err() {
                     return ExitCode::from(1);
                 }
@@ -365,13 +426,23 @@ fn run_users(device: &DeviceArgs) -> ExitCode {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Fetch { device, from, to, since_serial, format, out } => {
-            run_fetch(&device, &from, &to, since_serial, format, out)
-        }
+        Command::Fetch {
+            device,
+            from,
+            to,
+            since_serial,
+            format,
+            out,
+        } => run_fetch(&device, &from, &to, since_serial, format, out),
         Command::Info { device } => run_info(&device),
         Command::Users { device } => run_users(&device),
         Command::Simulate(args) => sim::run_cli(&args),
-        Command::Demo { devices, days, events_per_day, out_dir } => match runtime() {
+        Command::Demo {
+            devices,
+            days,
+            events_per_day,
+            out_dir,
+        } => match runtime() {
             Ok(rt) => rt.block_on(demo::run(devices, days, events_per_day, &out_dir)),
             Err(e) => {
                 eprintln!("attendance-sync: {e}");
@@ -398,8 +469,14 @@ mod tests {
 
     #[test]
     fn window_times() {
-        assert!(matches!(parse_time("from", "2024-03-01T08:00:00+06:00"), Ok(TimeArg::Aware(_))));
-        assert!(matches!(parse_time("from", "2024-03-01 08:00:00"), Ok(TimeArg::DeviceLocal(_))));
+        assert!(matches!(
+            parse_time("from", "2024-03-01T08:00:00+06:00"),
+            Ok(TimeArg::Aware(_))
+        ));
+        assert!(matches!(
+            parse_time("from", "2024-03-01 08:00:00"),
+            Ok(TimeArg::DeviceLocal(_))
+        ));
         match parse_time("to", "2024-03-01") {
             Ok(TimeArg::DeviceLocal(n)) => assert_eq!(n.to_string(), "2024-03-01 23:59:59"),
             _ => panic!("date-only --to"),

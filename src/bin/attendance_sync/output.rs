@@ -41,7 +41,9 @@ pub fn write_events(out: &mut dyn Write, events: &[Event], format: Format) -> io
                     opt(&e.serial_no),
                     csv_field(&opt(&e.employee_no)),
                     e.time.to_rfc3339(),
-                    e.log_type.map(|l| l.as_str().to_owned()).unwrap_or_default(),
+                    e.log_type
+                        .map(|l| l.as_str().to_owned())
+                        .unwrap_or_default(),
                     e.major.to_string(),
                     e.minor.to_string(),
                     csv_field(&opt(&e.verify_method)),
