@@ -35,6 +35,11 @@ fn device(d: &SimDevice, password: &str) -> DeviceConfig {
     cfg
 }
 
+/// A client with the simulator's right password.
+fn healthy_client(d: &SimDevice) -> IsapiClient {
+    IsapiClient::new(device(d, &SimConfig::default().password)).expect("client")
+}
+
 fn window() -> (TimeArg, TimeArg) {
     let end = Utc::now() + Span::days(1);
     (
@@ -74,7 +79,7 @@ fn assert_complete(result: &FetchResult, d: &SimDevice) {
 async fn ten_thousand_events_one_exchange_per_page() {
     let sim = start(config(1, 10, 1000)).await;
     let d = &sim.devices[0];
-    let client = IsapiClient::new(device(d, &SimConfig::default().password)).expect("client");
+    let client = healthy_client(d);
     let result = fetch(&client).await.expect("fetch");
     assert_complete(&result, d);
     let stats = d.stats();
@@ -95,7 +100,7 @@ async fn same_second_bursts_and_time_order_arrive_once() {
     cfg.burst_share = 0.3;
     let sim = start(cfg).await;
     let d = &sim.devices[0];
-    let client = IsapiClient::new(device(d, &SimConfig::default().password)).expect("client");
+    let client = healthy_client(d);
     let result = fetch(&client).await.expect("fetch");
     assert_complete(&result, d);
     let same_second = result
@@ -142,7 +147,7 @@ async fn lockout_reports_unlock_time_without_more_attempts() {
         let client = IsapiClient::new(device(d, "not-it")).expect("client");
         let _ = fetch(&client).await;
     }
-    let client = IsapiClient::new(device(d, &SimConfig::default().password)).expect("client");
+    let client = healthy_client(d);
     let (error, _) = failure(fetch(&client).await.expect_err("locked"));
     match &error {
         Error::Auth { lock, .. } => {
@@ -164,7 +169,7 @@ async fn nonce_reuse_limit_costs_one_exchange_per_refresh() {
         nonce_max_uses: 5,
         ..Faults::default()
     });
-    let client = IsapiClient::new(device(d, &SimConfig::default().password)).expect("client");
+    let client = healthy_client(d);
     let result = fetch(&client).await.expect("fetch");
     assert_complete(&result, d);
     let requests = u64::from(result.stats.pages) + 1;
@@ -185,7 +190,7 @@ async fn reuse_limit_without_challenge_fetches_a_new_one() {
         no_challenge_on_reuse: true,
         ..Faults::default()
     });
-    let client = IsapiClient::new(device(d, &SimConfig::default().password)).expect("client");
+    let client = healthy_client(d);
     let result = fetch(&client).await.expect("fetch");
     assert_complete(&result, d);
     assert_eq!(d.stats().failed_logins, 0);
@@ -207,7 +212,7 @@ async fn sha256_and_dual_challenges() {
         },
     ] {
         d.set_faults(faults);
-        let client = IsapiClient::new(device(d, &SimConfig::default().password)).expect("client");
+        let client = healthy_client(d);
         assert_complete(&fetch(&client).await.expect("fetch"), d);
     }
     sim.shutdown().await;
@@ -225,7 +230,7 @@ async fn mid_paging_401_resumes_at_the_same_position() {
         }),
         ..Faults::default()
     });
-    let client = IsapiClient::new(device(d, &SimConfig::default().password)).expect("client");
+    let client = healthy_client(d);
     let result = fetch(&client).await.expect("fetch");
     assert_complete(&result, d);
     assert_eq!(d.stats().failed_logins, 0);
@@ -250,7 +255,7 @@ async fn transient_page_faults_are_retried_and_paging_resumes() {
             }),
             ..Faults::default()
         });
-        let client = IsapiClient::new(device(d, &SimConfig::default().password)).expect("client");
+        let client = healthy_client(d);
         let result = fetch(&client)
             .await
             .unwrap_or_else(|stop| panic!("{kind:?} not recovered: {}", failure(stop).0));
@@ -290,7 +295,7 @@ async fn persistent_page_failure_keeps_what_arrived() {
         }),
         ..Faults::default()
     });
-    let client = IsapiClient::new(device(d, &SimConfig::default().password)).expect("client");
+    let client = healthy_client(d);
     let (error, partial) = failure(fetch(&client).await.expect_err("fails"));
     assert!(
         matches!(
@@ -327,7 +332,7 @@ async fn more_forever_and_empty_more_are_device_faults() {
         },
     ] {
         d.set_faults(faults);
-        let client = IsapiClient::new(device(d, &SimConfig::default().password)).expect("client");
+        let client = healthy_client(d);
         let (error, partial) = failure(fetch(&client).await.expect_err("fault"));
         assert!(matches!(error, Error::Fault { .. }), "{error}");
         assert_eq!(
@@ -347,7 +352,7 @@ async fn position_cap_splits_the_window() {
         position_cap: 150,
         ..Faults::default()
     });
-    let client = IsapiClient::new(device(d, &SimConfig::default().password)).expect("client");
+    let client = healthy_client(d);
     let result = fetch(&client).await.expect("fetch");
     assert_complete(&result, d);
     assert!(result.stats.windows > 1);
@@ -369,7 +374,7 @@ async fn lying_counts_outside_window_and_naive_times() {
         },
     ] {
         d.set_faults(faults);
-        let client = IsapiClient::new(device(d, &SimConfig::default().password)).expect("client");
+        let client = healthy_client(d);
         let result = fetch(&client).await.expect("fetch");
         assert_complete(&result, d);
         assert!(result
@@ -382,7 +387,7 @@ async fn lying_counts_outside_window_and_naive_times() {
         outside_window: true,
         ..Faults::default()
     });
-    let client = IsapiClient::new(device(d, &SimConfig::default().password)).expect("client");
+    let client = healthy_client(d);
     let end = Utc::now();
     let start = end - Span::hours(30);
     let result = fetch_events(
@@ -464,7 +469,7 @@ async fn xml_answer_and_repeated_page_are_reported_not_looped() {
         xml_instead_of_json: true,
         ..Faults::default()
     });
-    let client = IsapiClient::new(device(d, &SimConfig::default().password)).expect("client");
+    let client = healthy_client(d);
     let (error, _) = failure(fetch(&client).await.expect_err("xml"));
     assert!(
         matches!(&error, Error::Protocol { what, .. } if what.contains("XML")),
@@ -479,7 +484,7 @@ async fn xml_answer_and_repeated_page_are_reported_not_looped() {
         }),
         ..Faults::default()
     });
-    let client = IsapiClient::new(device(d, &SimConfig::default().password)).expect("client");
+    let client = healthy_client(d);
     let (error, partial) = failure(fetch(&client).await.expect_err("repeat"));
     assert!(
         matches!(&error, Error::Fault { what, .. } if what.contains("repeated")),
