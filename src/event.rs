@@ -401,4 +401,14 @@ mod tests {
         assert_eq!(p("2024-03-01T08:00:00+0600"), p("2024-03-01T02:00:00Z"));
         assert_eq!(p("2024-13-01T08:00:00Z"), None);
     }
+
+    #[test]
+    fn dst_change_keeps_each_events_own_offset() {
+        // Europe at the end of March: 01:59:59 in winter time, then 03:00:00 in summer time, one second apart.
+        let before = parse_device_time("2024-03-31T01:59:59+01:00", off(0)).unwrap();
+        let after = parse_device_time("2024-03-31T03:00:00+02:00", off(0)).unwrap();
+        assert_eq!((after - before).num_seconds(), 1);
+        assert_eq!(before.offset().local_minus_utc(), 3600);
+        assert_eq!(after.offset().local_minus_utc(), 7200);
+    }
 }
