@@ -328,16 +328,22 @@ impl IsapiClient {
     }
 }
 
-/// An error and its sources on one line, e.g. "error sending request: tcp connect error: Connection refused".
+/// An error's causes on one line, without reqwest's wrappers that repeat the URL ("error sending request
+/// for url (...)", "client error (Connect)"), e.g. "tcp connect error: Connection refused (os error 111)".
 fn chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts = vec![e.to_string()];
-    let mut source = e.source();
-    while let Some(s) = source {
-        let text = s.to_string();
-        if !parts.iter().any(|p| p.contains(&text)) {
+    let mut parts: Vec<String> = Vec::new();
+    let mut current = Some(e);
+    while let Some(err) = current {
+        let text = err.to_string();
+        let wrapper = text.starts_with("error sending request") || text.starts_with("client error (");
+        if !wrapper && !parts.iter().any(|p| p.contains(&text)) {
             parts.push(text);
         }
-        source = s.source();
+        current = err.source();
     }
-    parts.join(": ")
+    if parts.is_empty() {
+        e.to_string()
+    } else {
+        parts.join(": ")
+    }
 }
