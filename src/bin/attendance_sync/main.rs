@@ -304,9 +304,14 @@ fn run_fetch(
         },
         None => Box::new(BufWriter::new(io::stdout().lock())),
     };
-    if let Err(e) = write_events(&mut sink, &result.events, format) {
-        eprintln!("attendance-sync: cannot write events: {e}");
-        return ExitCode::from(1);
+    match write_events(&mut sink, &result.events, format) {
+        // A closed pipe (`| head`) is the reader's choice, not an error.
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => return ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("attendance-sync: cannot write events: {e}");
+            return ExitCode::from(1);
+        }
+        Ok(()) => {}
     }
     let punches = result.events.iter().filter(|e| e.is_punch).count();
     eprintln!(
