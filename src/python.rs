@@ -14,9 +14,12 @@ use chrono::{DateTime, FixedOffset, NaiveDateTime};
 use pyo3::create_exception;
 use pyo3::exceptions::{PyException, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyDateTime, PyDict, PyList, PyTzInfoAccess};
+use pyo3::pybacked::PyBackedStr;
+use pyo3::types::{
+    PyDateAccess, PyDateTime, PyDict, PyList, PyTimeAccess, PyTuple, PyTzInfoAccess,
+};
 
-use crate::dedup::{keep_mask, PunchKey};
+use crate::dedup::{keep_mask, ExistingKeys};
 use crate::device::{parse_offset, DeviceConfig, Password};
 use crate::error::Error;
 use crate::event::{Classifier, Event, PUNCH_MINORS};
@@ -356,13 +359,53 @@ fn time_arg(dt: &Bound<'_, PyDateTime>) -> PyResult<TimeArg> {
     Ok(TimeArg::Aware(aware(dt)?))
 }
 
-fn timestamp(dt: &Bound<'_, PyDateTime>) -> PyResult<i64> {
-    if dt.get_tzinfo().is_none() {
-        return Err(PyValueError::new_err(
-            "existing keys need aware datetimes (with a time zone)",
-        ));
+/// Unix seconds of aware datetimes, read from their fields. `utcoffset()` is called once per
+/// `datetime.timezone` object (a fixed offset; the cache holds it, so its address cannot be reused) and for
+/// every datetime with another tzinfo (zoneinfo and the like, whose offset depends on the date).
+struct Timestamps {
+    fixed_type: Py<PyAny>,
+    last_fixed: Option<(Py<PyAny>, i64)>,
+}
+
+impl Timestamps {
+    fn new(py: Python<'_>) -> PyResult<Self> {
+        Ok(Timestamps {
+            fixed_type: py.import("datetime")?.getattr("timezone")?.unbind(),
+            last_fixed: None,
+        })
     }
-    Ok(aware(dt)?.timestamp())
+
+    fn of(&mut self, dt: &Bound<'_, PyDateTime>) -> PyResult<i64> {
+        let tz = dt.get_tzinfo().ok_or_else(|| {
+            PyValueError::new_err("existing keys need aware datetimes (with a time zone)")
+        })?;
+        let offset = match &self.last_fixed {
+            Some((cached, offset)) if cached.is(&tz) => *offset,
+            _ => {
+                let delta: chrono::Duration = dt.call_method0("utcoffset")?.extract()?;
+                let offset = delta.num_seconds();
+                if tz.get_type().is(self.fixed_type.bind(dt.py())) {
+                    self.last_fixed = Some((tz.into_any().unbind(), offset));
+                }
+                offset
+            }
+        };
+        let date = chrono::NaiveDate::from_ymd_opt(
+            dt.get_year(),
+            u32::from(dt.get_month()),
+            u32::from(dt.get_day()),
+        );
+        let wall = date
+            .and_then(|d| {
+                d.and_hms_opt(
+                    u32::from(dt.get_hour()),
+                    u32::from(dt.get_minute()),
+                    u32::from(dt.get_second()),
+                )
+            })
+            .ok_or_else(|| PyValueError::new_err("invalid datetime"))?;
+        Ok(wall.and_utc().timestamp() - offset)
+    }
 }
 
 #[pyclass(module = "attendance_sync._core", name = "Event", frozen)]
@@ -788,31 +831,37 @@ fn dedup<'py>(
     if window_seconds < 0 {
         return Err(PyValueError::new_err("window_seconds must not be negative"));
     }
-    let events: Vec<Py<PyEvent>> = events
+    let events: Vec<Bound<'py, PyEvent>> = events
         .try_iter()?
-        .map(|e| e.and_then(|e| Ok(e.cast_into::<PyEvent>()?.unbind())))
+        .map(|e| Ok(e?.cast_into::<PyEvent>()?))
         .collect::<PyResult<_>>()?;
-    let mut existing: HashSet<PunchKey> = HashSet::new();
+    let mut pairs: Vec<(PyBackedStr, i64)> = Vec::new();
     if let Some(keys) = existing_keys {
+        let mut timestamps = Timestamps::new(py)?;
         for item in keys.try_iter()? {
-            let (employee, when): (String, Bound<'py, PyDateTime>) = item?.extract()?;
-            existing.insert((employee, timestamp(&when)?));
+            let item = item?;
+            let pair = item.cast::<PyTuple>()?;
+            if pair.len() != 2 {
+                return Err(PyValueError::new_err(
+                    "existing keys are (employee, aware datetime) pairs",
+                ));
+            }
+            let employee: PyBackedStr = pair.get_item(0)?.extract()?;
+            let when = pair.get_item(1)?.cast_into::<PyDateTime>()?;
+            pairs.push((employee, timestamps.of(&when)?));
         }
     }
+    let refs: Vec<&Event> = events.iter().map(|e| &e.get().event).collect();
     let mask = py.detach(|| {
-        keep_mask(
-            events.iter().map(|e| &e.get().event),
-            &existing,
-            window_seconds,
-        )
+        let existing = ExistingKeys::from_pairs(pairs.iter().map(|(e, t)| (&**e, *t)));
+        keep_mask(refs.into_iter(), &existing, window_seconds)
     });
-    let out = PyList::empty(py);
-    for (event, keep) in events.into_iter().zip(mask) {
-        if keep {
-            out.append(event)?;
-        }
-    }
-    Ok(out)
+    let kept: Vec<Bound<'py, PyEvent>> = events
+        .into_iter()
+        .zip(mask)
+        .filter_map(|(event, keep)| keep.then_some(event))
+        .collect();
+    PyList::new(py, kept)
 }
 
 /// The (major, minor) pairs counted as punches by default: every successful authentication.

@@ -335,7 +335,8 @@ fn chain(e: &(dyn std::error::Error + 'static)) -> String {
     let mut current = Some(e);
     while let Some(err) = current {
         let text = err.to_string();
-        let wrapper = text.starts_with("error sending request") || text.starts_with("client error (");
+        let wrapper =
+            text.starts_with("error sending request") || text.starts_with("client error (");
         if !wrapper && !parts.iter().any(|p| p.contains(&text)) {
             parts.push(text);
         }

@@ -5,6 +5,8 @@ use std::ops::ControlFlow;
 use std::sync::Arc;
 
 use chrono::{DateTime, FixedOffset};
+use serde::de::value::MapAccessDeserializer;
+use serde::de::{self, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 use serde_json::json;
 
@@ -81,20 +83,36 @@ pub struct Page {
     pub info_list: Vec<RawEvent>,
 }
 
-/// `InfoList` is an array, but XML-to-JSON converting firmwares send a lone object (§7.21).
+/// `InfoList` is an array, but XML-to-JSON converting firmwares send a lone object (§7.21). A visitor, not an
+/// untagged enum: that would buffer every item into an intermediate tree before decoding it again.
 fn one_or_many<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<RawEvent>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum OneOrMany {
-        Many(Vec<RawEvent>),
-        One(Box<RawEvent>),
-        Null(()),
+    struct Items;
+    impl<'de> Visitor<'de> for Items {
+        type Value = Vec<RawEvent>;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a list of events or one event")
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(30).min(1024));
+            while let Some(item) = seq.next_element()? {
+                items.push(item);
+            }
+            Ok(items)
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+            Ok(vec![RawEvent::deserialize(MapAccessDeserializer::new(
+                map,
+            ))?])
+        }
+
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(Vec::new())
+        }
     }
-    Ok(match OneOrMany::deserialize(d)? {
-        OneOrMany::Many(v) => v,
-        OneOrMany::One(e) => vec![*e],
-        OneOrMany::Null(()) => Vec::new(),
-    })
+    d.deserialize_any(Items)
 }
 
 fn format_time(t: DateTime<FixedOffset>, offset: FixedOffset) -> String {
@@ -295,4 +313,28 @@ pub async fn search(
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn info_list_forms() {
+        let page = |list: &str| {
+            read_page(
+                format!(r#"{{"AcsEvent": {{"responseStatusStrg": "OK", "InfoList": {list}}}}}"#)
+                    .as_bytes(),
+            )
+            .map(|p| p.info_list.len())
+        };
+        assert_eq!(page(r#"[{"serialNo": 1}, {"serialNo": 2}]"#), Ok(2));
+        assert_eq!(page(r#"{"serialNo": 1, "FaceRect": {"x": 0.1}}"#), Ok(1));
+        assert_eq!(page("null"), Ok(0));
+        assert!(page("7").is_err());
+        let no_match = read_page(br#"{"AcsEvent":{"searchID":"x","responseStatusStrg":"NO MATCH","numOfMatches":0,"totalMatches":0}}"#);
+        assert_eq!(no_match.map(|p| p.info_list.len()), Ok(0));
+        assert!(read_page(b"<ResponseStatus/>").is_err_and(|e| e.contains("XML")));
+        assert!(read_page(b"{}").is_err());
+    }
 }
