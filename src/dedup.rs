@@ -4,51 +4,49 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::event::Event;
 
-/// Instants (Unix seconds) of existing check-ins, per employee: the keys of Employee Checkin's duplicate rule.
+/// Existing check-ins as (employee, Unix seconds): the keys of Employee Checkin's duplicate rule. Borrows the
+/// employee strings, so building it allocates nothing per key.
 #[derive(Debug, Default, Clone)]
-pub struct ExistingKeys {
-    by_employee: FxHashMap<String, Vec<i64>>,
+pub struct ExistingKeys<'a> {
+    keys: FxHashSet<(&'a str, i64)>,
 }
 
-impl ExistingKeys {
-    pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, i64)>) -> Self {
-        let mut by_employee: FxHashMap<String, Vec<i64>> = FxHashMap::default();
-        for (employee, t) in pairs {
-            match by_employee.get_mut(employee) {
-                Some(times) => times.push(t),
-                None => {
-                    by_employee.insert(employee.to_owned(), vec![t]);
-                }
-            }
-        }
-        for times in by_employee.values_mut() {
-            times.sort_unstable();
-            times.dedup();
-        }
-        ExistingKeys { by_employee }
+impl<'a> ExistingKeys<'a> {
+    pub fn from_pairs(pairs: impl IntoIterator<Item = (&'a str, i64)>) -> Self {
+        let pairs = pairs.into_iter();
+        let mut keys = FxHashSet::default();
+        keys.reserve(pairs.size_hint().0);
+        keys.extend(pairs);
+        ExistingKeys { keys }
     }
 
     pub fn len(&self) -> usize {
-        self.by_employee.values().map(Vec::len).sum()
+        self.keys.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.by_employee.is_empty()
+        self.keys.is_empty()
     }
 
-    fn contains(&self, employee: &str, t: i64) -> bool {
-        self.by_employee
-            .get(employee)
-            .is_some_and(|times| times.binary_search(&t).is_ok())
+    /// Sorted instants per employee, for the double-punch window.
+    fn by_employee(&self) -> FxHashMap<&'a str, Vec<i64>> {
+        let mut map: FxHashMap<&str, Vec<i64>> = FxHashMap::default();
+        for (employee, t) in &self.keys {
+            map.entry(employee).or_default().push(*t);
+        }
+        for times in map.values_mut() {
+            times.sort_unstable();
+        }
+        map
     }
+}
 
-    /// Whether an existing instant lies within `window` seconds of `t` (either side).
-    fn near(&self, employee: &str, t: i64, window: i64) -> bool {
-        self.by_employee.get(employee).is_some_and(|times| {
-            let i = times.partition_point(|x| *x <= t - window);
-            times.get(i).is_some_and(|x| *x < t + window)
-        })
-    }
+/// Whether one of the sorted `times` lies within `window` seconds of `t` (either side).
+fn near(times: Option<&Vec<i64>>, t: i64, window: i64) -> bool {
+    times.is_some_and(|times| {
+        let i = times.partition_point(|x| *x <= t - window);
+        times.get(i).is_some_and(|x| *x < t + window)
+    })
 }
 
 /// Keeps the first of every group of duplicates, in input order:
@@ -56,7 +54,7 @@ impl ExistingKeys {
 /// - the same employee in the same second (two devices, or equal-second bursts), or a key in `existing`;
 /// - with `window_seconds > 0`, the same employee within that many seconds of a kept punch or an existing
 ///   key (double punches); input is expected in time order per employee, as fetches return it.
-pub fn dedup(events: Vec<Event>, existing: &ExistingKeys, window_seconds: i64) -> Vec<Event> {
+pub fn dedup(events: Vec<Event>, existing: &ExistingKeys<'_>, window_seconds: i64) -> Vec<Event> {
     let mask = keep_mask(events.iter(), existing, window_seconds);
     events
         .into_iter()
@@ -68,60 +66,73 @@ pub fn dedup(events: Vec<Event>, existing: &ExistingKeys, window_seconds: i64) -
 /// [`dedup`] as a mask over borrowed events: `true` for the ones to keep. Allocates no key per event.
 pub fn keep_mask<'a>(
     events: impl ExactSizeIterator<Item = &'a Event>,
-    existing: &ExistingKeys,
+    existing: &ExistingKeys<'_>,
     window_seconds: i64,
 ) -> Vec<bool> {
-    let n = events.len();
-    let mut serials: FxHashSet<(&str, u64)> = FxHashSet::default();
-    serials.reserve(n);
-    let mut keys: FxHashSet<(&str, i64)> = FxHashSet::default();
-    keys.reserve(n);
-    let mut last_kept: FxHashMap<&str, i64> = FxHashMap::default();
-    let mut mask = Vec::with_capacity(n);
-    for event in events {
-        mask.push(keep(
-            event,
-            existing,
-            window_seconds,
-            &mut serials,
-            &mut keys,
-            &mut last_kept,
-        ));
-    }
-    mask
+    let mut seen = Seen::with_capacity(events.len(), existing, window_seconds);
+    events.map(|event| seen.keep(event)).collect()
 }
 
-fn keep<'a>(
-    event: &'a Event,
-    existing: &ExistingKeys,
+/// What a pass of [`keep_mask`] has kept so far.
+struct Seen<'a, 'k> {
+    existing: &'k ExistingKeys<'k>,
+    /// Existing instants per employee, only built for a double-punch window.
+    existing_times: FxHashMap<&'k str, Vec<i64>>,
     window: i64,
-    serials: &mut FxHashSet<(&'a str, u64)>,
-    keys: &mut FxHashSet<(&'a str, i64)>,
-    last_kept: &mut FxHashMap<&'a str, i64>,
-) -> bool {
-    if let Some(serial) = event.serial_no {
-        if !serials.insert((&event.device, serial)) {
-            return false;
+    serials: FxHashSet<(&'a str, u64)>,
+    keys: FxHashSet<(&'a str, i64)>,
+    last_kept: FxHashMap<&'a str, i64>,
+}
+
+impl<'a, 'k> Seen<'a, 'k> {
+    fn with_capacity(n: usize, existing: &'k ExistingKeys<'k>, window: i64) -> Self {
+        let mut serials = FxHashSet::default();
+        serials.reserve(n);
+        let mut keys = FxHashSet::default();
+        keys.reserve(n);
+        Seen {
+            existing,
+            existing_times: if window > 0 {
+                existing.by_employee()
+            } else {
+                FxHashMap::default()
+            },
+            window,
+            serials,
+            keys,
+            last_kept: FxHashMap::default(),
         }
     }
-    let Some(employee) = event.employee_no.as_deref() else {
-        return true;
-    };
-    let t = event.time.timestamp();
-    if keys.contains(&(employee, t)) || existing.contains(employee, t) {
-        return false;
-    }
-    if window > 0 {
-        let recent = last_kept
-            .get(employee)
-            .is_some_and(|last| (t - last).abs() < window);
-        if recent || existing.near(employee, t, window) {
+
+    fn keep(&mut self, event: &'a Event) -> bool {
+        if let Some(serial) = event.serial_no {
+            if !self.serials.insert((&event.device, serial)) {
+                return false;
+            }
+        }
+        let Some(employee) = event.employee_no.as_deref() else {
+            return true;
+        };
+        let t = event.time.timestamp();
+        if self.existing.keys.contains(&(employee, t)) {
             return false;
         }
-        last_kept.insert(employee, t);
+        if self.window > 0 {
+            if self.keys.contains(&(employee, t)) {
+                return false;
+            }
+            let recent = self
+                .last_kept
+                .get(employee)
+                .is_some_and(|last| (t - last).abs() < self.window);
+            if recent || near(self.existing_times.get(employee), t, self.window) {
+                return false;
+            }
+            self.last_kept.insert(employee, t);
+        }
+        // `insert` is the membership test too: one hash lookup per punch.
+        self.keys.insert((employee, t))
     }
-    keys.insert((employee, t));
-    true
 }
 
 #[cfg(test)]

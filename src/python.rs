@@ -10,13 +10,13 @@ use std::ops::ControlFlow;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use chrono::{DateTime, FixedOffset, NaiveDateTime};
+use chrono::{DateTime, Datelike, FixedOffset, NaiveDateTime, Timelike};
 use pyo3::create_exception;
 use pyo3::exceptions::{PyException, PyValueError};
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedStr;
 use pyo3::types::{
-    PyDateAccess, PyDateTime, PyDict, PyList, PyTimeAccess, PyTuple, PyTzInfoAccess,
+    PyDateAccess, PyDateTime, PyDict, PyList, PyTimeAccess, PyTuple, PyTzInfo, PyTzInfoAccess,
 };
 
 use crate::dedup::{keep_mask, ExistingKeys};
@@ -364,14 +364,14 @@ fn time_arg(dt: &Bound<'_, PyDateTime>) -> PyResult<TimeArg> {
 /// every datetime with another tzinfo (zoneinfo and the like, whose offset depends on the date).
 struct Timestamps {
     fixed_type: Py<PyAny>,
-    last_fixed: Option<(Py<PyAny>, i64)>,
+    fixed: Vec<(Py<PyAny>, i64)>,
 }
 
 impl Timestamps {
     fn new(py: Python<'_>) -> PyResult<Self> {
         Ok(Timestamps {
             fixed_type: py.import("datetime")?.getattr("timezone")?.unbind(),
-            last_fixed: None,
+            fixed: Vec::new(),
         })
     }
 
@@ -379,13 +379,14 @@ impl Timestamps {
         let tz = dt.get_tzinfo().ok_or_else(|| {
             PyValueError::new_err("existing keys need aware datetimes (with a time zone)")
         })?;
-        let offset = match &self.last_fixed {
-            Some((cached, offset)) if cached.is(&tz) => *offset,
-            _ => {
+        let offset = match self.fixed.iter().find(|(cached, _)| cached.is(&tz)) {
+            Some((_, offset)) => *offset,
+            None => {
                 let delta: chrono::Duration = dt.call_method0("utcoffset")?.extract()?;
                 let offset = delta.num_seconds();
-                if tz.get_type().is(self.fixed_type.bind(dt.py())) {
-                    self.last_fixed = Some((tz.into_any().unbind(), offset));
+                // A handful of fixed zones is the norm; a stream of fresh ones is not worth remembering.
+                if self.fixed.len() < 16 && tz.get_type().is(self.fixed_type.bind(dt.py())) {
+                    self.fixed.push((tz.into_any().unbind(), offset));
                 }
                 offset
             }
@@ -411,6 +412,27 @@ impl Timestamps {
 #[pyclass(module = "attendance_sync._core", name = "Event", frozen)]
 struct PyEvent {
     event: Event,
+    /// The tzinfo of `time`, shared by every event of a fetch with the same offset.
+    tz: Py<PyTzInfo>,
+}
+
+impl PyEvent {
+    fn time<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDateTime>> {
+        let t = self.event.time;
+        let to_u8 =
+            |v: u32| u8::try_from(v).map_err(|_| PyValueError::new_err("time out of range"));
+        PyDateTime::new(
+            py,
+            t.year(),
+            to_u8(t.month())?,
+            to_u8(t.day())?,
+            to_u8(t.hour())?,
+            to_u8(t.minute())?,
+            to_u8(t.second())?,
+            0,
+            Some(self.tz.bind(py)),
+        )
+    }
 }
 
 #[pymethods]
@@ -428,8 +450,9 @@ impl PyEvent {
         self.event.employee_no.as_deref()
     }
     #[getter]
-    fn time(&self) -> DateTime<FixedOffset> {
-        self.event.time
+    #[pyo3(name = "time")]
+    fn time_getter<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDateTime>> {
+        self.time(py)
     }
     #[getter]
     fn log_type(&self) -> Option<&'static str> {
@@ -470,7 +493,7 @@ impl PyEvent {
         d.set_item("device", &*e.device)?;
         d.set_item("serial_no", e.serial_no)?;
         d.set_item("employee_no", e.employee_no.as_deref())?;
-        d.set_item("time", e.time)?;
+        d.set_item("time", self.time(py)?)?;
         d.set_item("log_type", e.log_type.map(|l| l.as_str()))?;
         d.set_item("major", e.major)?;
         d.set_item("minor", e.minor)?;
@@ -564,8 +587,18 @@ impl PyFetchResult {
     fn build(py: Python<'_>, r: FetchResult) -> PyResult<Self> {
         let stats = Py::new(py, PyFetchStats::from(&r.stats))?;
         let events = PyList::empty(py);
+        let mut zones: Vec<(i32, Py<PyTzInfo>)> = Vec::new();
         for event in r.events {
-            events.append(Py::new(py, PyEvent { event })?)?;
+            let offset = event.time.offset().local_minus_utc();
+            let tz = match zones.iter().find(|(o, _)| *o == offset) {
+                Some((_, tz)) => tz.clone_ref(py),
+                None => {
+                    let tz = event.time.offset().into_pyobject(py)?.unbind();
+                    zones.push((offset, tz.clone_ref(py)));
+                    tz
+                }
+            };
+            events.append(Py::new(py, PyEvent { event, tz })?)?;
         }
         Ok(PyFetchResult {
             device: r.device,
