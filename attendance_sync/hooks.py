@@ -11,6 +11,12 @@ required_apps = ["hrms"]
 
 after_install = "attendance_sync.install.after_install"
 
+# `bench run-tests --app attendance_sync` on a site whose setup wizard never ran (no Company to employ anyone).
+before_tests = "attendance_sync.attendance_sync.testing.before_tests"
+
+# HR may delete a wrong check-in that came from a device; the punch keeps its history (and is not re-checked-in).
+ignore_links_on_delete = ["Device Punch"]
+
 doc_events = {
 	"Employee": {
 		"on_update": "attendance_sync.attendance_sync.employee.on_update",

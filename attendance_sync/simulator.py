@@ -104,6 +104,7 @@ class Simulator:
 		self.binary = find_binary() if binary is None else binary
 		self.devices: list[SimDevice] = []
 		self._process: subprocess.Popen[str] | None = None
+		self._reader: threading.Thread | None = None
 
 	def start(self, timeout: float = 60) -> list[SimDevice]:
 		if not self.binary:
@@ -121,7 +122,8 @@ class Simulator:
 				lines.put(line)
 			lines.put(None)
 
-		threading.Thread(target=read, args=(self._process.stdout,), daemon=True).start()
+		self._reader = threading.Thread(target=read, args=(self._process.stdout,), daemon=True)
+		self._reader.start()
 		while len(self.devices) < self.count:
 			try:
 				line = lines.get(timeout=timeout)
@@ -136,14 +138,22 @@ class Simulator:
 		return self.devices
 
 	def stop(self) -> None:
-		if self._process and self._process.poll() is None:
-			self._process.terminate()
+		process, self._process = self._process, None
+		if process is None:
+			return
+		if process.poll() is None:
+			process.terminate()
 			try:
-				self._process.wait(timeout=10)
+				process.wait(timeout=10)
 			except subprocess.TimeoutExpired:
-				self._process.kill()
-				self._process.wait()
-		self._process = None
+				process.kill()
+				process.wait()
+		# The reader ends at the pipe's EOF; closing the pipe under it would make it fail instead.
+		if self._reader is not None:
+			self._reader.join(timeout=10)
+			self._reader = None
+		if process.stdout is not None:
+			process.stdout.close()
 
 	def __enter__(self) -> "Simulator":
 		self.start()

@@ -209,6 +209,7 @@ def test_hooks():
 	assert hooks.app_name == "attendance_sync"
 	assert hooks.required_apps == ["hrms"]
 	assert resolve(hooks.after_install)
+	assert resolve(hooks.before_tests)
 	paths = [p for event, items in hooks.scheduler_events.items() if event != "cron" for p in items]
 	paths += [p for items in hooks.scheduler_events["cron"].values() for p in items]
 	paths += [p for events in hooks.doc_events.values() for p in events.values()]
@@ -251,7 +252,7 @@ def test_whitelisted_methods_check_the_role():
 	for node in tree.body:
 		if isinstance(node, ast.FunctionDef) and node.name in whitelisted(api):
 			first = ast.unparse(node.body[1] if isinstance(node.body[0], ast.Expr) else node.body[0])
-			assert first.startswith("frappe.only_for("), node.name
+			assert first.startswith("only_for("), node.name
 
 
 def test_js_calls_existing_methods_and_registers_its_doctype():

@@ -1,13 +1,20 @@
 """Fixtures for the app's bench tests (`bench --site SITE run-tests --app attendance_sync`).
 
 The tests talk to the `attendance-sync simulate` binary over loopback; where it is not built they skip with
-the reason. Jobs commit, so every fixture made here is committed and removed again by `cleanup`.
+the reason. Jobs commit, so the fixtures made here are committed (all but users, see `make_user`) and removed
+again by `cleanup`.
 """
 
+from typing import Any
+
 import frappe
-from frappe.utils import add_days, now_datetime
+from frappe.utils import add_days, get_datetime, now_datetime
+from frappe.utils.password import delete_all_passwords_for
+from hrms.tests.test_utils import before_tests as complete_setup_for_tests
 
 from attendance_sync.attendance_sync import sync
+from attendance_sync.logic import punches as P
+from attendance_sync.logic.timezones import site_naive_to_aware
 from attendance_sync.simulator import SimDevice, Simulator, find_binary
 
 try:
@@ -19,13 +26,42 @@ SIM_USER = "admin"
 SIM_PASSWORD = "Sim-Pass-2024"
 
 
+def before_tests() -> None:
+	"""The `before_tests` hook: Employees need a Company and a Gender, which a site gets from its setup wizard.
+
+	A site whose wizard never ran is set up once, the way `run-tests --app hrms` does it; a site that has a
+	Company is left alone (HRMS's hook would also delete and rebuild its test holiday list on every run).
+	"""
+	if not frappe.db.a_row_exists("Company"):
+		complete_setup_for_tests()
+
+
 class AttendanceSyncTestCase(BaseTestCase):
 	def setUp(self) -> None:
 		super().setUp()
 		frappe.set_user("Administrator")
 		self.devices: list[str] = []
 		self.employees: list[str] = []
+		self.users: list[str] = []
 		self.addCleanup(self.cleanup)
+		# Check-ins go through HRMS validation: with geolocation tracking on, every punch of a device without
+		# coordinates would fail, whatever the site was left with.
+		self.set_single_value("HR Settings", "allow_geolocation_tracking", 0)
+
+	def set_single_value(self, doctype: str, fieldname: str, value: Any) -> None:
+		"""Set a Single's value for this test, committed, and restore (and commit) the previous one afterwards.
+
+		The jobs under test commit, so a rollback at the end of the test would not undo the change.
+		"""
+		previous = frappe.db.get_single_value(doctype, fieldname)
+		self.addCleanup(self._restore_single_value, doctype, fieldname, previous)
+		frappe.db.set_single_value(doctype, fieldname, value)
+		frappe.db.commit()
+
+	def _restore_single_value(self, doctype: str, fieldname: str, value: Any) -> None:
+		frappe.db.rollback()
+		frappe.db.set_single_value(doctype, fieldname, value)
+		frappe.db.commit()
 
 	def start_simulator(self, devices: int = 1, *args: str) -> list[SimDevice]:
 		if find_binary() is None:
@@ -89,11 +125,42 @@ class AttendanceSyncTestCase(BaseTestCase):
 		frappe.db.commit()
 		return doc.name
 
+	def make_user(self, *roles: str) -> str:
+		"""A user holding only `roles`, for a test that commits nothing while it exists.
+
+		It is never committed: the rollback in `cleanup` takes it away with everything inserting a User creates
+		(Contact, Notification Settings, defaults, password), where deleting it would leave Deleted Documents.
+		"""
+		doc = frappe.get_doc(
+			{
+				"doctype": "User",
+				"email": f"attendance-sync-{frappe.generate_hash(length=8)}@example.com",
+				"first_name": "_Test Attendance Sync",
+				"send_welcome_email": 0,
+				"roles": [{"role": role} for role in roles],
+			}
+		).insert(ignore_permissions=True)
+		self.users.append(doc.name)
+		return doc.name
+
 	def device_user_ids(self, device: str) -> list[str]:
 		"""The user IDs enrolled on a device, read through the core."""
 		doc = frappe.get_doc(sync.DEVICE, device)
 		users = sync._core().device_users(sync.core_device(doc, sync.get_settings()))
-		return sorted({u.employee_no.strip() for u in users if u.employee_no and u.employee_no.strip()})
+		return sorted({P.normalize_device_user_id(u.employee_no) for u in users} - {None})
+
+	def punching_user_ids(self, device: str) -> list[str]:
+		"""The user IDs with punch events since the device's Sync Start (not every enrolled user punches)."""
+		doc = frappe.get_doc(sync.DEVICE, device)
+		site_tz = sync._site_tz()
+		result = sync._core().fetch_events(
+			sync.core_device(doc, sync.get_settings()),
+			site_naive_to_aware(get_datetime(doc.sync_start), site_tz),
+			site_naive_to_aware(now_datetime(), site_tz),
+		)
+		return sorted(
+			{P.normalize_device_user_id(e.employee_no) for e in result.events if e.is_punch} - {None}
+		)
 
 	def checkins(self, device: str) -> list[tuple[str, object]]:
 		return frappe.get_all(
@@ -108,9 +175,14 @@ class AttendanceSyncTestCase(BaseTestCase):
 			frappe.db.delete(sync.PUNCH, {"device": device})
 			frappe.db.delete(sync.LOG, {"device": device})
 			frappe.db.delete("Device Shift Type", {"parent": device})
+			frappe.db.delete("Error Log", {"reference_doctype": sync.DEVICE, "reference_name": device})
 			frappe.db.delete(sync.DEVICE, {"name": device})
+			delete_all_passwords_for(sync.DEVICE, device)
 		for employee in self.employees:
 			frappe.db.delete("Employee Checkin", {"employee": employee})
 			frappe.db.delete(sync.PUNCH, {"employee": employee})
 			frappe.db.delete("Employee", {"name": employee})
+		for user in self.users:
+			# The user was rolled back above; its roles may still be cached.
+			frappe.clear_cache(user=user)
 		frappe.db.commit()

@@ -95,7 +95,7 @@ class TestDeviceConfiguration(AttendanceSyncTestCase):
 	def test_inactive_employee(self):
 		(sim,) = self.start_simulator()
 		device = self.make_device(sim)
-		device_id = self.device_user_ids(device)[0]
+		device_id = self.punching_user_ids(device)[0]
 		employee = self.make_employee(device_id, status="Inactive")
 		result = sync.sync_device(device)
 		self.assertGreater(result["inactive"], 0)
@@ -144,17 +144,7 @@ class TestDeviceConfiguration(AttendanceSyncTestCase):
 
 	def test_only_system_manager_may_trigger(self):
 		device = self.make_device(None)
-		user = "attendance-sync-hr@example.com"
-		if not frappe.db.exists("User", user):
-			frappe.get_doc(
-				{
-					"doctype": "User",
-					"email": user,
-					"first_name": "HR",
-					"send_welcome_email": 0,
-					"roles": [{"role": "HR Manager"}],
-				}
-			).insert(ignore_permissions=True)
+		user = self.make_user("HR Manager")
 		frappe.set_user(user)
 		now = now_datetime()
 		with self.assertRaises(frappe.PermissionError):

@@ -100,11 +100,7 @@ class TestDevicePunch(AttendanceSyncTestCase):
 	def test_validation_error_marks_the_punch_failed_with_the_reason(self):
 		device = self.make_device(None)
 		self.make_employee("G-1")
-		previous = frappe.db.get_single_value("HR Settings", "allow_geolocation_tracking")
-		frappe.db.set_single_value("HR Settings", "allow_geolocation_tracking", 1)
-		self.addCleanup(
-			lambda: frappe.db.set_single_value("HR Settings", "allow_geolocation_tracking", previous)
-		)
+		self.set_single_value("HR Settings", "allow_geolocation_tracking", 1)
 		sync.store_punches([row(device, 1, "G-1", self.base)], None)
 		counts = self.process({"device": device})
 		self.assertEqual((counts.failed, counts.status), (1, "Partial"))
