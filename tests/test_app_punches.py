@@ -4,27 +4,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from event_values import Ev
 
 from attendance_sync.logic import punches as P
 
 DHAKA = timezone(timedelta(hours=6))
 SITE = "Asia/Dhaka"
-
-
-@dataclass
-class Ev:
-	"""The attributes of a `_core.Event` that the planning reads."""
-
-	serial_no: int | None
-	employee_no: str | None
-	time: datetime
-	log_type: str | None = None
-	major: int = 5
-	minor: int = 75
-	verify_method: str | None = "face"
-	is_punch: bool = True
-	card_no: str | None = None
-	name: str | None = None
 
 
 def at(hour: int, minute: int = 0, second: int = 0) -> datetime:

@@ -8,26 +8,14 @@ exception at a chosen step: what was "committed" before it stays, nothing after 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
+from event_values import Ev
+
 from attendance_sync.logic import punches as P
 from attendance_sync.logic import windows as W
 
 TZ = timezone(timedelta(hours=6))
 SITE_TZ = "Asia/Dhaka"
 START = datetime(2024, 3, 1, 0, 0)
-
-
-@dataclass
-class Ev:
-	serial_no: int | None
-	employee_no: str | None
-	time: datetime
-	log_type: str | None = None
-	major: int = 5
-	minor: int = 75
-	verify_method: str | None = "face"
-	is_punch: bool = True
-	card_no: str | None = None
-	name: str | None = None
 
 
 class Crash(Exception):
