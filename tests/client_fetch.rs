@@ -513,3 +513,24 @@ async fn unresolvable_host_is_unreachable() {
     );
     assert!(error.to_string().contains("terminal.invalid"));
 }
+
+#[tokio::test]
+async fn page_guard_stops_a_search_that_never_ends() {
+    let sim = start(config(1, 2, 300)).await;
+    let d = &sim.devices[0];
+    let mut cfg = device(d, &SimConfig::default().password);
+    cfg.max_pages = 5;
+    let client = IsapiClient::new(cfg).expect("client");
+    let (error, partial) = failure(fetch(&client).await.expect_err("guard"));
+    assert!(
+        matches!(&error, Error::Fault { what, .. } if what.contains("page guard")),
+        "{error}"
+    );
+    assert_eq!(
+        partial.map(|p| p.events.len()),
+        Some(150),
+        "the five pages received are kept"
+    );
+    assert_eq!(d.stats().acs_event_pages, 5);
+    sim.shutdown().await;
+}
