@@ -50,5 +50,5 @@ bench: $(VENV)/.installed
 lint: $(VENV)/.installed
 	cargo fmt --check
 	cargo clippy --all-targets -- -D warnings
-	$(VENV)/bin/ruff check attendance_sync tests
-	$(VENV)/bin/ruff format --check attendance_sync tests
+	$(VENV)/bin/ruff check attendance_sync tests benches
+	$(VENV)/bin/ruff format --check attendance_sync tests benches
