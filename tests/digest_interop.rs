@@ -31,11 +31,19 @@ fn free_port() -> u16 {
 struct Server {
     child: Child,
     port: u16,
+    /// Apache's own stop command: a SIGKILL to the parent would orphan its worker processes.
+    stop: Option<Command>,
 }
 
 impl Drop for Server {
     fn drop(&mut self) {
-        let _ = self.child.kill();
+        let stopped = self
+            .stop
+            .as_mut()
+            .is_some_and(|stop| stop.status().is_ok_and(|s| s.success()));
+        if !stopped {
+            let _ = self.child.kill();
+        }
         let _ = self.child.wait();
     }
 }
@@ -109,7 +117,15 @@ fn start_apache() -> Option<Server> {
         .spawn()
         .expect("start apache2");
     wait_listening(port, &mut child, "apache2");
-    Some(Server { child, port })
+    let mut stop = Command::new(APACHE);
+    stop.args(["-f", &conf_path.to_string_lossy(), "-k", "stop"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    Some(Server {
+        child,
+        port,
+        stop: Some(stop),
+    })
 }
 
 /// httpbin from the test venv (`ATTENDANCE_SYNC_PYTHON`, set by `make test`).
@@ -137,7 +153,11 @@ fn start_httpbin() -> Option<Server> {
         .spawn()
         .expect("start httpbin");
     wait_listening(port, &mut child, "httpbin");
-    Some(Server { child, port })
+    Some(Server {
+        child,
+        port,
+        stop: None,
+    })
 }
 
 fn client(port: u16, password: &str) -> IsapiClient {
