@@ -1,5 +1,6 @@
 """Fixtures that run the project's ISAPI simulator binary on loopback ports."""
 
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -7,13 +8,21 @@ import pytest
 from attendance_sync.simulator import Simulator, find_binary
 
 ROOT = Path(__file__).resolve().parent.parent
+# The fleet's history ends here, so its events (same-second bursts included) are the same on every run.
+HISTORY_END = datetime(2026, 3, 2, 18, 30, tzinfo=timezone(timedelta(hours=6)))
+
+
+def week_window() -> tuple[datetime, datetime]:
+	"""A window holding the fleet's whole history, with margin on both sides."""
+	return HISTORY_END - timedelta(days=10), HISTORY_END + timedelta(days=1)
 
 
 def start_simulator(devices: int, *args: str) -> Simulator:
+	"""A simulator whose history ends at HISTORY_END."""
 	binary = find_binary()
 	if binary is None:
 		pytest.fail("the attendance-sync binary is missing: run `make test` (it builds it)")
-	sim = Simulator(devices=devices, args=list(args), binary=binary)
+	sim = Simulator(devices=devices, args=["--history-end", HISTORY_END.isoformat(), *args], binary=binary)
 	sim.start()
 	return sim
 

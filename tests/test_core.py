@@ -11,18 +11,13 @@ from pathlib import Path
 
 import pytest
 import tomllib
-from conftest import ROOT
+from conftest import ROOT, week_window
 
 import attendance_sync
 from attendance_sync import _core
 
 UTC = dt.timezone.utc
 PLUS6 = dt.timezone(dt.timedelta(hours=6))
-
-
-def week_window():
-	end = dt.datetime.now(UTC) + dt.timedelta(days=1)
-	return end - dt.timedelta(days=10), end
 
 
 def test_versions_agree():
