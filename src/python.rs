@@ -332,11 +332,21 @@ fn device_config(py: Python<'_>, obj: &Bound<'_, PyAny>) -> PyResult<DeviceConfi
     Ok(device.cast::<PyDevice>()?.get().cfg.clone())
 }
 
-/// The wall-clock part of a datetime, whatever its tzinfo.
+/// The wall-clock part of a datetime to the second (the precision of ISAPI), read from its fields.
 fn wall_clock(dt: &Bound<'_, PyDateTime>) -> PyResult<NaiveDateTime> {
-    let kwargs = PyDict::new(dt.py());
-    kwargs.set_item("tzinfo", dt.py().None())?;
-    dt.call_method("replace", (), Some(&kwargs))?.extract()
+    chrono::NaiveDate::from_ymd_opt(
+        dt.get_year(),
+        u32::from(dt.get_month()),
+        u32::from(dt.get_day()),
+    )
+    .and_then(|d| {
+        d.and_hms_opt(
+            u32::from(dt.get_hour()),
+            u32::from(dt.get_minute()),
+            u32::from(dt.get_second()),
+        )
+    })
+    .ok_or_else(|| PyValueError::new_err("invalid datetime"))
 }
 
 /// An aware datetime as a fixed-offset instant; `utcoffset()` makes any tzinfo (zoneinfo included) work.
@@ -391,20 +401,7 @@ impl Timestamps {
                 offset
             }
         };
-        let date = chrono::NaiveDate::from_ymd_opt(
-            dt.get_year(),
-            u32::from(dt.get_month()),
-            u32::from(dt.get_day()),
-        );
-        let wall = date
-            .and_then(|d| {
-                d.and_hms_opt(
-                    u32::from(dt.get_hour()),
-                    u32::from(dt.get_minute()),
-                    u32::from(dt.get_second()),
-                )
-            })
-            .ok_or_else(|| PyValueError::new_err("invalid datetime"))?;
+        let wall = wall_clock(dt)?;
         Ok(wall.and_utc().timestamp() - offset)
     }
 }
@@ -702,6 +699,33 @@ fn client_for(py: Python<'_>, cfg: DeviceConfig) -> PyResult<IsapiClient> {
     IsapiClient::new(cfg).map_err(|e| to_py_err(py, &e, None))
 }
 
+/// The first exception raised by a progress callback: it cancels the fetch and is raised in its place.
+#[derive(Default)]
+struct CallbackError(Mutex<Option<PyErr>>);
+
+impl CallbackError {
+    /// Runs one callback invocation with the GIL; an exception is kept and asks the fetch to stop.
+    fn guard(&self, call: impl FnOnce(Python<'_>) -> PyResult<Py<PyAny>>) -> ControlFlow<()> {
+        Python::attach(|py| match call(py) {
+            Ok(_) => ControlFlow::Continue(()),
+            Err(e) => {
+                if let Ok(mut slot) = self.0.lock() {
+                    *slot = Some(e);
+                }
+                ControlFlow::Break(())
+            }
+        })
+    }
+
+    fn take(&self) -> PyErr {
+        self.0
+            .lock()
+            .ok()
+            .and_then(|mut slot| slot.take())
+            .unwrap_or_else(|| PyException::new_err("fetch cancelled"))
+    }
+}
+
 /// Fetches every event of one device in [start, end]; naive datetimes mean the device's own offset.
 #[pyfunction]
 #[pyo3(signature = (device, start, end, *, since_serial=None, on_progress=None))]
@@ -715,20 +739,12 @@ fn fetch_events(
 ) -> PyResult<PyFetchResult> {
     let client = client_for(py, device_config(py, device)?)?;
     let (start, end) = (time_arg(start)?, time_arg(end)?);
-    let callback_error: Mutex<Option<PyErr>> = Mutex::new(None);
+    let callback_error = CallbackError::default();
     let mut hook = |pages: u32, events: usize| -> ControlFlow<()> {
-        let Some(cb) = &on_progress else {
-            return ControlFlow::Continue(());
-        };
-        Python::attach(|py| match cb.call1(py, (pages, events)) {
-            Ok(_) => ControlFlow::Continue(()),
-            Err(e) => {
-                if let Ok(mut slot) = callback_error.lock() {
-                    *slot = Some(e);
-                }
-                ControlFlow::Break(())
-            }
-        })
+        match &on_progress {
+            Some(cb) => callback_error.guard(|py| cb.call1(py, (pages, events))),
+            None => ControlFlow::Continue(()),
+        }
     };
     let outcome = run_detached(
         py,
@@ -738,11 +754,7 @@ fn fetch_events(
     match outcome {
         Ok(result) => PyFetchResult::build(py, result),
         Err(FetchStop::Failed(f)) => Err(failure_to_py(py, *f)),
-        Err(FetchStop::Cancelled) => Err(callback_error
-            .lock()
-            .ok()
-            .and_then(|mut slot| slot.take())
-            .unwrap_or_else(|| PyException::new_err("fetch cancelled"))),
+        Err(FetchStop::Cancelled) => Err(callback_error.take()),
     }
 }
 
@@ -773,19 +785,11 @@ fn fetch_many<'py>(
         return Err(PyValueError::new_err("concurrency must be at least 1"));
     }
     let (start, end) = (time_arg(start)?, time_arg(end)?);
-    let callback_error: Arc<Mutex<Option<PyErr>>> = Arc::new(Mutex::new(None));
+    let callback_error = Arc::new(CallbackError::default());
     let progress: Option<FleetProgress> = on_progress.map(|cb| {
-        let slot = Arc::clone(&callback_error);
+        let errors = Arc::clone(&callback_error);
         let hook: FleetProgress = Arc::new(move |name: &str, pages: u32, events: usize| {
-            Python::attach(|py| match cb.call1(py, (name, pages, events)) {
-                Ok(_) => ControlFlow::Continue(()),
-                Err(e) => {
-                    if let Ok(mut s) = slot.lock() {
-                        *s = Some(e);
-                    }
-                    ControlFlow::Break(())
-                }
-            })
+            errors.guard(|py| cb.call1(py, (name, pages, events)))
         });
         hook
     });
@@ -794,13 +798,7 @@ fn fetch_many<'py>(
         true,
         core_fetch_many(configs, start, end, concurrency, progress),
     )?;
-    let results = outcome.map_err(|_| {
-        callback_error
-            .lock()
-            .ok()
-            .and_then(|mut s| s.take())
-            .unwrap_or_else(|| PyException::new_err("fetch cancelled"))
-    })?;
+    let results = outcome.map_err(|_| callback_error.take())?;
     let out = PyDict::new(py);
     for (name, result) in results {
         match result {

@@ -223,10 +223,18 @@ fn exit_for(error: &Error) -> ExitCode {
     })
 }
 
-fn runtime() -> io::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_current_thread()
+/// Runs a future on a single-threaded runtime; a runtime that cannot start is exit code 1.
+fn block_on<F: std::future::Future>(fut: F) -> Result<F::Output, ExitCode> {
+    match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
+    {
+        Ok(rt) => Ok(rt.block_on(fut)),
+        Err(e) => {
+            eprintln!("attendance-sync: cannot start the I/O runtime: {e}");
+            Err(ExitCode::from(1))
+        }
+    }
 }
 
 fn client(args: &DeviceArgs) -> Result<IsapiClient, ExitCode> {
@@ -274,14 +282,10 @@ fn run_fetch(
         bar.tick();
         ControlFlow::Continue(())
     };
-    let rt = match runtime() {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("attendance-sync: {e}");
-            return ExitCode::from(1);
-        }
+    let outcome = match block_on(fetch_events(&client, start, end, since_serial, &mut hook)) {
+        Ok(o) => o,
+        Err(code) => return code,
     };
-    let outcome = rt.block_on(fetch_events(&client, start, end, since_serial, &mut hook));
     bar.finish_and_clear();
     let (result, error) = match outcome {
         Ok(r) => (r, None),
@@ -341,12 +345,9 @@ fn run_info(device: &DeviceArgs) -> ExitCode {
         Ok(c) => c,
         Err(code) => return code,
     };
-    let info = match runtime().map_err(|e| e.to_string()) {
-        Ok(rt) => rt.block_on(system::device_info(&client)),
-        Err(e) => {
-            eprintln!("attendance-sync: {e}");
-            return ExitCode::from(1);
-        }
+    let info = match block_on(system::device_info(&client)) {
+        Ok(info) => info,
+        Err(code) => return code,
     };
     match info {
         Ok(i) => {
@@ -399,12 +400,9 @@ fn run_users(device: &DeviceArgs) -> ExitCode {
         Ok(c) => c,
         Err(code) => return code,
     };
-    let users = match runtime() {
-        Ok(rt) => rt.block_on(system::users(&client)),
-        Err(e) => {
-            eprintln!("attendance-sync: {e}");
-            return ExitCode::from(1);
-        }
+    let users = match block_on(system::users(&client)) {
+        Ok(users) => users,
+        Err(code) => return code,
     };
     match users {
         Ok(list) => {
@@ -447,13 +445,9 @@ fn main() -> ExitCode {
             days,
             events_per_day,
             out_dir,
-        } => match runtime() {
-            Ok(rt) => rt.block_on(demo::run(devices, days, events_per_day, &out_dir)),
-            Err(e) => {
-                eprintln!("attendance-sync: {e}");
-                ExitCode::from(1)
-            }
-        },
+        } => {
+            block_on(demo::run(devices, days, events_per_day, &out_dir)).unwrap_or_else(|code| code)
+        }
     }
 }
 
