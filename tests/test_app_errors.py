@@ -4,7 +4,9 @@ from datetime import datetime
 
 import pytest
 
-from attendance_sync.logic.errors import REDACTED, describe_error, redact
+from attendance_sync.logic.errors import REDACTED, auth_hint, describe_error, redact
+from attendance_sync.logic.hosts import HostError
+from attendance_sync.logic.windows import WindowError
 
 
 # Stand-ins with the class names and attributes of the `_core` exceptions (matched by name, see errors.py).
@@ -95,3 +97,31 @@ def test_password_never_reaches_the_message():
 	assert "s3cret-pw" not in report.text()
 	assert REDACTED in report.message
 	assert redact("abc", [None, ""]) == "abc"
+
+
+def test_unexpected_error_shows_a_clear_message_not_pythons():
+	# What a Default Shift pointing at a deleted Shift Type raised inside HRMS's check-in insert.
+	raw = "'NoneType' object has no attribute 'start_time'"
+	report = describe_error(AttributeError(raw))
+	assert report.unexpected and not report.is_device_error
+	assert raw not in report.text()
+	assert "AttributeError" in report.message
+	assert "Error Log" in report.hint
+
+
+def test_errors_written_for_the_user_keep_their_message():
+	for exc in (WindowError("From must be before To"), HostError("Port must be a number: x")):
+		report = describe_error(exc)
+		assert report.message == str(exc)
+		assert not report.unexpected and not report.is_device_error and not report.auth_failure
+
+
+def test_device_errors_are_not_unexpected():
+	report = describe_error(DeviceTimeoutError("Gate: read timeout"))
+	assert report.message == "Gate: read timeout"
+	assert not report.unexpected
+
+
+def test_auth_hint_names_what_to_change():
+	assert describe_error(DeviceAuthError("x")).hint.startswith(auth_hint())
+	assert "Device User Password" in auth_hint() and "Test Connection" in auth_hint()

@@ -4,13 +4,14 @@ Every method checks the role on the server. None of them returns or logs the dev
 """
 
 import json
+from datetime import timedelta
 from typing import Any
 
 import frappe
 from frappe import _
 from frappe.query_builder import Order
 from frappe.query_builder.functions import Count, Max, Min
-from frappe.utils import get_datetime, now_datetime
+from frappe.utils import get_datetime, now_datetime, strip_html
 
 from attendance_sync.attendance_sync import sync
 from attendance_sync.logic import errors, windows
@@ -18,6 +19,8 @@ from attendance_sync.logic import punches as P
 
 MANAGER = "System Manager"
 READERS = ["System Manager", "HR Manager"]
+# How Frappe writes a Datetime value (and the dialog's Datetime fields read it).
+DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 
 def only_for(roles: str | list[str]) -> None:
@@ -35,29 +38,70 @@ def only_for(roles: str | list[str]) -> None:
 		)
 
 
+def login_rejected_message(device: str) -> str:
+	"""Why a device with Login Rejected is not tried again (`errors.auth_hint()` says what to check)."""
+	return _(
+		"The last login to {0} was rejected, so it is not tried again until Device User or the password is "
+		"changed and saved."
+	).format(device)
+
+
+@frappe.whitelist()
+def fetch_window_defaults(device: str) -> dict[str, Any]:
+	"""The Fetch Check-in dialog's defaults: From (Synced Up To, else a day ago) and To (now), both full
+	datetimes in the site's time zone as Datetime fields hold them, never longer than the window limit."""
+	only_for(MANAGER)
+	synced_up_to = frappe.get_doc(sync.DEVICE, device).synced_up_to
+	now = now_datetime().replace(microsecond=0)
+	start = get_datetime(synced_up_to).replace(microsecond=0) if synced_up_to else None
+	if start is None or start >= now:
+		start = now - timedelta(days=1)
+	end = min(now, start + windows.MANUAL_WINDOW_MAX)
+	return {
+		"from_time": start.strftime(DATETIME_FORMAT),
+		"to_time": end.strftime(DATETIME_FORMAT),
+		"max_days": windows.MANUAL_WINDOW_MAX.days,
+	}
+
+
 @frappe.whitelist(methods=["POST"])
 def fetch_checkins(device: str, from_time: str, to_time: str) -> dict[str, Any]:
 	"""Fetch Check-in: queue the device job for a window of at most 31 days."""
 	only_for(MANAGER)
 	doc = frappe.get_doc(sync.DEVICE, device)
 	if doc.auth_blocked:
-		frappe.throw(
-			_(
-				"The last login to {0} was rejected. Correct Device User or Device User Password and save the "
-				"device before fetching again (terminals lock the account after repeated failures)."
-			).format(device),
-			title=_("Authentication failed"),
-		)
+		frappe.throw(f"{login_rejected_message(device)} {errors.auth_hint()}", title=_("Login Rejected"))
 	try:
-		window = windows.manual_window(get_datetime(from_time), get_datetime(to_time), now=now_datetime())
+		start, end = get_datetime(from_time), get_datetime(to_time)
+	except Exception:
+		frappe.throw(_("From and To must be a date and time"), title=_("Fetch Check-in"))
+	try:
+		window = windows.manual_window(start, end, now=now_datetime())
 	except windows.WindowError as e:
 		frappe.throw(str(e), title=_("Fetch Check-in"))
-	queued = sync.enqueue_device(
-		device,
-		sync.MANUAL,
-		from_time=str(window.start),
-		to_time=str(window.end),
-	)
+	try:
+		queued = sync.enqueue_device(
+			device,
+			sync.MANUAL,
+			from_time=str(window.start),
+			to_time=str(window.end),
+		)
+	except frappe.ValidationError:
+		raise
+	except Exception:
+		# Python's message (a queue that is down, say) means nothing to the user: it goes to the Error Log.
+		frappe.log_error(
+			title=_("Attendance Sync: Fetch Check-in of {0} could not be queued").format(device),
+			reference_doctype=sync.DEVICE,
+			reference_name=device,
+		)
+		frappe.throw(
+			_(
+				"Fetch Check-in of {0} could not be queued: the background job service did not accept it. The "
+				"Error Log has the details; check that the bench's workers and Redis queue are running."
+			).format(device),
+			title=_("Fetch Check-in"),
+		)
 	if not queued:
 		frappe.msgprint(
 			_("A sync of {0} is already queued or running; try again when it has finished.").format(device),
@@ -71,6 +115,16 @@ def test_connection(device: str) -> dict[str, Any]:
 	"""Talk to the device once: identity, clock skew, users, capabilities; or what to check."""
 	only_for(MANAGER)
 	doc = frappe.get_doc(sync.DEVICE, device)
+	if doc.auth_blocked:
+		# A rejected login is not tried again until the user or password changes (saving clears the block):
+		# every attempt spends one of the few the terminal allows before it locks the account.
+		return {
+			"ok": False,
+			"blocked": True,
+			"kind": errors.AUTH_ERROR,
+			"message": login_rejected_message(device),
+			"hint": errors.auth_hint(),
+		}
 	password = None
 	try:
 		password = doc.get_password("device_user_password", raise_exception=False)
@@ -82,23 +136,35 @@ def test_connection(device: str) -> dict[str, Any]:
 	except Exception as e:
 		frappe.clear_messages()
 		report = errors.describe_error(e, secrets=[password])
-		if not report.is_device_error and not isinstance(e, frappe.ValidationError):
+		if report.auth_failure:
+			# Exactly as a sync does: block the device until its user or password is changed and saved.
+			frappe.db.set_value(
+				sync.DEVICE,
+				device,
+				{"auth_blocked": 1, "last_error": report.text()},
+				update_modified=False,
+			)
+			sync.refresh_health(device)
+		elif report.unexpected:
 			frappe.log_error(
 				title=_("Attendance Sync: Test Connection of {0} failed").format(device),
 				message=errors.redact(frappe.get_traceback(), [password]),
 				reference_doctype=sync.DEVICE,
 				reference_name=device,
 			)
-		return {"ok": False, "kind": report.kind, "message": report.message, "hint": report.hint}
+		return {
+			"ok": False,
+			"blocked": report.auth_failure,
+			"kind": report.kind,
+			"message": strip_html(report.message),
+			"hint": report.hint,
+		}
 
 	updates: dict[str, Any] = {
 		"model": info.model,
 		"firmware": info.firmware,
 		"serial_number": info.serial_number,
 	}
-	if doc.auth_blocked:
-		# The credentials just worked, so the scheduler may use them again.
-		updates["auth_blocked"] = 0
 	frappe.db.set_value(sync.DEVICE, device, updates, update_modified=False)
 	sync.refresh_health(device)
 	return {

@@ -15,6 +15,19 @@ DEVICE_ERROR_BASE = "AttendanceSyncError"
 REDACTED = "********"
 
 
+# Exceptions whose message is written for the user (frappe.throw, a window or host to correct), by module and
+# class name along the MRO. Anything else that is not a device error is unexpected: its raw message (Python's
+# "'NoneType' object has no attribute ...") goes to the Error Log with the traceback, never to the user.
+USER_ERRORS = frozenset(
+	{
+		("frappe.exceptions", "ValidationError"),
+		("frappe.exceptions", "PermissionError"),
+		("attendance_sync.logic.windows", "WindowError"),
+		("attendance_sync.logic.hosts", "HostError"),
+	}
+)
+
+
 @dataclass(frozen=True)
 class ErrorReport:
 	kind: str
@@ -22,6 +35,8 @@ class ErrorReport:
 	hint: str
 	is_device_error: bool
 	auth_failure: bool
+	# Neither a device error nor a message meant for the user: the caller logs the traceback.
+	unexpected: bool = False
 
 	def text(self) -> str:
 		return f"{self.message}\n\n{self.hint}" if self.message else self.hint
@@ -39,13 +54,22 @@ def redact(text: str, secrets: Iterable[str | None]) -> str:
 	return text
 
 
+def _is_user_error(exc: BaseException) -> bool:
+	return any((cls.__module__, cls.__name__) in USER_ERRORS for cls in type(exc).__mro__)
+
+
+def auth_hint() -> str:
+	"""What to check after a rejected login (sync, Test Connection, Fetch Check-in alike)."""
+	return _(
+		"Check Device User and Device User Password here and on the terminal. Terminals lock the account "
+		"after about five failed logins, so this device is not tried again (by the schedule, Fetch Check-in "
+		"or Test Connection) until Device User or the password is changed and saved."
+	)
+
+
 def _hint(kind: str, exc: BaseException) -> str:
 	if kind == AUTH_ERROR:
-		hint = _(
-			"Check Device User and Device User Password here and on the terminal. Terminals lock the account "
-			"after about five failed logins, so this device will not be tried again until its configuration "
-			"is changed and saved."
-		)
+		hint = auth_hint()
 		locked_until = getattr(exc, "locked_until", None)
 		if isinstance(locked_until, datetime):
 			hint += " " + _("The terminal reports the account locked until {0}.").format(
@@ -98,7 +122,12 @@ def _hint(kind: str, exc: BaseException) -> str:
 		)
 	if kind == DEVICE_ERROR_BASE:
 		return _("Check the device's connection settings.")
-	return _("An unexpected error stopped the run; the Error Log has the details.")
+	if _is_user_error(exc):
+		return _("Correct what the message says and try again.")
+	return _(
+		"This is not a fault of the terminal or its settings. The Error Log (filtered by this device) has the "
+		"details; if it happens again, send them to your system administrator."
+	)
 
 
 def describe_error(exc: BaseException, *, secrets: Iterable[str | None] = ()) -> ErrorReport:
@@ -115,11 +144,17 @@ def describe_error(exc: BaseException, *, secrets: Iterable[str | None] = ()) ->
 		DEVICE_ERROR_BASE,
 	)
 	kind = next((n for n in names if n in known), type(exc).__name__)
-	message = redact(str(exc), list(secrets))
+	is_device_error = DEVICE_ERROR_BASE in names
+	unexpected = not is_device_error and not _is_user_error(exc)
+	if unexpected:
+		message = _("An unexpected error occurred ({0}).").format(kind)
+	else:
+		message = redact(str(exc), list(secrets))
 	return ErrorReport(
 		kind=kind,
 		message=message,
 		hint=_hint(kind, exc),
-		is_device_error=DEVICE_ERROR_BASE in names,
+		is_device_error=is_device_error,
 		auth_failure=kind == AUTH_ERROR,
+		unexpected=unexpected,
 	)

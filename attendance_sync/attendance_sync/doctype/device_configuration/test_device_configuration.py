@@ -142,6 +142,52 @@ class TestDeviceConfiguration(AttendanceSyncTestCase):
 		frappe.db.commit()
 		self.assertEqual(sync.sync_device(device)["status"], "Success")
 
+	def test_test_connection_with_a_wrong_password_is_one_attempt_until_the_password_changes(self):
+		(sim,) = self.start_simulator()
+		wrong = "not-the-password"
+		device = self.make_device(sim, password=wrong)
+		sim.reset()
+
+		first = api.test_connection(device)
+		self.assertFalse(first["ok"])
+		self.assertTrue(first["blocked"])
+		self.assertEqual(first["kind"], "DeviceAuthError")
+		self.assertIn("Device User Password", first["hint"])
+		stats = sim.stats()
+		self.assertEqual(stats["failed_logins"], 1, "one rejected login")
+		self.assertEqual(stats["requests"], 2, "one challenge and one rejected attempt, nothing more")
+		doc = frappe.get_doc(sync.DEVICE, device)
+		self.assertEqual((doc.auth_blocked, doc.sync_health), (1, "Failing"))
+		self.assertIn("Device User Password", doc.last_error)
+		for text in (first["message"], first["hint"], doc.last_error):
+			self.assertNotIn(wrong, text)
+
+		# The second click is refused without a request to the terminal, with what to check.
+		second = api.test_connection(device)
+		self.assertFalse(second["ok"])
+		self.assertTrue(second["blocked"])
+		self.assertIn(device, second["message"])
+		self.assertIn("Device User Password", second["hint"])
+		self.assertEqual(sim.stats()["requests"], 2, "no request after a rejected login")
+		self.assertNotIn(device, sync.scheduled_tick())
+
+		# Saving a new password is a new attempt; the right one connects and the block stays cleared.
+		doc.device_user_password = "still-wrong"
+		doc.save()
+		self.assertEqual(doc.auth_blocked, 0)
+		third = api.test_connection(device)
+		self.assertTrue(third["blocked"])
+		self.assertEqual(sim.stats()["failed_logins"], 2, "the changed password was tried once")
+		doc.reload()
+		doc.device_user_password = SIM_PASSWORD
+		doc.save()
+		fourth = api.test_connection(device)
+		self.assertTrue(fourth["ok"], fourth)
+		self.assertNotIn("device_user_password", fourth)
+		self.assertNotIn(SIM_PASSWORD, frappe.as_json(fourth))
+		self.assertEqual(frappe.db.get_value(sync.DEVICE, device, "auth_blocked"), 0)
+		self.assertEqual(sim.stats()["failed_logins"], 2)
+
 	def test_only_system_manager_may_trigger(self):
 		device = self.make_device(None)
 		user = self.make_user("HR Manager")
