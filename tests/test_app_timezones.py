@@ -1,16 +1,28 @@
 """Time-zone conversion from device instants to the site's naive time, and the Device Time Zone setting."""
 
+import json
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 
 from attendance_sync.logic.timezones import (
+	REINTERPRET,
+	TIME_ZONE_HANDLING,
+	TRUST_OFFSETS,
 	device_utc_offset,
 	format_utc_offset,
 	normalize_device_time_zone,
 	parse_utc_offset,
+	reinterpret_in_zone,
 	site_naive_to_aware,
 	to_site_naive,
+	validate_time_zone_handling,
+)
+
+DEVICE_JSON = (
+	Path(__file__).resolve().parent.parent
+	/ "attendance_sync/attendance_sync/doctype/device_configuration/device_configuration.json"
 )
 
 
@@ -103,3 +115,60 @@ def test_device_utc_offset_follows_dst_of_a_zone_name():
 	assert device_utc_offset("America/Sao_Paulo", datetime(2024, 1, 1, tzinfo=timezone.utc)) == "-03:00"
 	assert device_utc_offset("Europe/London", datetime(2024, 7, 1, tzinfo=timezone.utc)) == "+01:00"
 	assert device_utc_offset("Europe/London", datetime(2024, 1, 1, tzinfo=timezone.utc)) == "+00:00"
+
+
+def test_time_zone_handling_field_matches_the_module():
+	doc = json.loads(DEVICE_JSON.read_text())
+	field = next(f for f in doc["fields"] if f["fieldname"] == "time_zone_handling")
+	assert field["fieldtype"] == "Select"
+	assert tuple(field["options"].split("\n")) == TIME_ZONE_HANDLING
+	assert field["default"] == TRUST_OFFSETS
+	order = doc["field_order"]
+	assert order.index("time_zone_handling") == order.index("device_time_zone") + 1
+	assert "Device Time Zone" in field["description"]
+
+
+def test_time_zone_handling_validation():
+	assert validate_time_zone_handling(None, None) == TRUST_OFFSETS
+	assert validate_time_zone_handling("", "") == TRUST_OFFSETS
+	assert validate_time_zone_handling(TRUST_OFFSETS, None) == TRUST_OFFSETS
+	assert validate_time_zone_handling(REINTERPRET, "Europe/Berlin") == REINTERPRET
+	assert validate_time_zone_handling(REINTERPRET, "+06:00") == REINTERPRET
+	for zone in (None, "", "   "):
+		with pytest.raises(ValueError, match="needs a Device Time Zone"):
+			validate_time_zone_handling(REINTERPRET, zone)
+	with pytest.raises(ValueError):
+		validate_time_zone_handling(REINTERPRET, "Berlin")
+	with pytest.raises(ValueError):
+		validate_time_zone_handling("Guess", "Europe/Berlin")
+
+
+def test_reinterpret_drops_the_devices_offset_and_keeps_its_wall_clock():
+	# A terminal in Dhaka set to UTC: it shows 09:00 local time and claims +00:00.
+	sent = datetime(2024, 3, 1, 9, 0, tzinfo=timezone.utc)
+	fixed = reinterpret_in_zone(sent, "Asia/Dhaka")
+	assert fixed.utcoffset() == timedelta(hours=6)
+	assert to_site_naive(fixed, "Asia/Dhaka") == datetime(2024, 3, 1, 9, 0)
+	assert to_site_naive(reinterpret_in_zone(sent, "+06:00"), "UTC") == datetime(2024, 3, 1, 3, 0)
+	# A naive time is read the same way.
+	assert reinterpret_in_zone(datetime(2024, 3, 1, 9, 0), "Asia/Dhaka") == fixed
+
+
+def test_reinterpret_applies_a_zone_per_instant_across_daylight_saving():
+	# Berlin moves from +01:00 to +02:00 at 02:00 on 2024-03-31; one window holds punches on both sides, all sent
+	# by a terminal that claims +01:00 for every one of them.
+	claimed = timezone(timedelta(hours=1))
+	before = reinterpret_in_zone(datetime(2024, 3, 31, 1, 30, tzinfo=claimed), "Europe/Berlin")
+	after = reinterpret_in_zone(datetime(2024, 3, 31, 9, 0, tzinfo=claimed), "Europe/Berlin")
+	assert before.utcoffset() == timedelta(hours=1)
+	assert after.utcoffset() == timedelta(hours=2)
+	assert to_site_naive(after, "UTC") == datetime(2024, 3, 31, 7, 0)
+	assert to_site_naive(before, "UTC") == datetime(2024, 3, 31, 0, 30)
+	# Autumn: 02:30 happens twice; the first occurrence (summer time) is taken.
+	repeated = reinterpret_in_zone(datetime(2024, 10, 27, 2, 30, tzinfo=claimed), "Europe/Berlin")
+	assert to_site_naive(repeated, "UTC") == datetime(2024, 10, 27, 0, 30)
+
+
+def test_reinterpret_needs_a_zone():
+	with pytest.raises(ValueError):
+		reinterpret_in_zone(datetime(2024, 3, 1, 9, 0, tzinfo=timezone.utc), "")

@@ -10,6 +10,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from attendance_sync.logic.i18n import _
 
+# Device Configuration's Time Zone Handling.
+TRUST_OFFSETS = "Trust Device Offsets"
+REINTERPRET = "Re-interpret in Device Time Zone"
+TIME_ZONE_HANDLING = (TRUST_OFFSETS, REINTERPRET)
+
 _OFFSET = re.compile(r"^(?:UTC|GMT)?\s*([+-])(\d{1,2})(?::?(\d{2}))?$", re.IGNORECASE)
 
 
@@ -92,3 +97,39 @@ def device_utc_offset(setting: str | None, at: datetime) -> str | None:
 		instant = at if at.tzinfo else at.replace(tzinfo=timezone.utc)
 		offset = instant.astimezone(zone(normalized)).utcoffset()
 		return format_utc_offset(offset or timedelta(0))
+
+
+def validate_time_zone_handling(handling: str | None, device_time_zone: str | None) -> str:
+	"""Validate the Time Zone Handling setting (empty: the default) against Device Time Zone.
+
+	Re-interpreting a terminal's times needs the zone to read them in: a UTC offset or an IANA name.
+	"""
+	value = handling or TRUST_OFFSETS
+	if value not in TIME_ZONE_HANDLING:
+		raise ValueError(_("Time Zone Handling must be one of {0}").format(", ".join(TIME_ZONE_HANDLING)))
+	if value == REINTERPRET and normalize_device_time_zone(device_time_zone) is None:
+		raise ValueError(
+			_(
+				"{0} needs a Device Time Zone: the zone the terminal's clock really shows, as a zone name such "
+				"as Europe/Berlin (follows daylight saving) or a UTC offset such as +06:00"
+			).format(REINTERPRET)
+		)
+	return value
+
+
+def reinterpret_in_zone(value: datetime, setting: str) -> datetime:
+	"""A device time's wall clock (whatever offset it carries) as an instant in Device Time Zone `setting`.
+
+	For a terminal whose clock shows the right local time under a wrong time zone setting. An IANA name is
+	applied per instant, so a window across a daylight-saving change gets each side's offset. A wall-clock time
+	the change makes ambiguous (the repeated hour) is read as its first occurrence, and one it skips (the
+	missing hour) with the offset in force before the change, as zoneinfo does (fold=0).
+	"""
+	normalized = normalize_device_time_zone(setting)
+	if normalized is None:
+		raise ValueError(_("Re-interpreting a device time needs a Device Time Zone"))
+	wall = value.replace(tzinfo=None)
+	try:
+		return wall.replace(tzinfo=timezone(parse_utc_offset(normalized)))
+	except ValueError:
+		return wall.replace(tzinfo=zone(normalized), fold=0)

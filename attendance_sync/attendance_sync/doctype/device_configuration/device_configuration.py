@@ -10,7 +10,7 @@ from attendance_sync.attendance_sync import sync
 from attendance_sync.logic.hosts import HostError, parse_host, validate_port
 from attendance_sync.logic.punches import PUNCH_DIRECTIONS
 from attendance_sync.logic.schedule import FREQUENCIES
-from attendance_sync.logic.timezones import normalize_device_time_zone
+from attendance_sync.logic.timezones import normalize_device_time_zone, validate_time_zone_handling
 
 # Changing any of these is a new attempt at the login, so a rejected login may be tried again.
 CREDENTIAL_FIELDS = ("device_ip", "port", "use_https", "device_user", "device_user_password")
@@ -45,6 +45,12 @@ class DeviceConfiguration(Document):
 			self.device_time_zone = normalize_device_time_zone(self.device_time_zone) or ""
 		except ValueError as e:
 			frappe.throw(str(e), title=_("Device Time Zone"))
+		try:
+			self.time_zone_handling = validate_time_zone_handling(
+				self.time_zone_handling, self.device_time_zone
+			)
+		except ValueError as e:
+			frappe.throw(str(e), title=_("Time Zone Handling"))
 		if self.punch_direction not in PUNCH_DIRECTIONS:
 			frappe.throw(_("Punch Direction must be one of {0}").format(", ".join(PUNCH_DIRECTIONS)))
 

@@ -18,6 +18,7 @@ from attendance_sync.attendance_sync import api, sync
 from attendance_sync.attendance_sync.locks import advisory_lock
 from attendance_sync.attendance_sync.testing import SIM_PASSWORD, AttendanceSyncTestCase
 from attendance_sync.logic import punches as P
+from attendance_sync.logic.timezones import REINTERPRET, TRUST_OFFSETS
 
 
 class TestDeviceConfiguration(AttendanceSyncTestCase):
@@ -39,6 +40,22 @@ class TestDeviceConfiguration(AttendanceSyncTestCase):
 			self.make_device(None, device_ip="http://10.0.0.5/ISAPI")
 		device = self.make_device(None, device_ip="10.0.0.5:8080", port=None)
 		self.assertEqual(frappe.db.get_value(sync.DEVICE, device, ["device_ip", "port"]), ("10.0.0.5", 8080))
+
+	def test_time_zone_handling_defaults_to_trust_and_re_interpreting_needs_a_zone(self):
+		device = self.make_device(None)
+		self.assertEqual(frappe.db.get_value(sync.DEVICE, device, "time_zone_handling"), TRUST_OFFSETS)
+		doc = frappe.get_doc(sync.DEVICE, device)
+		doc.time_zone_handling = REINTERPRET
+		with self.assertRaisesRegex(frappe.ValidationError, "needs a Device Time Zone"):
+			doc.save()
+		doc.device_time_zone = "Europe/Berlin"
+		doc.save()
+		doc.device_time_zone = "+6"
+		doc.save()
+		self.assertEqual(
+			frappe.db.get_value(sync.DEVICE, device, ["time_zone_handling", "device_time_zone"]),
+			(REINTERPRET, "+06:00"),
+		)
 
 	def test_login_block_is_cleared_by_a_configuration_change(self):
 		device = self.make_device(None)
