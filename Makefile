@@ -1,6 +1,7 @@
 # make test  — everything from a fresh clone: venv, tools, test peers, the extension, cargo test, pytest.
 # make demo  — the main job on the bundled simulator.
 # make bench — benchmarks (release build), results in benches/RESULTS.md.
+# make test-bench — the Frappe half on a real ERPNext + HRMS bench (built once, cached); BENCH_SOURCES=DIR for archives.
 
 SHELL := /bin/bash
 VENV := .venv
@@ -8,7 +9,7 @@ PY := $(VENV)/bin/python
 export CARGO_BUILD_JOBS ?= 2
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: test demo bench fuzz lint build peers
+.PHONY: test test-bench demo bench fuzz lint build peers
 
 $(VENV)/.installed: requirements-test.txt
 	python3 -m venv $(VENV)
@@ -32,6 +33,10 @@ test: build peers
 	ATTENDANCE_SYNC_INTEROP=1 ATTENDANCE_SYNC_PYTHON=$(abspath $(PY)) cargo test
 	$(PY) -m mypy.stubtest attendance_sync._core
 	ATTENDANCE_SYNC_BIN=$(abspath target/debug/attendance-sync) $(VENV)/bin/pytest -q
+
+# Root: it creates the bench user and runs MariaDB and Redis on loopback (see tests/bench/bench.sh).
+test-bench:
+	tests/bench/bench.sh test
 
 demo:
 	cargo build --release --bin attendance-sync

@@ -1,0 +1,399 @@
+#!/usr/bin/env bash
+# A real Frappe + ERPNext + HRMS (version 15) bench for the app's tests and the demo site.
+#
+#   tests/bench/bench.sh test        build (once, cached) or restore the bench, install this working tree the way
+#                                    the README says (bench get-app, install-app), run the app's bench tests and
+#                                    the end-to-end scenario
+#   tests/bench/bench.sh demo-site   the same bench serving http://127.0.0.1:8000 with a simulated fleet
+#   tests/bench/bench.sh stop        stop the services this script started
+#
+# Sources: the upstream repositories at the pinned versions below, or BENCH_SOURCES=DIR with frappe.tar.gz,
+# erpnext.tar.gz, hrms.tar.gz, payments.tar.gz, air-datepicker.tar.gz and gunicorn.tar.gz (each unpacking to one
+# folder named after the file). MariaDB and Redis come from Debian and run on loopback under an unprivileged user
+# (bench refuses root). Everything lives in BENCH_HOME (default /var/tmp/attendance-sync-bench): the first run
+# builds it and snapshots the database after the site's setup wizard; later runs restore that snapshot.
+set -euo pipefail
+
+REPO=$(cd "$(dirname "$0")/../.." && pwd)
+BENCH_HOME=${BENCH_HOME:-/var/tmp/attendance-sync-bench}
+BENCH_USER=${BENCH_USER:-asbench}
+SITE=${BENCH_SITE:-test.localhost}
+DB_PORT=${BENCH_DB_PORT:-3307}
+DB_ROOT_PASSWORD=attendance-sync-test-root
+ADMIN_PASSWORD=admin
+BENCH_SOURCES=${BENCH_SOURCES:+$(cd "$BENCH_SOURCES" && pwd)}
+# Bump when a change here needs a new bench (a cached bench built by an older recipe is rebuilt).
+RECIPE=3
+
+FRAPPE_VERSION=v15.101.1
+ERPNEXT_VERSION=v15.99.1
+HRMS_VERSION=v15.58.2
+PAYMENTS_BRANCH=version-15
+UPSTREAM=https://github.com/frappe
+
+BENCH=$BENCH_HOME/frappe-bench
+RUN=$BENCH_HOME/run
+DATADIR=$BENCH_HOME/mariadb
+SNAPSHOT=$BENCH_HOME/mariadb.snapshot
+
+stage_started=0
+stage() {
+	local now
+	now=$(date +%s)
+	[ "$stage_started" = 0 ] || printf '   (%ss)\n' $((now - stage_started))
+	stage_started=$now
+	[ $# -gt 0 ] && printf '\n== %s\n' "$*"
+	return 0
+}
+
+die() {
+	printf 'bench.sh: %s\n' "$*" >&2
+	exit 1
+}
+
+as_root() { [ "$(id -u)" = 0 ] || die "run as root (it creates the bench user and starts MariaDB and Redis)"; }
+
+# Run a command as the bench user with a clean, readable environment.
+as_bench() {
+	(cd "${WORKDIR:-$BENCH_HOME}" && runuser -u "$BENCH_USER" -- env -i \
+		HOME="$BENCH_HOME/home" USER="$BENCH_USER" LANG=C.UTF-8 LC_ALL=C.UTF-8 TERM=dumb \
+		PATH="$BENCH_HOME/rust/bin:$BENCH_HOME/cli/bin:/usr/local/bin:/usr/bin:/bin" \
+		CARGO_HOME="$BENCH_HOME/home/.cargo" CARGO_TARGET_DIR="$BENCH_HOME/cargo-target" CARGO_BUILD_JOBS=2 \
+		SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt REQUESTS_CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt \
+		NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt GIT_SSL_CAINFO=/etc/ssl/certs/ca-certificates.crt \
+		UV_NATIVE_TLS=1 UV_SYSTEM_CERTS=1 UV_HTTP_TIMEOUT=300 PIP_DEFAULT_TIMEOUT=300 \
+		YARN_NETWORK_TIMEOUT=600000 CI="${CI:-}" \
+		ATTENDANCE_SYNC_BIN="$BENCH_HOME/bin/attendance-sync" \
+		"$@")
+}
+
+in_bench() { WORKDIR=$BENCH as_bench "$BENCH_HOME/cli/bin/bench" "$@"; }
+
+recipe_key() {
+	{
+		echo "recipe $RECIPE"
+		if [ -n "$BENCH_SOURCES" ]; then
+			cat "$BENCH_SOURCES/SHA256SUMS"
+		else
+			echo "$FRAPPE_VERSION $ERPNEXT_VERSION $HRMS_VERSION $PAYMENTS_BRANCH"
+		fi
+	} | sha256sum | cut -c1-16
+}
+
+# --- the machine: Debian packages, the bench user, a toolchain it can read -------------------------------------
+
+install_packages() {
+	local missing=()
+	command -v mariadbd >/dev/null || missing+=(mariadb-server mariadb-client)
+	command -v redis-server >/dev/null || missing+=(redis-server)
+	command -v git >/dev/null || missing+=(git)
+	[ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
+	[ -e /usr/include/python3.11/Python.h ] || missing+=(python3-dev)
+	command -v pkg-config >/dev/null || missing+=(pkg-config)
+	command -v node >/dev/null || missing+=(nodejs npm)
+	dpkg -s libmariadb-dev >/dev/null 2>&1 || missing+=(libmariadb-dev)
+	dpkg -s cron >/dev/null 2>&1 || true
+	if [ ${#missing[@]} -gt 0 ]; then
+		export DEBIAN_FRONTEND=noninteractive
+		apt-get install -y -q "${missing[@]}" >/dev/null 2>&1 ||
+			{ apt-get update -q >/dev/null && apt-get install -y -q "${missing[@]}" >/dev/null; }
+	fi
+	command -v yarn >/dev/null || npm install -g --silent yarn >/dev/null
+}
+
+prepare_user() {
+	id "$BENCH_USER" >/dev/null 2>&1 || useradd --system --shell /bin/bash --home-dir "$BENCH_HOME/home" "$BENCH_USER"
+	mkdir -p "$BENCH_HOME/home" "$RUN" "$BENCH_HOME/bin"
+	chown "$BENCH_USER": "$BENCH_HOME" "$BENCH_HOME/home" "$RUN"
+	# The app's extension is built with maturin by `bench get-app`: the bench user needs a Rust toolchain it can
+	# read. Root's is under /root; hard-link the active one (no copy, no change to /root's permissions).
+	if [ ! -x "$BENCH_HOME/rust/bin/cargo" ]; then
+		local toolchain
+		toolchain=$(dirname "$(dirname "$(rustup which cargo 2>/dev/null || command -v cargo)")")
+		rm -rf "$BENCH_HOME/rust"
+		cp -al "$toolchain" "$BENCH_HOME/rust" 2>/dev/null || cp -a "$toolchain" "$BENCH_HOME/rust"
+		chmod -R a+rX "$BENCH_HOME/rust"
+	fi
+	# The simulator the tests talk to, built from this checkout.
+	(cd "$REPO" && cargo build -q --bin attendance-sync)
+	install -m 0755 "$REPO/target/debug/attendance-sync" "$BENCH_HOME/bin/attendance-sync"
+}
+
+# --- MariaDB and Redis ----------------------------------------------------------------------------------------
+
+write_mariadb_config() {
+	cat >"$BENCH_HOME/mariadb.cnf" <<EOF
+[mysqld]
+datadir = $DATADIR
+socket = $RUN/mysqld.sock
+pid-file = $RUN/mysqld.pid
+port = $DB_PORT
+bind-address = 127.0.0.1
+log-error = $BENCH_HOME/mariadb.log
+skip-log-bin
+character-set-client-handshake = FALSE
+character-set-server = utf8mb4
+collation-server = utf8mb4_unicode_ci
+innodb-buffer-pool-size = 768M
+# A test database: durability per transaction is not what is under test, speed is welcome.
+innodb-flush-log-at-trx-commit = 2
+innodb-doublewrite = 0
+
+[client]
+socket = $RUN/mysqld.sock
+default-character-set = utf8mb4
+EOF
+}
+
+mariadb_running() { [ -S "$RUN/mysqld.sock" ] && mariadb-admin --defaults-file="$BENCH_HOME/mariadb.cnf" -uroot -p"$DB_ROOT_PASSWORD" --silent ping >/dev/null 2>&1; }
+
+start_mariadb() {
+	mariadb_running && return 0
+	write_mariadb_config
+	rm -f "$RUN/mysqld.sock"
+	runuser -u "$BENCH_USER" -- setsid mariadbd --defaults-file="$BENCH_HOME/mariadb.cnf" </dev/null >/dev/null 2>&1 &
+	for _ in $(seq 1 120); do
+		[ -S "$RUN/mysqld.sock" ] && mariadb-admin --defaults-file="$BENCH_HOME/mariadb.cnf" -uroot \
+			-p"$DB_ROOT_PASSWORD" --silent ping >/dev/null 2>&1 && return 0
+		# A fresh data directory still has root on unix_socket only.
+		[ -S "$RUN/mysqld.sock" ] && mariadb-admin --defaults-file="$BENCH_HOME/mariadb.cnf" -uroot --silent ping \
+			>/dev/null 2>&1 && return 0
+		sleep 0.5
+	done
+	tail -20 "$BENCH_HOME/mariadb.log" >&2
+	die "MariaDB did not start (log above)"
+}
+
+stop_mariadb() {
+	[ -f "$RUN/mysqld.pid" ] || return 0
+	local pid
+	pid=$(cat "$RUN/mysqld.pid")
+	kill "$pid" 2>/dev/null || true
+	for _ in $(seq 1 120); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+	rm -f "$RUN/mysqld.pid"
+}
+
+init_mariadb() {
+	stop_mariadb
+	rm -rf "$DATADIR"
+	mkdir -p "$DATADIR"
+	chown "$BENCH_USER": "$DATADIR"
+	write_mariadb_config
+	runuser -u "$BENCH_USER" -- mariadb-install-db --defaults-file="$BENCH_HOME/mariadb.cnf" --auth-root-authentication-method=socket \
+		--auth-root-socket-user=root >/dev/null
+	start_mariadb
+	mariadb --defaults-file="$BENCH_HOME/mariadb.cnf" -uroot -e \
+		"ALTER USER 'root'@'localhost' IDENTIFIED VIA mysql_native_password USING PASSWORD('$DB_ROOT_PASSWORD') OR unix_socket; FLUSH PRIVILEGES;"
+}
+
+start_redis() {
+	local conf port
+	for conf in redis_cache redis_queue; do
+		port=$(sed -n 's/^port \([0-9]*\).*/\1/p' "$BENCH/config/$conf.conf")
+		redis-cli -p "$port" ping >/dev/null 2>&1 && continue
+		WORKDIR=$BENCH/config as_bench setsid redis-server "$BENCH/config/$conf.conf" --daemonize yes \
+			--pidfile "$RUN/$conf.pid" >/dev/null
+		for _ in $(seq 1 40); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.25; done
+	done
+}
+
+stop_redis() {
+	local conf
+	for conf in redis_cache redis_queue; do
+		[ -f "$RUN/$conf.pid" ] && kill "$(cat "$RUN/$conf.pid")" 2>/dev/null
+		rm -f "$RUN/$conf.pid"
+	done
+	return 0
+}
+
+stop_all() {
+	pkill -u "$BENCH_USER" -f 'frappe.utils.bench_helper|bench serve|bench worker|bench schedule|socketio' 2>/dev/null || true
+	stop_redis
+	stop_mariadb
+}
+
+# --- sources ---------------------------------------------------------------------------------------------------
+
+# A local git repository for an app: bench clones even from a folder.
+local_repo() {
+	local name=$1 branch=$2 dir=$BENCH_HOME/src/$1
+	if [ ! -d "$dir/.git" ]; then
+		rm -rf "$dir"
+		mkdir -p "$BENCH_HOME/src"
+		tar -xzf "$BENCH_SOURCES/$name.tar.gz" -C "$BENCH_HOME/src"
+		[ -d "$dir" ] || die "$BENCH_SOURCES/$name.tar.gz did not unpack to a folder named $name"
+		case $name in
+		frappe)
+			# frappe's two GitHub-only dependencies, pointed at the local copies.
+			sed -i "s#\"air-datepicker\": \"github:frappe/air-datepicker\"#\"air-datepicker\": \"file:$BENCH_HOME/src/air-datepicker\"#" "$dir/package.json"
+			python3 - "$dir/yarn.lock" "$BENCH_HOME/src/air-datepicker" <<'EOF'
+import re, sys
+path, folder = sys.argv[1], sys.argv[2]
+text = open(path).read()
+text = re.sub(
+	r'"air-datepicker@github:frappe/air-datepicker":\n  version "([^"]+)"\n  resolved "[^"]+"\n',
+	lambda m: f'"air-datepicker@file:{folder}":\n  version "{m.group(1)}"\n',
+	text,
+)
+open(path, "w").write(text)
+EOF
+			sed -i "s#\"gunicorn @ git+https://github.com/frappe/gunicorn@[0-9a-f]*\"#\"gunicorn @ file://$BENCH_HOME/src/gunicorn\"#" "$dir/pyproject.toml"
+			grep -q "file:$BENCH_HOME/src/air-datepicker" "$dir/package.json" || die "could not point frappe at the local air-datepicker"
+			grep -q "file://$BENCH_HOME/src/gunicorn" "$dir/pyproject.toml" || die "could not point frappe at the local gunicorn"
+			;;
+		esac
+		git -C "$dir" init -q -b "$branch"
+		git -C "$dir" add -A
+		git -C "$dir" -c user.name=bench -c user.email=bench@localhost commit -q -m "$name from $(basename "$BENCH_SOURCES")"
+		chown -R "$BENCH_USER": "$dir"
+	fi
+	echo "$dir"
+}
+
+# --- the bench -------------------------------------------------------------------------------------------------
+
+build_bench() {
+	stage "clean bench home"
+	stop_all
+	rm -rf "$BENCH" "$BENCH_HOME/src" "$BENCH_HOME/cli" "$SNAPSHOT" "$BENCH_HOME/cargo-target" "$BENCH_HOME/.built"
+	prepare_user
+
+	stage "bench CLI (frappe-bench)"
+	as_bench /usr/bin/python3 -m venv "$BENCH_HOME/cli"
+	as_bench "$BENCH_HOME/cli/bin/pip" install -q frappe-bench
+
+	local frappe_source erpnext_source hrms_source payments_source
+	if [ -n "$BENCH_SOURCES" ]; then
+		stage "sources from $BENCH_SOURCES"
+		(cd "$BENCH_SOURCES" && sha256sum --quiet -c SHA256SUMS) || die "checksums of $BENCH_SOURCES do not match"
+		mkdir -p "$BENCH_HOME/src"
+		for dep in air-datepicker gunicorn; do
+			rm -rf "$BENCH_HOME/src/$dep"
+			tar -xzf "$BENCH_SOURCES/$dep.tar.gz" -C "$BENCH_HOME/src"
+		done
+		chown -R "$BENCH_USER": "$BENCH_HOME/src"
+		frappe_source=$(local_repo frappe version-15)
+		erpnext_source=$(local_repo erpnext version-15)
+		hrms_source=$(local_repo hrms version-15)
+		payments_source=$(local_repo payments "$PAYMENTS_BRANCH")
+		frappe_branch=version-15 erpnext_branch=version-15 hrms_branch=version-15 payments_branch=$PAYMENTS_BRANCH
+	else
+		frappe_source=$UPSTREAM/frappe erpnext_source=$UPSTREAM/erpnext hrms_source=$UPSTREAM/hrms
+		payments_source=$UPSTREAM/payments
+		frappe_branch=$FRAPPE_VERSION erpnext_branch=$ERPNEXT_VERSION hrms_branch=$HRMS_VERSION
+		payments_branch=$PAYMENTS_BRANCH
+	fi
+
+	stage "MariaDB data directory"
+	init_mariadb
+
+	stage "bench init (frappe)"
+	as_bench "$BENCH_HOME/cli/bin/bench" init --skip-assets --no-backups --no-procfile --python /usr/bin/python3 \
+		--frappe-path "$frappe_source" --frappe-branch "$frappe_branch" "$BENCH"
+	as_bench "$BENCH_HOME/cli/bin/bench" --version >/dev/null
+	start_redis
+
+	stage "get-app payments, erpnext, hrms"
+	in_bench get-app --skip-assets --branch "$payments_branch" "$payments_source"
+	in_bench get-app --skip-assets --branch "$erpnext_branch" "$erpnext_source"
+	in_bench get-app --skip-assets --branch "$hrms_branch" "$hrms_source"
+
+	stage "new-site $SITE with erpnext, hrms, payments"
+	in_bench new-site "$SITE" --db-host 127.0.0.1 --db-port "$DB_PORT" --db-root-username root \
+		--db-root-password "$DB_ROOT_PASSWORD" --admin-password "$ADMIN_PASSWORD" \
+		--install-app erpnext --install-app hrms --install-app payments
+	in_bench --site "$SITE" set-config allow_tests true
+	in_bench use "$SITE"
+
+	stage "setup wizard"
+	local year
+	year=$(date +%Y)
+	in_bench --site "$SITE" execute frappe.desk.page.setup_wizard.setup_wizard.setup_complete --kwargs "{\"args\": {
+		\"language\": \"English\", \"country\": \"Bangladesh\", \"timezone\": \"Asia/Dhaka\", \"currency\": \"BDT\",
+		\"full_name\": \"HR Admin\", \"email\": \"hr-admin@example.com\", \"password\": \"$ADMIN_PASSWORD\",
+		\"company_name\": \"Attendance Test Ltd\", \"company_abbr\": \"ATL\", \"chart_of_accounts\": \"Standard\",
+		\"fy_start_date\": \"$year-01-01\", \"fy_end_date\": \"$year-12-31\", \"company_tagline\": \"Testing\",
+		\"industry\": \"Manufacturing\"}}"
+	[ "$(in_bench --site "$SITE" execute frappe.is_setup_complete)" = "true" ] || die "setup wizard did not complete"
+
+	stage "database snapshot"
+	stop_mariadb
+	rm -rf "$SNAPSHOT"
+	cp -a "$DATADIR" "$SNAPSHOT"
+	start_mariadb
+	recipe_key >"$BENCH_HOME/.built"
+}
+
+ensure_bench() {
+	if [ -f "$BENCH_HOME/.built" ] && [ "$(cat "$BENCH_HOME/.built")" = "$(recipe_key)" ] && [ -d "$SNAPSHOT" ]; then
+		stage "restore the bench (cached; database from the snapshot)"
+		prepare_user
+		stop_all
+		rm -rf "$DATADIR"
+		cp -a "$SNAPSHOT" "$DATADIR"
+		start_mariadb
+		start_redis
+	else
+		build_bench
+	fi
+}
+
+# This working tree (tracked and new files, not ignored ones) as a git repository, so that `bench get-app`
+# installs exactly what is being tested, uncommitted changes included.
+install_app() {
+	stage "bench get-app attendance_sync (this working tree) + install-app"
+	local staging=$BENCH_HOME/staging/attendance_sync
+	rm -rf "$BENCH_HOME/staging"
+	mkdir -p "$staging"
+	(cd "$REPO" && git ls-files -z --cached --others --exclude-standard | while IFS= read -r -d '' f; do
+		[ -e "$f" ] && printf '%s\0' "$f"
+	done | tar --null -T - -cf -) | tar -xf - -C "$staging"
+	git -C "$staging" init -q -b main
+	git -C "$staging" add -A
+	git -C "$staging" -c user.name=bench -c user.email=bench@localhost commit -q -m "working tree"
+	chown -R "$BENCH_USER": "$BENCH_HOME/staging"
+	in_bench get-app --overwrite --skip-assets "$staging"
+	in_bench --site "$SITE" install-app attendance_sync
+}
+
+run_tests() {
+	stage "bench run-tests --app attendance_sync"
+	local out=$BENCH_HOME/run-tests.log
+	set +e
+	in_bench --site "$SITE" run-tests --app attendance_sync 2>&1 | tee "$out"
+	local status=${PIPESTATUS[0]}
+	set -e
+	[ "$status" = 0 ] || die "bench tests failed (log: $out)"
+	if grep -E '^(OK|FAILED).*skipped=' "$out" >/dev/null; then
+		die "bench tests skipped some tests; in this stage every test must run"
+	fi
+	grep -q '^OK' "$out" || die "bench tests did not report OK"
+}
+
+run_scenario() {
+	stage "end-to-end scenario (simulated fleet, real workers and scheduler entry points)"
+	WORKDIR=$BENCH/sites as_bench "$BENCH/env/bin/python" "$BENCH/apps/attendance_sync/tests/bench/e2e.py" --site "$SITE"
+}
+
+case "${1:-}" in
+test)
+	as_root
+	started=$(date +%s)
+	install_packages
+	ensure_bench
+	install_app
+	run_tests
+	run_scenario
+	stage
+	stop_all
+	printf '\nbench stage done in %ss\n' $(($(date +%s) - started))
+	;;
+stop)
+	as_root
+	stop_all
+	;;
+*)
+	sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
+	exit 2
+	;;
+esac
