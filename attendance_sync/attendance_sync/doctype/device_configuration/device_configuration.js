@@ -2,6 +2,7 @@
 // For license information, please see license.txt
 
 const ATTENDANCE_SYNC_API = "attendance_sync.attendance_sync.api";
+// Sync Health is computed on the server (sync.refresh_health); the list view uses the same colours.
 const SYNC_HEALTH_COLORS = {
 	Synced: "green",
 	Stale: "orange",
@@ -9,10 +10,10 @@ const SYNC_HEALTH_COLORS = {
 	"Never Synced": "gray",
 	Disabled: "gray",
 };
-const MAX_WINDOW_DAYS = 31;
 
 frappe.ui.form.on("Device Configuration", {
 	setup(frm) {
+		turn_off_password_strength(frm);
 		// One form object serves every Device Configuration, so the handlers check which device spoke.
 		frappe.realtime.on("attendance_sync_progress", (data) => {
 			if (frm.doc && data.device === frm.doc.name) show_sync_progress(frm, data);
@@ -23,9 +24,10 @@ frappe.ui.form.on("Device Configuration", {
 	},
 
 	refresh(frm) {
+		turn_off_password_strength(frm);
 		if (frm.is_new()) return;
-		const state = frm.doc.sync_health || (frm.doc.enabled ? "Never Synced" : "Disabled");
-		frm.page.set_indicator(__(state), SYNC_HEALTH_COLORS[state] || "gray");
+		const state = sync_health(frm.doc);
+		frm.page.set_indicator(__(state), sync_health_color(state));
 
 		if (frappe.user.has_role("System Manager")) {
 			frm.add_custom_button(__("Fetch Check-in"), () => show_fetch_dialog(frm));
@@ -37,26 +39,113 @@ frappe.ui.form.on("Device Configuration", {
 			__("View")
 		);
 		frm.add_custom_button(
+			__("Failed Punches"),
+			() => frappe.set_route("List", "Device Punch", { device: frm.doc.name, status: "Failed" }),
+			__("View")
+		);
+		frm.add_custom_button(
 			__("Unmapped Punches"),
 			() =>
 				frappe.set_route("List", "Device Punch", { device: frm.doc.name, status: "Unmapped" }),
 			__("View")
 		);
-		if (frm.doc.auth_blocked) {
-			frm.dashboard.set_headline_alert(
-				__(
-					"The terminal rejected the last login. Scheduled syncs are paused until Device User, the password or the address is changed and saved, or Test Connection succeeds."
-				),
-				"red"
-			);
-		} else if (frm.doc.last_sync_status === "Failed" && frm.doc.last_error) {
-			frm.dashboard.set_headline_alert(frappe.utils.escape_html(frm.doc.last_error), "red");
-		}
+		show_health_alert(frm);
 	},
 });
 
+function sync_health(doc) {
+	return doc.sync_health || (doc.enabled ? "Never Synced" : "Disabled");
+}
+
+function sync_health_color(state) {
+	// A state added on the server later still stands out rather than passing for healthy.
+	return SYNC_HEALTH_COLORS[state] || "orange";
+}
+
+function turn_off_password_strength(frm) {
+	// Frappe's Password control rates what is typed as if it were a login password of this site ("Include
+	// symbols, numbers and capital letters") and sends it to the server to be scored. A terminal's password is
+	// whatever the terminal has; the rating means nothing here, so switch it off with the control's own switch.
+	for (const field of frm.fields || []) {
+		if (field.df && field.df.fieldtype === "Password" && field.disable_password_checks) {
+			field.disable_password_checks();
+		}
+	}
+}
+
+function punch_list_link(device, status, label) {
+	const query = $.param({ device: device, status: status });
+	return `<a href="/app/device-punch?${query}">${label}</a>`;
+}
+
+function log_link(frm) {
+	return frm.doc.last_sync_log
+		? frappe.utils.get_form_link(
+				"Attendance Sync Log",
+				frm.doc.last_sync_log,
+				true,
+				__("Last Sync Log")
+		  )
+		: "";
+}
+
+function show_health_alert(frm) {
+	const doc = frm.doc;
+	const error = doc.last_error ? frappe.utils.escape_html(doc.last_error).replace(/\n+/g, "<br>") : "";
+	// The headline outlives a refresh, and one form object serves every device.
+	frm.dashboard.clear_headline();
+	if (doc.auth_blocked) {
+		frm.dashboard.set_headline_alert(
+			`${__(
+				"The terminal rejected the last login. Scheduled syncs, Fetch Check-in and Test Connection leave it alone (terminals lock the account after about five failed logins) until Device User or the password is changed and saved."
+			)} ${log_link(frm)}`,
+			"red"
+		);
+		return;
+	}
+	if (doc.last_sync_status === "Failed") {
+		frm.dashboard.set_headline_alert(`${error || __("The last sync failed.")} ${log_link(frm)}`, "red");
+		return;
+	}
+	// Punches that failed to become check-ins hold the Shift Type cursor (HRMS must not mark those people
+	// absent) until they are reprocessed; a run that ended Partial is the usual sign.
+	frappe.db.count("Device Punch", { filters: { device: doc.name, status: "Failed" } }).then((failed) => {
+		if (frm.doc.name !== doc.name) return;
+		if (!failed && doc.last_sync_status !== "Partial" && !error) return;
+		const parts = [];
+		if (doc.last_sync_status === "Partial") {
+			parts.push(__("The last sync was Partial."));
+		}
+		if (error) parts.push(error);
+		if (failed) {
+			parts.push(
+				failed === 1
+					? __(
+							"1 punch did not become a check-in; it holds the Shift Type cursor (no absences are marked from it on) until it is corrected and reprocessed."
+					  )
+					: __(
+							"{0} punches did not become check-ins; they hold the Shift Type cursor (no absences are marked from the first of them on) until they are corrected and reprocessed.",
+							[failed]
+					  )
+			);
+			parts.push(punch_list_link(doc.name, "Failed", __("Failed Punches")));
+		}
+		parts.push(log_link(frm));
+		frm.dashboard.set_headline_alert(parts.join(" "), "orange");
+	});
+}
+
 function show_fetch_dialog(frm) {
-	const now = frappe.datetime.now_datetime();
+	frappe
+		.call({
+			method: `${ATTENDANCE_SYNC_API}.fetch_window_defaults`,
+			args: { device: frm.doc.name },
+		})
+		.then((r) => r.message && make_fetch_dialog(frm, r.message));
+}
+
+function make_fetch_dialog(frm, defaults) {
+	const max_days = defaults.max_days;
 	const dialog = new frappe.ui.Dialog({
 		title: __("Fetch Check-in"),
 		fields: [
@@ -65,20 +154,20 @@ function show_fetch_dialog(frm) {
 				fieldtype: "Datetime",
 				label: __("From"),
 				reqd: 1,
-				default: frm.doc.synced_up_to || frappe.datetime.add_days(now, -1),
+				default: defaults.from_time,
 			},
 			{
 				fieldname: "to_time",
 				fieldtype: "Datetime",
 				label: __("To"),
 				reqd: 1,
-				default: now,
+				default: defaults.to_time,
 			},
 			{
 				fieldtype: "HTML",
 				options: `<p class="text-muted small">${__(
 					"At most {0} days per fetch. Events already stored are skipped; a window does not move Synced Up To backwards.",
-					[MAX_WINDOW_DAYS]
+					[max_days]
 				)}</p>`,
 			},
 		],
@@ -90,8 +179,8 @@ function show_fetch_dialog(frm) {
 				frappe.msgprint(__("From must be before To"));
 				return;
 			}
-			if (end - start > MAX_WINDOW_DAYS * 24 * 3600 * 1000) {
-				frappe.msgprint(__("The window is longer than {0} days; fetch it in parts", [MAX_WINDOW_DAYS]));
+			if (end - start > max_days * 24 * 3600 * 1000) {
+				frappe.msgprint(__("The window is longer than {0} days; fetch it in parts", [max_days]));
 				return;
 			}
 			frappe
@@ -104,37 +193,53 @@ function show_fetch_dialog(frm) {
 					if (!r.message || !r.message.queued) return;
 					dialog.hide();
 					frm._attendance_sync_waiting = true;
-					frm.dashboard.show_progress(__("Fetch Check-in"), 1, __("Queued"));
-					frappe.show_alert({ message: __("Fetch queued"), indicator: "blue" });
+					// The run's own progress replaces this bar (same title); the result closes it.
+					frm.dashboard.show_progress(
+						sync_progress_title(frm.doc.name),
+						0,
+						__("Queued: waiting for a background worker")
+					);
 				});
 		},
 	});
 	dialog.show();
 }
 
+function sync_progress_title(device) {
+	return __("Sync of {0}", [device]);
+}
+
+function hide_sync_progress(frm, device) {
+	// FormDashboard.hide_progress(title) fails on a title it is not showing (a run started by the scheduler,
+	// or a page reloaded while a fetch was queued), so ask only for a bar that is there.
+	const title = sync_progress_title(device);
+	const bars = frm.dashboard._progress_map || {};
+	if (bars[title]) frm.dashboard.hide_progress(title);
+	if (!Object.keys(frm.dashboard._progress_map || {}).length) frm.dashboard.progress_area.hide();
+}
+
 function show_sync_progress(frm, data) {
-	const title = __("Sync of {0}", [data.device]);
+	const title = sync_progress_title(data.device);
 	if (data.stage === "fetch") {
 		// The event count is unknown until the last page: grow towards half the bar.
 		const percent = 50 * (1 - 1 / (1 + data.pages / 10));
-		frm.dashboard.show_progress(
-			title,
-			percent,
-			__("Fetching: {0} pages, {1} events", [data.pages, data.events])
-		);
+		const pages = data.pages === 1 ? __("1 page") : __("{0} pages", [data.pages]);
+		const events = data.events === 1 ? __("1 event") : __("{0} events", [data.events]);
+		frm.dashboard.show_progress(title, percent, __("Fetching: {0}, {1}", [pages, events]));
 	} else if (data.stage === "checkins") {
 		const percent = 50 + (50 * data.done) / Math.max(data.total, 1);
 		frm.dashboard.show_progress(
 			title,
 			percent,
-			__("Check-ins: {0} of {1} punches processed", [data.done, data.total])
+			data.total === 1
+				? __("Check-ins: {0} of 1 punch processed", [data.done])
+				: __("Check-ins: {0} of {1} punches processed", [data.done, data.total])
 		);
 	}
 }
 
 function show_sync_result(frm, data) {
-	frm.dashboard.hide_progress(__("Sync of {0}", [data.device]));
-	frm.dashboard.hide_progress(__("Fetch Check-in"));
+	hide_sync_progress(frm, data.device);
 	const waiting = frm._attendance_sync_waiting;
 	frm._attendance_sync_waiting = false;
 	if (data.skipped) {
@@ -145,7 +250,7 @@ function show_sync_result(frm, data) {
 	if (!waiting) {
 		frappe.show_alert({
 			message: __("Sync of {0}: {1}", [data.device, __(data.status)]),
-			indicator: data.status === "Failed" ? "red" : "green",
+			indicator: { Success: "green", Partial: "orange", Failed: "red" }[data.status] || "blue",
 		});
 		return;
 	}
@@ -160,11 +265,18 @@ function show_sync_result(frm, data) {
 	]
 		.map(([label, value]) => `<tr><td>${label}</td><td class="text-right">${cint(value)}</td></tr>`)
 		.join("");
-	const error = data.error ? `<p class="text-danger">${frappe.utils.escape_html(data.error)}</p>` : "";
+	// The server sends a message written for people (errors.describe_error); Python's own text of an
+	// unexpected error is only in the Error Log.
+	const error = data.error
+		? `<p class="text-danger">${frappe.utils.escape_html(data.error).replace(/\n/g, "<br>")}</p>`
+		: "";
+	const failed = cint(data.failed)
+		? `<p>${punch_list_link(data.device, "Failed", __("Failed Punches"))}</p>`
+		: "";
 	frappe.msgprint({
 		title: __("Fetch Check-in: {0}", [__(data.status)]),
 		indicator: { Success: "green", Partial: "orange", Failed: "red" }[data.status] || "blue",
-		message: `${error}<table class="table table-bordered table-condensed">${rows}</table>
+		message: `${error}<table class="table table-bordered table-condensed">${rows}</table>${failed}
 			<p>${frappe.utils.get_form_link("Attendance Sync Log", data.log, true)}</p>`,
 	});
 }
@@ -182,11 +294,13 @@ function test_connection(frm) {
 			if (!m) return;
 			if (!m.ok) {
 				frappe.msgprint({
-					title: __("Connection failed"),
+					title: m.blocked ? __("Login Rejected") : __("Connection failed"),
 					indicator: "red",
 					message: `<p>${frappe.utils.escape_html(m.message || m.kind)}</p>
 						<p><b>${__("What to check")}:</b> ${frappe.utils.escape_html(m.hint)}</p>`,
 				});
+				// A rejected login is now recorded on the device (Login Rejected, Last Error, health).
+				if (m.blocked) frm.reload_doc();
 				return;
 			}
 			const yes_no = (value) => (value ? __("Yes") : __("No"));

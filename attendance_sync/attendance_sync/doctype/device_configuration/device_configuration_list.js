@@ -4,7 +4,8 @@
 frappe.listview_settings["Device Configuration"] = {
 	add_fields: ["sync_health", "enabled"],
 	get_indicator(doc) {
-		// Health is computed on the server (every 15 minutes and after each run) and stored in sync_health.
+		// Health is computed on the server (every 15 minutes and after each run) and stored in sync_health; the
+		// form uses the same colours.
 		const colors = {
 			Synced: "green",
 			Stale: "orange",
@@ -13,6 +14,7 @@ frappe.listview_settings["Device Configuration"] = {
 			Disabled: "gray",
 		};
 		const state = doc.sync_health || (doc.enabled ? "Never Synced" : "Disabled");
-		return [__(state), colors[state] || "gray", `sync_health,=,${state}`];
+		// A state added on the server later still stands out rather than passing for healthy.
+		return [__(state), colors[state] || "orange", `sync_health,=,${state}`];
 	},
 };

@@ -10,7 +10,9 @@ except ImportError:  # outside a bench there is no site to test against
 		"bench test: run with bench --site SITE run-tests --app attendance_sync"
 	) from None
 
+import re
 from datetime import timedelta
+from pathlib import Path
 
 from frappe.utils import add_days, get_datetime, now_datetime
 
@@ -18,6 +20,7 @@ from attendance_sync.attendance_sync import api, sync
 from attendance_sync.attendance_sync.locks import advisory_lock
 from attendance_sync.attendance_sync.testing import SIM_PASSWORD, AttendanceSyncTestCase
 from attendance_sync.logic import punches as P
+from attendance_sync.logic import windows
 from attendance_sync.logic.timezones import REINTERPRET, TRUST_OFFSETS
 
 
@@ -228,6 +231,49 @@ class TestDeviceConfiguration(AttendanceSyncTestCase):
 			api.fetch_checkins(device, str(now - timedelta(days=32)), str(now))
 		with self.assertRaises(frappe.ValidationError):
 			api.fetch_checkins(device, str(now), str(now - timedelta(hours=1)))
+
+	def test_fetch_dialog_defaults_are_full_datetimes_the_fetch_accepts(self):
+		(sim,) = self.start_simulator()
+		device = self.make_device(sim)
+		defaults = api.fetch_window_defaults(device)
+		for key in ("from_time", "to_time"):
+			self.assertRegex(defaults[key], r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$", key)
+		start, end = get_datetime(defaults["from_time"]), get_datetime(defaults["to_time"])
+		self.assertEqual(end - start, timedelta(days=1), "never synced: the last day")
+		self.assertLessEqual(abs((end - now_datetime()).total_seconds()), 60)
+		self.assertEqual(defaults["max_days"], windows.MANUAL_WINDOW_MAX.days)
+
+		self.assertTrue(api.fetch_checkins(device, defaults["from_time"], defaults["to_time"])["queued"])
+		log = frappe.get_last_doc(sync.LOG, filters={"device": device})
+		self.assertEqual((log.trigger, log.status), (sync.MANUAL, "Success"))
+		self.assertEqual(get_datetime(log.window_start), start)
+
+		# From is Synced Up To; a device behind by more than the limit gets the limit's worth from there.
+		behind = (now_datetime() - timedelta(days=40)).replace(microsecond=0)
+		frappe.db.set_value(sync.DEVICE, device, "synced_up_to", behind)
+		defaults = api.fetch_window_defaults(device)
+		self.assertEqual(get_datetime(defaults["from_time"]), behind)
+		self.assertEqual(get_datetime(defaults["to_time"]) - behind, windows.MANUAL_WINDOW_MAX)
+		self.assertTrue(api.fetch_checkins(device, defaults["from_time"], defaults["to_time"])["queued"])
+
+	def test_run_results_carry_what_the_fetch_dialog_shows(self):
+		script = Path(__file__).with_name("device_configuration.js").read_text()
+		body = script[script.index("function show_sync_result(") :]
+		body = body[: body.index("\nfunction ", 1)]
+		shown = set(re.findall(r"\bdata\.(\w+)", body)) - {"device", "skipped", "message"}
+		self.assertIn("checkins_created", shown)
+
+		(sim,) = self.start_simulator()
+		device = self.make_device(sim)
+		now = now_datetime()
+		success = sync.sync_device(device, sync.MANUAL, str(now - timedelta(days=1)), str(now))
+		self.assertEqual(success["status"], "Success", success)
+		self.assertLessEqual(shown - {"error"}, set(success))
+		unreachable = self.make_device(None)
+		failure = sync.sync_device(unreachable, sync.MANUAL, str(now - timedelta(days=1)), str(now))
+		self.assertEqual(failure["status"], "Failed", failure)
+		self.assertLessEqual(shown, set(failure))
+		self.assertIn("Device IP and Port", failure["error"])
 
 	def test_manual_window_never_moves_the_cursor_backwards(self):
 		(sim,) = self.start_simulator()
