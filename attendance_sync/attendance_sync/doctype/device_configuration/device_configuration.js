@@ -5,6 +5,7 @@ const ATTENDANCE_SYNC_API = "attendance_sync.attendance_sync.api";
 // Sync Health is computed on the server (sync.refresh_health); the list view uses the same colours.
 const SYNC_HEALTH_COLORS = {
 	Synced: "green",
+	"Needs Attention": "orange",
 	Stale: "orange",
 	Failing: "red",
 	"Never Synced": "gray",
@@ -90,8 +91,12 @@ function log_link(frm) {
 }
 
 function show_health_alert(frm) {
+	// Sync Health and Health Details are written by the server (sync.refresh_health) after every run, every
+	// 15 minutes and after a Test Connection; this only shows them, with the links that resolve them.
 	const doc = frm.doc;
-	const error = doc.last_error ? frappe.utils.escape_html(doc.last_error).replace(/\n+/g, "<br>") : "";
+	const state = sync_health(doc);
+	const as_html = (text) => frappe.utils.escape_html(text).replace(/\n+/g, "<br>");
+	const details = doc.health_message ? as_html(doc.health_message) : "";
 	// The headline outlives a refresh, and one form object serves every device.
 	frm.dashboard.clear_headline();
 	if (doc.auth_blocked) {
@@ -103,36 +108,28 @@ function show_health_alert(frm) {
 		);
 		return;
 	}
-	if (doc.last_sync_status === "Failed") {
-		frm.dashboard.set_headline_alert(`${error || __("The last sync failed.")} ${log_link(frm)}`, "red");
+	if (state === "Failing") {
+		const error = details || (doc.last_error ? as_html(doc.last_error) : __("The last sync failed."));
+		frm.dashboard.set_headline_alert(`${error} ${log_link(frm)}`, "red");
 		return;
 	}
-	// Punches that failed to become check-ins hold the Shift Type cursor (HRMS must not mark those people
-	// absent) until they are reprocessed; a run that ended Partial is the usual sign.
-	frappe.db.count("Device Punch", { filters: { device: doc.name, status: "Failed" } }).then((failed) => {
-		if (frm.doc.name !== doc.name) return;
-		if (!failed && doc.last_sync_status !== "Partial" && !error) return;
-		const parts = [];
-		if (doc.last_sync_status === "Partial") {
-			parts.push(__("The last sync was Partial."));
-		}
-		if (error) parts.push(error);
-		if (failed) {
-			parts.push(
-				failed === 1
-					? __(
-							"1 punch did not become a check-in; it holds the Shift Type cursor (no absences are marked from it on) until it is corrected and reprocessed."
-					  )
-					: __(
-							"{0} punches did not become check-ins; they hold the Shift Type cursor (no absences are marked from the first of them on) until they are corrected and reprocessed.",
-							[failed]
-					  )
-			);
-			parts.push(punch_list_link(doc.name, "Failed", __("Failed Punches")));
-		}
-		parts.push(log_link(frm));
-		frm.dashboard.set_headline_alert(parts.join(" "), "orange");
-	});
+	if (["Synced", "Never Synced", "Disabled"].includes(state) && !details) return;
+	const parts = [
+		details ||
+			(state === "Stale"
+				? __("The device has missed its Sync Frequency.")
+				: __(
+						"Some punches did not become check-ins, or hold a Shift Type's Last Sync of Checkin (auto attendance waits for them)."
+				  )),
+	];
+	if (state === "Needs Attention") {
+		parts.push(punch_list_link(doc.name, "Failed", __("Failed Punches")));
+	}
+	parts.push(log_link(frm));
+	frm.dashboard.set_headline_alert(
+		parts.filter(Boolean).join(" "),
+		state === "Synced" ? "blue" : sync_health_color(state)
+	);
 }
 
 function show_fetch_dialog(frm) {

@@ -8,6 +8,7 @@ frappe.listview_settings["Device Configuration"] = {
 		// form uses the same colours.
 		const colors = {
 			Synced: "green",
+			"Needs Attention": "orange",
 			Stale: "orange",
 			Failing: "red",
 			"Never Synced": "gray",
