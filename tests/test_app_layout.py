@@ -13,9 +13,11 @@ from pathlib import Path
 import pytest
 
 from attendance_sync import hooks
+from attendance_sync.logic import counters as C
 from attendance_sync.logic import punches as P
 from attendance_sync.logic import schedule as S
 from attendance_sync.logic.settings import DEFAULTS
+from attendance_sync.logic.timezones import TIME_ZONE_HANDLING
 
 APP = Path(__file__).resolve().parent.parent / "attendance_sync"
 MODULE = APP / "attendance_sync"
@@ -145,6 +147,16 @@ def test_select_options_match_the_plain_modules():
 	assert options("Device Configuration", "sync_health")[1:] == list(S.HEALTH_STATES)
 	assert options("Attendance Sync Log", "trigger") == ["Scheduled", "Manual", "Reprocess"]
 	assert options("Attendance Sync Log", "status") == ["Running", "Success", "Partial", "Failed"]
+	assert options("Attendance Sync Log", "counter_reset") == ["", *C.COUNTER_RESETS]
+	assert options("Device Configuration", "time_zone_handling") == list(TIME_ZONE_HANDLING)
+
+
+def test_every_health_state_has_a_color_on_the_form():
+	script = (DOCTYPES / "device_configuration" / "device_configuration.js").read_text()
+	colors = script[script.index("const SYNC_HEALTH_COLORS") :]
+	colors = colors[: colors.index("};")]
+	for state in S.HEALTH_STATES:
+		assert f'"{state}":' in colors or f"{state}:" in colors, state
 
 
 def test_fields_written_by_the_job_exist():
@@ -165,6 +177,8 @@ def test_fields_written_by_the_job_exist():
 		"firmware",
 		"serial_number",
 		"sync_health",
+		"health_message",
+		"time_zone_handling",
 	):
 		assert name in device, name
 	log = fields("Attendance Sync Log")
@@ -183,6 +197,11 @@ def test_fields_written_by_the_job_exist():
 		"started_at",
 		"job_id",
 		"user",
+		"cursor_held_by",
+		"held_punches",
+		"open_unmapped",
+		"counter_reset",
+		"counter_reset_details",
 	):
 		assert name in log, name
 
@@ -226,12 +245,50 @@ def test_modules_and_patches():
 	patches = (APP / "patches.txt").read_text()
 	assert patches.index("[pre_model_sync]") < patches.index("[post_model_sync]")
 	assert (MODULE / "__init__.py").exists() and (DOCTYPES / "__init__.py").exists()
+	listed = [
+		line.strip() for line in patches.splitlines() if line.strip() and not line.startswith(("#", "["))
+	]
+	assert "attendance_sync.patches.rekey_device_punches" in listed
+	for patch in listed:
+		assert resolve(f"{patch}.execute"), patch
 
 
-def test_unique_key_on_device_and_serial():
+def test_unique_key_on_device_and_event_identity():
+	# Not (device, serial_no): a terminal whose counter restarted numbers new events 1, 2, ... again.
 	controller = (DOCTYPES / "device_punch" / "device_punch.py").read_text()
 	assert "def on_doctype_update" in controller
-	assert 'add_unique("Device Punch", ["device", "serial_no"]' in controller
+	assert 'add_unique("Device Punch", ["device", "event_key"]' in controller
+	assert 'add_unique("Device Punch", ["device", "serial_no"]' not in controller
+
+
+def list_columns(name: str, width: int) -> list[str]:
+	"""The columns Frappe's list view (v15 list_view.js `setup_columns`) shows for a doctype at `width` fields.
+
+	The title (or name), a tag column, the indicator, then the `in_list_view` fields in field order, cut to
+	4 fields on screens up to 1366 px wide and 6 above.
+	"""
+	doc = load(name)
+	title = doc.get("title_field")
+	script = (
+		DOCTYPES / name.lower().replace(" ", "_") / f"{name.lower().replace(' ', '_')}_list.js"
+	).read_text()
+	has_indicator = "get_indicator" in script
+	columns = [title or "name", "(tag)"] + (["(status)"] if has_indicator else [])
+	columns += [
+		f["fieldname"]
+		for f in doc["fields"]
+		if f.get("in_list_view")
+		and f["fieldname"] != title
+		and not (has_indicator and f["fieldname"] == "status")
+	]
+	return columns[:width]
+
+
+def test_device_punch_list_shows_time_on_a_laptop_screen():
+	assert "time" in list_columns("Device Punch", 4)
+	assert {"time", "device"} <= set(list_columns("Device Punch", 6))
+	script = (DOCTYPES / "device_punch" / "device_punch_list.js").read_text()
+	assert "hide_name_column: true" in script
 
 
 def whitelisted(path: Path) -> set[str]:
@@ -286,6 +343,7 @@ class Block(importlib.abc.MetaPathFinder):
 			raise ImportError(name)
 sys.meta_path.insert(0, Block())
 import attendance_sync.logic.errors, attendance_sync.logic.hosts, attendance_sync.logic.progress
+import attendance_sync.logic.counters
 import attendance_sync.logic.punches, attendance_sync.logic.schedule, attendance_sync.logic.settings
 import attendance_sync.logic.timezones, attendance_sync.logic.windows, attendance_sync.hooks
 assert "attendance_sync._core" not in sys.modules

@@ -230,3 +230,114 @@ def test_sync_counts():
 @pytest.mark.parametrize("status", P.PRUNABLE_STATUSES)
 def test_unresolved_statuses_are_never_pruned(status):
 	assert status not in (P.UNMAPPED, P.FAILED, P.PENDING)
+
+
+def test_a_restarted_counter_reusing_a_serial_at_another_time_is_a_new_punch():
+	# Serial 5 before a factory reset, and serial 5 again afterwards: two events, two rows, two names.
+	before = P.punch_rows("Gate", [Ev(5, "1", at(8))], site_tz=SITE, direction=None).rows
+	after = P.punch_rows("Gate", [Ev(5, "1", at(15, 30))], site_tz=SITE, direction=None).rows
+	assert before[0].name != after[0].name
+	assert before[0].event_key == "s:5@2024-03-01T08:00:00"
+	# The same event fetched again keeps its name.
+	again = P.punch_rows("Gate", [Ev(5, "1", at(8))], site_tz=SITE, direction=None).rows
+	assert again[0].name == before[0].name
+
+
+def test_the_key_is_the_terminals_wall_clock_whatever_offset_it_is_read_with():
+	# A naive-time terminal read with another configured offset, or a terminal whose zone setting changed:
+	# the digits it stores stay, so the identity does too.
+	plus6 = P.event_key(Ev(9, "1", datetime(2024, 3, 1, 8, tzinfo=DHAKA)))
+	plus8 = P.event_key(Ev(9, "1", datetime(2024, 3, 1, 8, tzinfo=timezone(timedelta(hours=8)))))
+	assert plus6 == plus8
+
+
+def test_rows_stored_under_the_old_serial_key_migrate_to_the_key_a_fetch_makes():
+	(row,) = P.punch_rows("Gate", [Ev(42, "7", at(9, 15, 30))], site_tz=SITE, direction=None).rows
+	assert P.migrated_event_key(42, row.device_time) == row.event_key
+	assert P.punch_name("Gate", P.migrated_event_key(42, "2024-03-01T09:15:30+06:00")) == row.name
+
+
+BERLIN = "Europe/Berlin"
+
+
+def test_re_interpreting_reads_the_wall_clock_in_the_device_zone():
+	# The terminal shows Dhaka time but believes it is in UTC+8: 08:00+08:00 is really 08:00 in Dhaka.
+	wrong = timezone(timedelta(hours=8))
+	event = Ev(1, "1", datetime(2024, 3, 1, 8, tzinfo=wrong))
+	trusted = P.punch_rows("Gate", [event], site_tz=SITE, direction=None).rows[0]
+	fixed = P.punch_rows("Gate", [event], site_tz=SITE, direction=None, reinterpret_zone=SITE).rows[0]
+	assert trusted.time == datetime(2024, 3, 1, 6, 0)
+	assert fixed.time == datetime(2024, 3, 1, 8, 0)
+	# What the terminal sent is kept, and so is the identity.
+	assert fixed.device_time == "2024-03-01T08:00:00+08:00"
+	assert fixed.name == trusted.name
+	# A fixed offset works the same way.
+	assert P.punch_rows("G", [event], site_tz=SITE, direction=None, reinterpret_zone="+06:00").rows[
+		0
+	].time == (datetime(2024, 3, 1, 8, 0))
+
+
+def test_re_interpreting_applies_the_zone_per_punch_across_a_dst_change():
+	# A terminal in Berlin set to UTC: its wall clock is right, its offset says +00:00. The window holds punches
+	# on both sides of the spring change (2024-03-31 02:00 -> 03:00, +01:00 -> +02:00), and of the autumn one
+	# (2024-10-27 03:00 -> 02:00, the hour 02:00-03:00 repeats: read as its first occurrence, +02:00).
+	utc = timezone.utc
+	events = [
+		Ev(1, "1", datetime(2024, 3, 30, 22, 0, tzinfo=utc)),
+		Ev(2, "1", datetime(2024, 3, 31, 1, 59, 59, tzinfo=utc)),
+		Ev(3, "1", datetime(2024, 3, 31, 3, 0, tzinfo=utc)),
+		Ev(4, "1", datetime(2024, 3, 31, 8, 0, tzinfo=utc)),
+		Ev(5, "1", datetime(2024, 10, 27, 2, 30, tzinfo=utc)),
+		Ev(6, "1", datetime(2024, 10, 27, 3, 30, tzinfo=utc)),
+	]
+	rows = P.punch_rows("Gate", events, site_tz="UTC", direction=None, reinterpret_zone=BERLIN).rows
+	assert [r.time for r in sorted(rows, key=lambda r: r.serial_no)] == [
+		datetime(2024, 3, 30, 21, 0),  # +01:00
+		datetime(2024, 3, 31, 0, 59, 59),  # +01:00, the last second before the change
+		datetime(2024, 3, 31, 1, 0),  # +02:00, the first wall-clock second after it
+		datetime(2024, 3, 31, 6, 0),  # +02:00, not +01:00 as an offset taken at the window's start would say
+		datetime(2024, 10, 27, 0, 30),  # the repeated hour, first occurrence (+02:00)
+		datetime(2024, 10, 27, 2, 30),  # +01:00 again
+	]
+
+
+def test_failure_reason_names_the_employee_and_what_to_fix():
+	reason = P.checkin_failure_reason(
+		"EMP-0007",
+		"AttributeError",
+		"'NoneType' object has no attribute 'start_time'",
+		validation=False,
+		missing_shift_types=[("Default Shift", "Night (deleted)")],
+	)
+	assert reason.startswith("Employee EMP-0007: Default Shift points at Shift Type Night (deleted)")
+	assert "Set an existing Shift Type there" in reason and "Reprocess" in reason
+	assert "start_time" in reason  # the original error, for whoever searches for it
+	validation = P.checkin_failure_reason(
+		"EMP-1",
+		"ValidationError",
+		"Latitude and longitude values are required for checking in.",
+		validation=True,
+	)
+	assert validation.startswith(
+		"Employee EMP-1: Latitude and longitude values are required for checking in."
+	)
+	assert ".." not in validation
+	other = P.checkin_failure_reason("EMP-1", "KeyError", "'shift'", validation=False)
+	assert "EMP-1" in other and "KeyError" in other and "Reprocess" in other
+
+
+def test_counts_merge_only_what_a_batch_committed():
+	run = P.SyncCounts(fetched=10, new_punches=10, unmapped=1)
+	batch = P.SyncCounts()
+	for status in (P.CHECKED_IN, P.UNMAPPED, P.FAILED):
+		batch.add(status)
+	run.merge(batch)
+	assert run.as_dict() == {
+		"fetched": 10,
+		"new_punches": 10,
+		"checkins_created": 1,
+		"duplicates": 0,
+		"unmapped": 2,
+		"inactive": 0,
+		"failed": 1,
+	}

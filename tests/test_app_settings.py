@@ -2,6 +2,7 @@
 
 import pytest
 
+from attendance_sync.logic import progress
 from attendance_sync.logic.progress import Throttle
 from attendance_sync.logic.settings import DEFAULTS, SyncSettings, settings_from_values
 
@@ -51,3 +52,19 @@ def test_throttle():
 	assert not t.ready()
 	now[0] = 1.6
 	assert t.ready()
+
+
+def test_progress_words_say_one_page_not_one_pages():
+	assert progress.fetch_message(1, 1) == "Fetching: 1 page, 1 event"
+	assert progress.fetch_message(2, 30) == "Fetching: 2 pages, 30 events"
+	assert progress.fetch_message(0, 0) == "Fetching: 0 pages, 0 events"
+	assert progress.checkin_message(0, 1) == "Check-ins: 0 of 1 punch processed"
+	assert progress.checkin_message(250, 500) == "Check-ins: 250 of 500 punches processed"
+
+
+def test_progress_percent_fills_one_bar_in_two_halves():
+	assert progress.fetch_percent(0) == 0
+	assert 0 < progress.fetch_percent(1) < progress.fetch_percent(100) < 50
+	assert progress.checkin_percent(0, 10) == 50
+	assert progress.checkin_percent(10, 10) == 100
+	assert progress.checkin_percent(0, 0) == 50

@@ -1,4 +1,4 @@
-"""Window computation and cursor rules (Synced Up To, Last Serial No)."""
+"""Window computation and cursor rules (Synced Up To); Last Serial No is in test_app_counters.py."""
 
 from datetime import datetime, timedelta
 
@@ -11,8 +11,8 @@ from attendance_sync.logic.windows import (
 	WindowError,
 	completed_limit,
 	cursor_limit,
+	device_wall_clock,
 	manual_window,
-	next_last_serial,
 	next_synced_up_to,
 	scheduled_window,
 	use_serial_search,
@@ -109,19 +109,6 @@ def test_first_run_establishes_cursor_only_from_sync_start():
 	assert next_synced_up_to(None, Window(floor, T), floor=None, limit=T) is None
 
 
-def test_last_serial_only_grows():
-	assert next_last_serial(None, 10, serial_mode=True, scheduled=True) == 10
-	assert next_last_serial(10, 25, serial_mode=True, scheduled=True) == 25
-	assert next_last_serial(25, None, serial_mode=True, scheduled=True) == 25
-	assert next_last_serial(25, 20, serial_mode=True, scheduled=True) == 25
-	# A manual window of the past naturally ends below the stored serial.
-	assert next_last_serial(25, 20, serial_mode=False, scheduled=False) == 25
-
-
-def test_last_serial_follows_a_device_reset_seen_by_a_scheduled_time_window():
-	assert next_last_serial(19_353, 42, serial_mode=False, scheduled=True) == 42
-
-
 def test_completed_limit():
 	assert completed_limit(T, None) == T
 	assert completed_limit(T, T - timedelta(hours=1)) == T - timedelta(hours=1)
@@ -143,3 +130,24 @@ def test_use_serial_search():
 	# A swapped terminal counts from 1 again.
 	assert not use_serial_search(**{**base, "device_serial_number": "DS-2"})
 	assert use_serial_search(**{**base, "stored_serial_number": None})
+
+
+def test_re_interpreted_window_is_sent_as_the_wall_clock_of_the_device_zone():
+	# Site in Dhaka (+06:00), terminal clock showing Berlin time: 12:00 in Dhaka is 07:00 in Berlin in winter.
+	assert device_wall_clock(datetime(2024, 1, 10, 12), "Asia/Dhaka", "Europe/Berlin") == datetime(
+		2024, 1, 10, 7
+	)
+	assert device_wall_clock(datetime(2024, 1, 10, 12), "Asia/Dhaka", "+01:00") == datetime(2024, 1, 10, 7)
+
+
+def test_re_interpreted_window_across_a_dst_change_gets_each_ends_offset():
+	# Berlin moves to summer time on 2024-03-31 at 02:00 (+01:00 -> +02:00). A window from the 30th to the 1st, in
+	# UTC site time: its start is read at +01:00, its end at +02:00, not both at one offset taken "now".
+	start = device_wall_clock(datetime(2024, 3, 30, 12), "UTC", "Europe/Berlin")
+	end = device_wall_clock(datetime(2024, 4, 1, 12), "UTC", "Europe/Berlin")
+	assert (start, end) == (datetime(2024, 3, 30, 13), datetime(2024, 4, 1, 14))
+
+
+def test_re_interpreting_needs_a_zone():
+	with pytest.raises(ValueError):
+		device_wall_clock(datetime(2024, 1, 10, 12), "UTC", "")

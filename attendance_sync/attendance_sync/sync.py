@@ -6,28 +6,43 @@ in a device job, and why:
 2. store every new punch in one bulk insert and commit, so nothing fetched can be lost from here on;
 3. turn Pending punches into Employee Checkins batch by batch, each batch committed under a site-wide lock
    (two devices reporting one employee in one second must not both insert);
-4. only then move Synced Up To / Last Serial No, write the Sync Log and the Shift Type cursors.
+4. only then move Synced Up To / Last Serial No, write the Sync Log and the Shift Type cursors (each stays before
+   the earliest punch of its employees that is still Pending or Failed).
 A crash anywhere leaves the cursors where they were and the stored punches Pending; the next run re-fetches the
 window (the keys turn the known events away) and finishes the Pending ones, exactly once.
 """
 
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import frappe
 from frappe import _
 from frappe.model.document import Document
+from frappe.query_builder.functions import Count, Min
 from frappe.realtime import get_doc_room
 from frappe.utils import cint, flt, get_datetime, get_system_timezone, now_datetime, strip_html
 
 from attendance_sync.attendance_sync.locks import advisory_lock
-from attendance_sync.logic import errors, schedule, windows
+from attendance_sync.logic import counters, errors, schedule, windows
 from attendance_sync.logic import punches as P
-from attendance_sync.logic.progress import Throttle
+from attendance_sync.logic.progress import (
+	Throttle,
+	checkin_message,
+	checkin_percent,
+	fetch_message,
+	fetch_percent,
+)
 from attendance_sync.logic.settings import SyncSettings, settings_from_values
-from attendance_sync.logic.timezones import device_utc_offset, site_naive_to_aware, to_site_naive
+from attendance_sync.logic.timezones import (
+	REINTERPRET,
+	device_utc_offset,
+	reinterpret_in_zone,
+	site_naive_to_aware,
+	to_site_naive,
+)
 
 DEVICE = "Device Configuration"
 PUNCH = "Device Punch"
@@ -45,6 +60,7 @@ JOB_TIMEOUT = 4 * 3600
 # How long a batch waits for another job's check-in batch to commit.
 CHECKIN_LOCK_WAIT = 600
 CHECKIN_LOCK = "attendance_sync:checkins"
+CHECKIN_SAVEPOINT = "attendance_sync_checkin"
 
 
 def job_id(device: str) -> str:
@@ -78,7 +94,11 @@ def core_device(doc: Document, settings: SyncSettings) -> Any:
 		name=doc.name,
 		major=cint(doc.major),
 		minor=cint(doc.minor),
-		utc_offset=device_utc_offset(doc.device_time_zone, site_naive_to_aware(now_datetime(), _site_tz())),
+		# Re-interpreting reads the wall clock of every time, so the terminal's own offset is kept for the window
+		# (it maps back to the same digits on the terminal); otherwise the configured zone covers naive times.
+		utc_offset=None
+		if reinterpret_zone(doc)
+		else device_utc_offset(doc.device_time_zone, site_naive_to_aware(now_datetime(), _site_tz())),
 		connect_timeout=settings.connect_timeout,
 		timeout=settings.request_timeout,
 		punch_codes=sorted(settings.punch_codes) if settings.punch_codes else None,
@@ -89,6 +109,36 @@ def _site_tz() -> str:
 	return get_system_timezone()
 
 
+def reinterpret_zone(doc: Document) -> str | None:
+	"""Device Time Zone when the device's times are re-interpreted in it (Time Zone Handling), else None."""
+	if doc.get("time_zone_handling") != REINTERPRET:
+		return None
+	if not doc.device_time_zone:
+		frappe.throw(
+			_("{0} of {1} needs a Device Time Zone: set it, or choose Trust Device Offsets").format(
+				_(REINTERPRET), doc.name
+			)
+		)
+	return doc.device_time_zone
+
+
+class DeviceClock:
+	"""Device instants to site time, and site windows to what the core is asked, under Time Zone Handling."""
+
+	def __init__(self, site_tz: str, zone: str | None) -> None:
+		self.site_tz = site_tz
+		self.zone = zone
+
+	def site_time(self, value: datetime) -> datetime:
+		return to_site_naive(reinterpret_in_zone(value, self.zone) if self.zone else value, self.site_tz)
+
+	def request(self, value: datetime) -> datetime:
+		"""A site-time window end as the core takes it: an instant, or the terminal's wall clock (naive)."""
+		if self.zone:
+			return windows.device_wall_clock(value, self.site_tz, self.zone)
+		return site_naive_to_aware(value, self.site_tz)
+
+
 def _dt(value: Any) -> datetime | None:
 	return get_datetime(value) if value else None
 
@@ -96,16 +146,20 @@ def _dt(value: Any) -> datetime | None:
 class Progress:
 	"""Realtime progress: pages and events while fetching, then check-ins.
 
-	Device runs speak to the device's form (its document room); a Reprocess speaks to the user who asked.
+	Device runs speak to the device's form (its document room); a Reprocess speaks to the user who asked. Every
+	message carries `title` ("Sync of <device>"), `percent` and `description` (worded, with "1 page" and
+	"2 pages"), ready for one progress bar: the form shows that bar as Queued when it queues a manual run, the
+	run's first message ("started") takes the same bar over, and the result (DONE_EVENT, same title) closes it.
 	"""
 
-	def __init__(self, device: str | None, user: str | None = None) -> None:
+	def __init__(self, device: str | None, user: str | None = None, title: str | None = None) -> None:
 		self.device = device
 		self.user = user
+		self.title = title or (_("Sync of {0}").format(device) if device else _("Reprocess"))
 		self.throttle = Throttle(1.0)
 
 	def publish(self, event: str, message: dict[str, Any]) -> None:
-		message = {"device": self.device, **message}
+		message = {"device": self.device, "title": self.title, **message}
 		try:
 			if self.user:
 				frappe.publish_realtime(event, message, user=self.user)
@@ -115,13 +169,37 @@ class Progress:
 			# Progress is cosmetic; an exception here would cancel the fetch it reports on.
 			pass
 
+	def started(self) -> None:
+		self.publish(
+			PROGRESS_EVENT,
+			{"stage": "started", "percent": 1, "description": _("Connecting to the terminal")},
+		)
+
 	def fetch(self, pages: int, events: int) -> None:
 		if self.throttle.ready():
-			self.publish(PROGRESS_EVENT, {"stage": "fetch", "pages": pages, "events": events})
+			self.publish(
+				PROGRESS_EVENT,
+				{
+					"stage": "fetch",
+					"pages": pages,
+					"events": events,
+					"percent": fetch_percent(pages),
+					"description": fetch_message(pages, events),
+				},
+			)
 
 	def checkins(self, done: int, total: int) -> None:
 		if self.throttle.ready(force=done >= total):
-			self.publish(PROGRESS_EVENT, {"stage": "checkins", "done": done, "total": total})
+			self.publish(
+				PROGRESS_EVENT,
+				{
+					"stage": "checkins",
+					"done": done,
+					"total": total,
+					"percent": checkin_percent(done, total),
+					"description": checkin_message(done, total),
+				},
+			)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -157,12 +235,18 @@ def _schedulable_devices() -> list[dict[str, Any]]:
 	)
 
 
-def _enqueue_candidates(candidates: list[schedule.Candidate], settings: SyncSettings) -> list[str]:
+def _enqueue_candidates(
+	candidates: list[schedule.Candidate], settings: SyncSettings, finishing: str | None = None
+) -> list[str]:
 	from frappe.utils.background_jobs import is_job_enqueued
 
 	active = 0
 	if settings.fetch_concurrency > 0:
-		active = sum(1 for d in frappe.get_all(DEVICE, pluck="name") if is_job_enqueued(job_id(d)))
+		active = schedule.active_jobs(
+			frappe.get_all(DEVICE, pluck="name"),
+			lambda device: is_job_enqueued(job_id(device)),
+			finishing=finishing,
+		)
 	picked = schedule.pick_for_enqueue(candidates, active=active, limit=settings.fetch_concurrency)
 	return [name for name in picked if enqueue_device(name, SCHEDULED)]
 
@@ -174,8 +258,12 @@ def scheduled_daily() -> list[str]:
 	return _enqueue_candidates(candidates, get_settings())
 
 
-def scheduled_tick() -> list[str]:
-	"""The 15-minute cron tick: refresh every device's health, enqueue the devices whose frequency is due."""
+def scheduled_tick(finishing: str | None = None) -> list[str]:
+	"""The 15-minute cron tick: refresh every device's health, enqueue the devices whose frequency is due.
+
+	A scheduled device job calls it as it finishes (`finishing` = its device), to refill its Fetch Concurrency
+	slot: RQ still reports that job as running, so it is not counted.
+	"""
 	refresh_health()
 	now = now_datetime()
 	candidates = [
@@ -183,14 +271,33 @@ def scheduled_tick() -> list[str]:
 		for d in _schedulable_devices()
 		if schedule.is_due(d.sync_frequency, _dt(d.last_sync_at), now)
 	]
-	return _enqueue_candidates(candidates, get_settings())
+	return _enqueue_candidates(candidates, get_settings(), finishing)
 
 
 def refresh_health(device: str | None = None) -> None:
-	"""Store each device's health (Synced / Stale / Failing / ...) for the list and form indicators."""
+	"""Store each device's health (Synced / Needs Attention / Stale / Failing / ...) and what is wrong in words
+	(Health Details), for the list and the form."""
+	for d, state, attention in _health(device):
+		message = (
+			schedule.health_message(
+				state, last_error=d.last_error, synced_up_to=_dt(d.synced_up_to), attention=attention
+			)
+			or None
+		)
+		if (state, message) != (d.sync_health, d.health_message or None):
+			frappe.db.set_value(
+				DEVICE,
+				d.name,
+				{"sync_health": state, "health_message": message},
+				update_modified=False,
+			)
+
+
+def _health(device: str | None = None) -> list[tuple[Any, str, schedule.Attention]]:
+	"""(device row, health state, what needs attention) of one device or all."""
 	now = now_datetime()
 	filters = {"name": device} if device else {}
-	for d in frappe.get_all(
+	devices = frappe.get_all(
 		DEVICE,
 		filters=filters,
 		fields=[
@@ -198,11 +305,43 @@ def refresh_health(device: str | None = None) -> None:
 			"enabled",
 			"auth_blocked",
 			"last_sync_status",
+			"last_error",
 			"synced_up_to",
 			"sync_frequency",
 			"sync_health",
+			"health_message",
 		],
+	)
+	if not devices:
+		return []
+	names = [d.name for d in devices]
+	punch = frappe.qb.DocType(PUNCH)
+	open_counts: dict[tuple[str, str], tuple[int, Any]] = {
+		(r.device, r.status): (r.punches, r.oldest)
+		for r in frappe.qb.from_(punch)
+		.select(punch.device, punch.status, Count(punch.name).as_("punches"), Min(punch.time).as_("oldest"))
+		.where(punch.device.isin(names) & punch.status.isin([P.FAILED, P.UNMAPPED]))
+		.groupby(punch.device, punch.status)
+		.run(as_dict=True)
+	}
+	feeds: dict[str, list[str]] = {}
+	for row in frappe.get_all(
+		"Device Shift Type",
+		filters={"parent": ["in", names], "parenttype": DEVICE},
+		fields=["parent", "shift_type"],
 	):
+		feeds.setdefault(row.parent, []).append(row.shift_type)
+	plans = _shift_cursor_plans({s for shifts in feeds.values() for s in shifts})
+	result = []
+	for d in devices:
+		failed, oldest_failed = open_counts.get((d.name, P.FAILED), (0, None))
+		unmapped, _oldest = open_counts.get((d.name, P.UNMAPPED), (0, None))
+		held = tuple(
+			plans[s].hold for s in sorted(set(feeds.get(d.name, []))) if s in plans and plans[s].hold
+		)
+		attention = schedule.Attention(
+			failed=failed, oldest_failed=_dt(oldest_failed), unmapped=unmapped, held=held
+		)
 		state = schedule.health(
 			enabled=bool(d.enabled),
 			auth_blocked=bool(d.auth_blocked),
@@ -210,9 +349,10 @@ def refresh_health(device: str | None = None) -> None:
 			synced_up_to=_dt(d.synced_up_to),
 			frequency=d.sync_frequency,
 			now=now,
+			attention=attention,
 		)
-		if state != d.sync_health:
-			frappe.db.set_value(DEVICE, d.name, "sync_health", state, update_modified=False)
+		result.append((d, state, attention))
+	return result
 
 
 def prune_punches() -> int:
@@ -245,10 +385,11 @@ def sync_device(
 			result = {"skipped": True, "message": _("A sync of {0} is already running").format(device)}
 			progress.publish(DONE_EVENT, result)
 			return result
+		progress.started()
 		result = _run_device(device, trigger, _dt(from_time), _dt(to_time), progress)
 	progress.publish(DONE_EVENT, result)
 	if get_settings().fetch_concurrency > 0 and trigger == SCHEDULED:
-		scheduled_tick()
+		scheduled_tick(finishing=device)
 	return result
 
 
@@ -286,6 +427,36 @@ def _finish_log(log: Document, counts: P.SyncCounts, status: str, started: float
 	log.save(ignore_permissions=True)
 
 
+def _serial_anchor(device: str, last_serial: int | None) -> counters.Anchor | None:
+	"""The stored punch named by Last Serial No (the newest, if a restarted counter reused the serial)."""
+	if not last_serial:
+		return None
+	rows = frappe.get_all(
+		PUNCH,
+		filters={"device": device, "serial_no": last_serial},
+		fields=["event_key", "time"],
+		order_by="creation desc",
+		limit=1,
+	)
+	if not rows:
+		return None
+	return counters.Anchor(serial=last_serial, key=rows[0].event_key, time=get_datetime(rows[0].time))
+
+
+def _stored_keys(device: str, serials: Iterable[int]) -> dict[int, set[str]]:
+	"""The event keys stored for each of `serials` of the device."""
+	wanted = sorted(set(serials))
+	found: dict[int, set[str]] = {}
+	for i in range(0, len(wanted), 1000):
+		for row in frappe.get_all(
+			PUNCH,
+			filters={"device": device, "serial_no": ["in", wanted[i : i + 1000]]},
+			fields=["serial_no", "event_key"],
+		):
+			found.setdefault(int(row.serial_no), set()).add(row.event_key)
+	return found
+
+
 def _run_device(
 	device: str,
 	trigger: str,
@@ -312,10 +483,11 @@ def _run_device(
 	password = None
 	try:
 		password = doc.get_password("device_user_password", raise_exception=False)
+		clock = DeviceClock(site_tz, reinterpret_zone(doc))
 		dev = core_device(doc, settings)
 		info = _core().device_info(dev)
 		server_now = now_datetime()
-		device_now = to_site_naive(info.device_time, site_tz)
+		device_now = clock.site_time(info.device_time)
 		frappe.db.set_value(
 			DEVICE,
 			device,
@@ -336,7 +508,10 @@ def _run_device(
 				"window_start": window.start,
 				"window_end": window.end,
 				"device_time": device_now,
-				"clock_skew_seconds": flt(info.clock_skew_seconds, 3),
+				# Re-interpreted, the terminal's clock is measured in the zone it really shows.
+				"clock_skew_seconds": flt((device_now - server_now).total_seconds(), 3)
+				if clock.zone
+				else flt(info.clock_skew_seconds, 3),
 			}
 		)
 		updates: dict[str, Any] = {}
@@ -346,44 +521,20 @@ def _run_device(
 				"The device clock ({0}) is behind Synced Up To: nothing to fetch. Check the terminal's time settings."
 			).format(device_now)
 		else:
-			by_serial = windows.use_serial_search(
-				scheduled=trigger == SCHEDULED,
-				supported=bool(info.supports_serial_search),
-				last_serial=cint(doc.last_serial_no) or None,
-				stored_serial_number=doc.serial_number,
-				device_serial_number=info.serial_number,
+			failure = _fetch_and_store(
+				doc,
+				dev,
+				trigger,
+				info,
+				window,
+				clock,
+				progress,
+				log.name,
+				counts,
+				extra,
+				updates,
+				limit=windows.cursor_limit(device_now, server_now),
 			)
-			result, failure = _fetch(
-				dev, window, site_tz, cint(doc.last_serial_no) if by_serial else None, progress
-			)
-			if result.serial_mode and not result.events and failure is None:
-				# Nothing after Last Serial No can also mean the terminal's counter restarted (factory reset):
-				# a search of the same span by time alone finds those events.
-				result, failure = _fetch(dev, window, site_tz, None, progress)
-			stats = result.stats
-			extra.update(
-				{"pages": stats.pages, "exchanges": stats.exchanges, "serial_mode": int(result.serial_mode)}
-			)
-			fetched = P.punch_rows(device, result.events, site_tz=site_tz, direction=doc.punch_direction)
-			counts.fetched = fetched.events
-			new_rows = store_punches(fetched.rows, log.name)
-			counts.new_punches = len(new_rows)
-			counts.unmapped += sum(1 for r in new_rows if r.status == P.UNMAPPED)
-			frappe.db.commit()
-			# On a failure part-way, complete_until is the last event received: the cursor stops before the gap.
-			limit = windows.completed_limit(
-				windows.cursor_limit(device_now, server_now), to_site_naive(result.complete_until, site_tz)
-			)
-			updates["synced_up_to"] = windows.next_synced_up_to(
-				_dt(doc.synced_up_to), window, floor=_dt(doc.sync_start), limit=limit
-			)
-			if failure is None:
-				updates["last_serial_no"] = windows.next_last_serial(
-					cint(doc.last_serial_no) or None,
-					result.last_serial,
-					serial_mode=bool(result.serial_mode),
-					scheduled=trigger == SCHEDULED,
-				)
 
 		process_pending({"device": device}, counts, progress, settings)
 		if failure is not None:
@@ -393,11 +544,17 @@ def _run_device(
 			raise failure
 
 		status = counts.status
-		updates.update({"last_sync_status": status, "last_error": None, "last_sync_log": log.name})
+		updates.update(
+			{
+				"last_sync_status": status,
+				"last_error": _partial_error(device, counts) if counts.failed else None,
+				"last_sync_log": log.name,
+			}
+		)
 		frappe.db.set_value(DEVICE, device, updates, update_modified=False)
-		_finish_log(log, counts, status, started, **extra)
+		held = update_shift_type_cursors(device)
+		_finish_log(log, counts, status, started, **extra, **_open_work(device, held))
 		frappe.db.commit()
-		update_shift_type_cursors(device)
 		refresh_health(device)
 		frappe.db.commit()
 		return {"status": status, "log": log.name, "trigger": trigger, **counts.as_dict()}
@@ -406,16 +563,126 @@ def _run_device(
 		return _fail(device, log.name, e, counts, started, trigger, password, extra)
 
 
+def _fetch_and_store(
+	doc: Document,
+	dev: Any,
+	trigger: str,
+	info: Any,
+	window: windows.Window,
+	clock: DeviceClock,
+	progress: Progress,
+	log_name: str,
+	counts: P.SyncCounts,
+	extra: dict[str, Any],
+	updates: dict[str, Any],
+	*,
+	limit: datetime,
+) -> Exception | None:
+	"""Fetch the window, store its punches (committed), and work out the cursors; the fetch's failure, if any.
+
+	A scheduled run searches by serial from the anchor (the stored punch of Last Serial No) on, where the
+	terminal supports it; when the anchor does not come back at its time, the counter restarted (or the anchor is
+	gone) and the run searches the window by time. Every fetch is checked for a restarted counter or a replaced
+	terminal, which the Sync Log records and the serial cursor follows.
+	"""
+	device = doc.name
+	scheduled = trigger == SCHEDULED
+	direction = doc.punch_direction
+	last_serial = cint(doc.last_serial_no) or None
+	reset = counters.terminal_replaced(doc.serial_number, info.serial_number)
+	anchor = None if reset else _serial_anchor(device, last_serial)
+	anchored = last_serial is None or anchor is not None
+
+	def punch_rows(events: Iterable[Any]) -> P.FetchedPunches:
+		return P.punch_rows(
+			device, events, site_tz=clock.site_tz, direction=direction, reinterpret_zone=clock.zone
+		)
+
+	searched = window
+	since = None
+	if anchor is not None and windows.use_serial_search(
+		scheduled=scheduled,
+		supported=bool(info.supports_serial_search),
+		last_serial=anchor.serial,
+		stored_serial_number=doc.serial_number,
+		device_serial_number=info.serial_number,
+	):
+		searched = windows.Window(counters.search_start(window.start, anchor), window.end)
+		since = anchor.serial - 1
+	result, failure = _fetch(dev, searched, clock, since, progress)
+	fetched = punch_rows(result.events)
+	rows = list(fetched.rows)
+	pages, exchanges, events = result.stats.pages, result.stats.exchanges, fetched.events
+	confirmed = True
+	if anchor is not None and since is not None and not counters.anchor_confirmed(anchor, rows):
+		confirmed = False
+		if failure is None:
+			# Last Serial No's punch is not on the terminal at its time: search the window by time, which needs
+			# no counter. (After a failure nothing is asked again: it may have been a rejected login.)
+			anchored = False
+			searched, since = window, None
+			result, failure = _fetch(dev, window, clock, None, progress)
+			again = punch_rows(result.events)
+			known = {r.name for r in rows}
+			rows += [r for r in again.rows if r.name not in known]
+			pages += result.stats.pages
+			exchanges += result.stats.exchanges
+			events += again.events
+			confirmed = True
+	if reset is None:
+		reset = counters.detect_restart(
+			last_serial=last_serial,
+			anchor=anchor,
+			rows=rows,
+			stored_keys=_stored_keys(
+				device,
+				(
+					r.serial_no
+					for r in rows
+					if r.serial_no is not None and last_serial and r.serial_no <= last_serial
+				),
+			),
+		)
+	if reset is not None:
+		extra.update({"counter_reset": reset.kind, "counter_reset_details": reset.details})
+	extra.update({"pages": pages, "exchanges": exchanges, "serial_mode": int(since is not None)})
+
+	new_rows = store_punches(rows, log_name)
+	frappe.db.commit()
+	counts.fetched = events
+	counts.new_punches = len(new_rows)
+	counts.unmapped += sum(1 for r in new_rows if r.status == P.UNMAPPED)
+
+	# On a failure part-way, complete_until is where the core can prove it received everything: the cursor stops
+	# there. An unconfirmed search by serial proves nothing.
+	complete_until = clock.site_time(result.complete_until) if confirmed else searched.start
+	updates["synced_up_to"] = windows.next_synced_up_to(
+		_dt(doc.synced_up_to),
+		searched,
+		floor=_dt(doc.sync_start),
+		limit=windows.completed_limit(limit, complete_until),
+	)
+	if failure is None:
+		updates["last_serial_no"] = counters.next_last_serial(
+			last_serial,
+			counters.highest_serial(rows),
+			scheduled=scheduled,
+			reset=reset is not None,
+			anchored=anchored,
+		)
+	return failure
+
+
 def _fetch(
-	dev: Any, window: windows.Window, site_tz: str, since: int | None, progress: Progress
+	dev: Any, window: windows.Window, clock: DeviceClock, since: int | None, progress: Progress
 ) -> tuple[Any, Exception | None]:
 	"""`_core.fetch_events` over the window; a device failure with events received returns them and the error."""
 	core = _core()
 	try:
 		result = core.fetch_events(
 			dev,
-			site_naive_to_aware(window.start, site_tz),
-			site_naive_to_aware(window.end, site_tz),
+			clock.request(window.start),
+			clock.request(window.end),
 			since_serial=since,
 			on_progress=progress.fetch,
 		)
@@ -424,6 +691,35 @@ def _fetch(
 			raise
 		return e.partial, e
 	return result, None
+
+
+def _partial_error(device: str, counts: P.SyncCounts) -> str:
+	"""Last Error of a Partial run: how many punches failed and the first reason."""
+	first = frappe.get_all(
+		PUNCH,
+		filters={"device": device, "status": P.FAILED},
+		fields=["reason"],
+		order_by="time asc",
+		limit=1,
+	)
+	text = (
+		_("1 punch of this run could not become a check-in")
+		if counts.failed == 1
+		else _("{0} punches of this run could not become check-ins").format(counts.failed)
+	)
+	if first and first[0].reason:
+		text += ": " + first[0].reason
+	return text + " " + _("(Device Punch list, status Failed)")
+
+
+def _open_work(device: str, held: dict[str, "ShiftCursorPlan"]) -> dict[str, Any]:
+	"""The Sync Log fields on what waits for a person: held Shift Type cursors, open Unmapped punches."""
+	holds = [plan.hold for plan in held.values() if plan.hold]
+	return {
+		"cursor_held_by": "\n".join(schedule.hold_text(h) for h in holds) or None,
+		"held_punches": sum(h.punches for h in holds),
+		"open_unmapped": frappe.db.count(PUNCH, {"device": device, "status": P.UNMAPPED}),
+	}
 
 
 def _fail(
@@ -497,7 +793,7 @@ def store_punches(rows: list[P.PunchRow], log_name: str | None) -> list[P.PunchR
 	fields = [*P.PunchRow.FIELDS, "sync_log", "creation", "modified", "owner", "modified_by", "docstatus"]
 	values = [(*r.values(), log_name, now, now, user, user, 0) for r in new]
 	# The device lock already keeps two runs of a device apart; IGNORE makes a race with a pruned-and-refetched
-	# row, or any other, harmless: the keys on name and (device, serial_no) turn repeats away.
+	# row, or any other, harmless: the keys on name and (device, event_key) turn repeats away.
 	frappe.db.bulk_insert(PUNCH, fields, values, ignore_duplicates=True)
 	return new
 
@@ -524,6 +820,33 @@ def _insert_checkin(decision: P.Decision, device: str, geo: tuple[float | None, 
 	# The run was authorised by role when it was triggered; a System Manager need not hold HR permissions.
 	checkin.insert(ignore_permissions=True)
 	return checkin.name
+
+
+def _missing_shift_types(employee: str) -> list[tuple[str, str]]:
+	"""(where, Shift Type) of the employee's shift links that point at a Shift Type that does not exist."""
+	missing = []
+	default_shift = frappe.db.get_value("Employee", employee, "default_shift")
+	if default_shift and not frappe.db.exists("Shift Type", default_shift):
+		missing.append((_("Default Shift"), default_shift))
+	for row in frappe.get_all(
+		"Shift Assignment",
+		filters={"employee": employee, "docstatus": 1, "status": "Active"},
+		fields=["name", "shift_type"],
+	):
+		if row.shift_type and not frappe.db.exists("Shift Type", row.shift_type):
+			missing.append((_("Shift Assignment {0}").format(row.name), row.shift_type))
+	return missing
+
+
+def _checkin_failure_reason(employee: str | None, exc: Exception) -> str:
+	validation = isinstance(exc, frappe.ValidationError)
+	return P.checkin_failure_reason(
+		employee,
+		type(exc).__name__,
+		strip_html(str(exc)),
+		validation=validation,
+		missing_shift_types=[] if validation or not employee else _missing_shift_types(employee),
+	)
 
 
 def process_pending(
@@ -558,8 +881,11 @@ def process_pending(
 			)
 			if not rows:
 				break
-			_process_batch(rows, counts, settings)
+			# Counted once committed: a batch that fails is rolled back, and the log must not count it.
+			batch = P.SyncCounts()
+			_process_batch(rows, batch, settings)
 			frappe.db.commit()
+			counts.merge(batch)
 		done += len(rows)
 		batches += 1
 		progress.checkins(done, max(total, done))
@@ -611,19 +937,23 @@ def _process_batch(rows: list[dict[str, Any]], counts: P.SyncCounts, settings: S
 		decision = planner.decide(punch)
 		checkin = None
 		if decision.creates_checkin:
-			frappe.db.savepoint("attendance_sync_checkin")
+			# One savepoint per insert: whatever HRMS raises (a validation, or an AttributeError from an
+			# Employee whose shift points at a deleted Shift Type) fails this punch only; the others go on.
+			frappe.db.savepoint(CHECKIN_SAVEPOINT)
 			try:
 				checkin = _insert_checkin(decision, punch.device, geo.get(punch.device, (None, None)))
-			except frappe.ValidationError as e:
-				frappe.db.rollback(save_point="attendance_sync_checkin")
+			except Exception as e:
+				frappe.db.rollback(save_point=CHECKIN_SAVEPOINT)
 				frappe.clear_messages()
 				planner.forget(decision)
 				decision = P.Decision(
 					punch.name,
 					P.FAILED,
 					employee=decision.employee,
-					reason=strip_html(str(e)) or type(e).__name__,
+					reason=_checkin_failure_reason(decision.employee, e),
 				)
+			else:
+				frappe.db.release_savepoint(CHECKIN_SAVEPOINT)
 		frappe.db.set_value(
 			PUNCH,
 			punch.name,
@@ -659,7 +989,23 @@ def reprocess(names: list[str] | None = None, device_user_id: str | None = None)
 	counts = P.SyncCounts()
 	try:
 		process_pending(scope, counts, progress, get_settings())
-		_finish_log(log, counts, counts.status, started)
+		# Resolved punches release the Shift Type cursors they held.
+		held = update_shift_types(
+			frappe.get_all(
+				"Device Shift Type",
+				filters={"parent": ["in", devices], "parenttype": DEVICE},
+				pluck="shift_type",
+			)
+		)
+		open_work = _open_work(devices[0], held) if len(devices) == 1 else {}
+		if len(devices) > 1:
+			open_work["cursor_held_by"] = (
+				"\n".join(schedule.hold_text(p.hold) for p in held.values() if p.hold) or None
+			)
+		_finish_log(log, counts, counts.status, started, **open_work)
+		frappe.db.commit()
+		for device in devices:
+			refresh_health(device)
 		frappe.db.commit()
 	except Exception as e:
 		frappe.db.rollback()
@@ -697,7 +1043,16 @@ def enqueue_reprocess(names: list[str] | None = None, device_user_id: str | None
 # Shift Type cursors
 
 
-def update_shift_type_cursors(device: str) -> dict[str, datetime | None]:
+@dataclass(frozen=True)
+class ShiftCursorPlan:
+	"""Where a Shift Type's `last_sync_of_checkin` is, where it goes, and what holds it back."""
+
+	current: datetime | None
+	cursor: datetime | None
+	hold: schedule.HeldCursor | None
+
+
+def update_shift_type_cursors(device: str) -> dict[str, ShiftCursorPlan]:
 	"""Move `last_sync_of_checkin` of the Shift Types this device feeds."""
 	return update_shift_types(
 		frappe.get_all(
@@ -706,35 +1061,129 @@ def update_shift_type_cursors(device: str) -> dict[str, datetime | None]:
 	)
 
 
-def update_shift_types(shift_types: Iterable[str]) -> dict[str, datetime | None]:
+def update_shift_types(shift_types: Iterable[str]) -> dict[str, ShiftCursorPlan]:
 	"""Move each Shift Type's `last_sync_of_checkin` by the rules of schedule.shift_type_cursor."""
-	moved: dict[str, datetime | None] = {}
-	for shift_type in sorted(set(shift_types)):
-		feeders = sorted(
-			set(
-				frappe.get_all(
-					"Device Shift Type",
-					filters={"shift_type": shift_type, "parenttype": DEVICE},
-					pluck="parent",
-				)
+	plans = _shift_cursor_plans(shift_types)
+	for shift_type, plan in plans.items():
+		if plan.cursor != plan.current:
+			frappe.db.set_value(
+				"Shift Type", shift_type, "last_sync_of_checkin", plan.cursor, update_modified=False
 			)
+	return plans
+
+
+def _shift_cursor_plans(shift_types: Iterable[str]) -> dict[str, ShiftCursorPlan]:
+	"""Where each Shift Type's cursor may go: its feeding devices, and its employees' unresolved punches."""
+	names = sorted({s for s in shift_types if s})
+	if not names:
+		return {}
+	feeders: dict[str, set[str]] = {}
+	for row in frappe.get_all(
+		"Device Shift Type",
+		filters={"shift_type": ["in", names], "parenttype": DEVICE},
+		fields=["parent", "shift_type"],
+	):
+		feeders.setdefault(row.shift_type, set()).add(row.parent)
+	devices = {
+		d.name: schedule.FeedingDevice(name=d.name, enabled=bool(d.enabled), synced_up_to=_dt(d.synced_up_to))
+		for d in frappe.get_all(
+			DEVICE,
+			filters={"name": ["in", sorted(set().union(*feeders.values())) or [""]]},
+			fields=["name", "enabled", "synced_up_to"],
 		)
-		devices = [
-			schedule.FeedingDevice(
-				name=d.name,
-				enabled=bool(d.enabled),
-				synced_up_to=_dt(d.synced_up_to),
-				last_sync_status=d.last_sync_status,
+	}
+	unresolved = _unresolved_by_shift(names)
+	currents = {
+		r.name: _dt(r.last_sync_of_checkin)
+		for r in frappe.get_all(
+			"Shift Type", filters={"name": ["in", names]}, fields=["name", "last_sync_of_checkin"]
+		)
+	}
+	plans: dict[str, ShiftCursorPlan] = {}
+	for shift_type in names:
+		if shift_type not in currents:
+			continue
+		feeding = [devices[d] for d in sorted(feeders.get(shift_type, ())) if d in devices]
+		current = currents[shift_type]
+		held = unresolved.get(shift_type)
+		plans[shift_type] = ShiftCursorPlan(
+			current=current,
+			cursor=schedule.shift_type_cursor(current, feeding, held),
+			hold=schedule.held_cursor(shift_type, current, feeding, held),
+		)
+	return plans
+
+
+def _unresolved_by_shift(shift_types: list[str]) -> dict[str, schedule.Unresolved]:
+	"""The Pending and Failed punches of the employees on each Shift Type: they hold its cursor.
+
+	A Failed punch names its employee; a Pending one is mapped by its Device User ID the way the check-in step
+	maps it. Unmapped punches belong to nobody and hold nothing.
+	"""
+	punch = frappe.qb.DocType(PUNCH)
+	rows = (
+		frappe.qb.from_(punch)
+		.select(
+			punch.employee,
+			punch.device_user_id,
+			Min(punch.time).as_("earliest"),
+			Count(punch.name).as_("punches"),
+		)
+		.where(punch.status.isin([P.PENDING, P.FAILED]))
+		.groupby(punch.employee, punch.device_user_id)
+		.run(as_dict=True)
+	)
+	if not rows:
+		return {}
+	ids = sorted({i for r in rows if not r.employee and (i := P.normalize_device_user_id(r.device_user_id))})
+	index = P.employee_index(
+		frappe.get_all(
+			"Employee",
+			filters={"attendance_device_id": ["in", ids]},
+			fields=["attendance_device_id", "name", "status"],
+			as_list=True,
+		)
+		if ids
+		else []
+	)
+	per_employee: dict[str, list[tuple[datetime, int]]] = {}
+	for r in rows:
+		employee = r.employee
+		if not employee:
+			ref = index.lookup(P.normalize_device_user_id(r.device_user_id))
+			employee = ref.name if ref else None
+		if employee:
+			per_employee.setdefault(employee, []).append((get_datetime(r.earliest), int(r.punches)))
+	if not per_employee:
+		return {}
+	employees = sorted(per_employee)
+	memberships = [
+		schedule.Membership(r.name, r.default_shift, None)
+		for r in frappe.get_all(
+			"Employee",
+			filters={"name": ["in", employees], "default_shift": ["in", shift_types]},
+			fields=["name", "default_shift"],
+		)
+	]
+	memberships += [
+		schedule.Membership(r.employee, r.shift_type, r.end_date)
+		for r in frappe.get_all(
+			"Shift Assignment",
+			filters={
+				"employee": ["in", employees],
+				"shift_type": ["in", shift_types],
+				"docstatus": 1,
+				"status": "Active",
+			},
+			fields=["employee", "shift_type", "end_date"],
+		)
+	]
+	return schedule.unresolved_by_shift(
+		{
+			employee: schedule.Unresolved(
+				earliest=min(t for t, _n in found), punches=sum(n for _t, n in found)
 			)
-			for d in frappe.get_all(
-				DEVICE,
-				filters={"name": ["in", feeders or [""]]},
-				fields=["name", "enabled", "synced_up_to", "last_sync_status"],
-			)
-		]
-		current = _dt(frappe.db.get_value("Shift Type", shift_type, "last_sync_of_checkin"))
-		new = schedule.shift_type_cursor(current, devices)
-		if new != current:
-			frappe.db.set_value("Shift Type", shift_type, "last_sync_of_checkin", new, update_modified=False)
-			moved[shift_type] = new
-	return moved
+			for employee, found in per_employee.items()
+		},
+		memberships,
+	)

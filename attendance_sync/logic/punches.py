@@ -1,9 +1,11 @@
 """From device events to Device Punch rows, and from Pending punches to Employee Checkin decisions.
 
-A Device Punch is stored once per device event: its name is derived from (device, event key), and the event
-key is the device's serial number, or, for firmwares that send none, the event's content plus its occurrence
-index among identical events of the same fetch. Re-fetching the same events therefore produces the same
-names, which the table's keys turn away.
+A Device Punch is stored once per device event: its name is derived from (device, event key). The event key
+is the device's serial number together with the event's wall-clock time as the terminal reported it, or, for
+firmwares that send no serial, the event's content plus its occurrence index among identical events of the same
+fetch. Re-fetching the same events therefore produces the same names, which the table's keys turn away; and a
+terminal whose counter restarted (factory reset, firmware upgrade, a replaced terminal under the same Device
+Configuration) numbers new events 1, 2, ... again at other times, which are new keys, not repeats.
 
 Check-in planning is exact to the second and ignores the log type, which is stricter than HRMS's own duplicate
 check (employee, time, log type): two terminals reporting one face in the same second make one check-in.
@@ -18,7 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from attendance_sync.logic.i18n import _
-from attendance_sync.logic.timezones import to_site_naive
+from attendance_sync.logic.timezones import reinterpret_in_zone, to_site_naive
 
 PENDING = "Pending"
 CHECKED_IN = "Checked In"
@@ -82,10 +84,24 @@ def parse_punch_codes(rows: Iterable[tuple[Any, Any]]) -> frozenset[tuple[int, i
 	return codes or None
 
 
+def serial_event_key(serial_no: int, wall_clock: datetime) -> str:
+	"""The identity of an event that has a serial: the serial and the terminal's wall-clock time of the event.
+
+	The wall clock (the digits the terminal shows, without its offset) is what a terminal stores with the event,
+	so it stays the same however the offset is read; a restarted counter reuses serials at other times.
+	"""
+	return f"s:{int(serial_no)}@{wall_clock.replace(tzinfo=None).isoformat(timespec='seconds')}"
+
+
+def migrated_event_key(serial_no: int, device_time: str) -> str:
+	"""The key of a row stored under the old scheme (`s:<serial>`), from its Device Time column."""
+	return serial_event_key(serial_no, datetime.fromisoformat(device_time))
+
+
 def event_key(event: EventLike, occurrence: int = 0) -> str:
-	"""The per-device identity of an event: its serial, else its content and occurrence index."""
+	"""The per-device identity of an event: its serial and wall-clock time, else its content and occurrence."""
 	if event.serial_no is not None:
-		return f"s:{int(event.serial_no)}"
+		return serial_event_key(event.serial_no, event.time)
 	instant = event.time.isoformat(timespec="seconds")
 	employee = normalize_device_user_id(event.employee_no) or ""
 	return f"t:{instant}|{event.major}|{event.minor}|{employee}|{occurrence}"
@@ -150,8 +166,13 @@ def punch_rows(
 	*,
 	site_tz: str,
 	direction: str | None,
+	reinterpret_zone: str | None = None,
 ) -> FetchedPunches:
-	"""Device Punch rows for the punch events (`Event.is_punch`) among `events`, one per event identity."""
+	"""Device Punch rows for the punch events (`Event.is_punch`) among `events`, one per event identity.
+
+	`reinterpret_zone` (Time Zone Handling "Re-interpret in Device Time Zone"): each event's wall clock is read in
+	that zone, per event, instead of with the offset the terminal sent. Device Time keeps what the terminal sent.
+	"""
 	rows: dict[str, PunchRow] = {}
 	occurrences: Counter[str] = Counter()
 	total = skipped = 0
@@ -178,7 +199,9 @@ def punch_rows(
 			device_user_id=user_id,
 			name_on_device=event.name,
 			card_no=event.card_no,
-			time=to_site_naive(event.time, site_tz),
+			time=to_site_naive(
+				reinterpret_in_zone(event.time, reinterpret_zone) if reinterpret_zone else event.time, site_tz
+			),
 			device_time=event.time.isoformat(timespec="seconds"),
 			log_type=log_type_for(direction, event.log_type),
 			verify_method=event.verify_method,
@@ -336,6 +359,40 @@ class CheckinPlanner:
 		return Decision(punch.name, CHECKED_IN, employee=employee_name, time=time, log_type=punch.log_type)
 
 
+def checkin_failure_reason(
+	employee: str | None,
+	error_type: str,
+	message: str,
+	*,
+	validation: bool,
+	missing_shift_types: Sequence[tuple[str, str]] = (),
+) -> str:
+	"""Why a planned check-in could not be inserted: the employee, what went wrong and what to fix.
+
+	`missing_shift_types` are (where, Shift Type) pairs of the employee that point at a Shift Type that does not
+	exist (a Default Shift or a Shift Assignment left behind when the Shift Type was deleted): HRMS then fails
+	inside its own code with an AttributeError, which says nothing a person can act on.
+	"""
+	who = _("Employee {0}").format(employee) if employee else _("The punch")
+	message = (message or "").strip().rstrip(".") or error_type
+	if missing_shift_types:
+		where = "; ".join(
+			_("{0} points at Shift Type {1}, which does not exist").format(source, shift)
+			for source, shift in missing_shift_types
+		)
+		return _(
+			"{0}: {1}. Set an existing Shift Type there (or clear it), then Reprocess this punch. ({2}: {3})"
+		).format(who, where, error_type, message)
+	if validation:
+		return _(
+			"{0}: {1}. Correct it (the Employee, its shift, HR Settings or the device), then Reprocess this punch."
+		).format(who, message)
+	return _(
+		"{0}: the check-in could not be created ({1}: {2}). Check the Employee and its shift, then Reprocess "
+		"this punch."
+	).format(who, error_type, message)
+
+
 def ordered(punches: Iterable[PendingPunch]) -> list[PendingPunch]:
 	"""Planning order: by time, then name, so every run decides the same way."""
 	return sorted(punches, key=lambda p: (p.time, p.name))
@@ -364,6 +421,11 @@ class SyncCounts:
 	unmapped: int = 0
 	inactive: int = 0
 	failed: int = 0
+
+	def merge(self, other: "SyncCounts") -> None:
+		"""Add the counts of `other` (a committed batch) to these."""
+		for key, value in other.as_dict().items():
+			setattr(self, key, getattr(self, key) + value)
 
 	def add(self, status: str) -> None:
 		if status == CHECKED_IN:

@@ -1,8 +1,10 @@
 """When a device is due, how healthy it looks, and how far a Shift Type's check-in cursor may go."""
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from attendance_sync.logic.i18n import _
 
 FREQUENCIES: dict[str, timedelta] = {
 	"Daily": timedelta(days=1),
@@ -21,7 +23,9 @@ STALE = "Stale"
 FAILING = "Failing"
 NEVER = "Never Synced"
 DISABLED = "Disabled"
-HEALTH_STATES = (SYNCED, STALE, FAILING, NEVER, DISABLED)
+# Syncing, but some punches did not become check-ins (Failed) or hold a Shift Type's cursor.
+ATTENTION = "Needs Attention"
+HEALTH_STATES = (SYNCED, STALE, FAILING, NEVER, DISABLED, ATTENTION)
 
 
 def interval(frequency: str | None) -> timedelta:
@@ -35,6 +39,31 @@ def is_due(frequency: str | None, last_sync_at: datetime | None, now: datetime) 
 	return now - last_sync_at >= interval(frequency) - TICK / 2
 
 
+@dataclass(frozen=True)
+class HeldCursor:
+	"""A Shift Type whose `last_sync_of_checkin` waits for unresolved punches."""
+
+	shift_type: str
+	held_at: datetime | None
+	earliest: datetime
+	punches: int
+
+
+@dataclass(frozen=True)
+class Attention:
+	"""What a device's punches still need from a person (counted over every stored punch of the device)."""
+
+	failed: int = 0
+	oldest_failed: datetime | None = None
+	unmapped: int = 0
+	held: tuple[HeldCursor, ...] = field(default_factory=tuple)
+
+	@property
+	def needed(self) -> bool:
+		"""Unmapped punches alone do not: they hold no cursor and wait for an Attendance Device ID."""
+		return bool(self.failed or self.held)
+
+
 def health(
 	*,
 	enabled: bool,
@@ -43,8 +72,10 @@ def health(
 	synced_up_to: datetime | None,
 	frequency: str | None,
 	now: datetime,
+	attention: Attention | None = None,
 ) -> str:
-	"""Synced, Stale (missed its frequency), Failing (last run failed), Never Synced or Disabled."""
+	"""Disabled, Failing (last run failed), Never Synced, Stale (missed its frequency), Needs Attention (failed
+	punches or a held Shift Type cursor), else Synced."""
 	if not enabled:
 		return DISABLED
 	if auth_blocked or last_sync_status == "Failed":
@@ -53,13 +84,87 @@ def health(
 		return NEVER
 	if now - synced_up_to > interval(frequency) * STALE_AFTER_RUNS:
 		return STALE
+	if attention is not None and attention.needed:
+		return ATTENTION
 	return SYNCED
+
+
+def health_message(
+	state: str,
+	*,
+	last_error: str | None = None,
+	synced_up_to: datetime | None = None,
+	attention: Attention | None = None,
+) -> str:
+	"""What is wrong with a device, in words, for its form: empty when nothing is."""
+	parts: list[str] = []
+	if state == FAILING and last_error:
+		parts.append(last_error)
+	elif state == STALE and synced_up_to is not None:
+		parts.append(_("No complete sync since {0}.").format(synced_up_to))
+	if attention is not None:
+		if attention.failed:
+			parts.append(
+				(
+					_(
+						"1 punch could not become a check-in (since {1}); the Device Punch list (status Failed) says why."
+					)
+					if attention.failed == 1
+					else _(
+						"{0} punches could not become check-ins (oldest {1}); the Device Punch list (status Failed) "
+						"says why for each."
+					)
+				).format(attention.failed, attention.oldest_failed)
+			)
+		for hold in attention.held:
+			parts.append(hold_text(hold))
+		if attention.unmapped:
+			parts.append(
+				(
+					_(
+						"1 punch is Unmapped (no Employee has its Device User ID); it holds no Shift Type cursor."
+					)
+					if attention.unmapped == 1
+					else _(
+						"{0} punches are Unmapped (no Employee has their Device User ID); they hold no Shift Type "
+						"cursor."
+					)
+				).format(attention.unmapped)
+			)
+	return " ".join(parts)
+
+
+def hold_text(hold: HeldCursor) -> str:
+	"""Why a Shift Type's cursor does not move, for the Sync Log and the device form."""
+	return (
+		_(
+			"Shift Type {0}: last sync of check-in held at {1}, before 1 failed or pending punch at {2} of an "
+			"employee on this shift; auto attendance waits until it is resolved (fix it, then Reprocess)."
+		)
+		if hold.punches == 1
+		else _(
+			"Shift Type {0}: last sync of check-in held at {1}, before {3} failed or pending punches (the "
+			"earliest at {2}) of employees on this shift; auto attendance waits until they are resolved (fix "
+			"them, then Reprocess)."
+		)
+	).format(hold.shift_type, hold.held_at or _("(not set)"), hold.earliest, hold.punches)
 
 
 @dataclass(frozen=True)
 class Candidate:
 	name: str
 	last_sync_at: datetime | None
+
+
+def active_jobs(
+	devices: Iterable[str], is_queued_or_running: Callable[[str], bool], *, finishing: str | None
+) -> int:
+	"""Device jobs that hold a Fetch Concurrency slot: queued or running, not counting `finishing`.
+
+	A scheduled job refills the slots as it finishes, while RQ still reports it as running: counting it would
+	leave its own slot empty (with a limit of 1, the chain would stop after every job).
+	"""
+	return sum(1 for d in devices if d != finishing and is_queued_or_running(d))
 
 
 def pick_for_enqueue(candidates: Iterable[Candidate], *, active: int, limit: int) -> list[str]:
@@ -80,21 +185,88 @@ class FeedingDevice:
 	name: str
 	enabled: bool
 	synced_up_to: datetime | None
-	last_sync_status: str | None
 
 
-def shift_type_cursor(current: datetime | None, devices: Sequence[FeedingDevice]) -> datetime | None:
+@dataclass(frozen=True)
+class Unresolved:
+	"""Punches of employees on a Shift Type that are not check-ins yet but must become ones (Pending, Failed)."""
+
+	earliest: datetime
+	punches: int
+
+
+def shift_type_cursor(
+	current: datetime | None,
+	devices: Sequence[FeedingDevice],
+	unresolved: Unresolved | None = None,
+) -> datetime | None:
 	"""`last_sync_of_checkin` for a Shift Type fed by `devices`.
 
 	HRMS marks Absent every day up to this moment without a check-in, so it is a promise that every punch up
-	to here is in the system: the minimum Synced Up To over the enabled devices, unchanged while one of them has
-	never completed a run, and never backwards. A failed run leaves its device's Synced Up To where it was, so
-	the minimum never passes a failing device.
+	to here is in the system as a check-in: the minimum Synced Up To over the enabled devices, unchanged while one
+	of them has never completed a run, before the earliest `unresolved` punch of an employee on the shift, and
+	never backwards. A failed run leaves its device's Synced Up To where it was, so the minimum never passes a
+	failing device; a failed check-in holds the cursor until it is resolved (Reprocess).
 	"""
 	enabled = [d for d in devices if d.enabled]
 	if not enabled or any(d.synced_up_to is None for d in enabled):
 		return current
 	candidate = min(d.synced_up_to for d in enabled if d.synced_up_to is not None)
+	if unresolved is not None:
+		candidate = min(candidate, unresolved.earliest - timedelta(seconds=1))
 	if current is not None and candidate <= current:
 		return current
 	return candidate
+
+
+def held_cursor(
+	shift_type: str,
+	current: datetime | None,
+	devices: Sequence[FeedingDevice],
+	unresolved: Unresolved | None,
+) -> HeldCursor | None:
+	"""The hold on a Shift Type's cursor, when unresolved punches keep it from where the devices would take it."""
+	if unresolved is None:
+		return None
+	held = shift_type_cursor(current, devices, unresolved)
+	free = shift_type_cursor(current, devices)
+	if free is None or (held is not None and free <= held):
+		return None
+	return HeldCursor(
+		shift_type=shift_type, held_at=held, earliest=unresolved.earliest, punches=unresolved.punches
+	)
+
+
+@dataclass(frozen=True)
+class Membership:
+	"""An employee on a Shift Type: its Default Shift (no end), or an active Shift Assignment until `end_date`."""
+
+	employee: str
+	shift_type: str
+	end_date: date | None
+
+
+def unresolved_by_shift(
+	per_employee: Mapping[str, Unresolved], memberships: Iterable[Membership]
+) -> dict[str, Unresolved]:
+	"""The unresolved punches of each Shift Type's employees, from each employee's own.
+
+	Who is on a shift follows HRMS's auto attendance (`get_assigned_employees`): a Default Shift, or a submitted,
+	active Shift Assignment not ended before the employee's earliest unresolved punch.
+	"""
+	pairs: set[tuple[str, str]] = set()
+	for m in memberships:
+		found = per_employee.get(m.employee)
+		if found is None or (m.end_date is not None and m.end_date < found.earliest.date()):
+			continue
+		pairs.add((m.shift_type, m.employee))
+	result: dict[str, Unresolved] = {}
+	for shift_type, employee in sorted(pairs):
+		found = per_employee[employee]
+		have = result.get(shift_type)
+		result[shift_type] = (
+			found
+			if have is None
+			else Unresolved(earliest=min(have.earliest, found.earliest), punches=have.punches + found.punches)
+		)
+	return result

@@ -2,6 +2,8 @@
 
 All datetimes here are naive, in the site's time zone, like the Datetime fields they come from.
 
+Last Serial No and counter resets: see `counters`.
+
 Cursor rules (Synced Up To):
 - it moves only after a run whose punches and check-ins are committed (the caller calls `next_synced_up_to`
   only then);
@@ -12,9 +14,15 @@ Cursor rules (Synced Up To):
 """
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone, tzinfo
 
 from attendance_sync.logic.i18n import _
+from attendance_sync.logic.timezones import (
+	normalize_device_time_zone,
+	parse_utc_offset,
+	site_naive_to_aware,
+	zone,
+)
 
 MANUAL_WINDOW_MAX = timedelta(days=31)
 # A device with neither Synced Up To nor Sync Start (a record saved before Sync Start was filled in) starts here.
@@ -102,28 +110,6 @@ def next_synced_up_to(
 	return candidate
 
 
-def next_last_serial(
-	current: int | None,
-	fetched: int | None,
-	*,
-	serial_mode: bool,
-	scheduled: bool,
-) -> int | None:
-	"""Last Serial No after a committed run that saw serials up to `fetched`.
-
-	It only grows, with one exception: a scheduled run by time window reaches the device's present, so a
-	highest serial below the stored one means the device's counter restarted (factory reset or swap); then the
-	stored value must follow it down, or every later search by serial would ask for serials that never come.
-	"""
-	if fetched is None:
-		return current
-	if current is None or fetched > current:
-		return fetched
-	if fetched < current and scheduled and not serial_mode:
-		return fetched
-	return current
-
-
 def use_serial_search(
 	*,
 	scheduled: bool,
@@ -142,3 +128,21 @@ def use_serial_search(
 	return not (
 		stored_serial_number and device_serial_number and stored_serial_number != device_serial_number
 	)
+
+
+def device_wall_clock(value: datetime, site_tz: str, device_time_zone: str) -> datetime:
+	"""A naive site time as the naive wall clock of Device Time Zone (a UTC offset or a zone name).
+
+	With Time Zone Handling "Re-interpret in Device Time Zone" the terminal's clock shows local time under a wrong
+	zone setting, so a window is sent as that wall clock, without an offset of ours (the core formats it in the
+	terminal's own offset, which the terminal maps back to the same digits). A zone name is applied at each end's
+	own instant, so a window across a daylight-saving change gets each side's offset.
+	"""
+	normalized = normalize_device_time_zone(device_time_zone)
+	if normalized is None:
+		raise ValueError(_("Re-interpreting a device time needs a Device Time Zone"))
+	try:
+		tz: tzinfo = timezone(parse_utc_offset(normalized))
+	except ValueError:
+		tz = zone(normalized)
+	return site_naive_to_aware(value, site_tz).astimezone(tz).replace(tzinfo=None)

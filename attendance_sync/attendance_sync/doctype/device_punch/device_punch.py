@@ -11,7 +11,10 @@ class DevicePunch(Document):
 
 
 def on_doctype_update() -> None:
-	# One row per device event: re-fetching the same events inserts nothing (INSERT IGNORE on this key).
-	frappe.db.add_unique("Device Punch", ["device", "serial_no"], constraint_name="unique_device_serial_no")
+	# One row per device event: re-fetching the same events inserts nothing (INSERT IGNORE on this key). The key
+	# is the event's identity (serial and wall-clock time), not its serial alone: a terminal whose counter
+	# restarted numbers new events 1, 2, ... again.
+	frappe.db.add_unique("Device Punch", ["device", "event_key"], constraint_name="unique_device_event_key")
+	frappe.db.add_index("Device Punch", ["device", "serial_no"])
 	frappe.db.add_index("Device Punch", ["device", "status"])
 	frappe.db.add_index("Device Punch", ["status", "time"])

@@ -3,6 +3,8 @@
 
 frappe.listview_settings["Device Punch"] = {
 	add_fields: ["status", "device_user_id", "name_on_device", "reason"],
+	// The name is a hash; without its column the list keeps room for Time (the first field in the doctype).
+	hide_name_column: true,
 	// Opens on what needs attention: punches of device users no Employee is mapped to.
 	filters: [["status", "=", "Unmapped"]],
 	get_indicator(doc) {

@@ -1,0 +1,151 @@
+"""A terminal's event counter: when it restarted, and what the serial cursor (Last Serial No) does then.
+
+A terminal numbers its events 1, 2, 3, ... (`serialNo`). The counter restarts at 1 after a factory reset or some
+firmware upgrades, and a replaced terminal kept under the same Device Configuration has its own counter. Device
+Punches are keyed by serial and wall-clock time (`punches.serial_event_key`), so new events are never taken for
+old ones; what remains is to notice the restart, say so in the Sync Log, and keep the serial cursor honest:
+
+- Last Serial No is the highest serial of a stored punch, so it always names a stored row: the *anchor*, whose
+  serial and wall-clock time are known.
+- A search by serial asks from the anchor's serial on and must get the anchor back with the same time; otherwise
+  the counter restarted (or the anchor is gone) and the run searches by time instead, which misses nothing.
+- A search by time detects a restart when a serial at or below Last Serial No comes back with another time than
+  the stored punch of that serial, or, where no punch of that serial is stored, later than the anchor.
+- A new hardware serial number is a replaced terminal.
+After a restart Last Serial No follows the new counter (a scheduled run, which reaches the present) or is cleared
+(a manual window, which may lie anywhere in the past), so the next search by serial asks for serials that exist.
+"""
+
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from attendance_sync.logic.i18n import _
+
+RESTARTED = "Counter Restarted"
+REPLACED = "Terminal Replaced"
+COUNTER_RESETS = (RESTARTED, REPLACED)
+
+# How much earlier than the anchor's time a search by serial starts: the search names both a time window and a
+# serial range, and the anchor must fall inside the window whatever rounding its time went through.
+ANCHOR_MARGIN = timedelta(hours=1)
+
+
+class RowLike(Protocol):
+	serial_no: int | None
+	event_key: str
+	time: datetime
+
+
+@dataclass(frozen=True)
+class Anchor:
+	"""The stored punch whose serial is Last Serial No."""
+
+	serial: int
+	key: str
+	time: datetime
+
+
+@dataclass(frozen=True)
+class CounterReset:
+	kind: str
+	details: str
+
+
+def terminal_replaced(
+	stored_serial_number: str | None, device_serial_number: str | None
+) -> CounterReset | None:
+	"""A replaced terminal: the hardware serial number read now differs from the one stored."""
+	if stored_serial_number and device_serial_number and stored_serial_number != device_serial_number:
+		return CounterReset(
+			REPLACED,
+			_(
+				"The terminal's hardware serial number changed from {0} to {1}: a different terminal answers at "
+				"this address. Its events are stored as new ones; the serial cursor follows its counter."
+			).format(stored_serial_number, device_serial_number),
+		)
+	return None
+
+
+def anchor_confirmed(anchor: Anchor, rows: Iterable[RowLike]) -> bool:
+	"""Whether a search by serial from the anchor on returned the anchor itself, at its stored time."""
+	return any(r.serial_no == anchor.serial and r.event_key == anchor.key for r in rows)
+
+
+def search_start(window_start: datetime, anchor: Anchor) -> datetime:
+	"""Where a search by serial from the anchor on starts: early enough to return the anchor itself."""
+	return min(window_start, anchor.time - ANCHOR_MARGIN)
+
+
+def detect_restart(
+	*,
+	last_serial: int | None,
+	anchor: Anchor | None,
+	rows: Iterable[RowLike],
+	stored_keys: Mapping[int, Collection[str]],
+) -> CounterReset | None:
+	"""A restarted counter, seen in the punch rows of a fetch.
+
+	`stored_keys` holds, for serials at or below `last_serial` among `rows`, the event keys already stored for
+	that serial. A serial whose stored keys do not include the fetched one is a new event under an old number.
+	A serial with no stored punch (pruned, or an old non-punch event) counts when it is later than the anchor:
+	an older counter value cannot describe a newer event.
+	"""
+	if last_serial is None:
+		return None
+	for row in sorted(rows, key=lambda r: (r.serial_no or 0, r.time)):
+		serial = row.serial_no
+		if serial is None or serial > last_serial:
+			continue
+		known = stored_keys.get(serial)
+		if known:
+			if row.event_key not in known:
+				return CounterReset(
+					RESTARTED,
+					_(
+						"Serial {0} came back for an event at {1}, but the punch stored under serial {0} is another "
+						"event: the terminal's event counter restarted (factory reset or firmware upgrade). The new "
+						"events are stored as new punches; the serial cursor follows the new counter."
+					).format(serial, row.time),
+				)
+		elif anchor is not None and row.time > anchor.time:
+			return CounterReset(
+				RESTARTED,
+				_(
+					"Serial {0} at {1} is below Last Serial No {2} (stored at {3}) but later: the terminal's event "
+					"counter restarted (factory reset or firmware upgrade). The new events are stored as new "
+					"punches; the serial cursor follows the new counter."
+				).format(serial, row.time, anchor.serial, anchor.time),
+			)
+	return None
+
+
+def highest_serial(rows: Iterable[RowLike]) -> int | None:
+	"""The highest serial among stored punch rows (what Last Serial No may become)."""
+	return max((r.serial_no for r in rows if r.serial_no is not None), default=None)
+
+
+def next_last_serial(
+	current: int | None,
+	fetched: int | None,
+	*,
+	scheduled: bool,
+	reset: bool = False,
+	anchored: bool = True,
+) -> int | None:
+	"""Last Serial No after a committed run whose punches went up to serial `fetched`.
+
+	It only grows, except after a counter reset (or when the stored value names no stored punch, as after an
+	upgrade from a version that counted every event): a scheduled run reaches the device's present, so its highest
+	serial is the counter's; a manual run clears it, and the next scheduled run searches by time and sets it.
+	"""
+	if reset:
+		return fetched if scheduled else None
+	if not anchored and scheduled:
+		return fetched
+	if fetched is None:
+		return current
+	if current is None or fetched > current:
+		return fetched
+	return current
