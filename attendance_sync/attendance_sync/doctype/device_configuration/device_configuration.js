@@ -216,23 +216,9 @@ function hide_sync_progress(frm, device) {
 }
 
 function show_sync_progress(frm, data) {
-	const title = sync_progress_title(data.device);
-	if (data.stage === "fetch") {
-		// The event count is unknown until the last page: grow towards half the bar.
-		const percent = 50 * (1 - 1 / (1 + data.pages / 10));
-		const pages = data.pages === 1 ? __("1 page") : __("{0} pages", [data.pages]);
-		const events = data.events === 1 ? __("1 event") : __("{0} events", [data.events]);
-		frm.dashboard.show_progress(title, percent, __("Fetching: {0}, {1}", [pages, events]));
-	} else if (data.stage === "checkins") {
-		const percent = 50 + (50 * data.done) / Math.max(data.total, 1);
-		frm.dashboard.show_progress(
-			title,
-			percent,
-			data.total === 1
-				? __("Check-ins: {0} of 1 punch processed", [data.done])
-				: __("Check-ins: {0} of {1} punches processed", [data.done, data.total])
-		);
-	}
+	// The server sets the percent and words the bar ("1 page", "2 pages"; sync.Progress). One bar per device:
+	// the one Fetch Check-in showed as Queued, taken over by the run's first message and closed by its result.
+	frm.dashboard.show_progress(sync_progress_title(data.device), flt(data.percent), data.description || "");
 }
 
 function show_sync_result(frm, data) {
