@@ -12,6 +12,7 @@ from attendance_sync.logic.windows import (
 	completed_limit,
 	cursor_limit,
 	device_wall_clock,
+	device_wall_window,
 	manual_window,
 	next_synced_up_to,
 	scheduled_window,
@@ -151,3 +152,25 @@ def test_re_interpreted_window_across_a_dst_change_gets_each_ends_offset():
 def test_re_interpreting_needs_a_zone():
 	with pytest.raises(ValueError):
 		device_wall_clock(datetime(2024, 1, 10, 12), "UTC", "")
+
+
+def test_re_interpreted_window_across_the_repeated_hour_holds_every_event():
+	# Berlin sets its clocks back on 2024-10-27 at 03:00 (+02:00 -> +01:00). A 20-minute window across it, in
+	# UTC site time (00:50-01:10 UTC), is 02:50-03:00 (+02:00) and then 02:00-02:10 (+01:00) on the terminal's
+	# wall clock: "02:50 to 02:10", backwards. The span sent must hold both passes.
+	window = Window(datetime(2024, 10, 27, 0, 50), datetime(2024, 10, 27, 1, 10))
+	start, end = device_wall_window(window, "UTC", "Europe/Berlin")
+	assert start <= datetime(2024, 10, 27, 2, 0) and end >= datetime(2024, 10, 27, 3, 0)
+	assert (start, end) == (datetime(2024, 10, 27, 1, 50), datetime(2024, 10, 27, 3, 10))
+	# Across the spring change the wall-clock span (02:00 does not exist) is longer than the window: as it is.
+	spring = Window(datetime(2024, 3, 31, 0, 50), datetime(2024, 3, 31, 1, 10))
+	assert device_wall_window(spring, "UTC", "Europe/Berlin") == (
+		datetime(2024, 3, 31, 1, 50),
+		datetime(2024, 3, 31, 3, 10),
+	)
+	# Elsewhere the span is the window's own.
+	plain = Window(datetime(2024, 10, 20, 0, 50), datetime(2024, 10, 20, 1, 10))
+	assert device_wall_window(plain, "UTC", "Europe/Berlin") == (
+		datetime(2024, 10, 20, 2, 50),
+		datetime(2024, 10, 20, 3, 10),
+	)

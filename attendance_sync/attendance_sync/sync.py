@@ -132,11 +132,11 @@ class DeviceClock:
 	def site_time(self, value: datetime) -> datetime:
 		return to_site_naive(reinterpret_in_zone(value, self.zone) if self.zone else value, self.site_tz)
 
-	def request(self, value: datetime) -> datetime:
-		"""A site-time window end as the core takes it: an instant, or the terminal's wall clock (naive)."""
+	def request(self, window: windows.Window) -> tuple[datetime, datetime]:
+		"""A site-time window as the core takes it: instants, or the terminal's wall clock (naive)."""
 		if self.zone:
-			return windows.device_wall_clock(value, self.site_tz, self.zone)
-		return site_naive_to_aware(value, self.site_tz)
+			return windows.device_wall_window(window, self.site_tz, self.zone)
+		return site_naive_to_aware(window.start, self.site_tz), site_naive_to_aware(window.end, self.site_tz)
 
 
 def _dt(value: Any) -> datetime | None:
@@ -613,22 +613,26 @@ def _fetch_and_store(
 	fetched = punch_rows(result.events)
 	rows = list(fetched.rows)
 	pages, exchanges, events = result.stats.pages, result.stats.exchanges, fetched.events
+	serial_mode = since is not None and bool(result.serial_mode)
 	confirmed = True
 	if anchor is not None and since is not None and not counters.anchor_confirmed(anchor, rows):
-		confirmed = False
-		if failure is None:
-			# Last Serial No's punch is not on the terminal at its time: search the window by time, which needs
-			# no counter. (After a failure nothing is asked again: it may have been a rejected login.)
-			anchored = False
-			searched, since = window, None
+		# Last Serial No's punch is not on the terminal at its time: the counter restarted, or the punch is gone.
+		# (When the core found nothing by serial it searched the window by time itself: serial_mode is off.)
+		anchored = False
+		if result.serial_mode and failure is None:
+			# Search the window by time, which needs no counter.
 			result, failure = _fetch(dev, window, clock, None, progress)
+			searched, serial_mode = window, False
 			again = punch_rows(result.events)
 			known = {r.name for r in rows}
 			rows += [r for r in again.rows if r.name not in known]
 			pages += result.stats.pages
 			exchanges += result.stats.exchanges
 			events += again.events
-			confirmed = True
+		elif result.serial_mode:
+			# Interrupted: nothing is asked again (it may have been a rejected login), and the serials received
+			# prove nothing about what is missing.
+			confirmed = False
 	if reset is None:
 		reset = counters.detect_restart(
 			last_serial=last_serial,
@@ -645,7 +649,7 @@ def _fetch_and_store(
 		)
 	if reset is not None:
 		extra.update({"counter_reset": reset.kind, "counter_reset_details": reset.details})
-	extra.update({"pages": pages, "exchanges": exchanges, "serial_mode": int(since is not None)})
+	extra.update({"pages": pages, "exchanges": exchanges, "serial_mode": int(serial_mode)})
 
 	new_rows = store_punches(rows, log_name)
 	frappe.db.commit()
@@ -678,11 +682,12 @@ def _fetch(
 ) -> tuple[Any, Exception | None]:
 	"""`_core.fetch_events` over the window; a device failure with events received returns them and the error."""
 	core = _core()
+	start, end = clock.request(window)
 	try:
 		result = core.fetch_events(
 			dev,
-			clock.request(window.start),
-			clock.request(window.end),
+			start,
+			end,
 			since_serial=since,
 			on_progress=progress.fetch,
 		)

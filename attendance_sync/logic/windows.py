@@ -146,3 +146,21 @@ def device_wall_clock(value: datetime, site_tz: str, device_time_zone: str) -> d
 	except ValueError:
 		tz = zone(normalized)
 	return site_naive_to_aware(value, site_tz).astimezone(tz).replace(tzinfo=None)
+
+
+def device_wall_window(window: Window, site_tz: str, device_time_zone: str) -> tuple[datetime, datetime]:
+	"""A window as the wall-clock span of Device Time Zone that holds every event of it.
+
+	Where the zone sets its clocks back inside the window, the wall clock runs on, jumps back by the change and runs
+	on again (it may even end before it started): the span is widened by the change on both sides, so it holds
+	both passes. (Where clocks go forward, the wall-clock span is longer than the window and holds it already.)
+	"""
+	start = device_wall_clock(window.start, site_tz, device_time_zone)
+	end = device_wall_clock(window.end, site_tz, device_time_zone)
+	utc = timezone.utc
+	real = site_naive_to_aware(window.end, site_tz).astimezone(utc) - site_naive_to_aware(
+		window.start, site_tz
+	).astimezone(utc)
+	if end - start < real:
+		start, end = min(start, end - real), max(end, start + real)
+	return start, end
