@@ -615,26 +615,9 @@ def _fetch_and_store(
 	pages, exchanges, events = result.stats.pages, result.stats.exchanges, fetched.events
 	serial_mode = since is not None and bool(result.serial_mode)
 	confirmed = True
-	if anchor is not None and since is not None and not counters.anchor_confirmed(anchor, rows):
-		# Last Serial No's punch is not on the terminal at its time: the counter restarted, or the punch is gone.
-		# (When the core found nothing by serial it searched the window by time itself: serial_mode is off.)
-		anchored = False
-		if result.serial_mode and failure is None:
-			# Search the window by time, which needs no counter.
-			result, failure = _fetch(dev, window, clock, None, progress)
-			searched, serial_mode = window, False
-			again = punch_rows(result.events)
-			known = {r.name for r in rows}
-			rows += [r for r in again.rows if r.name not in known]
-			pages += result.stats.pages
-			exchanges += result.stats.exchanges
-			events += again.events
-		elif result.serial_mode:
-			# Interrupted: nothing is asked again (it may have been a rejected login), and the serials received
-			# prove nothing about what is missing.
-			confirmed = False
-	if reset is None:
-		reset = counters.detect_restart(
+
+	def restart() -> counters.CounterReset | None:
+		return counters.detect_restart(
 			last_serial=last_serial,
 			anchor=anchor,
 			rows=rows,
@@ -647,6 +630,33 @@ def _fetch_and_store(
 				),
 			),
 		)
+
+	if reset is None:
+		reset = restart()
+	if serial_mode and anchor is not None and (reset or not counters.anchor_confirmed(anchor, rows)):
+		# Last Serial No's punch is not on the terminal at its time, or serials came back for other events: the
+		# counter restarted (or the punch is gone), and a search by serial cannot reach the new events numbered
+		# below it. (When the core found nothing by serial it searched the window by time itself.)
+		anchored = False
+		if failure is None:
+			# Search the window by time, which needs no counter.
+			result, failure = _fetch(dev, window, clock, None, progress)
+			searched, serial_mode = window, False
+			again = punch_rows(result.events)
+			known = {r.name for r in rows}
+			rows += [r for r in again.rows if r.name not in known]
+			pages += result.stats.pages
+			exchanges += result.stats.exchanges
+			events += again.events
+			if reset is None:
+				reset = restart()
+		else:
+			# Interrupted: nothing is asked again (it may have been a rejected login), and the serials received
+			# prove nothing about what is missing.
+			confirmed = False
+	elif since is not None and not result.serial_mode:
+		# The core found nothing after the anchor and searched by time: the anchor's serial is gone.
+		anchored = False
 	if reset is not None:
 		extra.update({"counter_reset": reset.kind, "counter_reset_details": reset.details})
 	extra.update({"pages": pages, "exchanges": exchanges, "serial_mode": int(serial_mode)})
@@ -860,7 +870,7 @@ def process_pending(
 	progress: Progress,
 	settings: SyncSettings,
 	*,
-	batch_size: int = BATCH_SIZE,
+	batch_size: int | None = None,
 	max_batches: int | None = None,
 ) -> P.SyncCounts:
 	"""Turn the Pending punches matching `filters` into check-ins, one committed batch at a time.
@@ -869,6 +879,7 @@ def process_pending(
 	taking it, so two jobs never decide on the same punch or miss each other's check-ins.
 	"""
 	pending = {**filters, "status": P.PENDING}
+	batch_size = batch_size or BATCH_SIZE
 	total = frappe.db.count(PUNCH, pending)
 	done = batches = 0
 	while max_batches is None or batches < max_batches:

@@ -5,6 +5,9 @@ the reason. Jobs commit, so the fixtures made here are committed (all but users,
 again by `cleanup`.
 """
 
+import os
+import subprocess
+import sys
 from typing import Any
 
 import frappe
@@ -43,6 +46,7 @@ class AttendanceSyncTestCase(BaseTestCase):
 		self.devices: list[str] = []
 		self.employees: list[str] = []
 		self.users: list[str] = []
+		self.shift_types: list[str] = []
 		self.addCleanup(self.cleanup)
 		# Check-ins go through HRMS validation: with geolocation tracking on, every punch of a device without
 		# coordinates would fail, whatever the site was left with.
@@ -106,7 +110,23 @@ class AttendanceSyncTestCase(BaseTestCase):
 		frappe.db.commit()
 		return doc.name
 
-	def make_employee(self, device_id: str | None, status: str = "Active") -> str:
+	def make_shift_type(self, **fields: Any) -> str:
+		"""A Shift Type (09:00-17:00 unless told), committed, and deleted with its cursor after the test."""
+		name = f"_Test AS Shift {frappe.generate_hash(length=6)}"
+		frappe.get_doc(
+			{
+				"doctype": "Shift Type",
+				"__newname": name,
+				"start_time": "09:00:00",
+				"end_time": "17:00:00",
+				**fields,
+			}
+		).insert(ignore_permissions=True)
+		frappe.db.commit()
+		self.shift_types.append(name)
+		return name
+
+	def make_employee(self, device_id: str | None, status: str = "Active", **fields: Any) -> str:
 		company = frappe.defaults.get_global_default("company") or frappe.get_all("Company", pluck="name")[0]
 		gender = frappe.get_all("Gender", pluck="name", limit=1)[0]
 		doc = frappe.get_doc(
@@ -119,6 +139,7 @@ class AttendanceSyncTestCase(BaseTestCase):
 				"company": company,
 				"status": status,
 				"attendance_device_id": device_id,
+				**fields,
 			}
 		).insert(ignore_permissions=True)
 		self.employees.append(doc.name)
@@ -182,7 +203,72 @@ class AttendanceSyncTestCase(BaseTestCase):
 			frappe.db.delete("Employee Checkin", {"employee": employee})
 			frappe.db.delete(sync.PUNCH, {"employee": employee})
 			frappe.db.delete("Employee", {"name": employee})
+		for shift_type in self.shift_types:
+			frappe.db.delete("Shift Type", {"name": shift_type})
+			frappe.clear_document_cache("Shift Type", shift_type)
 		for user in self.users:
 			# The user was rolled back above; its roles may still be cached.
 			frappe.clear_cache(user=user)
 		frappe.db.commit()
+
+	def punches(self, device: str, **filters: Any) -> list[Any]:
+		return frappe.get_all(
+			sync.PUNCH,
+			filters={"device": device, **filters},
+			fields=["name", "serial_no", "event_key", "time", "device_time", "status", "reason", "employee"],
+			order_by="time asc, name asc",
+		)
+
+	def assert_checkins_exactly_once(self, device: str) -> int:
+		"""Every Checked In punch of the device has its check-in, and no employee has two in one second."""
+		checkins = self.checkins(device)
+		keys = [(e, get_datetime(t).replace(microsecond=0)) for e, t in checkins]
+		self.assertEqual(len(keys), len(set(keys)), "a check-in was created twice")
+		self.assertEqual(
+			len(checkins), frappe.db.count(sync.PUNCH, {"device": device, "status": P.CHECKED_IN})
+		)
+		return len(checkins)
+
+	def run_worker(self, queue: str = "long", timeout: float = 300) -> subprocess.CompletedProcess[str]:
+		"""Run a real `bench worker --queue QUEUE --burst` until the queue is empty.
+
+		A subprocess like a production worker, not the inline path the tests use elsewhere: jobs run with
+		`frappe.flags.in_test` off, so what they enqueue goes to Redis too (CI is unset, or the worker would turn
+		it on).
+		"""
+		env = {k: v for k, v in os.environ.items() if k != "CI"}
+		done = subprocess.run(
+			[
+				sys.executable,
+				"-m",
+				"frappe.utils.bench_helper",
+				"frappe",
+				"worker",
+				"--queue",
+				queue,
+				"--burst",
+			],
+			cwd=os.path.abspath(frappe.local.sites_path),
+			env=env,
+			capture_output=True,
+			text=True,
+			timeout=timeout,
+			check=False,
+		)
+		self.assertEqual(done.returncode, 0, done.stderr[-4000:])
+		return done
+
+
+def sim_restart_counter(device: SimDevice, *, clear_log: bool) -> dict[str, Any]:
+	"""The terminal's event counter restarts at 1 (a firmware upgrade); `clear_log`: a factory reset."""
+	return device._control("POST", "/sim/serial-reset", {"clear_log": clear_log})
+
+
+def sim_record_events(device: SimDevice, count: int, **fields: Any) -> list[dict[str, Any]]:
+	"""Record `count` events on the terminal now (ending at its clock, `step_secs` apart); what it recorded."""
+	return device._control("POST", "/sim/events", {"count": count, **fields})["events"]
+
+
+def sim_swap_terminal(device: SimDevice, serial_number: str) -> dict[str, Any]:
+	"""Another terminal answers at the address: its hardware serial number differs."""
+	return device._control("PUT", "/sim/device", {"serial_number": serial_number})

@@ -10,11 +10,22 @@ except ImportError:  # outside a bench there is no site to test against
 		"bench test: run with bench --site SITE run-tests --app attendance_sync"
 	) from None
 
-from frappe.utils import add_days, now_datetime
+from datetime import datetime, timedelta, timezone
+from unittest.mock import patch
+
+from frappe.utils import add_days, get_datetime, now_datetime
 
 from attendance_sync.attendance_sync import sync
 from attendance_sync.attendance_sync.doctype.attendance_sync_log.attendance_sync_log import AttendanceSyncLog
-from attendance_sync.attendance_sync.testing import AttendanceSyncTestCase
+from attendance_sync.attendance_sync.testing import (
+	AttendanceSyncTestCase,
+	sim_record_events,
+	sim_restart_counter,
+	sim_swap_terminal,
+)
+from attendance_sync.logic import counters, schedule
+from attendance_sync.logic import punches as P
+from attendance_sync.patches import rekey_device_punches
 
 
 class TestAttendanceSyncLog(AttendanceSyncTestCase):
@@ -57,3 +68,175 @@ class TestAttendanceSyncLog(AttendanceSyncTestCase):
 		self.assertFalse(frappe.db.exists(sync.LOG, old.name))
 		self.assertTrue(frappe.db.exists(sync.LOG, running.name))
 		self.assertTrue(frappe.db.exists(sync.LOG, recent.name))
+
+
+class TestCounterResets(AttendanceSyncTestCase):
+	"""A terminal's event counter restarts (factory reset, firmware upgrade) or another terminal is swapped in."""
+
+	def synced_device(self):
+		(sim,) = self.start_simulator()
+		device = self.make_device(sim)
+		for device_id in self.punching_user_ids(device):
+			self.make_employee(device_id)
+		for _run in range(2):  # the second run searches by serial from the first one's anchor
+			self.assertEqual(sync.sync_device(device)["status"], "Success")
+		last_serial = frappe.db.get_value(sync.DEVICE, device, "last_serial_no")
+		self.assertTrue(last_serial)
+		return sim, device, last_serial
+
+	def test_a_factory_reset_restarts_the_counter_and_no_new_punch_is_dropped(self):
+		sim, device, _last = self.synced_device()
+		stored = frappe.db.count(sync.PUNCH, {"device": device})
+		sim_restart_counter(sim, clear_log=True)
+		recorded = sim_record_events(sim, 5, step_secs=1)
+		self.assertEqual([e["serial_no"] for e in recorded], [1, 2, 3, 4, 5])
+
+		result = sync.sync_device(device)
+		self.assertEqual(result["status"], "Success", result)
+		self.assertEqual(result["new_punches"], 5, "serials 1-5 are new events, not repeats")
+		self.assertEqual(frappe.db.count(sync.PUNCH, {"device": device}), stored + 5)
+		log = frappe.get_doc(sync.LOG, result["log"])
+		self.assertEqual(log.counter_reset, counters.RESTARTED)
+		self.assertIn("restarted", log.counter_reset_details)
+		self.assertEqual(frappe.db.get_value(sync.DEVICE, device, "last_serial_no"), 5, "follows the counter")
+		self.assert_checkins_exactly_once(device)
+
+		# The next run searches by serial again, from the new counter's anchor, and finds what is new.
+		sim_record_events(sim, 3, step_secs=1)
+		after = sync.sync_device(device)
+		self.assertEqual((after["status"], after["new_punches"]), ("Success", 3), after)
+		log = frappe.get_doc(sync.LOG, after["log"])
+		self.assertFalse(log.counter_reset)
+		self.assertEqual(log.serial_mode, 1)
+		self.assertEqual(frappe.db.get_value(sync.DEVICE, device, "last_serial_no"), 8)
+
+	def test_a_restarted_counter_that_passed_last_serial_loses_nothing(self):
+		# A firmware upgrade restarts the counter and keeps the log; by the next sync the new counter has gone
+		# past Last Serial No. A search by serial after it would return only the newest events.
+		sim, device, last_serial = self.synced_device()
+		sim_restart_counter(sim, clear_log=False)
+		count = last_serial + 3
+		first = datetime.now(timezone.utc) - timedelta(seconds=count + 5)
+		recorded = sim_record_events(sim, count, step_secs=1, at=first.isoformat(timespec="seconds"))
+		self.assertEqual(recorded[-1]["serial_no"], count)
+		result = sync.sync_device(device)
+		self.assertEqual(result["status"], "Success", result)
+		new = {e["serial_no"] for e in recorded}
+		stored_new = {p.serial_no for p in self.punches(device, sync_log=result["log"])}
+		self.assertEqual(stored_new, new, "every event after the restart is stored")
+		self.assertEqual(result["new_punches"], len(recorded))
+		self.assertEqual(frappe.get_doc(sync.LOG, result["log"]).counter_reset, counters.RESTARTED)
+
+	def test_a_replaced_terminal_is_logged_and_its_events_stored(self):
+		sim, device, _last = self.synced_device()
+		sim_swap_terminal(sim, "DSK1T341CMFW20990101V999999ENFH0000001")
+		sim_restart_counter(sim, clear_log=True)
+		sim_record_events(sim, 4, step_secs=1)
+		result = sync.sync_device(device)
+		self.assertEqual((result["status"], result["new_punches"]), ("Success", 4), result)
+		log = frappe.get_doc(sync.LOG, result["log"])
+		self.assertEqual(log.counter_reset, counters.REPLACED)
+		self.assertIn("DSK1T341CMFW20990101V999999ENFH0000001", log.counter_reset_details)
+		self.assertEqual(frappe.db.get_value(sync.DEVICE, device, "last_serial_no"), 4)
+
+	def test_the_patch_moves_rows_keyed_by_serial_alone_to_the_new_key(self):
+		(sim,) = self.start_simulator()
+		device = self.make_device(sim)
+		result = sync.sync_device(device)
+		self.assertEqual(result["status"], "Success", result)
+		rows = self.punches(device)
+		serial_rows = [r for r in rows if r.serial_no is not None]
+		self.assertTrue(serial_rows)
+		# Rewrite them as the previous version stored them: key `s:<serial>`, name from that key.
+		for r in serial_rows:
+			old_key = f"s:{r.serial_no}"
+			frappe.db.sql(
+				"update `tabDevice Punch` set name = %s, event_key = %s where name = %s",
+				(P.punch_name(device, old_key), old_key, r.name),
+			)
+		frappe.db.commit()
+		rekey_device_punches.execute()
+		frappe.db.commit()
+		self.assertEqual(sorted(p.name for p in self.punches(device)), sorted(r.name for r in rows))
+		self.assertFalse(frappe.db.has_index("tabDevice Punch", rekey_device_punches.OLD_UNIQUE))
+		# A re-fetch finds every row under its key: nothing new.
+		again = sync.sync_device(device, sync.MANUAL, str(add_days(now_datetime(), -2)), str(now_datetime()))
+		self.assertEqual((again["status"], again["new_punches"]), ("Success", 0), again)
+
+
+class TestShiftTypeCursorHolds(AttendanceSyncTestCase):
+	def test_failed_punches_hold_their_shift_types_cursor_until_reprocessed(self):
+		# Two terminals feed one shift. Geolocation tracking is on and one of them has no coordinates, so its
+		# punches fail HRMS validation: auto attendance must not mark those people absent.
+		sim_a, sim_b = self.start_simulator(2)
+		shift = self.make_shift_type()
+		feeds = [{"shift_type": shift}]
+		a = self.make_device(sim_a, latitude=23.78, longitude=90.41, shift_types=feeds)
+		b = self.make_device(sim_b, shift_types=feeds)
+		users = sorted(set(self.punching_user_ids(a)) | set(self.punching_user_ids(b)))
+		for device_id in users[1:]:
+			self.make_employee(device_id, default_shift=shift)
+		# users[0] has no Employee: its punches stay Unmapped and hold nothing.
+		self.set_single_value("HR Settings", "allow_geolocation_tracking", 1)
+
+		self.assertEqual(sync.sync_device(a)["status"], "Success")
+		partial = sync.sync_device(b)
+		self.assertEqual(partial["status"], "Partial", partial)
+		failed = self.punches(b, status=P.FAILED)
+		self.assertTrue(failed)
+		earliest = min(get_datetime(p.time) for p in failed)
+		cursor = frappe.db.get_value("Shift Type", shift, "last_sync_of_checkin")
+		self.assertEqual(get_datetime(cursor), earliest - timedelta(seconds=1))
+
+		log = frappe.get_doc(sync.LOG, partial["log"])
+		self.assertIn(shift, log.cursor_held_by)
+		self.assertEqual(log.held_punches, len(failed))
+		unmapped = frappe.db.count(sync.PUNCH, {"device": b, "status": P.UNMAPPED})
+		self.assertEqual(log.open_unmapped, unmapped)
+		# Health says what is wrong instead of a green Synced with an empty Last Error.
+		health, message, last_error = frappe.db.get_value(
+			sync.DEVICE, b, ["sync_health", "health_message", "last_error"]
+		)
+		self.assertEqual(health, schedule.ATTENTION)
+		self.assertIn("could not become", message)
+		self.assertIn(shift, message)
+		self.assertIn("atitude", last_error)
+
+		# Fixed (coordinates on the device) and reprocessed: the cursor follows the devices again, whatever
+		# Unmapped punches remain.
+		frappe.db.set_value(sync.DEVICE, b, {"latitude": 23.78, "longitude": 90.41})
+		frappe.db.commit()
+		result = sync.reprocess(names=[p.name for p in failed])
+		self.assertEqual(result["failed"], 0, result)
+		self.assertEqual(result["checkins_created"] + result["duplicates"], len(failed), result)
+		synced = [get_datetime(frappe.db.get_value(sync.DEVICE, d, "synced_up_to")) for d in (a, b)]
+		self.assertEqual(
+			get_datetime(frappe.db.get_value("Shift Type", shift, "last_sync_of_checkin")), min(synced)
+		)
+		self.assertEqual(frappe.db.get_value(sync.DEVICE, b, "sync_health"), schedule.SYNCED)
+		self.assertFalse(frappe.get_doc(sync.LOG, result["log"]).cursor_held_by)
+
+
+class TestProgress(AttendanceSyncTestCase):
+	def test_one_bar_from_queued_to_done_with_worded_counts(self):
+		(sim,) = self.start_simulator(1, "--days", "1", "--events-per-day", "8")
+		device = self.make_device(sim)
+		sent = []
+		with patch.object(
+			frappe, "publish_realtime", lambda event, message, **kw: sent.append((event, message))
+		):
+			result = sync.sync_device(
+				device, sync.MANUAL, str(add_days(now_datetime(), -2)), str(now_datetime())
+			)
+		self.assertEqual(result["status"], "Success", result)
+		progress = [m for e, m in sent if e == sync.PROGRESS_EVENT]
+		done = [m for e, m in sent if e == sync.DONE_EVENT]
+		self.assertEqual(progress[0]["stage"], "started", "the run takes the Queued bar over at once")
+		titles = {m["title"] for m in progress + done}
+		self.assertEqual(titles, {f"Sync of {device}"}, "one bar")
+		fetch = [m for m in progress if m["stage"] == "fetch"]
+		self.assertTrue(fetch)
+		self.assertEqual(fetch[0]["pages"], 1)
+		self.assertIn("1 page,", fetch[0]["description"])
+		self.assertNotIn("1 pages", " ".join(m["description"] for m in progress))
+		self.assertTrue(all(0 <= m["percent"] <= 100 for m in progress))

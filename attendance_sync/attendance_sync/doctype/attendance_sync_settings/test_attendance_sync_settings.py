@@ -12,6 +12,7 @@ except ImportError:  # outside a bench there is no site to test against
 
 from attendance_sync.attendance_sync import sync
 from attendance_sync.attendance_sync.testing import AttendanceSyncTestCase
+from attendance_sync.logic import punches as P
 
 
 class TestAttendanceSyncSettings(AttendanceSyncTestCase):
@@ -41,3 +42,31 @@ class TestAttendanceSyncSettings(AttendanceSyncTestCase):
 			settings.set("punch_codes", [{"major": m, "minor": n} for m, n in before[1]])
 			settings.save()
 			frappe.db.commit()
+
+	def test_fetch_concurrency_one_runs_the_whole_fleet_on_a_real_worker(self):
+		# With Fetch Concurrency 1 each finishing scheduled job hands its slot to the next due device. It used to
+		# count itself as running (RQ reports a job as started until it returns): no slot, and the chain stopped
+		# after the first device.
+		sims = self.start_simulator(3)
+		devices = [self.make_device(sim) for sim in sims]
+		self.set_single_value(sync.SETTINGS, "fetch_concurrency", 1)
+		# What the cron tick enqueues for a limit of 1: the most overdue device, on the real queue.
+		first = sorted(devices)[0]
+		frappe.enqueue(
+			"attendance_sync.attendance_sync.sync.sync_device",
+			queue="long",
+			timeout=sync.JOB_TIMEOUT,
+			job_id=sync.job_id(first),
+			deduplicate=True,
+			device=first,
+			trigger=sync.SCHEDULED,
+		)
+		self.run_worker("long")
+		frappe.db.rollback()  # a new transaction sees what the worker committed
+		for device in devices:
+			logs = frappe.get_all(sync.LOG, filters={"device": device}, fields=["status", "trigger"])
+			self.assertEqual(
+				[(log.status, log.trigger) for log in logs], [("Success", sync.SCHEDULED)], device
+			)
+			self.assertGreater(frappe.db.count(sync.PUNCH, {"device": device}), 0, device)
+		self.assertEqual(frappe.db.count(sync.PUNCH, {"device": ["in", devices], "status": P.PENDING}), 0)

@@ -10,19 +10,27 @@ except ImportError:  # outside a bench there is no site to test against
 		"bench test: run with bench --site SITE run-tests --app attendance_sync"
 	) from None
 
+import dataclasses
 from datetime import datetime, timedelta
+from unittest.mock import patch
 
-from frappe.utils import add_days, now_datetime
+from frappe.utils import add_days, get_datetime, now_datetime
 
 from attendance_sync.attendance_sync import api, sync
 from attendance_sync.attendance_sync.testing import AttendanceSyncTestCase
 from attendance_sync.logic import punches as P
+from attendance_sync.logic.timezones import REINTERPRET, reinterpret_in_zone, to_site_naive
+
+
+class WorkerDied(BaseException):
+	"""The worker process ends mid-job (killed, out of memory): nothing after this point runs, not even
+	`except Exception` handlers."""
 
 
 def row(
 	device: str, serial: int | None, user: str | None, time: datetime, key: str | None = None
 ) -> P.PunchRow:
-	event_key = key or f"s:{serial}"
+	event_key = key or (P.serial_event_key(serial, time) if serial is not None else f"t:{time}")
 	return P.PunchRow(
 		name=P.punch_name(device, event_key),
 		device=device,
@@ -57,8 +65,8 @@ class TestDevicePunch(AttendanceSyncTestCase):
 		rows = [row(device, n, "1", self.base + timedelta(minutes=n)) for n in range(1, 6)]
 		self.assertEqual(len(sync.store_punches(rows, None)), 5)
 		self.assertEqual(sync.store_punches(rows, None), [])
-		# Same (device, serial_no) under another name: the unique index turns it away.
-		clash = row(device, 3, "1", self.base, key="s:3-other")
+		# Same (device, event_key) under another name: the unique index turns it away.
+		clash = dataclasses.replace(rows[2], name="another-name-same-key")
 		frappe.db.bulk_insert(
 			sync.PUNCH,
 			[*P.PunchRow.FIELDS, "creation", "modified", "owner", "modified_by"],
@@ -67,6 +75,10 @@ class TestDevicePunch(AttendanceSyncTestCase):
 		)
 		frappe.db.commit()
 		self.assertEqual(frappe.db.count(sync.PUNCH, {"device": device}), 5)
+		# The same serial at another time is another event (a restarted counter): stored.
+		restarted = row(device, 3, "1", self.base + timedelta(days=1))
+		self.assertEqual(len(sync.store_punches([restarted], None)), 1)
+		self.assertEqual(frappe.db.count(sync.PUNCH, {"device": device, "serial_no": 3}), 2)
 
 	def test_two_devices_one_employee_same_second_make_one_checkin(self):
 		a, b = self.make_device(None), self.make_device(None)
@@ -138,3 +150,193 @@ class TestDevicePunch(AttendanceSyncTestCase):
 			sorted(frappe.get_all(sync.PUNCH, filters={"device": device}, pluck="name")),
 			sorted([rows[1].name, rows[2].name]),
 		)
+
+	def test_any_error_inserting_one_checkin_fails_that_punch_only(self):
+		# An Employee whose Default Shift points at a deleted Shift Type: HRMS raises AttributeError ("'NoneType'
+		# object has no attribute 'start_time'") inside the check-in insert. That punch fails, with a reason that
+		# names the employee and what to fix; every other punch goes on; the run is Partial.
+		device = self.make_device(None)
+		gone = self.make_shift_type()
+		broken = self.make_employee("X-1", default_shift=gone)
+		fine = [self.make_employee(f"X-{i}") for i in (2, 3)]
+		frappe.db.delete("Shift Type", {"name": gone})
+		frappe.clear_document_cache("Shift Type", gone)
+		frappe.db.commit()
+		rows = [row(device, n, f"X-{1 + n % 3}", self.base + timedelta(minutes=n)) for n in range(1, 10)]
+		sync.store_punches(rows, None)
+		frappe.db.commit()
+		counts = self.process({"device": device})
+		self.assertEqual((counts.checkins_created, counts.failed, counts.status), (6, 3, "Partial"))
+		failed = frappe.get_all(
+			sync.PUNCH, filters={"device": device, "status": P.FAILED}, fields=["employee", "reason"]
+		)
+		self.assertEqual({f.employee for f in failed}, {broken})
+		for f in failed:
+			self.assertIn(broken, f.reason)
+			self.assertIn("Default Shift", f.reason)
+			self.assertIn(gone, f.reason)
+		self.assertEqual(frappe.db.count("Employee Checkin", {"employee": ["in", fine]}), 6)
+		self.assertEqual(frappe.db.count("Employee Checkin", {"employee": broken}), 0)
+
+		# Fixed (an existing Default Shift): Reprocess turns them into check-ins.
+		frappe.db.set_value("Employee", broken, "default_shift", self.make_shift_type())
+		frappe.db.commit()
+		result = sync.reprocess(names=[f.name for f in self.punches(device, status=P.FAILED)])
+		self.assertEqual((result["checkins_created"], result["failed"]), (3, 0))
+
+	def test_a_failed_run_counts_only_committed_work(self):
+		# A batch that fails part-way is rolled back; the Sync Log must not count what it rolled back (a run once
+		# showed "Unmapped 1" with none in the database).
+		(sim,) = self.start_simulator()
+		device = self.make_device(sim)
+		users = self.punching_user_ids(device)
+		for device_id in users[: len(users) // 2]:
+			self.make_employee(device_id)
+		decide = P.CheckinPlanner.decide
+		calls = []
+
+		def decide_then_break(planner, punch):
+			calls.append(punch.name)
+			if len(calls) == 10:
+				raise RuntimeError("a fault in the middle of a batch")
+			return decide(planner, punch)
+
+		with patch.object(P.CheckinPlanner, "decide", decide_then_break):
+			result = sync.sync_device(device)
+		self.assertEqual(result["status"], "Failed", result)
+		log = frappe.get_doc(sync.LOG, result["log"])
+		self.assertEqual(log.checkins_created, len(self.checkins(device)))
+		self.assertEqual(log.unmapped, frappe.db.count(sync.PUNCH, {"device": device, "status": P.UNMAPPED}))
+		self.assertEqual(log.duplicates + log.inactive + log.failed, 0)
+		self.assertEqual(log.new_punches, frappe.db.count(sync.PUNCH, {"device": device}))
+
+	def test_crash_after_fetch_before_store_loses_nothing(self):
+		(sim,) = self.start_simulator()
+		device = self.make_device(sim)
+		for device_id in self.punching_user_ids(device):
+			self.make_employee(device_id)
+		with patch.object(sync, "store_punches", side_effect=WorkerDied), self.assertRaises(WorkerDied):
+			sync.sync_device(device)
+		frappe.db.rollback()
+		self.assertEqual(frappe.db.count(sync.PUNCH, {"device": device}), 0)
+		self.assertIsNone(frappe.db.get_value(sync.DEVICE, device, "synced_up_to"))
+		(died,) = frappe.get_all(sync.LOG, filters={"device": device}, pluck="name")
+
+		again = sync.sync_device(device)
+		self.assertEqual(again["status"], "Success", again)
+		self.assertGreater(again["checkins_created"], 0)
+		self.assertEqual(self.assert_checkins_exactly_once(device), again["checkins_created"])
+		self.assertIsNotNone(frappe.db.get_value(sync.DEVICE, device, "synced_up_to"))
+		self.assertEqual(frappe.db.get_value(sync.LOG, died, "status"), "Failed", "closed as interrupted")
+
+	def test_crash_half_way_through_checkins_rerun_creates_exactly_the_missing_ones(self):
+		(sim,) = self.start_simulator()
+		device = self.make_device(sim)
+		for device_id in self.punching_user_ids(device):
+			self.make_employee(device_id)
+		insert = sync._insert_checkin
+		inserted = []
+
+		def insert_then_die(*args):
+			if len(inserted) == 10:
+				raise WorkerDied
+			inserted.append(insert(*args))
+			return inserted[-1]
+
+		# Batches of 7: the first commits, the worker dies in the second.
+		with (
+			patch.object(sync, "BATCH_SIZE", 7),
+			patch.object(sync, "_insert_checkin", insert_then_die),
+			self.assertRaises(WorkerDied),
+		):
+			sync.sync_device(device)
+		frappe.db.rollback()
+		# What the first batch committed stays; the batch the worker died in left nothing.
+		committed = self.assert_checkins_exactly_once(device)
+		self.assertTrue(0 < committed < len(inserted), (committed, len(inserted)))
+		self.assertIsNone(frappe.db.get_value(sync.DEVICE, device, "synced_up_to"), "the cursor moves last")
+
+		again = sync.sync_device(device)
+		self.assertEqual(again["status"], "Success", again)
+		self.assertEqual(again["new_punches"], 0, "the punches were stored before the crash")
+		total = self.assert_checkins_exactly_once(device)
+		self.assertEqual(total, committed + again["checkins_created"])
+		self.assertEqual(frappe.db.count(sync.PUNCH, {"device": device, "status": P.PENDING}), 0)
+
+	def test_manual_and_scheduled_runs_of_one_device_in_either_order(self):
+		(sim,) = self.start_simulator()
+		device = self.make_device(sim)
+		for device_id in self.punching_user_ids(device):
+			self.make_employee(device_id)
+		sync_start = get_datetime(frappe.db.get_value(sync.DEVICE, device, "sync_start"))
+		start, end = str(sync_start), str(now_datetime())
+		outcomes = []
+		for order in ((sync.SCHEDULED, sync.MANUAL), (sync.MANUAL, sync.SCHEDULED)):
+			for trigger in order:
+				result = (
+					sync.sync_device(device, sync.MANUAL, start, end)
+					if trigger == sync.MANUAL
+					else sync.sync_device(device)
+				)
+				self.assertEqual(result["status"], "Success", result)
+			self.assert_checkins_exactly_once(device)
+			outcomes.append(
+				sorted((e, get_datetime(t).replace(microsecond=0)) for e, t in self.checkins(device))
+			)
+			# Start over: no punches, no check-ins, no cursors.
+			frappe.db.delete("Employee Checkin", {"device_id": device})
+			frappe.db.delete(sync.PUNCH, {"device": device})
+			frappe.db.set_value(sync.DEVICE, device, {"synced_up_to": None, "last_serial_no": None})
+			frappe.db.commit()
+		self.assertTrue(outcomes[0])
+		self.assertEqual(outcomes[0], outcomes[1])
+
+	def test_fetch_failing_mid_paging_keeps_what_arrived_and_the_cursor_stops_before_the_gap(self):
+		(sim,) = self.start_simulator()
+		device = self.make_device(sim)
+		for device_id in self.punching_user_ids(device):
+			self.make_employee(device_id)
+		# The second page answers 500 every time (retries too): the first page's events arrive.
+		sim.set_faults(page_fault={"kind": "status500", "on_page": 2, "times": 0})
+		failed = sync.sync_device(device)
+		self.assertEqual(failed["status"], "Failed", failed)
+		stored = self.punches(device)
+		self.assertGreater(len(stored), 0, "the first page is kept")
+		self.assertEqual(len(self.checkins(device)), failed["checkins_created"])
+		synced = frappe.db.get_value(sync.DEVICE, device, "synced_up_to")
+
+		sim.set_faults()
+		complete = sync.sync_device(device)
+		self.assertEqual(complete["status"], "Success", complete)
+		everything = self.punches(device)
+		self.assertGreater(len(everything), len(stored))
+		missing = [p.time for p in everything if p.name not in {s.name for s in stored}]
+		if synced is not None:
+			self.assertLess(get_datetime(synced), min(missing), "the cursor stopped before the gap")
+		self.assert_checkins_exactly_once(device)
+
+	def test_re_interpreted_times_read_the_terminals_wall_clock_in_device_time_zone(self):
+		# A terminal whose clock shows local time (+06:00) under a wrong zone setting (+08:00): trusted, every
+		# punch is two hours early; re-interpreted in Device Time Zone, it is right.
+		(sim,) = self.start_simulator(1, "--utc-offset", "+08:00")
+		trusting = self.make_device(sim)
+		fixed = self.make_device(sim, time_zone_handling=REINTERPRET, device_time_zone="+06:00")
+		now = now_datetime()
+		window = (str(now - timedelta(days=1)), str(now))
+		for device in (trusting, fixed):
+			result = sync.sync_device(device, sync.MANUAL, *window)
+			self.assertEqual(result["status"], "Success", result)
+		site_tz = sync._site_tz()
+		trusted = {p.event_key: p for p in self.punches(trusting)}
+		read = {p.event_key: p for p in self.punches(fixed)}
+		both = set(trusted) & set(read)
+		self.assertTrue(both)
+		for key in both:
+			self.assertTrue(read[key].device_time.endswith("+08:00"), "what the terminal sent is kept")
+			wall = datetime.fromisoformat(read[key].device_time)
+			self.assertEqual(
+				get_datetime(read[key].time), to_site_naive(reinterpret_in_zone(wall, "+06:00"), site_tz)
+			)
+			self.assertEqual(
+				get_datetime(read[key].time) - get_datetime(trusted[key].time), timedelta(hours=2)
+			)
