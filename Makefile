@@ -9,7 +9,7 @@ PY := $(VENV)/bin/python
 export CARGO_BUILD_JOBS ?= 2
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: test test-bench demo bench fuzz lint build peers
+.PHONY: test test-bench demo demo-site bench fuzz lint build peers
 
 $(VENV)/.installed: requirements-test.txt
 	python3 -m venv $(VENV)
@@ -37,6 +37,10 @@ test: build peers
 # Root: it creates the bench user and runs MariaDB and Redis on loopback (see tests/bench/bench.sh).
 test-bench:
 	tests/bench/bench.sh test
+
+# Root, like test-bench: a local site with the app and a simulated fleet until Ctrl-C.
+demo-site:
+	tests/bench/bench.sh demo-site
 
 demo:
 	cargo build --release --bin attendance-sync

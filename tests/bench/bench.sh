@@ -5,6 +5,9 @@
 #                                    the README says (bench get-app, install-app), run the app's bench tests and
 #                                    the end-to-end scenario
 #   tests/bench/bench.sh demo-site   the same bench serving http://127.0.0.1:8000 with a simulated fleet
+#   tests/bench/bench.sh dev-test [run-tests options]
+#                                    quick loop on a built bench: copy this working tree into the bench's app,
+#                                    rebuild the extension if the Rust changed, migrate, run-tests (no restore)
 #   tests/bench/bench.sh stop        stop the services this script started
 #
 # Sources: the upstream repositories at the pinned versions below, or BENCH_SOURCES=DIR with frappe.tar.gz,
@@ -207,7 +210,8 @@ stop_redis() {
 }
 
 stop_all() {
-	pkill -u "$BENCH_USER" -f 'frappe.utils.bench_helper|bench serve|bench worker|bench schedule|socketio' 2>/dev/null || true
+	pkill -u "$BENCH_USER" -f 'frappe.utils.bench_helper|bench serve|bench worker|bench schedule|socketio.js|attendance-sync simulate' \
+		2>/dev/null || true
 	stop_redis
 	stop_mariadb
 }
@@ -338,6 +342,18 @@ ensure_bench() {
 	fi
 }
 
+# The files of this working tree that git would see (tracked and new, not ignored), as a tar stream; with
+# BENCH_FROM_HEAD=1 the last commit instead (while the working tree is being edited).
+working_tree_tar() {
+	if [ -n "${BENCH_FROM_HEAD:-}" ]; then
+		git -C "$REPO" archive --format=tar HEAD
+		return
+	fi
+	(cd "$REPO" && git ls-files -z --cached --others --exclude-standard | while IFS= read -r -d '' f; do
+		[ -e "$f" ] && printf '%s\0' "$f"
+	done | tar --null -T - -cf -)
+}
+
 # This working tree (tracked and new files, not ignored ones) as a git repository, so that `bench get-app`
 # installs exactly what is being tested, uncommitted changes included.
 install_app() {
@@ -345,14 +361,18 @@ install_app() {
 	local staging=$BENCH_HOME/staging/attendance_sync
 	rm -rf "$BENCH_HOME/staging"
 	mkdir -p "$staging"
-	(cd "$REPO" && git ls-files -z --cached --others --exclude-standard | while IFS= read -r -d '' f; do
-		[ -e "$f" ] && printf '%s\0' "$f"
-	done | tar --null -T - -cf -) | tar -xf - -C "$staging"
+	working_tree_tar | tar -xf - -C "$staging"
 	git -C "$staging" init -q -b main
 	git -C "$staging" add -A
 	git -C "$staging" -c user.name=bench -c user.email=bench@localhost commit -q -m "working tree"
 	chown -R "$BENCH_USER": "$BENCH_HOME/staging"
-	in_bench get-app --overwrite --skip-assets "$staging"
+	# A previous run's copy goes first (bench's own --overwrite loses track of a local path).
+	if [ -d "$BENCH/apps/attendance_sync" ]; then
+		WORKDIR=$BENCH as_bench uv pip uninstall -q attendance_sync --python env/bin/python || true
+		rm -rf "$BENCH/apps/attendance_sync" "$BENCH/archived"
+		sed -i '/^attendance_sync$/d' "$BENCH/sites/apps.txt"
+	fi
+	in_bench get-app --skip-assets "$staging"
 	in_bench --site "$SITE" install-app attendance_sync
 }
 
@@ -370,30 +390,151 @@ run_tests() {
 	grep -q '^OK' "$out" || die "bench tests did not report OK"
 }
 
+# --- the browser stage: assets, Chromium, Playwright, a web server with socketio and a worker -------------------
+
+ensure_browser() {
+	stage "browser: Chromium, Playwright, assets (built once)"
+	if [ ! -x /usr/bin/chromium ]; then
+		export DEBIAN_FRONTEND=noninteractive
+		apt-get install -y -q chromium >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; }
+	fi
+	WORKDIR=$BENCH as_bench uv pip install -q playwright --python env/bin/python
+	if [ ! -f "$BENCH_HOME/.assets" ]; then
+		in_bench build --force
+		touch "$BENCH_HOME/.assets"
+	fi
+}
+
+# Starts a background process as the bench user; its output goes to $BENCH_HOME/logs/NAME.log.
+start_service() {
+	local name=$1
+	shift
+	mkdir -p "$BENCH_HOME/logs"
+	chown "$BENCH_USER": "$BENCH_HOME/logs"
+	WORKDIR=$BENCH as_bench setsid "$@" </dev/null >"$BENCH_HOME/logs/$name.log" 2>&1 &
+}
+
+start_web() {
+	start_service socketio node apps/frappe/socketio.js
+	start_service web "$BENCH_HOME/cli/bin/bench" serve --port 8000
+	start_service worker "$BENCH_HOME/cli/bin/bench" worker
+	for _ in $(seq 1 120); do
+		curl -fsS -o /dev/null "http://$SITE:8000/api/method/ping" --resolve "$SITE:8000:127.0.0.1" && return 0
+		sleep 0.5
+	done
+	tail -20 "$BENCH_HOME/logs/web.log" >&2
+	die "bench serve did not answer on port 8000"
+}
+
+run_browser() {
+	ensure_browser
+	stage "browser: log in, create a device, Test Connection, Fetch Check-in, the lists"
+	start_web
+	rm -rf "$BENCH_HOME/screenshots"
+	mkdir -p "$BENCH_HOME/screenshots"
+	chown "$BENCH_USER": "$BENCH_HOME/screenshots"
+	WORKDIR=$BENCH/sites as_bench "$BENCH/env/bin/python" "$BENCH/apps/attendance_sync/tests/bench/browser.py" \
+		--site "$SITE" --url "http://$SITE:8000" --admin-password "$ADMIN_PASSWORD" --shots "$BENCH_HOME/screenshots"
+	echo "screenshots: $BENCH_HOME/screenshots"
+}
+
 run_scenario() {
 	stage "end-to-end scenario (simulated fleet, real workers and scheduler entry points)"
 	WORKDIR=$BENCH/sites as_bench "$BENCH/env/bin/python" "$BENCH/apps/attendance_sync/tests/bench/e2e.py" --site "$SITE"
 }
 
-case "${1:-}" in
-test)
-	as_root
-	started=$(date +%s)
+# One command at a time on a bench: they share its database and services.
+lock_bench() {
+	mkdir -p "$BENCH_HOME"
+	exec 9>"$BENCH_HOME/.lock"
+	flock 9
+}
+
+# The developers' loop: no restore, no reinstall; what changed is copied in and picked up.
+dev_test() {
+	[ -f "$BENCH_HOME/.built" ] && [ -d "$BENCH/apps/attendance_sync" ] || die "no bench yet: run '$0 test' once"
+	prepare_user
+	start_mariadb
+	start_redis
+	local app=$BENCH/apps/attendance_sync before after
+	before=$(cd "$app" && cat Cargo.toml pyproject.toml $(find src -name '*.rs' | sort) | sha256sum)
+	working_tree_tar | tar -xf - -C "$app"
+	chown -R "$BENCH_USER": "$app"
+	after=$(cd "$app" && cat Cargo.toml pyproject.toml $(find src -name '*.rs' | sort) | sha256sum)
+	if [ "$before" != "$after" ] || [ -n "${REBUILD:-}" ]; then
+		stage "rebuild the extension"
+		WORKDIR=$BENCH as_bench uv pip install -q -e apps/attendance_sync --python env/bin/python
+	fi
+	stage "migrate"
+	in_bench --site "$SITE" migrate --skip-search-index >/dev/null
+	stage "run-tests $*"
+	in_bench --site "$SITE" run-tests --app attendance_sync "$@"
+	stage
+}
+
+demo_site() {
 	install_packages
 	ensure_bench
 	install_app
-	run_tests
-	run_scenario
+	ensure_browser
+	stage "demo site: web server, socketio, worker, scheduler, simulated fleet"
+	in_bench --site "$SITE" enable-scheduler >/dev/null
+	start_web
+	start_service scheduler "$BENCH_HOME/cli/bin/bench" schedule
+	trap 'stage; stop_all; exit 0' INT TERM
+	cat <<EOF
+
+  Attendance Sync demo site: http://$SITE:8000  (or http://127.0.0.1:8000)
+  log in as Administrator / $ADMIN_PASSWORD
+  Device Configuration, Employee Checkin, Device Punch, Attendance Sync Log: watch the check-ins arrive.
+  Ctrl-C stops everything this started.
+
+EOF
+	WORKDIR=$BENCH/sites as_bench "$BENCH/env/bin/python" "$BENCH/apps/attendance_sync/tests/bench/e2e.py" \
+		--site "$SITE" --demo &
+	wait $! || true
 	stage
 	stop_all
-	printf '\nbench stage done in %ss\n' $(($(date +%s) - started))
-	;;
-stop)
-	as_root
-	stop_all
-	;;
-*)
-	sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
-	exit 2
-	;;
-esac
+}
+
+# Everything runs from main, read whole before it starts: the file can be replaced while a run goes on.
+main() {
+	case "${1:-}" in
+	demo-site)
+		as_root
+		lock_bench
+		demo_site
+		;;
+	dev-test)
+		as_root
+		lock_bench
+		shift
+		dev_test "$@"
+		;;
+	test)
+		as_root
+		lock_bench
+		started=$(date +%s)
+		install_packages
+		ensure_bench
+		install_app
+		run_tests
+		run_scenario
+		run_browser
+		stage
+		stop_all
+		printf '\nbench stage done in %ss\n' $(($(date +%s) - started))
+		;;
+	stop)
+		as_root
+		stop_all
+		;;
+	*)
+		sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
+		exit 2
+		;;
+	esac
+}
+
+main "$@"
+exit $?

@@ -540,15 +540,40 @@ class Scenario:
 				terminal.sim.stop()
 
 
+def demo(scenario: Scenario) -> int:
+	"""The scenario's fleet for a person to look at: the site's own scheduler and worker do the rest."""
+	try:
+		scenario.setup()
+		scenario.trigger(TICK)
+		scenario.trigger(DAILY)
+		print("\nterminals:", flush=True)
+		for terminal in scenario.terminals.values():
+			print(f"  {terminal.doc}: {terminal.device.url} (UTC{terminal.offset})", flush=True)
+		signal.pause()
+	except KeyboardInterrupt:
+		pass
+	finally:
+		scenario.close()
+		frappe.destroy()
+	return 0
+
+
 def main() -> int:
 	parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 	parser.add_argument("--site", required=True)
+	parser.add_argument(
+		"--demo",
+		action="store_true",
+		help="set up the fleet, employees and devices, sync once, then keep the terminals up until Ctrl-C",
+	)
 	args = parser.parse_args()
 	frappe.init(site=args.site, sites_path=".")
 	frappe.connect()
 	frappe.set_user("Administrator")
 	with tempfile.TemporaryDirectory(prefix="attendance-sync-e2e-") as tmp:
 		scenario = Scenario(args.site, Path(tmp))
+		if args.demo:
+			return demo(scenario)
 		try:
 			scenario.run()
 		except Exception:
