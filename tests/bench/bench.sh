@@ -8,6 +8,8 @@
 #   tests/bench/bench.sh dev-test [run-tests options]
 #                                    quick loop on a built bench: copy this working tree into the bench's app,
 #                                    rebuild the extension if the Rust changed, migrate, run-tests (no restore)
+#   tests/bench/bench.sh dev-e2e | dev-browser
+#                                    the same loop for the end-to-end scenario or the browser run
 #   tests/bench/bench.sh stop        stop the services this script started
 #
 # Sources: the upstream repositories at the pinned versions below, or BENCH_SOURCES=DIR with frappe.tar.gz,
@@ -451,7 +453,7 @@ lock_bench() {
 }
 
 # The developers' loop: no restore, no reinstall; what changed is copied in and picked up.
-dev_test() {
+dev_sync() {
 	[ -f "$BENCH_HOME/.built" ] && [ -d "$BENCH/apps/attendance_sync" ] || die "no bench yet: run '$0 test' once"
 	prepare_user
 	start_mariadb
@@ -467,9 +469,6 @@ dev_test() {
 	fi
 	stage "migrate"
 	in_bench --site "$SITE" migrate --skip-search-index >/dev/null
-	stage "run-tests $*"
-	in_bench --site "$SITE" run-tests --app attendance_sync "$@"
-	stage
 }
 
 demo_site() {
@@ -509,7 +508,26 @@ main() {
 		as_root
 		lock_bench
 		shift
-		dev_test "$@"
+		dev_sync
+		stage "run-tests $*"
+		in_bench --site "$SITE" run-tests --app attendance_sync "$@"
+		stage
+		;;
+	dev-e2e)
+		as_root
+		lock_bench
+		dev_sync
+		run_scenario
+		stage
+		stop_all
+		;;
+	dev-browser)
+		as_root
+		lock_bench
+		dev_sync
+		run_browser
+		stage
+		stop_all
 		;;
 	test)
 		as_root
@@ -530,7 +548,7 @@ main() {
 		stop_all
 		;;
 	*)
-		sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
+		sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'
 		exit 2
 		;;
 	esac

@@ -26,6 +26,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import frappe
+import psutil
 from frappe.utils import add_days, get_system_timezone, now_datetime
 
 from attendance_sync.attendance_sync import sync
@@ -163,15 +164,21 @@ class Scenario:
 			],
 			stdout=log,
 			stderr=subprocess.STDOUT,
-			start_new_session=True,  # its own process group: SIGKILL reaches the work horse too
+			start_new_session=True,
 		)
 		self.workers.append(worker)
 		return worker
 
 	def kill_worker(self, worker: subprocess.Popen, sig: int = signal.SIGKILL) -> None:
-		if worker.poll() is None:
-			os.killpg(worker.pid, sig)
-			worker.wait(timeout=60)
+		"""Signal the worker and its work horses (rq puts each horse in a session of its own)."""
+		if worker.poll() is not None:
+			return
+		for process in [*psutil.Process(worker.pid).children(recursive=True), psutil.Process(worker.pid)]:
+			try:
+				process.send_signal(sig)
+			except psutil.NoSuchProcess:
+				pass
+		worker.wait(timeout=60)
 
 	def stop_workers(self) -> None:
 		for worker in self.workers:
@@ -494,6 +501,7 @@ class Scenario:
 		while count() == 0 and time.monotonic() < deadline:
 			time.sleep(0.05)
 		self.kill_worker(worker)
+		time.sleep(2)  # a horse that survived would go on committing
 		done = count()
 		self.check(
 			f"the worker was killed part-way ({done} of {total} check-ins committed)", 0 < done < total, done
