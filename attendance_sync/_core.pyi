@@ -101,6 +101,30 @@ class FetchStats:
 
 @final
 class FetchResult:
+	"""The events of one device's window, sorted by (time, serial).
+
+	`complete_until`: every event of the window strictly before this instant was received. It is the window end
+	after a complete fetch. On a partial result (`AttendanceSyncError.partial`) it is only what can be proven:
+	terminals answer in time order or in record (serial) order, which differ once the device clock was set back
+	(serial 25 at 15:01:58 listed before serials 26-30 at 13:03), so the time of the last event received bounds
+	what is missing only when the answers showed time order (an event with a smaller serial after one with a
+	larger serial, and no time going backwards); otherwise it is the window start (or the start of the first
+	part of the window not searched yet). A cursor that stops here never passes an event not received.
+
+	`last_serial`: after a complete fetch, the highest serial received (or `since_serial` when none was higher).
+	On a partial result in serial mode, `since_serial` extended over the unbroken run of serials received after
+	it: every serial up to it arrived, whatever the order. On a partial result in time mode, None.
+
+	`serial_mode`: the events come from a search after `since_serial`. False when the device cannot search by
+	serial, and when that search found nothing and the window was searched by time instead.
+
+	`serial_reset_suspected`: the search after `since_serial` found nothing, and the search by time found events
+	numbered at or below `since_serial` that were recorded after it (a later time than the event numbered
+	`since_serial`, or that event is gone): the device's counter restarted (factory reset, firmware upgrade) or
+	the terminal was swapped. The events are in `events`; `last_serial` is then the highest serial among those
+	newer events, so a serial cursor can follow the device down.
+	"""
+
 	device: str
 	events: list[Event]
 	stats: FetchStats
@@ -108,6 +132,7 @@ class FetchResult:
 	device_time: datetime
 	serial_mode: bool
 	complete_until: datetime
+	serial_reset_suspected: bool
 
 @final
 class DeviceInfo:
@@ -163,7 +188,13 @@ def fetch_events(
 	*,
 	since_serial: int | None = None,
 	on_progress: _ProgressCallback | None = None,
-) -> FetchResult: ...
+) -> FetchResult:
+	"""Every event of [start, end]; naive datetimes mean the device's own time zone.
+
+	Raises ValueError before any request when `start` is not before `end` (an empty or reversed window), or
+	when one is naive and the other aware and, without the device's `utc_offset`, their order cannot be told.
+	"""
+
 def fetch_many(
 	devices: Iterable[_DeviceLike],
 	start: datetime,
@@ -171,7 +202,9 @@ def fetch_many(
 	*,
 	concurrency: int = 16,
 	on_progress: Callable[[str, int, int], object] | None = None,
-) -> dict[str, FetchResult | AttendanceSyncError]: ...
+) -> dict[str, FetchResult | AttendanceSyncError]:
+	"""`fetch_events` for many devices at once; raises ValueError for the same windows, before any request."""
+
 def device_info(device: _DeviceLike) -> DeviceInfo: ...
 def device_users(device: _DeviceLike) -> list[DeviceUser]: ...
 def dedup(

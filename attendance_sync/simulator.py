@@ -13,6 +13,7 @@ import subprocess
 import threading
 import urllib.request
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -63,6 +64,44 @@ class SimDevice:
 	def set_faults(self, faults: dict[str, Any] | None = None, /, **more: Any) -> dict[str, Any]:
 		"""Replace the device's faults; no arguments restores a healthy device."""
 		return self._control("PUT", "/sim/faults", {**(faults or {}), **more})
+
+	def state(self) -> dict[str, Any]:
+		"""`{"name", "serial_number", "next_serial", "events"}`: the terminal's identity and event counter now."""
+		return self._control("GET", "/sim/device")
+
+	def add_events(
+		self,
+		count: int = 1,
+		*,
+		at: datetime | str | None = None,
+		step_secs: int | None = None,
+		employee_no: str | None = None,
+		minor: int | None = None,
+	) -> list[dict[str, Any]]:
+		"""Record `count` punches now, numbered by the device's counter; returns them as
+		`[{"serial_no", "time", "employee_no", "minor"}]` (time in the device's offset).
+
+		`at`: time of the first (aware, or naive = device time); default: the last one at the device's clock now,
+		never before the latest stored event. `step_secs`: seconds between them (default 60). `employee_no`: an
+		enrolled employee (default: the enrolled people in turn). `minor`: under major 5 (default 75, face).
+		"""
+		body: dict[str, Any] = {"count": count}
+		if at is not None:
+			body["at"] = at.isoformat() if isinstance(at, datetime) else at
+		optional = {"step_secs": step_secs, "employee_no": employee_no, "minor": minor}
+		body.update({key: value for key, value in optional.items() if value is not None})
+		return self._control("POST", "/sim/events", body)["events"]
+
+	def reset_serial_counter(self, *, clear_log: bool = False) -> dict[str, Any]:
+		"""Restart the event counter at 1, as a factory reset or some firmware upgrades do: the next event
+		recorded (`add_events`) is serial 1 again, at a new time. `clear_log` also erases the stored events (a
+		factory reset). Returns `state()`."""
+		return self._control("POST", "/sim/serial-reset", {"clear_log": clear_log})
+
+	def set_serial_number(self, serial_number: str) -> dict[str, Any]:
+		"""Report another hardware serial number in `System/deviceInfo`, as a terminal swapped under the same
+		address would (1-64 ASCII letters and digits). Returns `state()`."""
+		return self._control("PUT", "/sim/device", {"serial_number": serial_number})
 
 	def connection(self, **overrides: Any) -> dict[str, Any]:
 		"""Keyword arguments of `_core.Device` (or a device dict) that reach this terminal."""

@@ -3,7 +3,7 @@
 use std::ops::ControlFlow;
 use std::time::Instant;
 
-use chrono::{DateTime, FixedOffset, NaiveDateTime, TimeZone};
+use chrono::{DateTime, FixedOffset, NaiveDateTime, TimeZone, Utc};
 use serde::Serialize;
 
 use crate::error::Error;
@@ -28,6 +28,72 @@ impl TimeArg {
             TimeArg::DeviceLocal(n) => device_offset.from_local_datetime(&n).single(),
         }
     }
+
+    /// The earliest and latest instant this can be, over every UTC offset in use (-12:00 to +14:00).
+    fn span(self) -> (DateTime<Utc>, DateTime<Utc>) {
+        match self {
+            TimeArg::Aware(t) => (t.to_utc(), t.to_utc()),
+            TimeArg::DeviceLocal(n) => (
+                n.and_utc() - chrono::Duration::hours(14),
+                n.and_utc() + chrono::Duration::hours(12),
+            ),
+        }
+    }
+}
+
+impl std::fmt::Display for TimeArg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TimeArg::Aware(t) => write!(f, "{}", t.format("%Y-%m-%dT%H:%M:%S%:z")),
+            TimeArg::DeviceLocal(n) => write!(f, "{} (device time)", n.format("%Y-%m-%dT%H:%M:%S")),
+        }
+    }
+}
+
+/// Why a window cannot be fetched; found before any request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum WindowError {
+    #[error("the window is empty or reversed: its start must be before its end")]
+    NotBefore,
+    #[error(
+        "one end of the window has a UTC offset and the other has none, and they are too close to tell which \
+         comes first: give both with an offset, or both without (device time)"
+    )]
+    NeedsOffset,
+}
+
+/// Checks that `start` is before `end` (a window of one instant or less is empty), without asking the device:
+/// a wall-clock end is read in `device_offset` when it is known, otherwise compared over every possible
+/// offset.
+pub fn check_window(
+    start: TimeArg,
+    end: TimeArg,
+    device_offset: Option<FixedOffset>,
+) -> Result<(), WindowError> {
+    let before = match (start, end, device_offset) {
+        (TimeArg::DeviceLocal(a), TimeArg::DeviceLocal(b), _) => a < b,
+        (TimeArg::Aware(a), TimeArg::Aware(b), _) => a < b,
+        (a, b, Some(offset)) => match (a.resolve(offset), b.resolve(offset)) {
+            (Some(a), Some(b)) => a < b,
+            _ => false,
+        },
+        (a, b, None) => {
+            let ((_, a_latest), (b_earliest, _)) = (a.span(), b.span());
+            let ((a_earliest, _), (_, b_latest)) = (a.span(), b.span());
+            if a_latest < b_earliest {
+                true
+            } else if a_earliest >= b_latest {
+                false
+            } else {
+                return Err(WindowError::NeedsOffset);
+            }
+        }
+    };
+    if before {
+        Ok(())
+    } else {
+        Err(WindowError::NotBefore)
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -48,14 +114,25 @@ pub struct FetchResult {
     /// Sorted by (time, serial).
     pub events: Vec<Event>,
     pub stats: FetchStats,
-    /// The highest serial received, or the one the search started after.
+    /// A serial cursor. After a complete fetch: the highest serial received, or `since_serial` when none was
+    /// higher. After an interruption in serial mode: `since_serial` extended over the unbroken run of serials
+    /// received after it (every serial up to it has arrived, whatever order the device answered in); `None`
+    /// after an interruption in time mode. When `serial_reset_suspected`, the highest serial among the events
+    /// that look newer than the reset.
     pub last_serial: Option<u64>,
     /// The device clock when the fetch started.
     pub device_time: DateTime<FixedOffset>,
     pub serial_mode: bool,
-    /// Every event strictly before this instant was received: the window end on success, the last
-    /// event time when the fetch was interrupted.
+    /// Every event of the window strictly before this instant was received. The window end after a complete
+    /// fetch. After an interruption, only what can be proven: terminals answer in time order or in record
+    /// (serial) order, which differ once the device clock was set back, so the time of the last event
+    /// received bounds what is missing only once the answers showed time order (a smaller serial after a
+    /// larger one); otherwise it is the start of the window (or of the first part not searched yet).
     pub complete_until: DateTime<FixedOffset>,
+    /// The search after `since_serial` found nothing, a search of the window by time (whose events this
+    /// result holds, `serial_mode` false) found events numbered at or below `since_serial` that are newer than
+    /// it: the device's counter restarted (factory reset, firmware upgrade) or the terminal was swapped.
+    pub serial_reset_suspected: bool,
 }
 
 #[derive(Debug)]
@@ -73,6 +150,42 @@ pub enum FetchStop {
 
 fn failed(error: Error, partial: Option<FetchResult>) -> FetchStop {
     FetchStop::Failed(Box::new(FetchFailure { error, partial }))
+}
+
+/// Whether events numbered at or below `since` were recorded after it: with the event numbered `since`
+/// present, an event with a lower serial and a later time; without it, any event with a lower serial (a
+/// window reaching the device's present holds the latest event, which had the highest serial).
+fn counter_restarted(since: u64, events: &[Event]) -> Option<u64> {
+    let anchor = events
+        .iter()
+        .filter(|e| e.serial_no == Some(since))
+        .map(|e| e.time)
+        .max();
+    events
+        .iter()
+        .filter_map(|e| Some((e.serial_no?, e.time)))
+        .filter(|(s, t)| *s < since && anchor.is_none_or(|a| *t > a))
+        .map(|(s, _)| s)
+        .max()
+}
+
+/// `since` extended over the unbroken run of serials after it among `events`.
+fn contiguous_serial(since: u64, events: &[Event]) -> u64 {
+    let mut serials: Vec<u64> = events
+        .iter()
+        .filter_map(|e| e.serial_no)
+        .filter(|s| *s > since)
+        .collect();
+    serials.sort_unstable();
+    serials.dedup();
+    let mut cursor = since;
+    for s in serials {
+        if s != cursor + 1 {
+            break;
+        }
+        cursor = s;
+    }
+    cursor
 }
 
 pub async fn fetch_events(
@@ -116,14 +229,37 @@ pub async fn fetch_events(
             outcome = search(client, window, offset, progress).await;
         }
     }
-    let finish = |mut o: SearchOutcome, complete_until: DateTime<FixedOffset>| {
+    // Nothing after since_serial is also what a device whose counter restarted answers: search the window by
+    // time, so new events numbered below the cursor are not silently missed.
+    let mut restarted: Option<u64> = None;
+    if let (Some(since), Ok(by_serial)) = (window.after_serial, &outcome) {
+        if by_serial.events.is_empty() {
+            let (pages, windows) = (by_serial.pages, by_serial.windows);
+            window.after_serial = None;
+            let mut continued = |p: u32, n: usize| progress(pages + p, n);
+            outcome = search(client, window, offset, &mut continued).await;
+            let merge = |o: &mut SearchOutcome| {
+                o.pages += pages;
+                o.windows += windows;
+                counter_restarted(since, &o.events)
+            };
+            restarted = match &mut outcome {
+                Ok(o) => merge(o),
+                Err(SearchStop::Failed { partial, .. }) => merge(partial),
+                Err(SearchStop::Cancelled) => None,
+            };
+        }
+    }
+    let serial_mode = window.after_serial.is_some();
+    let finish = |mut o: SearchOutcome, complete: bool| {
         o.events.sort_by_key(|e| (e.time, e.serial_no));
-        let last_serial = o
-            .events
-            .iter()
-            .filter_map(|e| e.serial_no)
-            .max()
-            .max(since_serial);
+        let highest = o.events.iter().filter_map(|e| e.serial_no).max();
+        let last_serial = match (restarted, complete, since_serial) {
+            (Some(newest), _, _) => Some(newest),
+            (None, true, _) => highest.max(since_serial),
+            (None, false, Some(since)) if serial_mode => Some(contiguous_serial(since, &o.events)),
+            (None, false, _) => None,
+        };
         FetchResult {
             device: cfg.name.clone(),
             stats: FetchStats {
@@ -135,19 +271,19 @@ pub async fn fetch_events(
                 rejected_items: o.rejected_items,
                 outside_window: o.outside_window,
             },
+            complete_until: o.complete_until,
             events: o.events,
             last_serial,
             device_time: clock.local_time,
-            serial_mode: window.after_serial.is_some(),
-            complete_until,
+            serial_mode,
+            serial_reset_suspected: restarted.is_some(),
         }
     };
     match outcome {
-        Ok(o) => Ok(finish(o, window.end)),
+        Ok(o) => Ok(finish(o, true)),
         Err(SearchStop::Cancelled) => Err(FetchStop::Cancelled),
         Err(SearchStop::Failed { error, partial }) => {
-            let until = partial.complete_until(&window);
-            Err(failed(error, Some(finish(partial, until))))
+            Err(failed(error, Some(finish(partial, false))))
         }
     }
 }

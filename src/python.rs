@@ -24,7 +24,8 @@ use crate::device::{parse_offset, DeviceConfig, Password};
 use crate::error::Error;
 use crate::event::{Classifier, Event, PUNCH_MINORS};
 use crate::fetch::{
-    fetch_events as core_fetch, FetchFailure, FetchResult, FetchStats, FetchStop, TimeArg,
+    check_window, fetch_events as core_fetch, FetchFailure, FetchResult, FetchStats, FetchStop,
+    TimeArg,
 };
 use crate::isapi::system;
 use crate::isapi::IsapiClient;
@@ -369,6 +370,18 @@ fn time_arg(dt: &Bound<'_, PyDateTime>) -> PyResult<TimeArg> {
     Ok(TimeArg::Aware(aware(dt)?))
 }
 
+/// A fetch window, refused (ValueError, before any request) when it is empty or reversed.
+fn window_args(
+    start: &Bound<'_, PyDateTime>,
+    end: &Bound<'_, PyDateTime>,
+    device_offset: Option<FixedOffset>,
+) -> PyResult<(TimeArg, TimeArg)> {
+    let (start, end) = (time_arg(start)?, time_arg(end)?);
+    check_window(start, end, device_offset)
+        .map_err(|e| PyValueError::new_err(format!("start={start}, end={end}: {e}")))?;
+    Ok((start, end))
+}
+
 /// Unix seconds of aware datetimes, read from their fields. `utcoffset()` is called once per
 /// `datetime.timezone` object (a fixed offset; the cache holds it, so its address cannot be reused) and for
 /// every datetime with another tzinfo (zoneinfo and the like, whose offset depends on the date).
@@ -578,6 +591,7 @@ struct PyFetchResult {
     device_time: DateTime<FixedOffset>,
     serial_mode: bool,
     complete_until: DateTime<FixedOffset>,
+    serial_reset_suspected: bool,
 }
 
 impl PyFetchResult {
@@ -605,6 +619,7 @@ impl PyFetchResult {
             device_time: r.device_time,
             serial_mode: r.serial_mode,
             complete_until: r.complete_until,
+            serial_reset_suspected: r.serial_reset_suspected,
         })
     }
 }
@@ -737,8 +752,9 @@ fn fetch_events(
     since_serial: Option<u64>,
     on_progress: Option<Py<PyAny>>,
 ) -> PyResult<PyFetchResult> {
-    let client = client_for(py, device_config(py, device)?)?;
-    let (start, end) = (time_arg(start)?, time_arg(end)?);
+    let cfg = device_config(py, device)?;
+    let (start, end) = window_args(start, end, cfg.utc_offset)?;
+    let client = client_for(py, cfg)?;
     let callback_error = CallbackError::default();
     let mut hook = |pages: u32, events: usize| -> ControlFlow<()> {
         match &on_progress {
@@ -784,7 +800,17 @@ fn fetch_many<'py>(
     if concurrency == 0 {
         return Err(PyValueError::new_err("concurrency must be at least 1"));
     }
-    let (start, end) = (time_arg(start)?, time_arg(end)?);
+    // Each device may have its own configured offset; a wall-clock end that is fine for one is fine for all
+    // only if it is fine without knowing the offset, unless every device has the same one.
+    let offsets: HashSet<Option<i32>> = configs
+        .iter()
+        .map(|c| c.utc_offset.map(|o| o.local_minus_utc()))
+        .collect();
+    let shared = match offsets.iter().next() {
+        Some(Some(secs)) if offsets.len() == 1 => FixedOffset::east_opt(*secs),
+        _ => None,
+    };
+    let (start, end) = window_args(start, end, shared)?;
     let callback_error = Arc::new(CallbackError::default());
     let progress: Option<FleetProgress> = on_progress.map(|cb| {
         let errors = Arc::clone(&callback_error);

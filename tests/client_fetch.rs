@@ -6,7 +6,8 @@ use std::time::Duration;
 use attendance_sync::fetch::{fetch_events, FetchResult, FetchStop, TimeArg};
 use attendance_sync::isapi::IsapiClient;
 use attendance_sync::sim::{
-    self, Faults, PageFault, PageFaultKind, RunningSim, SimConfig, SimDevice,
+    self, ClockStep, Faults, PageFault, PageFaultKind, RecordRequest, ResultOrder, RunningSim,
+    SimConfig, SimDevice,
 };
 use attendance_sync::sync::fetch_many;
 use attendance_sync::{DeviceConfig, Error, Password};
@@ -532,5 +533,259 @@ async fn page_guard_stops_a_search_that_never_ends() {
         "the five pages received are kept"
     );
     assert_eq!(d.stats().acs_event_pages, 5);
+    sim.shutdown().await;
+}
+
+/// One device, 400 events today, the clock set back two hours after `step_after`, answering in `order`.
+fn stepped(order: ResultOrder, step_after: u64) -> SimConfig {
+    let mut cfg = config(1, 1, 400);
+    cfg.clock_step = Some(ClockStep {
+        back_secs: 7200,
+        after_serial: Some(step_after),
+    });
+    cfg.faults.result_order = order;
+    cfg
+}
+
+/// Every event the device holds, from a fault-free fetch.
+async fn everything(d: &SimDevice) -> FetchResult {
+    let result = fetch(&healthy_client(d)).await.expect("healthy fetch");
+    assert_complete(&result, d);
+    result
+}
+
+/// `complete_until` never passes an event that did not arrive.
+fn assert_claims_only_what_arrived(all: &FetchResult, partial: &FetchResult) -> usize {
+    let got: std::collections::HashSet<u64> =
+        partial.events.iter().filter_map(|e| e.serial_no).collect();
+    let missing: Vec<_> = all
+        .events
+        .iter()
+        .filter(|e| e.serial_no.is_some_and(|s| !got.contains(&s)))
+        .collect();
+    assert!(!missing.is_empty(), "the failure left events out");
+    for e in &missing {
+        assert!(
+            e.time >= partial.complete_until,
+            "complete until {} but serial {:?} at {} never arrived",
+            partial.complete_until,
+            e.serial_no,
+            e.time
+        );
+    }
+    missing.len()
+}
+
+#[tokio::test]
+async fn clock_set_back_interrupted_fetch_claims_nothing_unreceived() {
+    // The clock goes back after serial 90 or 100; the device fails for good on page 4 or 5. Record order
+    // with the step before the failure (time went backwards in what arrived), record order with the step
+    // right after the last page received (nothing told the orders apart), and the same records in time order.
+    for (order, step_after, failing_page) in [
+        (ResultOrder::Record, 100, 5),
+        (ResultOrder::Record, 90, 4),
+        (ResultOrder::Time, 100, 5),
+        (ResultOrder::Time, 90, 4),
+    ] {
+        let sim = start(stepped(order, step_after)).await;
+        let d = &sim.devices[0];
+        let all = everything(d).await;
+        d.set_faults(Faults {
+            result_order: order,
+            page_fault: Some(PageFault {
+                kind: PageFaultKind::Status500,
+                on_page: failing_page,
+                times: 0,
+            }),
+            ..Faults::default()
+        });
+        let (error, partial) = failure(fetch(&healthy_client(d)).await.expect_err("fails"));
+        assert!(matches!(error, Error::Http { .. }), "{error}");
+        let partial = partial.expect("partial result");
+        assert_eq!(partial.events.len(), (failing_page as usize - 1) * 30);
+        assert_claims_only_what_arrived(&all, &partial);
+        if order == ResultOrder::Record {
+            let (start, _) = window();
+            let TimeArg::Aware(start) = start else {
+                unreachable!()
+            };
+            assert!(
+                partial.complete_until <= start + Span::seconds(1),
+                "{order:?}: nothing proves more than the window start"
+            );
+        } else {
+            // Same-second events out of serial order prove time order: the cursor may move.
+            let last = partial.events.iter().map(|e| e.time).max().expect("events");
+            assert_eq!(partial.complete_until, last, "{order:?}");
+        }
+        sim.shutdown().await;
+    }
+}
+
+#[tokio::test]
+async fn interrupted_serial_fetch_keeps_an_unbroken_serial_cursor() {
+    for order in [ResultOrder::Record, ResultOrder::Time] {
+        let sim = start(stepped(order, 100)).await;
+        let d = &sim.devices[0];
+        let all = everything(d).await;
+        d.set_faults(Faults {
+            result_order: order,
+            page_fault: Some(PageFault {
+                kind: PageFaultKind::Status500,
+                on_page: 4,
+                times: 0,
+            }),
+            ..Faults::default()
+        });
+        let (start, end) = window();
+        let since = 10;
+        let stop = fetch_events(&healthy_client(d), start, end, Some(since), &mut |_, _| {
+            ControlFlow::Continue(())
+        })
+        .await
+        .expect_err("fails");
+        let partial = failure(stop).1.expect("partial");
+        assert!(partial.serial_mode);
+        let cursor = partial.last_serial.expect("a serial cursor");
+        assert!(cursor >= since);
+        let got: std::collections::HashSet<u64> =
+            partial.events.iter().filter_map(|e| e.serial_no).collect();
+        for s in (since + 1)..=cursor {
+            assert!(
+                got.contains(&s),
+                "{order:?}: serial {s} is below the cursor {cursor} but missing"
+            );
+        }
+        if order == ResultOrder::Record {
+            assert_eq!(cursor, since + 90, "three pages in serial order");
+        }
+        assert!(all.events.len() > got.len());
+        sim.shutdown().await;
+    }
+}
+
+#[tokio::test]
+async fn position_cap_after_a_clock_step_back_skips_nothing() {
+    // 180 events arrive before the cap refuses position 180. The clock goes back two hours after serial 170
+    // (seen before the cap) or after serial 180 (not seen): events recorded after it carry times before the
+    // latest time received, so restarting from that time would skip them. With and without serial search.
+    for order in [ResultOrder::Record, ResultOrder::Time] {
+        for step_after in [170, 180] {
+            for serial_search in [true, false] {
+                let sim = start(stepped(order, step_after)).await;
+                let d = &sim.devices[0];
+                d.set_faults(Faults {
+                    result_order: order,
+                    position_cap: 150,
+                    serial_search,
+                    ..Faults::default()
+                });
+                let result = fetch(&healthy_client(d)).await.unwrap_or_else(|stop| {
+                    panic!(
+                        "{order:?} step {step_after} serial {serial_search}: {}",
+                        failure(stop).0
+                    )
+                });
+                assert_complete(&result, d);
+                assert!(result.stats.windows > 1);
+                sim.shutdown().await;
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn under_reported_total_loses_nothing_and_more_forever_still_stops() {
+    let sim = start(config(1, 2, 150)).await;
+    let d = &sim.devices[0];
+    d.set_faults(Faults {
+        under_report_total: true,
+        ..Faults::default()
+    });
+    let result = fetch(&healthy_client(d)).await.expect("fetch");
+    assert_complete(&result, d);
+    assert_eq!(result.stats.pages, 10);
+    for faults in [
+        Faults {
+            under_report_total: true,
+            more_forever: true,
+            ..Faults::default()
+        },
+        Faults {
+            under_report_total: true,
+            empty_more: true,
+            ..Faults::default()
+        },
+    ] {
+        d.set_faults(faults);
+        let (error, partial) = failure(fetch(&healthy_client(d)).await.expect_err("fault"));
+        assert!(matches!(error, Error::Fault { .. }), "{error}");
+        assert_eq!(partial.map(|p| p.events.len()), Some(300));
+    }
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn position_cap_without_serial_numbers_gets_every_event_once() {
+    // An intercom-like device: no serialNo on its records, no serial search. Nothing tells the order apart
+    // and nothing drops a repeat but the content itself.
+    for order in [ResultOrder::Time, ResultOrder::Record] {
+        let sim = start(stepped(order, 170)).await;
+        let d = &sim.devices[0];
+        let content = |r: &FetchResult| {
+            let mut v: Vec<_> = r
+                .events
+                .iter()
+                .map(|e| (e.time, e.minor, e.employee_no.clone(), e.door_no))
+                .collect();
+            v.sort();
+            v
+        };
+        let expected = content(&everything(d).await);
+        d.set_faults(Faults {
+            result_order: order,
+            position_cap: 150,
+            serial_search: false,
+            no_serial_numbers: true,
+            ..Faults::default()
+        });
+        let result = fetch(&healthy_client(d)).await.expect("fetch");
+        assert!(result.events.iter().all(|e| e.serial_no.is_none()));
+        assert!(result.stats.windows > 1);
+        assert_eq!(content(&result), expected, "{order:?}: every event once");
+        sim.shutdown().await;
+    }
+}
+
+#[tokio::test]
+async fn a_counter_reset_inside_the_window_keeps_both_records_of_a_serial() {
+    let sim = start(config(1, 1, 50)).await;
+    let d = &sim.devices[0];
+    d.state.reset_serial_counter(false);
+    let recorded = d
+        .state
+        .record(
+            &RecordRequest {
+                count: 3,
+                ..RecordRequest::default()
+            },
+            &d.state.faults(),
+        )
+        .expect("recorded");
+    assert_eq!(recorded[0].serial_no, 1);
+    let result = fetch(&healthy_client(d)).await.expect("fetch");
+    assert_eq!(
+        result.events.len(),
+        53,
+        "the old serials 1-3 and the new ones"
+    );
+    let ones: Vec<_> = result
+        .events
+        .iter()
+        .filter(|e| e.serial_no == Some(1))
+        .map(|e| e.time)
+        .collect();
+    assert_eq!(ones.len(), 2);
+    assert_ne!(ones[0], ones[1]);
     sim.shutdown().await;
 }

@@ -4,7 +4,7 @@ mod sim_support;
 
 use std::collections::HashSet;
 
-use attendance_sync::sim::{Faults, FieldStyle, SimConfig, TimeHandling};
+use attendance_sync::sim::{ClockStep, Faults, FieldStyle, ResultOrder, SimConfig, TimeHandling};
 use chrono::DateTime;
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -597,4 +597,67 @@ async fn events_file_replaces_generation() {
     })
     .await;
     assert!(missing.is_err());
+}
+
+/// The history of `config(1, 200)` with the clock set back two hours after serial 100.
+fn stepped(order: ResultOrder) -> SimConfig {
+    let mut cfg = config(1, 200);
+    cfg.clock_step = Some(ClockStep {
+        back_secs: 7200,
+        after_serial: Some(100),
+    });
+    cfg.faults.result_order = order;
+    cfg
+}
+
+#[tokio::test]
+async fn record_order_lists_a_clock_step_back_as_recorded() {
+    let sim = start(stepped(ResultOrder::Record)).await;
+    let mut client = Client::new(&sim.devices[0]);
+    let (serials, _) = page_through(&mut client, all(0, 30)).await;
+    assert_eq!(serials, (1..=200).collect::<Vec<u64>>(), "by serial number");
+    let first = items(&client.search(all(90, 30)).await);
+    let at = |serial: u64| {
+        let item = first
+            .iter()
+            .find(|i| i["serialNo"] == serial)
+            .expect("on the page");
+        times(std::slice::from_ref(item))[0]
+    };
+    // Serial 101 was recorded after serial 100, with the clock two hours back.
+    assert!(
+        at(101) < at(100),
+        "serial 101 carries an earlier time than 100"
+    );
+
+    // The same records by time: the stepped ones come among the earlier ones.
+    sim.devices[0].set_faults(Faults::default());
+    let (by_time, _) = page_through(&mut client, all(0, 30)).await;
+    let mut sorted = by_time.clone();
+    sorted.sort_unstable();
+    assert_eq!(sorted, serials, "the same records");
+    let pos = |s: u64| by_time.iter().position(|x| *x == s).expect("served");
+    assert!(pos(101) < pos(100), "time order puts 101 before 100");
+}
+
+#[tokio::test]
+async fn under_reported_total_still_says_more() {
+    let sim = start(config(1, 100)).await;
+    sim.devices[0].set_faults(Faults {
+        under_report_total: true,
+        ..Faults::default()
+    });
+    let mut client = Client::new(&sim.devices[0]);
+    let first = client.search(all(0, 30)).await.json()["AcsEvent"].clone();
+    assert_eq!(first["responseStatusStrg"], "MORE");
+    assert_eq!(first["totalMatches"], 30, "only as far as this page");
+    let third = client.search(all(60, 30)).await.json()["AcsEvent"].clone();
+    assert_eq!(third["responseStatusStrg"], "MORE");
+    assert_eq!(third["totalMatches"], 90);
+    let (serials, pages) = page_through(&mut client, all(0, 30)).await;
+    assert_eq!(
+        (serials.len(), pages),
+        (100, 4),
+        "MORE leads to every event"
+    );
 }

@@ -368,3 +368,103 @@ async fn invalid_configs_are_refused() {
         assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
     }
 }
+
+/// `serialNumber` of deviceInfo.
+async fn hardware_serial(device: &sim::SimDevice) -> String {
+    Client::new(device)
+        .call(Method::GET, "/ISAPI/System/deviceInfo", None)
+        .await
+        .xml("serialNumber")
+        .expect("serialNumber")
+}
+
+#[tokio::test]
+async fn counter_reset_new_events_and_a_swapped_serial_number_at_runtime() {
+    let sim = start(config(1, 50)).await;
+    let device = &sim.devices[0];
+    let mut client = Client::new(device);
+    let original = hardware_serial(device).await;
+    let state = client
+        .send(Method::GET, "/sim/device", None, None)
+        .await
+        .json();
+    assert_eq!(state["serial_number"], original.as_str());
+    assert_eq!(state["next_serial"], 51);
+    assert_eq!(state["events"], 50);
+
+    // Two punches now continue the counter.
+    let body = json!({"count": 2, "step_secs": 30});
+    let recorded = client
+        .send(Method::POST, "/sim/events", Some(&body), None)
+        .await
+        .json();
+    let serials: Vec<u64> = recorded["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter_map(|e| e["serial_no"].as_u64())
+        .collect();
+    assert_eq!(serials, vec![51, 52]);
+
+    // A counter reset keeps the log (a firmware upgrade) or clears it (a factory reset).
+    let reset = client
+        .send(Method::POST, "/sim/serial-reset", None, None)
+        .await
+        .json();
+    assert_eq!(
+        (reset["next_serial"].as_u64(), reset["events"].as_u64()),
+        (Some(1), Some(52))
+    );
+    let body = json!({"count": 3, "employee_no": recorded["events"][0]["employee_no"]});
+    let after = client
+        .send(Method::POST, "/sim/events", Some(&body), None)
+        .await
+        .json();
+    let times: Vec<&str> = after["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter_map(|e| e["time"].as_str())
+        .collect();
+    assert_eq!(after["events"][0]["serial_no"], 1);
+    assert_eq!(after["events"][2]["serial_no"], 3);
+    assert!(times.windows(2).all(|w| w[0] < w[1]), "{times:?}");
+    assert!(
+        times[0] > recorded["events"][1]["time"].as_str().expect("time"),
+        "new times"
+    );
+    let (served, _) = sim_support::page_through(&mut client, sim_support::all(0, 30)).await;
+    assert_eq!(served.len(), 55, "old and new events, serials 1-3 twice");
+    let cleared = json!({"clear_log": true});
+    let wiped = client
+        .send(Method::POST, "/sim/serial-reset", Some(&cleared), None)
+        .await
+        .json();
+    assert_eq!(wiped["events"], 0);
+
+    // A swapped terminal: another hardware serial number.
+    let body = json!({"serial_number": "DSK1T341CMFW20250101SWAPPED1"});
+    let swapped = client
+        .send(Method::PUT, "/sim/device", Some(&body), None)
+        .await;
+    assert_eq!(swapped.status, 200, "{}", swapped.body);
+    assert_eq!(
+        hardware_serial(device).await,
+        "DSK1T341CMFW20250101SWAPPED1"
+    );
+    for bad in [
+        json!({"serial_number": ""}),
+        json!({"serial": "x"}),
+        json!([1]),
+    ] {
+        let refused = client
+            .send(Method::PUT, "/sim/device", Some(&bad), None)
+            .await;
+        assert_eq!(refused.status, 400, "{bad}");
+    }
+    let bad = json!({"count": 1, "employee_no": "no-such-person"});
+    let refused = client
+        .send(Method::POST, "/sim/events", Some(&bad), None)
+        .await;
+    assert_eq!(refused.status, 400);
+}

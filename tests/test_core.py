@@ -56,8 +56,13 @@ def test_device_offset_kept_and_naive_means_device_local(device):
 	assert [e.serial_no for e in naive.events] == [e.serial_no for e in aware.events]
 	# A naive window read as UTC would be six hours off: the last six hours' events would differ.
 	some = aware.events[len(aware.events) // 2].time
-	narrow = _core.fetch_events(device.connection(), some.replace(tzinfo=None), some.replace(tzinfo=None))
-	assert narrow.events and all(e.time == some for e in narrow.events)
+	# (A window is at least a second long: start must be before end.)
+	second = dt.timedelta(seconds=1)
+	narrow = _core.fetch_events(
+		device.connection(), some.replace(tzinfo=None), (some + second).replace(tzinfo=None)
+	)
+	assert any(e.time == some for e in narrow.events)
+	assert all(some <= e.time <= some + second for e in narrow.events)
 	assert aware.device_time.utcoffset() == dt.timedelta(hours=6)
 
 
@@ -365,3 +370,107 @@ def test_connect_timeout_on_a_listener_that_never_accepts():
 		for s in fillers:
 			s.close()
 		server.close()
+
+
+def _nothing_reached(devices) -> None:
+	"""No ISAPI request and no connection but the one asking for these counters (reset before)."""
+	for d in devices:
+		stats = d.stats()
+		assert (stats["connections"], stats["requests"]) == (1, 0), (d.name, stats)
+
+
+@pytest.mark.parametrize(
+	("start", "end"),
+	[
+		(dt.datetime(2026, 3, 2, 10, tzinfo=PLUS6), dt.datetime(2026, 3, 1, 10, tzinfo=PLUS6)),
+		(dt.datetime(2026, 3, 2, 10, tzinfo=PLUS6), dt.datetime(2026, 3, 2, 4, tzinfo=UTC)),
+		(dt.datetime(2026, 3, 2, 10), dt.datetime(2026, 3, 2, 10)),
+		(dt.datetime(2026, 3, 2, 10), dt.datetime(2026, 3, 2, 9, 59, 59)),
+		# One naive, one aware, too close to order without the device's offset.
+		(dt.datetime(2026, 3, 2, 10), dt.datetime(2026, 3, 2, 3, tzinfo=UTC)),
+	],
+	ids=["reversed", "equal-instants", "equal-naive", "reversed-naive", "mixed-unknown-offset"],
+)
+def test_empty_or_reversed_window_is_refused_before_any_request(fleet, start, end):
+	for d in fleet:
+		d.set_faults()
+		d.reset()
+	with pytest.raises(ValueError, match="window"):
+		_core.fetch_events(fleet[0].connection(), start, end)
+	with pytest.raises(ValueError, match="window"):
+		_core.fetch_many([d.connection() for d in fleet], start, end)
+	_nothing_reached(fleet)
+
+
+def test_naive_and_aware_window_ends_are_ordered_in_the_configured_offset(device):
+	naive_start = dt.datetime(2026, 3, 2, 10)  # 04:00Z at +06:00
+	with pytest.raises(ValueError, match="window"):
+		_core.fetch_events(
+			device.connection(utc_offset="+06:00"), naive_start, dt.datetime(2026, 3, 2, 3, tzinfo=UTC)
+		)
+	_nothing_reached([device])
+	ok = _core.fetch_events(
+		device.connection(utc_offset="+06:00"), naive_start, dt.datetime(2026, 3, 2, 5, tzinfo=UTC)
+	)
+	assert ok.complete_until == dt.datetime(2026, 3, 2, 5, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("order", ["record", "time"])
+def test_complete_until_never_passes_an_unreceived_event(simulator, order):
+	"""The clock went back two hours after serial 100 and the terminal fails for good on page 5."""
+	sim = simulator(
+		1,
+		*("--days", "1", "--events-per-day", "300"),
+		*("--clock-step-back-secs", "7200", "--clock-step-after-serial", "100"),
+	)
+	dev = sim.devices[0]
+	start, end = week_window()
+	dev.set_faults(result_order=order)
+	everything = _core.fetch_events(dev.connection(), start, end).events
+	dev.set_faults(result_order=order, page_fault={"kind": "status500", "on_page": 5, "times": 0})
+	with pytest.raises(_core.DeviceHttpError) as info:
+		_core.fetch_events(dev.connection(), start, end)
+	partial = info.value.partial
+	assert partial is not None and len(partial.events) == 120
+	received = {e.serial_no for e in partial.events}
+	missing = [e for e in everything if e.serial_no not in received]
+	assert missing and all(e.time >= partial.complete_until for e in missing)
+	if order == "record":
+		# Serials 101-120 came with times two hours before serial 100: nothing bounds what is missing.
+		assert partial.complete_until == start
+		assert min(e.time for e in missing) < max(e.time for e in partial.events)
+	else:
+		assert partial.complete_until == max(e.time for e in partial.events)
+
+
+def test_counter_reset_is_found_by_time_not_silently_empty(simulator):
+	sim = simulator(1, "--days", "1", "--events-per-day", "50")
+	dev = sim.devices[0]
+	now = dt.datetime.now(UTC)
+	start, end = week_window()[0], now + dt.timedelta(minutes=5)
+	first = _core.fetch_events(dev.connection(), start, end)
+	assert first.last_serial == 50 == dev.state()["next_serial"] - 1
+	# Nothing new: the search after serial 50 is empty, and so is the suspicion.
+	idle = _core.fetch_events(dev.connection(), start, end, since_serial=50)
+	assert not idle.serial_reset_suspected and idle.last_serial == 50
+
+	assert dev.reset_serial_counter()["next_serial"] == 1
+	added = dev.add_events(3, step_secs=20)
+	assert [e["serial_no"] for e in added] == [1, 2, 3]
+	after = _core.fetch_events(dev.connection(), start, end, since_serial=50)
+	assert after.serial_reset_suspected and not after.serial_mode
+	new = [e for e in after.events if e.time > first.events[-1].time]
+	assert [e.serial_no for e in new] == [1, 2, 3]
+	assert after.last_serial == 3
+	assert [e.time.isoformat() for e in new] == [
+		dt.datetime.fromisoformat(e["time"]).isoformat() for e in added
+	]
+
+	# A factory reset also erases the log; a swapped terminal reports another hardware serial number.
+	state = dev.reset_serial_counter(clear_log=True)
+	assert (state["events"], state["next_serial"]) == (0, 1)
+	dev.add_events(2, employee_no=added[0]["employee_no"])
+	wiped = _core.fetch_events(dev.connection(), start, end, since_serial=50)
+	assert wiped.serial_reset_suspected and [e.serial_no for e in wiped.events] == [1, 2]
+	assert dev.set_serial_number("SWAPPED0001")["serial_number"] == "SWAPPED0001"
+	assert _core.device_info(dev.connection()).serial_number == "SWAPPED0001"

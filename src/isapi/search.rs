@@ -1,6 +1,6 @@
 //! `POST /ISAPI/AccessControl/AcsEvent?format=json`: one search, paged to the end (§4.1-4.3).
 
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 use std::ops::ControlFlow;
 use std::sync::Arc;
 
@@ -31,28 +31,63 @@ pub struct SearchWindow {
 /// Progress hook, called once per page with (pages so far, events so far). `Break` cancels the search.
 pub type ProgressHook<'a> = &'a mut (dyn FnMut(u32, usize) -> ControlFlow<()> + Send);
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct SearchOutcome {
+    /// In arrival order.
     pub events: Vec<Event>,
     pub pages: u32,
-    /// Searches issued: more than one when the device's position cap forced a continuation.
+    /// Searches issued: more than one when the device's position cap forced continuations.
     pub windows: u32,
     /// Items without a usable time.
     pub rejected_items: u32,
     /// Items outside the requested window, dropped (the window they belong to fetches them).
     pub outside_window: u32,
+    /// Every matching event strictly before this instant has been received: the window end after a complete
+    /// search; after an interruption, only what the order of the answers proves (see [`OrderEvidence`]).
+    pub complete_until: DateTime<FixedOffset>,
+    /// Whether the answers showed the device returning results by record (serial) rather than by time.
+    pub evidence: OrderEvidence,
 }
 
 impl SearchOutcome {
-    /// Every event strictly before this instant has been received. Results come in time order, so after
-    /// an interruption that is the time of the last event received.
-    pub fn complete_until(&self, window: &SearchWindow) -> DateTime<FixedOffset> {
-        self.events
-            .iter()
-            .map(|e| e.time)
-            .max()
-            .unwrap_or(window.start)
-            .min(window.end)
+    fn new(window: &SearchWindow) -> Self {
+        SearchOutcome {
+            events: Vec::new(),
+            pages: 0,
+            windows: 0,
+            rejected_items: 0,
+            outside_window: 0,
+            complete_until: window.start,
+            evidence: OrderEvidence::default(),
+        }
+    }
+}
+
+/// What the answers of a search showed about the order the device returns results in (§4.3).
+///
+/// Terminals return a search either in time order or in record (serial) order; the two differ only when the
+/// device clock was set back, and then record order lists serial 25 at 15:01:58 before serials 26-30 at
+/// 13:03. After an interruption, the time of the last event received bounds what is missing only in time
+/// order; in record order, events not yet received may have any earlier time. An event arriving with a
+/// smaller serial than one before it rules record order out; one arriving with an earlier time rules time
+/// order out; until one of them is seen, the order is unknown and nothing is assumed.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct OrderEvidence {
+    /// An event arrived with an earlier time than one before it in the same search: not time order.
+    pub time_backstep: bool,
+    /// An event arrived with a smaller serial than one before it in the same search: not record order.
+    pub serial_inversion: bool,
+}
+
+impl OrderEvidence {
+    /// Proven time order: later answers cannot hold an event before the latest time received.
+    pub fn time_ordered(&self) -> bool {
+        self.serial_inversion && !self.time_backstep
+    }
+
+    /// Proven record order: later answers cannot hold a serial below the highest received.
+    pub fn record_ordered(&self) -> bool {
+        self.time_backstep && !self.serial_inversion
     }
 }
 
@@ -150,17 +185,78 @@ pub fn read_page(body: &[u8]) -> Result<Page, String> {
         .ok_or_else(|| "no AcsEvent object in the answer".to_owned())
 }
 
-fn parse_page(client: &IsapiClient, body: &[u8]) -> Result<Page, Error> {
+/// An AcsEvent answer of `device`, or the protocol error the client reports for it.
+pub fn parse_page(device: &str, body: &[u8]) -> Result<Page, Error> {
     read_page(body).map_err(|what| Error::Protocol {
-        device: client.device().to_owned(),
+        device: device.to_owned(),
         path: ACS_EVENT_PATH.to_owned(),
         what,
         excerpt: excerpt(body),
     })
 }
 
-/// Runs one search to its end, continuing past a position cap, with every device fault turned into an
-/// error that keeps what was received.
+/// A record as the device numbers and dates it: after a counter reset (factory reset, firmware upgrade) one
+/// search can hold two records with the same serial, at different times.
+type Record = (u64, Option<String>);
+
+/// One search request series: a time range and a serial floor, paged from position 0.
+#[derive(Debug, Clone, Copy)]
+struct Span {
+    from: DateTime<FixedOffset>,
+    to: DateTime<FixedOffset>,
+    after_serial: Option<u64>,
+    /// Set on the continuations of a capped search: the group they were planned in, and whether this one
+    /// added a serial floor of its own (if the device refuses serial search, the group is planned again).
+    plan: Option<(u32, bool)>,
+}
+
+/// The continuations of a capped span, with what is needed to plan them again without serial search.
+#[derive(Debug, Clone)]
+struct Plan {
+    group: u32,
+    parent: Span,
+    /// The serial-less events the capped span received (nothing but their content tells them apart).
+    serial_less: Vec<Event>,
+    /// Those at or after this time are expected again from the continuations.
+    replay_from: Option<DateTime<FixedOffset>>,
+}
+
+/// What one span received, for the order evidence and for planning continuations.
+#[derive(Debug, Default)]
+struct SpanSeen {
+    records: HashSet<Record>,
+    max_time: Option<DateTime<FixedOffset>>,
+    max_serial: Option<u64>,
+}
+
+impl SpanSeen {
+    fn add(&mut self, time: DateTime<FixedOffset>, serial: Option<u64>, order: &mut OrderEvidence) {
+        if self.max_time.is_some_and(|max| time < max) {
+            order.time_backstep = true;
+        }
+        if let (Some(s), Some(max)) = (serial, self.max_serial) {
+            if s < max {
+                order.serial_inversion = true;
+            }
+        }
+        self.max_time = Some(self.max_time.map_or(time, |t| t.max(time)));
+        if let Some(s) = serial {
+            self.max_serial = Some(self.max_serial.map_or(s, |m| m.max(s)));
+        }
+    }
+}
+
+/// Runs one search to its end, continuing past a position cap without skipping anything, with every device
+/// fault turned into an error that keeps what was received.
+///
+/// A position cap (a 400 refusing `searchResultPosition`) is continued by new searches chosen from the order
+/// evidence (the records not received so far are those after the last one received in the device's order):
+/// - time order proven: from the latest time received (the overlap is dropped by serial number);
+/// - record order proven: the same time range after the highest serial received (`beginSerialNo`);
+/// - order unknown: both the records after the highest serial that are not later than the latest time
+///   received, and everything from that time on: together they hold whatever follows in either order;
+/// - without serial numbers or serial search: the time range in two halves, each searched from its start (no
+///   time after which nothing can be missing is known, since record order may hold any earlier time).
 pub async fn search(
     client: &IsapiClient,
     window: SearchWindow,
@@ -169,17 +265,40 @@ pub async fn search(
 ) -> Result<SearchOutcome, SearchStop> {
     let cfg = client.config();
     let device: Arc<str> = Arc::from(cfg.name.as_str());
-    let mut out = SearchOutcome::default();
-    let mut seen: HashSet<u64> = HashSet::new();
-    let mut from = window.start;
+    let mut out = SearchOutcome::new(&window);
+    let mut seen: HashSet<Record> = HashSet::new();
+    // Serial-less events received by a capped span that its continuations will send again.
+    let mut replay: Vec<Event> = Vec::new();
+    let mut plans: Vec<Plan> = Vec::new();
+    // Whether the device accepts beginSerialNo/endSerialNo; unknown until a continuation needs it.
+    let mut serial_search = window.after_serial.map(|_| true);
+    let mut queue: VecDeque<Span> = VecDeque::from([Span {
+        from: window.start,
+        to: window.end,
+        after_serial: window.after_serial,
+        plan: None,
+    }]);
     let fault = |what: String| Error::Fault {
         device: cfg.name.clone(),
         what,
     };
+    // The bound on what is missing when the search stops at `span` with `queue` still to do.
+    let proven = |out: &SearchOutcome, span: &Span, got: &SpanSeen, queue: &VecDeque<Span>| {
+        let mut bound = match got.max_time {
+            Some(t) if out.evidence.time_ordered() => t,
+            _ => span.from,
+        };
+        for pending in queue {
+            bound = bound.min(pending.from);
+        }
+        bound.clamp(window.start, window.end)
+    };
 
-    'windows: loop {
+    'spans: while let Some(span) = queue.pop_front() {
         out.windows += 1;
         let search_id = new_search_id();
+        let mut got = SpanSeen::default();
+        let mut serial_less: Vec<Event> = Vec::new();
         let mut position: u64 = 0;
         loop {
             if out.pages >= cfg.max_pages {
@@ -187,6 +306,7 @@ pub async fn search(
                     "more than {} pages for one search (page guard)",
                     cfg.max_pages
                 ));
+                out.complete_until = proven(&out, &span, &got, &queue);
                 return Err(SearchStop::Failed {
                     error,
                     partial: out,
@@ -198,42 +318,97 @@ pub async fn search(
                 "maxResults": cfg.max_results,
                 "major": cfg.major,
                 "minor": cfg.minor,
-                "startTime": format_time(from, device_offset),
-                "endTime": format_time(window.end, device_offset),
+                "startTime": format_time(span.from, device_offset),
+                "endTime": format_time(span.to, device_offset),
                 "timeReverseOrder": false,
             });
-            if let Some(after) = window.after_serial {
+            if let Some(after) = span.after_serial {
                 cond["beginSerialNo"] = json!(after + 1);
                 cond["endSerialNo"] = json!(OPEN_END_SERIAL);
             }
             let body = serde_json::to_vec(&json!({ "AcsEventCond": cond })).unwrap_or_default();
             let page = match client
-                .post_json_read(ACS_EVENT_PATH, body, |b| parse_page(client, &b))
+                .post_json_read(ACS_EVENT_PATH, body, |b| parse_page(client.device(), &b))
                 .await
             {
                 Ok(p) => p,
                 Err(e) if position > 0 && is_position_cap(&e) => {
-                    // Continue with a new search from the last event time; serials dedupe the overlap.
-                    let next = out.events.iter().map(|e| e.time).max().unwrap_or(from);
-                    if next <= from {
-                        let error = fault(format!(
-                            "the position cap ({position}) is reached within one second of events"
-                        ));
+                    let capped = Plan {
+                        group: plans.len() as u32,
+                        parent: span,
+                        serial_less: std::mem::take(&mut serial_less),
+                        replay_from: None,
+                    };
+                    match continuations(capped, &got, out.evidence, serial_search) {
+                        Ok((children, plan)) => {
+                            expect_again(&mut replay, &plan, None);
+                            plans.push(plan);
+                            for child in children.into_iter().rev() {
+                                queue.push_front(child);
+                            }
+                            continue 'spans;
+                        }
+                        Err(what) => {
+                            let error =
+                                fault(format!("the position cap ({position}) is reached {what}"));
+                            out.complete_until = proven(&out, &span, &got, &queue);
+                            return Err(SearchStop::Failed {
+                                error,
+                                partial: out,
+                            });
+                        }
+                    }
+                }
+                Err(e)
+                    if position == 0
+                        && is_serial_unsupported(&e)
+                        && span.plan.is_some_and(|(_, own)| own) =>
+                {
+                    // A continuation by serial on a device without serial search: plan its group again.
+                    serial_search = Some(false);
+                    let group = span.plan.map(|(g, _)| g);
+                    queue.retain(|s| s.plan.map(|(g, _)| g) != group);
+                    let Some(old) = plans.iter().find(|p| Some(p.group) == group).cloned() else {
                         return Err(SearchStop::Failed {
-                            error,
+                            error: e,
                             partial: out,
                         });
+                    };
+                    let again = Plan {
+                        group: plans.len() as u32,
+                        ..old.clone()
+                    };
+                    match halves(again) {
+                        Ok((children, plan)) => {
+                            expect_again(&mut replay, &plan, old.replay_from);
+                            plans.push(plan);
+                            for child in children.into_iter().rev() {
+                                queue.push_front(child);
+                            }
+                            continue 'spans;
+                        }
+                        Err(what) => {
+                            let error = fault(format!("the position cap is reached {what}"));
+                            out.complete_until =
+                                proven(&out, &old.parent, &SpanSeen::default(), &queue);
+                            return Err(SearchStop::Failed {
+                                error,
+                                partial: out,
+                            });
+                        }
                     }
-                    from = next;
-                    continue 'windows;
                 }
                 Err(error) => {
+                    out.complete_until = proven(&out, &span, &got, &queue);
                     return Err(SearchStop::Failed {
                         error,
                         partial: out,
-                    })
+                    });
                 }
             };
+            if span.after_serial.is_some() {
+                serial_search = Some(true);
+            }
             out.pages += 1;
             let status = page.response_status_strg.unwrap_or_default();
             let received = page.info_list.len() as u64;
@@ -242,45 +417,69 @@ pub async fn search(
                     let error = fault(format!(
                         "the device said MORE but sent no events at position {position}"
                     ));
+                    out.complete_until = proven(&out, &span, &got, &queue);
                     return Err(SearchStop::Failed {
                         error,
                         partial: out,
                     });
                 }
-                break 'windows;
+                continue 'spans;
             }
-            let mut new_items = 0usize;
+            let mut new_in_span = 0usize;
             let mut with_serial = 0usize;
             for raw in page.info_list {
-                if let Some(serial) = raw.serial_no {
-                    with_serial += 1;
-                    if !seen.insert(serial) {
+                let serial = raw.serial_no;
+                let record = serial.map(|s| (s, raw.time.clone()));
+                let again_in_span = match &record {
+                    Some(r) => {
+                        with_serial += 1;
+                        !got.records.insert(r.clone())
+                    }
+                    None => false,
+                };
+                if !again_in_span {
+                    new_in_span += 1;
+                }
+                let known = record.as_ref().is_some_and(|r| seen.contains(r));
+                let event = match raw.normalise(&device, device_offset, &cfg.classifier) {
+                    Ok(event) => event,
+                    Err(_) => {
+                        if !known && !again_in_span {
+                            out.rejected_items += 1;
+                            seen.extend(record);
+                        }
+                        continue;
+                    }
+                };
+                let in_span = event.time >= span.from
+                    && event.time <= span.to
+                    && after(span.after_serial, serial);
+                if in_span && !again_in_span {
+                    got.add(event.time, serial, &mut out.evidence);
+                }
+                if known || again_in_span {
+                    continue;
+                }
+                if serial.is_none() {
+                    serial_less.push(event.clone());
+                    if let Some(i) = replay.iter().position(|e| *e == event) {
+                        replay.swap_remove(i);
                         continue;
                     }
                 }
-                new_items += 1;
-                match raw.normalise(&device, device_offset, &cfg.classifier) {
-                    Ok(event) => {
-                        let in_window = event.time >= window.start && event.time <= window.end;
-                        let in_serials = match (window.after_serial, event.serial_no) {
-                            (Some(after), Some(s)) => s > after,
-                            _ => true,
-                        };
-                        if in_window && in_serials {
-                            out.events.push(event);
-                        } else {
-                            out.outside_window += 1;
-                        }
-                    }
-                    Err(_) => out.rejected_items += 1,
+                seen.extend(record);
+                let in_window = event.time >= window.start && event.time <= window.end;
+                if in_window && after(window.after_serial, serial) {
+                    out.events.push(event);
+                } else {
+                    out.outside_window += 1;
                 }
             }
-            // The first page of a continuation legitimately starts with events already received.
-            let continuation_start = out.windows > 1 && position == 0;
-            if new_items == 0 && with_serial > 0 && !continuation_start {
+            if new_in_span == 0 && with_serial > 0 {
                 let error = fault(format!(
                     "a page repeated events already received (position {position})"
                 ));
+                out.complete_until = proven(&out, &span, &got, &queue);
                 return Err(SearchStop::Failed {
                     error,
                     partial: out,
@@ -290,13 +489,12 @@ pub async fn search(
             if progress(out.pages, out.events.len()).is_break() {
                 return Err(SearchStop::Cancelled);
             }
-            let total = page
-                .total_matches
-                .as_ref()
-                .and_then(|v| v.as_u64().or_else(|| v.as_str()?.parse().ok()));
+            // MORE means ask again, even at or past totalMatches: firmwares under-report it (a snapshot, or
+            // their scan so far). A device that never stops is caught by the repeated-page check and the
+            // page guard.
             match status.as_str() {
-                "MORE" if total.is_none_or(|t| position < t) => continue,
-                "MORE" | "OK" | "NO MATCH" => break 'windows,
+                "MORE" => continue,
+                "OK" | "NO MATCH" => continue 'spans,
                 other => {
                     let error = Error::Protocol {
                         device: cfg.name.clone(),
@@ -304,6 +502,7 @@ pub async fn search(
                         what: format!("unknown responseStatusStrg {other:?}"),
                         excerpt: String::new(),
                     };
+                    out.complete_until = proven(&out, &span, &got, &queue);
                     return Err(SearchStop::Failed {
                         error,
                         partial: out,
@@ -312,7 +511,112 @@ pub async fn search(
             }
         }
     }
+    out.complete_until = window.end;
     Ok(out)
+}
+
+/// Whether `serial` is after the floor (events without a serial pass).
+fn after(floor: Option<u64>, serial: Option<u64>) -> bool {
+    match (floor, serial) {
+        (Some(f), Some(s)) => s > f,
+        _ => true,
+    }
+}
+
+/// The searches that continue a capped span without skipping a record (see [`search`]), or why none can.
+fn continuations(
+    capped: Plan,
+    got: &SpanSeen,
+    evidence: OrderEvidence,
+    serial_search: Option<bool>,
+) -> Result<(Vec<Span>, Plan), String> {
+    let span = capped.parent;
+    let group = capped.group;
+    let Some(latest) = got.max_time else {
+        return halves(capped);
+    };
+    let by_serial = serial_search != Some(false);
+    let floor = got
+        .max_serial
+        .filter(|_| by_serial)
+        .map(|s| s.max(span.after_serial.unwrap_or(0)));
+    let child = |from, to, after_serial, own| Span {
+        from,
+        to,
+        after_serial,
+        plan: Some((group, own)),
+    };
+    if evidence.time_ordered() {
+        if latest <= span.from {
+            return Err("within one second of events".into());
+        }
+        let plan = Plan {
+            replay_from: Some(latest),
+            ..capped
+        };
+        return Ok((vec![child(latest, span.to, span.after_serial, false)], plan));
+    }
+    match floor {
+        Some(floor) if evidence.record_ordered() => {
+            Ok((vec![child(span.from, span.to, Some(floor), true)], capped))
+        }
+        Some(floor) if !evidence.time_backstep && latest > span.from => {
+            let plan = Plan {
+                replay_from: Some(latest),
+                ..capped
+            };
+            Ok((
+                vec![
+                    child(span.from, latest, Some(floor), true),
+                    child(latest, span.to, span.after_serial, false),
+                ],
+                plan,
+            ))
+        }
+        _ => halves(capped),
+    }
+}
+
+/// The span's time range in two halves, each searched from its start.
+fn halves(capped: Plan) -> Result<(Vec<Span>, Plan), String> {
+    let span = capped.parent;
+    let seconds = (span.to - span.from).num_seconds();
+    if seconds < 1 {
+        return Err("within one second of events".into());
+    }
+    let mid = span.from + chrono::Duration::seconds(seconds / 2);
+    let half = |from, to| Span {
+        from,
+        to,
+        after_serial: span.after_serial,
+        plan: Some((capped.group, false)),
+    };
+    let plan = Plan {
+        replay_from: Some(span.from),
+        ..capped
+    };
+    Ok((
+        vec![
+            half(span.from, mid),
+            half(mid + chrono::Duration::seconds(1), span.to),
+        ],
+        plan,
+    ))
+}
+
+/// Serial-less events of a capped span that its continuations will send again (matched by content, since
+/// nothing else tells them apart). `already` is the time from which they were expected before.
+fn expect_again(replay: &mut Vec<Event>, plan: &Plan, already: Option<DateTime<FixedOffset>>) {
+    let Some(from) = plan.replay_from else {
+        return;
+    };
+    replay.extend(
+        plan.serial_less
+            .iter()
+            .filter(|e| e.time >= from)
+            .filter(|e| already.is_none_or(|a| e.time < a))
+            .cloned(),
+    );
 }
 
 #[cfg(test)]

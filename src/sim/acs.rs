@@ -1,5 +1,6 @@
 //! `AccessControl/AcsEvent` search, `AcsEventTotalNum` and the search capabilities (§4).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -8,12 +9,13 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::acs_cond::{parse_search, parse_total, SearchCond, MAX_SERIAL};
-use super::config::{Faults, PageFaultKind};
+use super::config::{Faults, PageFaultKind, ResultOrder};
 use super::envelope::{Envelope, IsapiError};
 use super::http::{
     json_error, json_ok, respond, truncated_stream, Body, ConnectionAbort, Reply, JSON,
 };
 use super::json::to_device_json;
+use super::log::EventLog;
 use super::render::{info_item, InfoItem, RenderStyle};
 use super::state::DeviceState;
 use super::stats::Counter;
@@ -87,8 +89,15 @@ pub async fn search(dev: &DeviceState, faults: &Faults, url: &str, body: &[u8]) 
         Some(PageFaultKind::Timeout) => tokio::time::sleep(TIMEOUT_FAULT).await,
         _ => {}
     }
-    let page = plan_page(dev, faults, &cond, fault == Some(PageFaultKind::RepeatPage));
-    let bytes = match render_page(dev, faults, &cond, &page) {
+    let log = dev.log();
+    let page = plan_page(
+        dev,
+        faults,
+        &log,
+        &cond,
+        fault == Some(PageFaultKind::RepeatPage),
+    );
+    let bytes = match render_page(dev, faults, &log, &cond, &page) {
         Ok(bytes) => Bytes::from(bytes),
         Err(_) => return Ok(device_error(url)),
     };
@@ -109,22 +118,27 @@ pub async fn search(dev: &DeviceState, faults: &Faults, url: &str, body: &[u8]) 
 }
 
 /// Decides status and items of a page, applying the paging faults.
-fn plan_page(dev: &DeviceState, faults: &Faults, cond: &SearchCond, repeat: bool) -> Page {
-    let selection = dev.select(&cond.filter);
+fn plan_page(
+    dev: &DeviceState,
+    faults: &Faults,
+    log: &Arc<EventLog>,
+    cond: &SearchCond,
+    repeat: bool,
+) -> Page {
+    let selection = dev.select(log, &cond.filter, faults.result_order);
     let total = selection.len();
     let cap = cond
         .max_results
         .min(u64::from(faults.max_results_cap.max(1))) as usize;
-    // A device stuck in MORE also claims more matches than it has; otherwise a client that
-    // stops at `position >= totalMatches` would never see the fault.
-    let claimed = if faults.more_forever || faults.empty_more {
-        total + cap
-    } else {
-        total
-    };
+    let position = usize::try_from(cond.position).unwrap_or(usize::MAX);
     let page = |status, items: Vec<usize>| Page {
         status,
-        total: claimed,
+        // A firmware that under-reports counts only what its scan has reached: this page's end.
+        total: if faults.under_report_total && status == MORE {
+            position.saturating_add(items.len()).min(total)
+        } else {
+            total
+        },
         num_of_matches: if faults.lie_num_of_matches {
             cap
         } else {
@@ -147,7 +161,6 @@ fn plan_page(dev: &DeviceState, faults: &Faults, cond: &SearchCond, repeat: bool
     if selection.is_empty() {
         return no_match;
     }
-    let position = usize::try_from(cond.position).unwrap_or(usize::MAX);
     let (range, status) = if position < total {
         let end = position.saturating_add(cap).min(total);
         let last = end == total;
@@ -169,14 +182,13 @@ fn plan_page(dev: &DeviceState, faults: &Faults, cond: &SearchCond, repeat: bool
         .filter_map(|pos| selection.at(pos, cond.reverse))
         .collect();
     if faults.outside_window && cond.position == 0 {
-        add_outside_window(dev, cond, &mut items);
+        add_outside_window(log, cond, &mut items);
     }
     page(status, items)
 }
 
 /// Adds the nearest events just outside the requested window (a broken firmware's filter).
-fn add_outside_window(dev: &DeviceState, cond: &SearchCond, items: &mut Vec<usize>) {
-    let log = dev.log();
+fn add_outside_window(log: &EventLog, cond: &SearchCond, items: &mut Vec<usize>) {
     if let Some(before) = cond.filter.start.and_then(|s| log.last_before(s)) {
         items.insert(0, before);
     }
@@ -188,6 +200,7 @@ fn add_outside_window(dev: &DeviceState, cond: &SearchCond, items: &mut Vec<usiz
 fn render_page(
     dev: &DeviceState,
     faults: &Faults,
+    log: &EventLog,
     cond: &SearchCond,
     page: &Page,
 ) -> serde_json::Result<Vec<u8>> {
@@ -195,8 +208,8 @@ fn render_page(
         offset: dev.utc_offset(),
         naive_times: faults.naive_times,
         fields: dev.field_style(),
+        serials: !faults.no_serial_numbers,
     };
-    let log = dev.log();
     let info_list = page.items.as_ref().map(|items| {
         items
             .iter()
@@ -223,7 +236,7 @@ pub fn total(dev: &DeviceState, faults: &Faults, url: &str, body: &[u8]) -> Resp
     match parse_total(body, url, dev.utc_offset(), faults) {
         // Straight from the log: a count must not evict the cached search being paged.
         Ok(filter) => json_ok(
-            &json!({"AcsEventTotalNum": {"totalNum": dev.log().select(&filter).len()}}),
+            &json!({"AcsEventTotalNum": {"totalNum": dev.log().select(&filter, ResultOrder::Time).len()}}),
             url,
         ),
         Err(envelope) => json_error(&envelope),

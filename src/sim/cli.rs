@@ -6,7 +6,10 @@ use std::path::PathBuf;
 use chrono::DateTime;
 
 use super::clock::parse_offset;
-use super::config::{Faults, FieldStyle, SimConfig, TimeHandling, DEFAULT_PASSWORD, DEFAULT_REALM};
+use super::config::{
+    ClockStep, Faults, FieldStyle, ResultOrder, SimConfig, TimeHandling, DEFAULT_PASSWORD,
+    DEFAULT_REALM,
+};
 
 /// Serve simulated Hikvision access terminals over ISAPI.
 #[derive(clap::Args, Debug, Clone)]
@@ -62,6 +65,16 @@ pub struct SimulateArgs {
     /// JSONL events file served instead of generated events.
     #[arg(long)]
     pub events_file: Option<PathBuf>,
+    /// The device clock was set back by this many seconds part way through the history: events recorded
+    /// after the step carry earlier times than events recorded before it.
+    #[arg(long)]
+    pub clock_step_back_secs: Option<i64>,
+    /// The last serial recorded before the clock step (default: half way through the history).
+    #[arg(long, requires = "clock_step_back_secs")]
+    pub clock_step_after_serial: Option<u64>,
+    /// Order of search results: by event time, or by record (serial number) like some face terminals.
+    #[arg(long, value_enum, default_value = "time")]
+    pub result_order: ResultOrder,
     /// Interpretation of search start/end times.
     #[arg(long, value_enum, default_value = "honour")]
     pub time_handling: TimeHandling,
@@ -86,6 +99,9 @@ pub struct SimulateArgs {
     /// Report numOfMatches = page size even on short pages.
     #[arg(long)]
     pub lie_num_of_matches: bool,
+    /// Report totalMatches only up to the end of the page served, while still saying MORE.
+    #[arg(long)]
+    pub under_report_total: bool,
     /// AcsEvent answers 403 notSupport.
     #[arg(long)]
     pub acs_not_supported: bool,
@@ -95,6 +111,9 @@ pub struct SimulateArgs {
     /// Event times without UTC offset.
     #[arg(long)]
     pub naive_times: bool,
+    /// Search results without serialNo (like an intercom's).
+    #[arg(long)]
+    pub no_serial_numbers: bool,
     /// Add events outside the requested window to first pages.
     #[arg(long)]
     pub outside_window: bool,
@@ -147,10 +166,13 @@ impl SimulateArgs {
             more_forever: self.more_forever,
             empty_more: self.empty_more,
             lie_num_of_matches: self.lie_num_of_matches,
+            under_report_total: self.under_report_total,
+            result_order: self.result_order,
             clock_skew_secs: self.clock_skew_secs,
             acs_not_supported: self.acs_not_supported,
             xml_instead_of_json: self.xml_instead_of_json,
             naive_times: self.naive_times,
+            no_serial_numbers: self.no_serial_numbers,
             outside_window: self.outside_window,
             serial_search: !self.no_serial_search,
             position_cap: self.position_cap,
@@ -182,6 +204,10 @@ impl SimulateArgs {
             burst_share: self.burst_share,
             field_style: self.field_style,
             events_file: self.events_file.clone(),
+            clock_step: self.clock_step_back_secs.map(|back_secs| ClockStep {
+                back_secs,
+                after_serial: self.clock_step_after_serial,
+            }),
             https: self.https,
             faults,
         };
@@ -231,6 +257,13 @@ mod tests {
             "-90",
             "--devices",
             "3",
+            "--result-order",
+            "record",
+            "--under-report-total",
+            "--clock-step-back-secs",
+            "7200",
+            "--clock-step-after-serial",
+            "25",
         ])
         .expect("parse");
         assert_eq!(config.utc_offset.local_minus_utc(), -3 * 3600);
@@ -239,6 +272,15 @@ mod tests {
         assert_eq!(config.field_style, FieldStyle::Full);
         assert_eq!(config.faults.clock_skew_secs, -90);
         assert_eq!(config.devices, 3);
+        assert_eq!(config.faults.result_order, ResultOrder::Record);
+        assert!(config.faults.under_report_total);
+        assert_eq!(
+            config.clock_step,
+            Some(ClockStep {
+                back_secs: 7200,
+                after_serial: Some(25)
+            })
+        );
     }
 
     #[test]
@@ -247,5 +289,7 @@ mod tests {
         assert!(parse(&["--drop-rate", "1.5"]).is_err());
         assert!(parse(&["--devices", "0"]).is_err());
         assert!(parse(&["--listen", "127.0.0.1:65535", "--devices", "2"]).is_err());
+        assert!(parse(&["--clock-step-back-secs", "0"]).is_err());
+        assert!(parse(&["--clock-step-after-serial", "5"]).is_err());
     }
 }

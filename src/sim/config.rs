@@ -39,6 +39,27 @@ pub enum TimeHandling {
     RejectNaive,
 }
 
+/// In which order a search returns its results.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum ResultOrder {
+    /// By event time, equal times in stored order (most firmwares).
+    #[default]
+    Time,
+    /// By record (serial number), whatever the event times: a face terminal whose clock was set back lists
+    /// serial 25 at 15:01:58 before serials 26-30 at 13:03.
+    Record,
+}
+
+/// The device clock was set back once while it recorded its history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClockStep {
+    /// Events recorded after this serial carry times this many seconds earlier.
+    pub back_secs: i64,
+    /// `None`: half way through the history.
+    pub after_serial: Option<u64>,
+}
+
 /// What an injected page fault does to one AcsEvent search response.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -91,6 +112,11 @@ pub struct Faults {
     pub empty_more: bool,
     /// `numOfMatches` reports the page size even when fewer items are sent.
     pub lie_num_of_matches: bool,
+    /// `totalMatches` counts only the results up to the end of the page being served (a firmware reporting
+    /// its scan so far) while the status still says `MORE`.
+    pub under_report_total: bool,
+    /// Time order (default) or record (serial) order of search results.
+    pub result_order: ResultOrder,
     /// Device clock = real clock + skew.
     pub clock_skew_secs: i64,
     /// AcsEvent resources answer 403 `notSupport`.
@@ -99,6 +125,8 @@ pub struct Faults {
     pub xml_instead_of_json: bool,
     /// Event times without offset (`2024-03-01 08:00:00`), like the DS-KV6124 intercom.
     pub naive_times: bool,
+    /// Search results without `serialNo`, like the DS-KV6124 intercom's.
+    pub no_serial_numbers: bool,
     /// Add events from outside the requested window to every first page.
     pub outside_window: bool,
     /// Whether `beginSerialNo`/`endSerialNo` are supported.
@@ -134,10 +162,13 @@ impl Default for Faults {
             more_forever: false,
             empty_more: false,
             lie_num_of_matches: false,
+            under_report_total: false,
+            result_order: ResultOrder::Time,
             clock_skew_secs: 0,
             acs_not_supported: false,
             xml_instead_of_json: false,
             naive_times: false,
+            no_serial_numbers: false,
             outside_window: false,
             serial_search: true,
             position_cap: 150_000,
@@ -192,6 +223,8 @@ pub struct SimConfig {
     pub field_style: FieldStyle,
     /// JSONL file of InfoList-style objects served instead of generated events.
     pub events_file: Option<PathBuf>,
+    /// A clock set back part way through the history (events recorded after it carry earlier times).
+    pub clock_step: Option<ClockStep>,
     pub https: bool,
     pub faults: Faults,
 }
@@ -215,6 +248,7 @@ impl Default for SimConfig {
             burst_share: 0.05,
             field_style: FieldStyle::Sparse,
             events_file: None,
+            clock_step: None,
             https: false,
             faults: Faults::default(),
         }
@@ -252,6 +286,9 @@ impl SimConfig {
             return Err(format!(
                 "{total} events per device exceed the limit of {MAX_EVENTS_PER_DEVICE}"
             ));
+        }
+        if self.clock_step.is_some_and(|step| step.back_secs <= 0) {
+            return Err("a clock step back must be at least one second".into());
         }
         check_share("door_event_share", self.door_event_share)?;
         check_share("failed_auth_share", self.failed_auth_share)?;

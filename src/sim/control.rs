@@ -6,7 +6,7 @@ use serde_json::json;
 
 use super::config::Faults;
 use super::http::{respond, Body, JSON};
-use super::state::DeviceState;
+use super::state::{DeviceState, RecordRequest};
 
 fn plain_json<T: Serialize>(status: StatusCode, value: &T) -> Response<Body> {
     match serde_json::to_vec(value) {
@@ -20,7 +20,36 @@ fn error(status: StatusCode, msg: &str) -> Response<Body> {
     respond(status, JSON, body)
 }
 
-/// `GET /sim/stats`, `POST /sim/stats/reset`, `GET|PUT /sim/faults`.
+/// `PUT /sim/device` body.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DeviceChange {
+    serial_number: String,
+}
+
+/// `POST /sim/serial-reset` body (optional).
+#[derive(serde::Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+struct SerialReset {
+    clear_log: bool,
+}
+
+/// A JSON object body; an empty body means `{}`.
+fn object<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, String> {
+    let value: serde_json::Value = if body.iter().all(u8::is_ascii_whitespace) {
+        json!({})
+    } else {
+        serde_json::from_slice(body).map_err(|e| e.to_string())?
+    };
+    if !value.is_object() {
+        return Err("the body must be a JSON object".into());
+    }
+    serde_json::from_value(value).map_err(|e| e.to_string())
+}
+
+/// `GET /sim/stats`, `POST /sim/stats/reset`, `GET|PUT /sim/faults`, and the device's life:
+/// `GET|PUT /sim/device` (identity; `serial_number` swaps the hardware serial number),
+/// `POST /sim/events` (record events now) and `POST /sim/serial-reset` (the event counter restarts at 1).
 pub fn handle(dev: &DeviceState, method: &Method, path: &str, body: &[u8]) -> Response<Body> {
     match (path, method) {
         ("/sim/stats", &Method::GET) => plain_json(StatusCode::OK, &dev.stats()),
@@ -36,9 +65,36 @@ pub fn handle(dev: &DeviceState, method: &Method, path: &str, body: &[u8]) -> Re
             }
             Err(msg) => error(StatusCode::BAD_REQUEST, &msg),
         },
-        ("/sim/stats" | "/sim/stats/reset" | "/sim/faults", _) => {
-            error(StatusCode::METHOD_NOT_ALLOWED, "method not allowed")
+        ("/sim/device", &Method::GET) => plain_json(StatusCode::OK, &dev.snapshot()),
+        ("/sim/device", &Method::PUT) => {
+            match object::<DeviceChange>(body).and_then(|c| dev.set_serial_number(&c.serial_number))
+            {
+                Ok(()) => plain_json(StatusCode::OK, &dev.snapshot()),
+                Err(msg) => error(StatusCode::BAD_REQUEST, &msg),
+            }
         }
+        ("/sim/events", &Method::POST) => {
+            let faults = dev.faults();
+            match object::<RecordRequest>(body).and_then(|r| dev.record(&r, &faults)) {
+                Ok(events) => plain_json(
+                    StatusCode::OK,
+                    &json!({"events": events, "device": dev.snapshot()}),
+                ),
+                Err(msg) => error(StatusCode::BAD_REQUEST, &msg),
+            }
+        }
+        ("/sim/serial-reset", &Method::POST) => match object::<SerialReset>(body) {
+            Ok(reset) => {
+                dev.reset_serial_counter(reset.clear_log);
+                plain_json(StatusCode::OK, &dev.snapshot())
+            }
+            Err(msg) => error(StatusCode::BAD_REQUEST, &msg),
+        },
+        (
+            "/sim/stats" | "/sim/stats/reset" | "/sim/faults" | "/sim/device" | "/sim/events"
+            | "/sim/serial-reset",
+            _,
+        ) => error(StatusCode::METHOD_NOT_ALLOWED, "method not allowed"),
         _ => error(StatusCode::NOT_FOUND, "unknown simulator path"),
     }
 }

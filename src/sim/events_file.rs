@@ -40,6 +40,10 @@ pub fn parse(text: &str, offset: FixedOffset) -> Result<EventLog, String> {
     for (serial, event) in (first_free..).zip(events.iter_mut().filter(|e| e.serial == 0)) {
         event.serial = serial;
     }
+    // The file does not say in which order the device recorded its events: by serial number.
+    for event in &mut events {
+        event.seq = event.serial;
+    }
     Ok(EventLog::new(events, Arc::new(roster)))
 }
 
@@ -74,6 +78,7 @@ fn parse_line(line: &str, offset: FixedOffset, roster: &mut Roster) -> Result<Ev
         })
     });
     Ok(Event {
+        seq: 0,
         serial,
         ts,
         major,

@@ -33,7 +33,10 @@ pub fn build(config: &SimConfig) -> io::Result<Vec<Arc<DeviceState>>> {
             |end| end.timestamp(),
         ),
         file_log: match &config.events_file {
-            Some(path) => Some(Arc::new(events_file::load(path, config.utc_offset)?)),
+            Some(path) => Some(Arc::new(with_step(
+                events_file::load(path, config.utc_offset)?,
+                config,
+            ))),
             None => None,
         },
         roster: Arc::new(people::generate(config.employees, config.seed)),
@@ -70,19 +73,22 @@ fn device(shared: &Shared<'_>, index: usize) -> Arc<DeviceState> {
     let config = shared.config;
     let log = match &shared.file_log {
         Some(log) => log.clone(),
-        None => Arc::new(generate(
-            &GenParams {
-                count: config.events_per_device(),
-                days: config.days,
-                end: shared.end,
-                offset: config.utc_offset,
-                seed: config.seed,
-                device_index: index,
-                door_share: config.door_event_share,
-                failed_share: config.failed_auth_share,
-                burst_share: config.burst_share,
-            },
-            shared.roster.clone(),
+        None => Arc::new(with_step(
+            generate(
+                &GenParams {
+                    count: config.events_per_device(),
+                    days: config.days,
+                    end: shared.end,
+                    offset: config.utc_offset,
+                    seed: config.seed,
+                    device_index: index,
+                    door_share: config.door_event_share,
+                    failed_share: config.failed_auth_share,
+                    burst_share: config.burst_share,
+                },
+                shared.roster.clone(),
+            ),
+            config,
         )),
     };
     Arc::new(DeviceState::new(DeviceSetup {
@@ -94,4 +100,15 @@ fn device(shared: &Shared<'_>, index: usize) -> Arc<DeviceState> {
         faults: config.faults.clone(),
         seed: config.seed,
     }))
+}
+
+/// The configured clock step back, if any (by default half way through the history).
+fn with_step(log: EventLog, config: &SimConfig) -> EventLog {
+    match config.clock_step {
+        Some(step) => {
+            let after = step.after_serial.unwrap_or(log.last_seq() / 2);
+            log.with_clock_step(after, step.back_secs)
+        }
+        None => log,
+    }
 }

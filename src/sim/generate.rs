@@ -129,6 +129,7 @@ struct Generator<'a> {
 impl Generator<'_> {
     fn push(&mut self, ts: i64, minor: u32, person: Option<u32>, detail: Generated) {
         self.drafts.push(Event {
+            seq: 0,
             serial: 0,
             ts: ts.min(self.params.end),
             major: 5,
@@ -292,6 +293,7 @@ pub fn generate(params: &GenParams, roster: Arc<Roster>) -> EventLog {
     drafts.sort_by_key(|e| e.ts);
     for (i, event) in drafts.iter_mut().enumerate() {
         event.serial = i as u64 + 1;
+        event.seq = event.serial;
     }
     shuffle_ties(&mut drafts, &mut rng);
     EventLog::new(drafts, roster)

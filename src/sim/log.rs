@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
+use super::config::ResultOrder;
 use super::people::Roster;
 
 /// Attendance key state recorded with a person event.
@@ -86,6 +87,8 @@ pub enum Detail {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Event {
+    /// Position in the order the device recorded its events; unlike `serial`, it survives a counter reset.
+    pub seq: u64,
     pub serial: u64,
     /// Unix seconds.
     pub ts: i64,
@@ -114,7 +117,7 @@ impl Filter {
     }
 }
 
-/// A result set in ascending time order: a plain slice of the log or an index list.
+/// A result set in the order the search returns it: a plain slice of the log or an index list.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Selection {
     Range(Range<usize>),
@@ -182,20 +185,27 @@ impl EventLog {
         lo..hi.max(lo)
     }
 
-    /// The result set of a search, in ascending time order.
-    pub fn select(&self, filter: &Filter) -> Selection {
+    /// The result set of a search, in ascending time order or in record order.
+    pub fn select(&self, filter: &Filter, order: ResultOrder) -> Selection {
         let window = self.window(filter.start, filter.end);
+        if order == ResultOrder::Record {
+            let mut list = self.scan(filter, window);
+            list.sort_by_key(|idx| self.events[*idx as usize].seq);
+            return Selection::List(Arc::from(list));
+        }
         if !filter.needs_scan() {
             return Selection::Range(window);
         }
-        let person = match &filter.employee {
-            Some(no) => match self.roster.find(no) {
-                Some(idx) => Some(idx),
-                None => return Selection::List(Arc::from(Vec::new())),
-            },
-            None => None,
-        };
-        let list: Vec<u32> = window
+        Selection::List(Arc::from(self.scan(filter, window)))
+    }
+
+    /// Indices of the events of `window` that pass the filter, in time order.
+    fn scan(&self, filter: &Filter, window: Range<usize>) -> Vec<u32> {
+        let person = filter.employee.as_ref().and_then(|no| self.roster.find(no));
+        if filter.employee.is_some() && person.is_none() {
+            return Vec::new();
+        }
+        window
             .filter(|idx| {
                 let e = &self.events[*idx];
                 (filter.major == 0 || e.major == filter.major)
@@ -206,13 +216,52 @@ impl EventLog {
                     && (person.is_none() || e.person == person)
             })
             .map(|idx| u32::try_from(idx).unwrap_or(u32::MAX))
-            .collect();
-        Selection::List(Arc::from(list))
+            .collect()
     }
 
     /// The latest event strictly before `ts`.
     pub fn last_before(&self, ts: i64) -> Option<usize> {
         self.events.partition_point(|e| e.ts < ts).checked_sub(1)
+    }
+
+    /// The highest recording sequence number (0 for an empty log).
+    pub fn last_seq(&self) -> u64 {
+        self.events.iter().map(|e| e.seq).max().unwrap_or(0)
+    }
+
+    /// The highest serial number (0 for an empty log).
+    pub fn max_serial(&self) -> u64 {
+        self.events.iter().map(|e| e.serial).max().unwrap_or(0)
+    }
+
+    /// The latest event time.
+    pub fn last_ts(&self) -> Option<i64> {
+        self.events.last().map(|e| e.ts)
+    }
+
+    /// The clock was set back by `back_secs` after the event recorded as `after_seq`: every later event
+    /// carries a time that much earlier.
+    pub fn with_clock_step(self, after_seq: u64, back_secs: i64) -> EventLog {
+        let EventLog { mut events, roster } = self;
+        for event in events.iter_mut().filter(|e| e.seq > after_seq) {
+            event.ts -= back_secs;
+        }
+        events.sort_by_key(|e| e.ts);
+        EventLog::new(events, roster)
+    }
+
+    /// This log with `more` events recorded (a copy: the log is shared read-only while it is searched).
+    pub fn with_appended(&self, more: Vec<Event>) -> EventLog {
+        let mut events = Vec::with_capacity(self.events.len() + more.len());
+        events.extend_from_slice(&self.events);
+        events.extend(more);
+        events.sort_by_key(|e| e.ts);
+        EventLog::new(events, self.roster.clone())
+    }
+
+    /// An empty log with the same enrolled people (a factory reset clears the records, not the users).
+    pub fn cleared(&self) -> EventLog {
+        EventLog::new(Vec::new(), self.roster.clone())
     }
 
     /// The earliest event strictly after `ts`.
@@ -229,6 +278,7 @@ mod tests {
 
     fn event(serial: u64, ts: i64, minor: u32, person: Option<u32>) -> Event {
         Event {
+            seq: serial,
             serial,
             ts,
             major: 5,
@@ -259,11 +309,14 @@ mod tests {
     #[test]
     fn window_is_inclusive_and_sliced() {
         let log = log();
-        let sel = log.select(&Filter {
-            start: Some(20),
-            end: Some(30),
-            ..Filter::default()
-        });
+        let sel = log.select(
+            &Filter {
+                start: Some(20),
+                end: Some(30),
+                ..Filter::default()
+            },
+            ResultOrder::Time,
+        );
         assert_eq!(sel, Selection::Range(1..4));
         assert_eq!(sel.at(0, true), Some(3));
     }
@@ -271,22 +324,67 @@ mod tests {
     #[test]
     fn filters_scan() {
         let log = log();
-        let by_minor = log.select(&Filter {
-            major: 5,
-            minor: 75,
-            ..Filter::default()
-        });
+        let time = ResultOrder::Time;
+        let by_minor = log.select(
+            &Filter {
+                major: 5,
+                minor: 75,
+                ..Filter::default()
+            },
+            time,
+        );
         assert_eq!(by_minor, Selection::List(Arc::from(vec![0, 2])));
-        let by_serial = log.select(&Filter {
-            serials: Some((2, 3)),
-            ..Filter::default()
-        });
+        let by_serial = log.select(
+            &Filter {
+                serials: Some((2, 3)),
+                ..Filter::default()
+            },
+            time,
+        );
         assert_eq!(by_serial, Selection::List(Arc::from(vec![1, 2])));
-        let unknown = log.select(&Filter {
-            employee: Some("7".into()),
-            ..Filter::default()
-        });
+        let unknown = log.select(
+            &Filter {
+                employee: Some("7".into()),
+                ..Filter::default()
+            },
+            time,
+        );
         assert!(unknown.is_empty());
+    }
+
+    #[test]
+    fn record_order_and_a_clock_step_back() {
+        // Serials 1-4 at 10, 20, 20, 30; the clock goes back 25 s after serial 2.
+        let log = log().with_clock_step(2, 25);
+        let times: Vec<(u64, i64)> = (0..log.len())
+            .filter_map(|i| log.get(i))
+            .map(|e| (e.serial, e.ts))
+            .collect();
+        assert_eq!(times, vec![(3, -5), (4, 5), (1, 10), (2, 20)]);
+        let all = Filter::default();
+        let serials = |sel: &Selection| -> Vec<u64> {
+            (0..sel.len())
+                .filter_map(|pos| sel.at(pos, false))
+                .filter_map(|idx| log.get(idx))
+                .map(|e| e.serial)
+                .collect()
+        };
+        assert_eq!(
+            serials(&log.select(&all, ResultOrder::Time)),
+            vec![3, 4, 1, 2]
+        );
+        assert_eq!(
+            serials(&log.select(&all, ResultOrder::Record)),
+            vec![1, 2, 3, 4]
+        );
+        let from_zero = Filter {
+            start: Some(0),
+            ..Filter::default()
+        };
+        assert_eq!(
+            serials(&log.select(&from_zero, ResultOrder::Record)),
+            vec![1, 2, 4]
+        );
     }
 
     #[test]

@@ -43,8 +43,10 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use cli::SimulateArgs;
-pub use config::{Faults, FieldStyle, PageFault, PageFaultKind, SimConfig, TimeHandling};
-pub use state::DeviceState;
+pub use config::{
+    ClockStep, Faults, FieldStyle, PageFault, PageFaultKind, ResultOrder, SimConfig, TimeHandling,
+};
+pub use state::{DeviceSnapshot, DeviceState, RecordRequest, Recorded};
 pub use stats::SimStats;
 
 /// One running device.

@@ -83,7 +83,8 @@ pub struct InfoItem<'a> {
     door_no: Option<u8>,
     #[serde(skip_serializing_if = "Option::is_none")]
     employee_no_string: Option<&'a str>,
-    serial_no: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    serial_no: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     user_type: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -109,6 +110,8 @@ pub struct RenderStyle {
     pub offset: FixedOffset,
     pub naive_times: bool,
     pub fields: FieldStyle,
+    /// `serialNo` on every item (the DS-KV6124 intercom's search records have none).
+    pub serials: bool,
 }
 
 pub fn info_item<'a>(event: &'a Event, roster: &'a Roster, style: RenderStyle) -> InfoItem<'a> {
@@ -122,7 +125,7 @@ pub fn info_item<'a>(event: &'a Event, roster: &'a Roster, style: RenderStyle) -
         card_reader_no: None,
         door_no: None,
         employee_no_string: None,
-        serial_no: event.serial,
+        serial_no: style.serials.then_some(event.serial),
         user_type: None,
         current_verify_mode: None,
         attendance_status: None,
@@ -208,6 +211,7 @@ mod tests {
 
     fn event(person: Option<u32>, attendance: Option<Attendance>) -> Event {
         Event {
+            seq: 9,
             serial: 9,
             ts: 1_709_280_000,
             major: 5,
@@ -234,6 +238,7 @@ mod tests {
             offset: FixedOffset::east_opt(-3 * 3600).expect("offset"),
             naive_times: false,
             fields,
+            serials: true,
         };
         serde_json::to_value(info_item(e, &r, style)).expect("json")
     }

@@ -7,8 +7,9 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use super::auth::{Account, AuthState};
-use super::config::{Faults, FieldStyle, PageFaultKind};
-use super::log::{EventLog, Filter, Selection};
+use super::clock::{device_now, format_time, parse_written, WrittenTime};
+use super::config::{Faults, FieldStyle, PageFaultKind, ResultOrder};
+use super::log::{Attendance, Card, Detail, Event, EventLog, Filter, Generated, Selection};
 use super::page_fault::PageFaultState;
 use super::seed::mix;
 use super::stats::{Counters, SimStats};
@@ -51,8 +52,58 @@ impl Identity {
 
 /// The most recent search result set, reused while a client pages through it.
 struct CachedSearch {
+    log: Arc<EventLog>,
     filter: Filter,
+    order: ResultOrder,
     selection: Selection,
+}
+
+/// Events to record now, as `POST /sim/events` asks (a person punching at the terminal).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RecordRequest {
+    /// How many events (1 to 10,000; default 1).
+    pub count: u32,
+    /// Time of the first (RFC 3339, or naive = device time); default: so that the last is the device's now,
+    /// and never before the latest event already stored.
+    pub at: Option<String>,
+    /// Seconds between consecutive events; default 60.
+    pub step_secs: Option<i64>,
+    /// An enrolled employee number; default: the enrolled people in turn.
+    pub employee_no: Option<String>,
+    /// Minor code under major 5; default 75 (face).
+    pub minor: Option<u32>,
+}
+
+impl Default for RecordRequest {
+    fn default() -> Self {
+        RecordRequest {
+            count: 1,
+            at: None,
+            step_secs: None,
+            employee_no: None,
+            minor: None,
+        }
+    }
+}
+
+/// One recorded event, as `POST /sim/events` reports it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Recorded {
+    pub serial_no: u64,
+    pub time: String,
+    pub employee_no: String,
+    pub minor: u32,
+}
+
+/// What `GET /sim/device` reports.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct DeviceSnapshot {
+    pub name: String,
+    pub serial_number: String,
+    /// Serial number the next recorded event gets.
+    pub next_serial: u64,
+    pub events: usize,
 }
 
 /// One device: its log, account, counters and current faults.
@@ -60,7 +111,11 @@ pub struct DeviceState {
     identity: Identity,
     offset: FixedOffset,
     style: FieldStyle,
-    log: Arc<EventLog>,
+    log: RwLock<Arc<EventLog>>,
+    /// `serialNumber` of deviceInfo: a swapped terminal reports another one.
+    serial_number: RwLock<String>,
+    /// Serial number of the next recorded event; a counter reset sets it back to 1.
+    next_serial: Mutex<u64>,
     pub(super) counters: Counters,
     pub(super) auth: AuthState,
     faults: RwLock<Faults>,
@@ -84,11 +139,14 @@ pub struct DeviceSetup {
 impl DeviceState {
     pub(super) fn new(setup: DeviceSetup) -> Self {
         let index = setup.identity.index;
+        let next_serial = setup.log.max_serial() + 1;
         DeviceState {
+            serial_number: RwLock::new(setup.identity.serial_number.clone()),
             identity: setup.identity,
             offset: setup.offset,
             style: setup.style,
-            log: setup.log,
+            log: RwLock::new(setup.log),
+            next_serial: Mutex::new(next_serial),
             counters: Counters::default(),
             auth: AuthState::new(setup.account, mix(setup.seed, index, 0x6175_7468)),
             faults: RwLock::new(setup.faults),
@@ -107,9 +165,21 @@ impl DeviceState {
         &self.identity
     }
 
-    /// `serialNumber` of `System/deviceInfo`, unique within the fleet.
-    pub fn serial_number(&self) -> &str {
-        &self.identity.serial_number
+    /// `serialNumber` of `System/deviceInfo`: unique within the fleet until a test swaps it.
+    pub fn serial_number(&self) -> String {
+        read(&self.serial_number).clone()
+    }
+
+    /// Presents another hardware serial number, as a terminal swapped under the same address would.
+    pub fn set_serial_number(&self, serial_number: &str) -> Result<(), String> {
+        let valid = !serial_number.is_empty()
+            && serial_number.len() <= 64
+            && serial_number.bytes().all(|b| b.is_ascii_alphanumeric());
+        if !valid {
+            return Err("serial_number must be 1 to 64 ASCII letters and digits".into());
+        }
+        *write(&self.serial_number) = serial_number.to_owned();
+        Ok(())
     }
 
     /// `macAddress` of `System/deviceInfo`, unique within the fleet.
@@ -125,12 +195,124 @@ impl DeviceState {
         self.style
     }
 
-    pub(super) fn log(&self) -> &EventLog {
-        &self.log
+    /// The log as it is now; a request works on one such snapshot from start to end.
+    pub(super) fn log(&self) -> Arc<EventLog> {
+        read(&self.log).clone()
     }
 
     pub fn event_count(&self) -> usize {
-        self.log.len()
+        read(&self.log).len()
+    }
+
+    pub fn snapshot(&self) -> DeviceSnapshot {
+        // The log lock first, as everywhere else.
+        let log = read(&self.log);
+        let next_serial = *lock(&self.next_serial);
+        DeviceSnapshot {
+            name: self.identity.name.clone(),
+            serial_number: self.serial_number(),
+            next_serial,
+            events: log.len(),
+        }
+    }
+
+    /// Restarts the event counter at 1, as a factory reset or some firmware upgrades do; `clear_log` also
+    /// erases the stored events (a factory reset), keeping the enrolled people.
+    pub fn reset_serial_counter(&self, clear_log: bool) {
+        let mut log = write(&self.log);
+        *lock(&self.next_serial) = 1;
+        if clear_log {
+            *log = Arc::new(log.cleared());
+            self.forget_pages();
+        }
+    }
+
+    /// Records events now, numbered by the device's counter.
+    pub fn record(
+        &self,
+        request: &RecordRequest,
+        faults: &Faults,
+    ) -> Result<Vec<Recorded>, String> {
+        if request.count == 0 || request.count > 10_000 {
+            return Err("count must be between 1 and 10000".into());
+        }
+        let step = request.step_secs.unwrap_or(60);
+        if step < 0 {
+            return Err("step_secs must not be negative".into());
+        }
+        let minor = request.minor.unwrap_or(75);
+        let mut log = write(&self.log);
+        let roster = log.roster();
+        let people = u32::try_from(roster.people().len()).unwrap_or(u32::MAX);
+        let person = match &request.employee_no {
+            Some(no) => Some(
+                roster
+                    .find(no)
+                    .ok_or_else(|| format!("employee {no:?} is not enrolled on this device"))?,
+            ),
+            None if people == 0 => return Err("no people are enrolled on this device".into()),
+            None => None,
+        };
+        let count = i64::from(request.count);
+        let first = match &request.at {
+            Some(text) => match parse_written(text) {
+                Some(WrittenTime::WithOffset(t)) => t.timestamp(),
+                Some(WrittenTime::Naive(n)) => super::clock::local_to_instant(n, self.offset),
+                None => return Err(format!("at {text:?} is not an ISO 8601 time")),
+            },
+            None => {
+                let now = device_now(faults.clock_skew_secs);
+                let latest = log.last_ts().map_or(i64::MIN, |t| t.saturating_add(1));
+                (now - (count - 1) * step).max(latest)
+            }
+        };
+        let mut next_serial = lock(&self.next_serial);
+        let mut events = Vec::with_capacity(request.count as usize);
+        let mut recorded = Vec::with_capacity(request.count as usize);
+        for (seq, i) in (log.last_seq() + 1..).zip(0..count) {
+            let who = person.unwrap_or_else(|| u32::try_from(i).unwrap_or(0) % people.max(1));
+            let ts = first + i * step;
+            let event = Event {
+                seq,
+                serial: *next_serial,
+                ts,
+                major: 5,
+                minor,
+                person: Some(who),
+                detail: Detail::Generated(Generated {
+                    reader: 1,
+                    door: 1,
+                    verify_mode: "cardOrFace",
+                    attendance: Some(Attendance::Undefined),
+                    mask: "no",
+                    card: if minor == 1 {
+                        Card::Enrolled
+                    } else {
+                        Card::None
+                    },
+                }),
+            };
+            recorded.push(Recorded {
+                serial_no: event.serial,
+                time: format_time(ts, self.offset, false),
+                employee_no: roster
+                    .get(who)
+                    .map(|p| p.employee_no.clone())
+                    .unwrap_or_default(),
+                minor,
+            });
+            *next_serial += 1;
+            events.push(event);
+        }
+        *log = Arc::new(log.with_appended(events));
+        self.forget_pages();
+        Ok(recorded)
+    }
+
+    /// Cached result sets and the last page refer to a log that changed.
+    fn forget_pages(&self) {
+        *lock(&self.search_cache) = None;
+        lock(&self.last_page).clear();
     }
 
     pub fn stats(&self) -> SimStats {
@@ -159,15 +341,25 @@ impl DeviceState {
         p > 0.0 && lock(&self.rng).random::<f64>() < p
     }
 
-    /// The result set for `filter`, computed once per distinct search.
-    pub(super) fn select(&self, filter: &Filter) -> Selection {
+    /// The result set for `filter` in `log`, computed once per distinct search.
+    pub(super) fn select(
+        &self,
+        log: &Arc<EventLog>,
+        filter: &Filter,
+        order: ResultOrder,
+    ) -> Selection {
         let mut cache = lock(&self.search_cache);
-        if let Some(hit) = cache.as_ref().filter(|c| &c.filter == filter) {
+        let hit = cache
+            .as_ref()
+            .filter(|c| Arc::ptr_eq(&c.log, log) && &c.filter == filter && c.order == order);
+        if let Some(hit) = hit {
             return hit.selection.clone();
         }
-        let selection = self.log.select(filter);
+        let selection = log.select(filter, order);
         *cache = Some(CachedSearch {
+            log: log.clone(),
             filter: filter.clone(),
+            order,
             selection: selection.clone(),
         });
         selection

@@ -15,7 +15,7 @@ pub fn device_info(dev: &DeviceState) -> Response<Body> {
         .field("deviceName", &id.name)
         .field("deviceID", id.index + 1)
         .field("model", MODEL)
-        .field("serialNumber", &id.serial_number)
+        .field("serialNumber", dev.serial_number())
         .field("macAddress", &id.mac)
         .field("firmwareVersion", FIRMWARE)
         .field("firmwareReleasedDate", "build 230901")

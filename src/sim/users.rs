@@ -99,7 +99,8 @@ fn search_page(
             _ => return Err(fields.error(IsapiError::BadJsonContent, "employeeNo")),
         }
     }
-    let roster = dev.log().roster();
+    let log = dev.log();
+    let roster = log.roster();
     let matches: Vec<&Person> = if wanted.is_empty() {
         roster.people().iter().collect()
     } else {
@@ -139,7 +140,8 @@ fn search_page(
 
 /// `GET /ISAPI/AccessControl/UserInfo/Count?format=json`.
 pub fn count(dev: &DeviceState, url: &str) -> Response<Body> {
-    let people = dev.log().roster().people();
+    let log = dev.log();
+    let people = log.roster().people();
     let cards = people.iter().filter(|p| !p.card_no.is_empty()).count();
     let value = json!({"UserInfoCount": {
         "userNumber": people.len(),

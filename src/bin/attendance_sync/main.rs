@@ -13,7 +13,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use attendance_sync::device::parse_offset;
-use attendance_sync::fetch::{fetch_events, FetchStop, TimeArg};
+use attendance_sync::fetch::{check_window, fetch_events, FetchStop, TimeArg};
 use attendance_sync::isapi::{system, IsapiClient};
 use attendance_sync::{sim, DeviceConfig, Error, Password};
 use chrono::{DateTime, NaiveDateTime};
@@ -170,6 +170,24 @@ fn read_password(args: &DeviceArgs) -> Result<Password, Usage> {
         .map_err(|e| Usage(format!("cannot read the password: {e}")))
 }
 
+fn configured_offset(args: &DeviceArgs) -> Result<Option<chrono::FixedOffset>, Usage> {
+    match &args.utc_offset {
+        Some(t) => parse_offset(t)
+            .map(Some)
+            .ok_or_else(|| Usage(format!("--utc-offset {t:?}: expected e.g. +06:00"))),
+        None => Ok(None),
+    }
+}
+
+/// `--from`/`--to` as a window, refused before any request (and before the password prompt) when it is
+/// empty or reversed.
+fn window(device: &DeviceArgs, from: &str, to: &str) -> Result<(TimeArg, TimeArg), Usage> {
+    let (start, end) = (parse_time("from", from)?, parse_time("to", to)?);
+    check_window(start, end, configured_offset(device)?)
+        .map_err(|e| Usage(format!("--from {from:?} --to {to:?}: {e}")))?;
+    Ok((start, end))
+}
+
 fn device_config(args: &DeviceArgs) -> Result<DeviceConfig, Usage> {
     let (host, port) = split_host_port(&args.host)?;
     let mut cfg = DeviceConfig::new(host, args.user.clone(), read_password(args)?);
@@ -179,13 +197,7 @@ fn device_config(args: &DeviceArgs) -> Result<DeviceConfig, Usage> {
     cfg.verify_tls = !args.insecure;
     cfg.major = args.major;
     cfg.minor = args.minor;
-    cfg.utc_offset = match &args.utc_offset {
-        Some(t) => Some(
-            parse_offset(t)
-                .ok_or_else(|| Usage(format!("--utc-offset {t:?}: expected e.g. +06:00")))?,
-        ),
-        None => None,
-    };
+    cfg.utc_offset = configured_offset(args)?;
     cfg.connect_timeout = seconds("connect-timeout", args.connect_timeout)?;
     cfg.timeout = seconds("timeout", args.timeout)?;
     Ok(cfg)
@@ -256,8 +268,7 @@ fn run_fetch(
     format: Format,
     out: Option<PathBuf>,
 ) -> ExitCode {
-    let times = parse_time("from", from).and_then(|f| Ok((f, parse_time("to", to)?)));
-    let (start, end) = match times {
+    let (start, end) = match window(device, from, to) {
         Ok(t) => t,
         Err(Usage(m)) => {
             eprintln!("attendance-sync: {m}");
