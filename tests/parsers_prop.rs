@@ -1,15 +1,18 @@
-//! Property tests: arbitrary and mutated device output never panics a parser, it only gives typed errors.
+//! Property tests: arbitrary and mutated device output never panics a parser; each answer is either a value
+//! or the typed error the client reports for it (the `Error` variant, its device, path and excerpt).
 //!
 //! `make test` runs a quick budget; `make fuzz` sets ATTENDANCE_SYNC_FUZZ_CASES (at least 100,000 in all)
 //! and every test prints how many cases it ran.
 
 use std::sync::Arc;
 
-use attendance_sync::event::{parse_device_time, Classifier, RawEvent};
-use attendance_sync::isapi::search::read_page;
+use attendance_sync::error::{excerpt, IsapiStatus, LockInfo};
+use attendance_sync::event::{parse_device_time, Classifier, RawEvent, Rejected};
+use attendance_sync::isapi::search::{parse_page, ACS_EVENT_PATH};
 use attendance_sync::isapi::status::{parse_status, parse_user_check};
-use attendance_sync::isapi::system::{parse_clock, posix_tz_offset};
-use attendance_sync::isapi::xml::leaves;
+use attendance_sync::isapi::system::{parse_clock_answer, posix_tz_offset, TIME_PATH};
+use attendance_sync::isapi::xml::{leaves, looks_like_xml};
+use attendance_sync::Error;
 use chrono::{FixedOffset, Utc};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
@@ -66,7 +69,53 @@ fn run(name: &str, seed: &'static str, check: impl Fn(&[u8])) {
             Ok(())
         })
         .unwrap_or_else(|e| panic!("{name}: {e}"));
-    println!("parser property {name}: {} cases, no panic", cases());
+    println!(
+        "parser property {name}: {} cases, no panic, typed errors",
+        cases()
+    );
+}
+
+/// A malformed answer is `Error::Protocol` naming the device, the resource and the body's first bytes.
+fn assert_protocol_error(error: &Error, path: &str, doc: &[u8]) {
+    match error {
+        Error::Protocol {
+            device,
+            path: p,
+            what,
+            excerpt: e,
+        } => {
+            assert_eq!(device, "fuzz");
+            assert_eq!(p, path);
+            assert!(!what.is_empty());
+            assert_eq!(e, &excerpt(doc));
+            assert!(error.is_transient(), "a garbled answer is retried");
+        }
+        other => panic!("expected Error::Protocol for {path}, got {other:?}"),
+    }
+}
+
+/// An item becomes an event, or is rejected for exactly the reason its `time` gives.
+fn assert_normalised(
+    raw: RawEvent,
+    device: &Arc<str>,
+    offset: FixedOffset,
+    classifier: &Classifier,
+) {
+    let time = raw.time.clone();
+    let serial = raw.serial_no;
+    match (raw.normalise(device, offset, classifier), time) {
+        (Ok(event), Some(text)) => {
+            assert_eq!(parse_device_time(&text, offset), Some(event.time));
+            assert_eq!(event.serial_no, serial);
+            assert_eq!(&*event.device, "fuzz");
+        }
+        (Err(Rejected::NoTime), None) => {}
+        (Err(Rejected::BadTime(bad)), Some(text)) => {
+            assert_eq!(bad, text);
+            assert_eq!(parse_device_time(&text, offset), None);
+        }
+        (outcome, time) => panic!("{outcome:?} for time {time:?}"),
+    }
 }
 
 #[test]
@@ -74,12 +123,14 @@ fn acs_event_pages() {
     let device: Arc<str> = Arc::from("fuzz");
     let offset = FixedOffset::east_opt(3600).expect("offset");
     let classifier = Classifier::default();
-    run("AcsEvent page", PAGE, |doc| {
-        if let Ok(page) = read_page(doc) {
+    run("AcsEvent page", PAGE, |doc| match parse_page("fuzz", doc) {
+        Ok(page) => {
+            assert!(!looks_like_xml(doc), "XML is never read as a page");
             for raw in page.info_list {
-                let _ = raw.normalise(&device, offset, &classifier);
+                assert_normalised(raw, &device, offset, &classifier);
             }
         }
+        Err(error) => assert_protocol_error(&error, ACS_EVENT_PATH, doc),
     });
 }
 
@@ -90,7 +141,8 @@ fn single_events() {
     let seed = r#"{"major": 5, "minor": 38, "time": "2024-03-01 08:00:00", "employeeNo": 42, "serialNo": "7", "cardNo": 12}"#;
     run("InfoList item", seed, |doc| {
         if let Ok(raw) = serde_json::from_slice::<RawEvent>(doc) {
-            let _ = raw.normalise(
+            assert_normalised(
+                raw,
                 &device,
                 FixedOffset::east_opt(0).expect("offset"),
                 &classifier,
@@ -102,9 +154,18 @@ fn single_events() {
 #[test]
 fn system_time() {
     run("System/time", TIME, |doc| {
-        let _ = parse_clock(doc, None, Utc::now());
+        let configured = FixedOffset::east_opt(2 * 3600);
+        for offset in [None, configured] {
+            match parse_clock_answer("fuzz", doc, offset, Utc::now()) {
+                // A configured offset is the one every reading is given in.
+                Ok(clock) => assert!(offset.is_none_or(|o| clock.offset() == o)),
+                Err(error) => assert_protocol_error(&error, TIME_PATH, doc),
+            }
+        }
         if let Ok(text) = std::str::from_utf8(doc) {
-            let _ = posix_tz_offset(text);
+            if let Some(offset) = posix_tz_offset(text) {
+                assert!(offset.local_minus_utc().abs() <= 14 * 3600 + 59 * 60);
+            }
             let _ = parse_device_time(text, FixedOffset::east_opt(0).expect("offset"));
         }
     });
@@ -116,9 +177,16 @@ fn xml_documents() {
         "userCheck / ResponseStatus / deviceInfo XML",
         USER_CHECK,
         |doc| {
-            let _ = leaves(doc);
-            let _ = parse_user_check(doc);
-            let _ = parse_status(doc);
+            let lock = parse_user_check(doc);
+            if leaves(doc).is_err() {
+                // Unreadable XML is no lock information, not an error that could stop a login.
+                assert_eq!(lock, LockInfo::default());
+                if looks_like_xml(doc) {
+                    assert_eq!(parse_status(doc), IsapiStatus::default());
+                }
+            }
+            assert!(lock.unlock_seconds.is_none() || lock.locked, "{lock:?}");
+            assert_eq!(lock.locked_until.is_some(), lock.unlock_seconds.is_some());
         },
     );
 }
@@ -126,7 +194,11 @@ fn xml_documents() {
 #[test]
 fn json_error_envelopes() {
     run("ResponseStatus JSON", STATUS_JSON, |doc| {
-        let _ = parse_status(doc);
+        let status = parse_status(doc);
+        let object = serde_json::from_slice::<serde_json::Value>(doc).is_ok_and(|v| v.is_object());
+        if !object && !looks_like_xml(doc) {
+            assert_eq!(status, IsapiStatus::default(), "nothing is made up");
+        }
     });
 }
 

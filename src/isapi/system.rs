@@ -124,8 +124,22 @@ pub async fn read_clock(
     configured: Option<FixedOffset>,
 ) -> Result<DeviceClock, Error> {
     let body = client.get(TIME_PATH).await?;
-    parse_clock(&body, configured, Utc::now())
-        .map_err(|what| protocol(client, TIME_PATH, what, &body))
+    parse_clock_answer(client.device(), &body, configured, Utc::now())
+}
+
+/// A `System/time` answer of `device`, or the protocol error the client reports for it.
+pub fn parse_clock_answer(
+    device: &str,
+    body: &[u8],
+    configured: Option<FixedOffset>,
+    server_now: DateTime<Utc>,
+) -> Result<DeviceClock, Error> {
+    parse_clock(body, configured, server_now).map_err(|what| Error::Protocol {
+        device: device.to_owned(),
+        path: TIME_PATH.to_owned(),
+        what,
+        excerpt: excerpt(body),
+    })
 }
 
 struct Capabilities {
