@@ -2,7 +2,7 @@
 
 use std::process::{Command, Output};
 
-use attendance_sync::sim::{self, SimConfig, SimDevice};
+use attendance_sync::sim::{self, RecordRequest, SimConfig, SimDevice};
 use chrono::FixedOffset;
 
 const PASSWORD_VAR: &str = "ATTENDANCE_SYNC_TEST_PASSWORD";
@@ -82,5 +82,33 @@ async fn reversed_or_empty_window_is_a_usage_error_before_any_request() {
         d.event_count
     );
     assert!(d.stats().requests > 0);
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn since_serial_after_a_counter_reset_says_so_and_writes_the_new_events() {
+    let sim = sim::start(SimConfig {
+        days: 1,
+        events_per_day: 40,
+        ..SimConfig::default()
+    })
+    .await
+    .expect("simulator starts");
+    let d = &sim.devices[0];
+    d.state.reset_serial_counter(false);
+    d.state
+        .record(
+            &RecordRequest {
+                count: 2,
+                ..RecordRequest::default()
+            },
+            &d.state.faults(),
+        )
+        .expect("recorded");
+    let out = fetch(d, "2000-01-01", "2100-01-01", &["--since-serial", "40"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("counter restarted"), "{stderr}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 42);
     sim.shutdown().await;
 }

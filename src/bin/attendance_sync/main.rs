@@ -338,6 +338,16 @@ fn run_fetch(
         result.stats.seconds,
         if error.is_some() { " (incomplete)" } else { "" }
     );
+    if let (Some(since), false) = (since_serial, result.serial_mode) {
+        eprintln!(
+            "attendance-sync: searched by time, not after serial {since}{}",
+            if result.serial_reset_suspected {
+                ": events numbered at or below it were recorded after it (counter restarted or terminal replaced)"
+            } else {
+                ""
+            }
+        );
+    }
     match error {
         Some(e) => {
             eprintln!("attendance-sync: {e}");
