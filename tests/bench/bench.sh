@@ -330,15 +330,20 @@ build_bench() {
 	recipe_key >"$BENCH_HOME/.built"
 }
 
+# The site as the setup wizard left it, before this app was installed.
+restore_database() {
+	stop_all
+	rm -rf "$DATADIR"
+	cp -a "$SNAPSHOT" "$DATADIR"
+	start_mariadb
+	start_redis
+}
+
 ensure_bench() {
 	if [ -f "$BENCH_HOME/.built" ] && [ "$(cat "$BENCH_HOME/.built")" = "$(recipe_key)" ] && [ -d "$SNAPSHOT" ]; then
 		stage "restore the bench (cached; database from the snapshot)"
 		prepare_user
-		stop_all
-		rm -rf "$DATADIR"
-		cp -a "$SNAPSHOT" "$DATADIR"
-		start_mariadb
-		start_redis
+		restore_database
 	else
 		build_bench
 	fi
@@ -517,6 +522,9 @@ main() {
 		as_root
 		lock_bench
 		dev_sync
+		stage "restore the database, install-app"
+		restore_database
+		in_bench --site "$SITE" install-app attendance_sync
 		run_scenario
 		stage
 		stop_all
@@ -525,6 +533,9 @@ main() {
 		as_root
 		lock_bench
 		dev_sync
+		stage "restore the database, install-app"
+		restore_database
+		in_bench --site "$SITE" install-app attendance_sync
 		run_browser
 		stage
 		stop_all

@@ -511,10 +511,12 @@ class Scenario:
 			"the killed run left the device's cursor where it was",
 			frappe.db.get_value(sync.DEVICE, big.doc, "synced_up_to") is None,
 		)
-		# The dead job's RQ record lapses with its heartbeat; until then the device counts as queued.
+		# The dead job's RQ record lapses with its heartbeat; until then the device counts as queued. The killed
+		# run had stamped Last Sync At, so the next 15-minute tick finds the device not due yet: the daily event,
+		# which takes every enabled device, is the next run here.
 		time.sleep(RQ_HEARTBEAT_LAPSE)
 		worker = self.start_worker()
-		self.trigger(TICK)
+		self.trigger(DAILY)
 		self.wait_idle()
 		actual = Counter(
 			(r.employee, r.time, r.log_type or None)
