@@ -57,7 +57,8 @@ bench: $(VENV)/.installed
 	ATTENDANCE_SYNC_BIN=$(abspath target/release/attendance-sync) $(PY) benches/bench.py
 
 lint: $(VENV)/.installed
-	cargo fmt --check
-	cargo clippy --all-targets -- -D warnings
+	cargo fmt --all --check
+	cargo clippy --workspace --all-targets -- -D warnings
+	cargo clippy -p attendance-sync --features python -- -D warnings
 	$(VENV)/bin/ruff check attendance_sync tests benches
 	$(VENV)/bin/ruff format --check attendance_sync tests benches

@@ -2,8 +2,11 @@
 //!
 //! - [`isapi`]: digest auth, one keep-alive session per device, event search, system resources;
 //! - [`event`]: the event model, punch classification; [`dedup`]: removal of repeats;
-//! - [`fetch`]: one device and window; [`sync`]: many devices concurrently;
-//! - [`sim`]: an ISAPI terminal simulator for tests, the demo and the benchmarks.
+//! - [`fetch`]: one device and window; [`sync`]: many devices concurrently.
+//!
+//! The simulator (`crates/sim`) and the `attendance-sync` command line (`crates/cli`) are crates of their own:
+//! nothing here serves HTTP or parses a command line, so the Python extension built from this crate carries
+//! neither.
 
 pub mod dedup;
 pub mod device;
@@ -11,7 +14,6 @@ pub mod error;
 pub mod event;
 pub mod fetch;
 pub mod isapi;
-pub mod sim;
 pub mod sync;
 
 #[cfg(feature = "python")]

@@ -5,12 +5,12 @@ use std::time::Duration;
 
 use attendance_sync::fetch::{fetch_events, FetchResult, FetchStop, TimeArg};
 use attendance_sync::isapi::IsapiClient;
-use attendance_sync::sim::{
-    self, ClockStep, Faults, PageFault, PageFaultKind, RecordRequest, ResultOrder, RunningSim,
-    SimConfig, SimDevice,
-};
 use attendance_sync::sync::fetch_many;
 use attendance_sync::{DeviceConfig, Error, Password};
+use attendance_sync_sim::{
+    self as sim, ClockStep, Faults, PageFault, PageFaultKind, RecordRequest, ResultOrder,
+    RunningSim, SimConfig, SimDevice,
+};
 use chrono::{Duration as Span, FixedOffset, Utc};
 
 fn config(devices: usize, days: u32, events_per_day: u32) -> SimConfig {

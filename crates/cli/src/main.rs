@@ -4,6 +4,7 @@
 
 mod demo;
 mod output;
+mod simulate;
 
 use std::fs::File;
 use std::io::{self, BufWriter, IsTerminal, Write};
@@ -15,7 +16,7 @@ use std::time::Duration;
 use attendance_sync::device::parse_offset;
 use attendance_sync::fetch::{check_window, fetch_events, FetchStop, TimeArg};
 use attendance_sync::isapi::{system, IsapiClient};
-use attendance_sync::{sim, DeviceConfig, Error, Password};
+use attendance_sync::{DeviceConfig, Error, Password};
 use chrono::{DateTime, NaiveDateTime};
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -65,7 +66,7 @@ enum Command {
         device: DeviceArgs,
     },
     /// Run the ISAPI terminal simulator.
-    Simulate(sim::SimulateArgs),
+    Simulate(simulate::SimulateArgs),
     /// Fetch a week of events from a simulated fleet and print what it took.
     Demo {
         #[arg(long, default_value_t = 3)]
@@ -460,7 +461,7 @@ fn main() -> ExitCode {
         } => run_fetch(&device, &from, &to, since_serial, format, out),
         Command::Info { device } => run_info(&device),
         Command::Users { device } => run_users(&device),
-        Command::Simulate(args) => sim::run_cli(&args),
+        Command::Simulate(args) => simulate::run(&args),
         Command::Demo {
             devices,
             days,

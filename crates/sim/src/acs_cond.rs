@@ -196,7 +196,7 @@ mod tests {
         );
         assert!(err(&body, &Faults::default()).is_none());
         let strict = Faults {
-            time_handling: crate::sim::config::TimeHandling::RejectNaive,
+            time_handling: crate::config::TimeHandling::RejectNaive,
             ..Faults::default()
         };
         assert_eq!(

@@ -1,15 +1,16 @@
-//! Command-line flags of `attendance-sync simulate`.
+//! `attendance-sync simulate`: the simulator's flags, and serving a fleet until SIGINT or SIGTERM.
 
+use std::io::{self, Write};
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::process::ExitCode;
 
-use chrono::DateTime;
-
-use super::clock::parse_offset;
-use super::config::{
-    ClockStep, Faults, FieldStyle, ResultOrder, SimConfig, TimeHandling, DEFAULT_PASSWORD,
-    DEFAULT_REALM,
+use attendance_sync::device::parse_offset;
+use attendance_sync_sim::{
+    self as sim, ClockStep, Faults, FieldStyle, ResultOrder, SimConfig, SimDevice, TimeHandling,
+    DEFAULT_PASSWORD, DEFAULT_REALM,
 };
+use chrono::DateTime;
 
 /// Serve simulated Hikvision access terminals over ISAPI.
 #[derive(clap::Args, Debug, Clone)]
@@ -198,7 +199,12 @@ impl SimulateArgs {
             events_per_day: self.events_per_day,
             days: self.days,
             history_end,
-            utc_offset: parse_offset(&self.utc_offset)?,
+            utc_offset: parse_offset(&self.utc_offset).ok_or_else(|| {
+                format!(
+                    "invalid UTC offset {:?} (expected e.g. +06:00)",
+                    self.utc_offset.trim()
+                )
+            })?,
             door_event_share: self.door_event_share,
             failed_auth_share: self.failed_auth_share,
             burst_share: self.burst_share,
@@ -214,6 +220,72 @@ impl SimulateArgs {
         config.validate()?;
         Ok(config)
     }
+}
+
+/// Starts the fleet, prints one `device NAME URL events=N` line per device (what
+/// `attendance_sync/simulator.py` reads), and serves until SIGINT or SIGTERM.
+pub fn run(args: &SimulateArgs) -> ExitCode {
+    let config = match args.to_config() {
+        Ok(config) => config,
+        Err(msg) => {
+            eprintln!("simulate: {msg}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("simulate: cannot start runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async {
+        let fleet = match sim::start(config).await {
+            Ok(fleet) => fleet,
+            Err(e) => {
+                eprintln!("simulate: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        announce(&fleet.devices);
+        wait_for_signal().await;
+        fleet.shutdown().await;
+        ExitCode::SUCCESS
+    })
+}
+
+/// Prints the device lines; a closed stdout must not stop the fleet.
+fn announce(devices: &[SimDevice]) {
+    let stdout = io::stdout();
+    let mut out = stdout.lock();
+    for device in devices {
+        let _ = writeln!(
+            out,
+            "device {} {} events={}",
+            device.name,
+            device.base_url(),
+            device.event_count
+        );
+    }
+    let _ = out.flush();
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
 }
 
 #[cfg(test)]

@@ -315,7 +315,7 @@ fn shuffle_ties(events: &mut [Event], rng: &mut StdRng) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sim::people;
+    use crate::people;
 
     fn params(count: usize, device_index: usize) -> GenParams {
         GenParams {

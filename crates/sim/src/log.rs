@@ -274,7 +274,7 @@ impl EventLog {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sim::people::Person;
+    use crate::people::Person;
 
     fn event(serial: u64, ts: i64, minor: u32, person: Option<u32>) -> Event {
         Event {

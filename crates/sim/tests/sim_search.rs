@@ -4,7 +4,7 @@ mod sim_support;
 
 use std::collections::HashSet;
 
-use attendance_sync::sim::{ClockStep, Faults, FieldStyle, ResultOrder, SimConfig, TimeHandling};
+use attendance_sync_sim::{ClockStep, Faults, FieldStyle, ResultOrder, SimConfig, TimeHandling};
 use chrono::DateTime;
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -591,7 +591,7 @@ async fn events_file_replaces_generation() {
     let _ = std::fs::remove_dir_all(&dir);
 
     let broken = sim_support::config(1, 1);
-    let missing = attendance_sync::sim::start(SimConfig {
+    let missing = attendance_sync_sim::start(SimConfig {
         events_file: Some(dir.join("missing.jsonl")),
         ..broken
     })

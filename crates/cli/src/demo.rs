@@ -6,9 +6,9 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use attendance_sync::fetch::TimeArg;
-use attendance_sync::sim::{self, SimConfig};
 use attendance_sync::sync::{fetch_many, DEFAULT_CONCURRENCY};
 use attendance_sync::{DeviceConfig, Password};
+use attendance_sync_sim::{self as sim, SimConfig};
 use chrono::{Duration, Utc};
 
 use crate::output::{write_events, Format};

@@ -2,7 +2,7 @@
 
 use std::process::{Command, Output};
 
-use attendance_sync::sim::{self, RecordRequest, SimConfig, SimDevice};
+use attendance_sync_sim::{self as sim, RecordRequest, SimConfig, SimDevice};
 use chrono::FixedOffset;
 
 const PASSWORD_VAR: &str = "ATTENDANCE_SYNC_TEST_PASSWORD";

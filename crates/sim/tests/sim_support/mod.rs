@@ -1,7 +1,7 @@
 //! Shared helpers of the simulator tests: start a fleet, talk Digest over plain HTTP.
 #![allow(dead_code)]
 
-use attendance_sync::sim::{self, RunningSim, SimConfig, SimDevice, SimStats};
+use attendance_sync_sim::{self as sim, RunningSim, SimConfig, SimDevice, SimStats};
 use chrono::{DateTime, FixedOffset};
 use digest_auth::{AuthContext, HttpMethod, WwwAuthenticateHeader};
 use reqwest::header::{HeaderMap, AUTHORIZATION, WWW_AUTHENTICATE};

@@ -196,8 +196,8 @@ fn fill_empty_columns(item: &mut InfoItem<'_>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sim::log::Attendance;
-    use crate::sim::people::Person;
+    use crate::log::Attendance;
+    use crate::people::Person;
 
     fn roster() -> Roster {
         let mut r = Roster::default();

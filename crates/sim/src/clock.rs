@@ -93,34 +93,6 @@ pub fn posix_zone(offset: FixedOffset) -> String {
     )
 }
 
-/// Parses `+06:00`, `-0300`, `+05`, `Z` or `UTC` into an offset.
-pub fn parse_offset(text: &str) -> Result<FixedOffset, String> {
-    let text = text.trim();
-    if text.eq_ignore_ascii_case("z") || text.eq_ignore_ascii_case("utc") {
-        return FixedOffset::east_opt(0).ok_or_else(|| "zero offset".to_string());
-    }
-    let bad = || format!("invalid UTC offset {text:?} (expected e.g. +06:00)");
-    let (sign, rest) = match text.as_bytes().first() {
-        Some(b'+') => (1, &text[1..]),
-        Some(b'-') => (-1, &text[1..]),
-        _ => return Err(bad()),
-    };
-    let digits: String = rest.chars().filter(|c| *c != ':').collect();
-    if !digits.chars().all(|c| c.is_ascii_digit()) || !matches!(digits.len(), 2 | 4) {
-        return Err(bad());
-    }
-    let hours: i32 = digits[..2].parse().map_err(|_| bad())?;
-    let minutes: i32 = if digits.len() == 4 {
-        digits[2..].parse().map_err(|_| bad())?
-    } else {
-        0
-    };
-    if hours > 14 || minutes > 59 {
-        return Err(bad());
-    }
-    FixedOffset::east_opt(sign * (hours * 3600 + minutes * 60)).ok_or_else(bad)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -157,16 +129,6 @@ mod tests {
             request_instant("yesterday", dev, TimeHandling::HonourOffset),
             Err(TimeRejection::Unparseable)
         );
-    }
-
-    #[test]
-    fn offsets_parse() {
-        assert_eq!(parse_offset("+06:00"), Ok(off(21600)));
-        assert_eq!(parse_offset("-0300"), Ok(off(-10800)));
-        assert_eq!(parse_offset("+05:45"), Ok(off(20700)));
-        assert_eq!(parse_offset("Z"), Ok(off(0)));
-        assert!(parse_offset("6").is_err());
-        assert!(parse_offset("+ü6:00").is_err());
     }
 
     #[test]

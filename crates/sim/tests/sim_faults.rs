@@ -4,7 +4,7 @@ mod sim_support;
 
 use std::time::{Duration, Instant};
 
-use attendance_sync::sim::{Faults, PageFault, PageFaultKind};
+use attendance_sync_sim::{Faults, PageFault, PageFaultKind};
 use reqwest::Method;
 use serde_json::{json, Value};
 use sim_support::{all, config, start, Client, Reply, ACS};

@@ -4,7 +4,7 @@ mod sim_support;
 
 use std::time::Duration;
 
-use attendance_sync::sim::Faults;
+use attendance_sync_sim::Faults;
 use reqwest::Method;
 use sim_support::{config, start, Client};
 

@@ -14,7 +14,8 @@ pub const DEFAULT_PASSWORD: &str = "Sim-Pass-1234";
 pub const MAX_EVENTS_PER_DEVICE: usize = 20_000_000;
 
 /// How InfoList items spell empty columns.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "kebab-case")]
 pub enum FieldStyle {
     /// Omit zero/empty fields (DS-K1T342MWX).
@@ -25,13 +26,14 @@ pub enum FieldStyle {
 }
 
 /// How `startTime`/`endTime` of a search are interpreted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "kebab-case")]
 pub enum TimeHandling {
     /// Convert offsets to instants; naive times are device-local.
     #[default]
     #[serde(rename = "honour", alias = "honour-offset")]
-    #[value(name = "honour")]
+    #[cfg_attr(feature = "clap", value(name = "honour"))]
     HonourOffset,
     /// Ignore any offset: the wall-clock digits are device-local time.
     DeviceLocal,
@@ -40,7 +42,8 @@ pub enum TimeHandling {
 }
 
 /// In which order a search returns its results.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "kebab-case")]
 pub enum ResultOrder {
     /// By event time, equal times in stored order (most firmwares).

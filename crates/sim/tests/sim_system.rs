@@ -5,7 +5,7 @@ mod sim_support;
 use std::collections::HashSet;
 use std::net::SocketAddr;
 
-use attendance_sync::sim::{self, Faults, SimConfig};
+use attendance_sync_sim::{self as sim, Faults, SimConfig};
 use chrono::{DateTime, FixedOffset, Utc};
 use reqwest::Method;
 use serde_json::json;

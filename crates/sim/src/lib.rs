@@ -1,11 +1,13 @@
 //! Simulated Hikvision access terminals speaking ISAPI over HTTP(S): Digest auth with
 //! lockout, AcsEvent search with its paging quirks, System/time, deviceInfo, UserInfo, and
-//! runtime-switchable faults. See `shared/isapi-acsevent.md` §8 for the behaviour reproduced.
+//! runtime-switchable faults. The behaviour reproduced is listed in `docs/isapi.md` (Simulator).
+//!
+//! A library for tests, the demo and the benchmarks; `attendance-sync simulate` (crates/cli) serves it from
+//! the command line. It shares no code with the client core, so the two check each other.
 
 mod acs;
 mod acs_cond;
 mod auth;
-mod cli;
 mod clock;
 mod config;
 mod control;
@@ -33,18 +35,17 @@ mod unauthorized;
 mod users;
 mod xml;
 
-use std::io::{self, Write};
+use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::process::ExitCode;
 use std::sync::Arc;
 
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-pub use cli::SimulateArgs;
 pub use config::{
     ClockStep, Faults, FieldStyle, PageFault, PageFaultKind, ResultOrder, SimConfig, TimeHandling,
+    DEFAULT_PASSWORD, DEFAULT_REALM,
 };
 pub use state::{DeviceSnapshot, DeviceState, RecordRequest, Recorded};
 pub use stats::SimStats;
@@ -169,70 +170,4 @@ fn device_addr(listen: SocketAddr, index: usize) -> io::Result<SocketAddr> {
     let port = u16::try_from(usize::from(listen.port()) + index)
         .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "port range exceeds 65535"))?;
     Ok(SocketAddr::new(listen.ip(), port))
-}
-
-/// Entry point of `attendance-sync simulate`: starts the fleet, prints one
-/// `device NAME URL events=N` line per device, serves until SIGINT/SIGTERM.
-pub fn run_cli(args: &SimulateArgs) -> ExitCode {
-    let config = match args.to_config() {
-        Ok(config) => config,
-        Err(msg) => {
-            eprintln!("simulate: {msg}");
-            return ExitCode::from(2);
-        }
-    };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(e) => {
-            eprintln!("simulate: cannot start runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    runtime.block_on(async {
-        let sim = match start(config).await {
-            Ok(sim) => sim,
-            Err(e) => {
-                eprintln!("simulate: {e}");
-                return ExitCode::FAILURE;
-            }
-        };
-        announce(&sim.devices);
-        wait_for_signal().await;
-        sim.shutdown().await;
-        ExitCode::SUCCESS
-    })
-}
-
-/// Prints the device lines; a closed stdout must not stop the fleet.
-fn announce(devices: &[SimDevice]) {
-    let stdout = io::stdout();
-    let mut out = stdout.lock();
-    for device in devices {
-        let _ = writeln!(
-            out,
-            "device {} {} events={}",
-            device.name,
-            device.base_url(),
-            device.event_count
-        );
-    }
-    let _ = out.flush();
-}
-
-async fn wait_for_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-            return;
-        }
-    }
-    let _ = tokio::signal::ctrl_c().await;
 }
