@@ -156,7 +156,7 @@ start_mariadb() {
 	mariadb_running && return 0
 	write_mariadb_config
 	rm -f "$RUN/mysqld.sock"
-	runuser -u "$BENCH_USER" -- setsid mariadbd --defaults-file="$BENCH_HOME/mariadb.cnf" </dev/null >/dev/null 2>&1 &
+	runuser -u "$BENCH_USER" -- setsid mariadbd --defaults-file="$BENCH_HOME/mariadb.cnf" </dev/null >/dev/null 2>&1 9>&- &
 	for _ in $(seq 1 120); do
 		[ -S "$RUN/mysqld.sock" ] && mariadb-admin --defaults-file="$BENCH_HOME/mariadb.cnf" -uroot \
 			-p"$DB_ROOT_PASSWORD" --silent ping >/dev/null 2>&1 && return 0
@@ -197,7 +197,7 @@ start_redis() {
 		port=$(sed -n 's/^port \([0-9]*\).*/\1/p' "$BENCH/config/$conf.conf")
 		redis-cli -p "$port" ping >/dev/null 2>&1 && continue
 		WORKDIR=$BENCH/config as_bench setsid redis-server "$BENCH/config/$conf.conf" --daemonize yes \
-			--pidfile "$RUN/$conf.pid" >/dev/null
+			--pidfile "$RUN/$conf.pid" >/dev/null 9>&-
 		for _ in $(seq 1 40); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.25; done
 	done
 }
@@ -418,7 +418,7 @@ start_service() {
 	shift
 	mkdir -p "$BENCH_HOME/logs"
 	chown "$BENCH_USER": "$BENCH_HOME/logs"
-	WORKDIR=$BENCH as_bench setsid "$@" </dev/null >"$BENCH_HOME/logs/$name.log" 2>&1 &
+	WORKDIR=$BENCH as_bench setsid "$@" </dev/null >"$BENCH_HOME/logs/$name.log" 2>&1 9>&- &
 }
 
 start_web() {
@@ -450,7 +450,8 @@ run_scenario() {
 	WORKDIR=$BENCH/sites as_bench "$BENCH/env/bin/python" "$BENCH/apps/attendance_sync/tests/bench/e2e.py" --site "$SITE"
 }
 
-# One command at a time on a bench: they share its database and services.
+# One command at a time on a bench: they share its database and services. Services started under the lock
+# get fd 9 closed (9>&-), or they would hold it for as long as they run.
 lock_bench() {
 	mkdir -p "$BENCH_HOME"
 	exec 9>"$BENCH_HOME/.lock"
