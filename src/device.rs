@@ -119,30 +119,6 @@ impl DeviceConfig {
     }
 }
 
-/// Parses `+06:00`, `-03:30`, `+0545`, `Z` or `UTC` into an offset.
-pub fn parse_offset(text: &str) -> Option<FixedOffset> {
-    let t = text.trim();
-    if t.eq_ignore_ascii_case("z") || t.eq_ignore_ascii_case("utc") {
-        return FixedOffset::east_opt(0);
-    }
-    let (sign, rest) = match t.as_bytes().first()? {
-        b'+' => (1, &t[1..]),
-        b'-' => (-1, &t[1..]),
-        _ => return None,
-    };
-    let (h, m) = match rest.split_once(':') {
-        Some((h, m)) => (h, m),
-        None if rest.len() == 4 => rest.split_at(2),
-        None => (rest, "0"),
-    };
-    let hours: i32 = h.parse().ok()?;
-    let minutes: i32 = m.parse().ok()?;
-    if hours > 14 || minutes >= 60 {
-        return None;
-    }
-    FixedOffset::east_opt(sign * (hours * 3600 + minutes * 60))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -163,25 +139,6 @@ mod tests {
         cfg.port = None;
         cfg.host = "gate.local".into();
         assert_eq!(cfg.base_url(), "https://gate.local");
-    }
-
-    #[test]
-    fn offsets() {
-        assert_eq!(
-            parse_offset("+06:00").map(|o| o.local_minus_utc()),
-            Some(6 * 3600)
-        );
-        assert_eq!(
-            parse_offset("+05:45").map(|o| o.local_minus_utc()),
-            Some(5 * 3600 + 45 * 60)
-        );
-        assert_eq!(
-            parse_offset("-0330").map(|o| o.local_minus_utc()),
-            Some(-(3 * 3600 + 30 * 60))
-        );
-        assert_eq!(parse_offset("Z").map(|o| o.local_minus_utc()), Some(0));
-        assert_eq!(parse_offset("+25:00"), None);
-        assert_eq!(parse_offset("six"), None);
     }
 
     #[test]

@@ -20,7 +20,7 @@ use pyo3::types::{
 };
 
 use crate::dedup::{keep_mask, ExistingKeys};
-use crate::device::{parse_offset, DeviceConfig, Password};
+use crate::device::{DeviceConfig, Password};
 use crate::error::Error;
 use crate::event::{Classifier, Event, PUNCH_MINORS};
 use crate::fetch::{
@@ -30,6 +30,7 @@ use crate::fetch::{
 use crate::isapi::system;
 use crate::isapi::IsapiClient;
 use crate::sync::{fetch_many as core_fetch_many, FleetProgress};
+use crate::utc_offset::parse_utc_offset;
 
 create_exception!(
     _core,
@@ -243,9 +244,10 @@ impl PyDevice {
             .map(str::trim)
             .filter(|s| !s.is_empty())
         {
-            Some(text) => Some(parse_offset(text).ok_or_else(|| {
-                PyValueError::new_err(format!("utc_offset {text:?} is not an offset like +06:00"))
-            })?),
+            Some(text) => Some(
+                parse_utc_offset(text)
+                    .map_err(|e| PyValueError::new_err(format!("utc_offset: {e}")))?,
+            ),
             None => None,
         };
         cfg.connect_timeout = positive("connect_timeout", connect_timeout)?;

@@ -13,10 +13,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use attendance_sync::device::parse_offset;
 use attendance_sync::fetch::{check_window, fetch_events, FetchStop, TimeArg};
 use attendance_sync::isapi::{system, IsapiClient};
-use attendance_sync::{DeviceConfig, Error, Password};
+use attendance_sync::{parse_host, parse_utc_offset, DeviceConfig, Error, HostPort, Password};
 use chrono::{DateTime, NaiveDateTime};
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -115,32 +114,9 @@ struct DeviceArgs {
 /// A usage problem: exit code 2.
 struct Usage(String);
 
-fn split_host_port(text: &str) -> Result<(String, Option<u16>), Usage> {
-    let bad = || {
-        Usage(format!(
-            "--host {text:?}: expected HOST, HOST:PORT or [IPv6]:PORT, without scheme or path"
-        ))
-    };
-    if text.is_empty() || text.contains('/') {
-        return Err(bad());
-    }
-    if let Some(rest) = text.strip_prefix('[') {
-        let (host, tail) = rest.split_once(']').ok_or_else(bad)?;
-        let port = match tail.strip_prefix(':') {
-            Some(p) => Some(p.parse().map_err(|_| bad())?),
-            None if tail.is_empty() => None,
-            None => return Err(bad()),
-        };
-        return Ok((host.to_owned(), port));
-    }
-    match text.matches(':').count() {
-        0 => Ok((text.to_owned(), None)),
-        1 => {
-            let (h, p) = text.split_once(':').ok_or_else(bad)?;
-            Ok((h.to_owned(), Some(p.parse().map_err(|_| bad())?)))
-        }
-        _ => Ok((text.to_owned(), None)),
-    }
+/// `--host` as HOST, HOST:PORT or [IPv6]:PORT (the core's address rule).
+fn host_port(text: &str) -> Result<HostPort, Usage> {
+    parse_host(text).map_err(|e| Usage(format!("--host {text:?}: {e}")))
 }
 
 fn seconds(what: &str, v: f64) -> Result<Duration, Usage> {
@@ -173,9 +149,9 @@ fn read_password(args: &DeviceArgs) -> Result<Password, Usage> {
 
 fn configured_offset(args: &DeviceArgs) -> Result<Option<chrono::FixedOffset>, Usage> {
     match &args.utc_offset {
-        Some(t) => parse_offset(t)
+        Some(t) => parse_utc_offset(t)
             .map(Some)
-            .ok_or_else(|| Usage(format!("--utc-offset {t:?}: expected e.g. +06:00"))),
+            .map_err(|e| Usage(format!("--utc-offset: {e}"))),
         None => Ok(None),
     }
 }
@@ -190,7 +166,7 @@ fn window(device: &DeviceArgs, from: &str, to: &str) -> Result<(TimeArg, TimeArg
 }
 
 fn device_config(args: &DeviceArgs) -> Result<DeviceConfig, Usage> {
-    let (host, port) = split_host_port(&args.host)?;
+    let HostPort { host, port } = host_port(&args.host)?;
     let mut cfg = DeviceConfig::new(host, args.user.clone(), read_password(args)?);
     cfg.name = args.name.clone().unwrap_or_else(|| args.host.clone());
     cfg.port = port;
@@ -479,13 +455,17 @@ mod tests {
 
     #[test]
     fn host_forms() {
-        let ok = |t: &str| split_host_port(t).ok();
+        let ok = |t: &str| host_port(t).ok().map(|hp| (hp.host, hp.port));
         assert_eq!(ok("10.0.0.5"), Some(("10.0.0.5".into(), None)));
         assert_eq!(ok("10.0.0.5:8080"), Some(("10.0.0.5".into(), Some(8080))));
         assert_eq!(ok("[::1]:80"), Some(("::1".into(), Some(80))));
         assert_eq!(ok("fe80::1"), Some(("fe80::1".into(), None)));
         assert!(ok("http://10.0.0.5").is_none());
         assert!(ok("10.0.0.5:port").is_none());
+        match host_port("gate_1.example") {
+            Err(Usage(m)) => assert!(m.contains("gate_1.example") && m.contains("--host"), "{m}"),
+            Ok(_) => panic!("an invalid host name was accepted"),
+        }
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use attendance_sync::device::parse_offset;
+use attendance_sync::parse_utc_offset;
 use attendance_sync_sim::{
     self as sim, ClockStep, Faults, FieldStyle, ResultOrder, SimConfig, SimDevice, TimeHandling,
     DEFAULT_PASSWORD, DEFAULT_REALM,
@@ -199,12 +199,8 @@ impl SimulateArgs {
             events_per_day: self.events_per_day,
             days: self.days,
             history_end,
-            utc_offset: parse_offset(&self.utc_offset).ok_or_else(|| {
-                format!(
-                    "invalid UTC offset {:?} (expected e.g. +06:00)",
-                    self.utc_offset.trim()
-                )
-            })?,
+            utc_offset: parse_utc_offset(&self.utc_offset)
+                .map_err(|e| format!("--utc-offset: {e}"))?,
             door_event_share: self.door_event_share,
             failed_auth_share: self.failed_auth_share,
             burst_share: self.burst_share,
