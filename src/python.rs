@@ -86,9 +86,9 @@ fn to_py_err(py: Python<'_>, error: &Error, partial: Option<FetchResult>) -> PyE
     let message = error.to_string();
     let err = match error {
         Error::Auth { .. } => DeviceAuthError::new_err(message),
-        Error::Unreachable { .. } => DeviceUnreachableError::new_err(message),
-        Error::Timeout { .. } => DeviceTimeoutError::new_err(message),
-        Error::Tls { .. } => DeviceTlsError::new_err(message),
+        Error::Transport(t) if t.is_tls() => DeviceTlsError::new_err(message),
+        Error::Transport(t) if t.is_timeout() => DeviceTimeoutError::new_err(message),
+        Error::Transport(_) => DeviceUnreachableError::new_err(message),
         Error::Http { .. } => DeviceHttpError::new_err(message),
         Error::Protocol { .. } => DeviceProtocolError::new_err(message),
         Error::Fault { .. } => DeviceFaultError::new_err(message),

@@ -420,19 +420,76 @@ async fn timeouts_and_unreachable_are_typed() {
     cfg.timeout = Duration::from_millis(200);
     cfg.retry.retries = 1;
     let client = IsapiClient::new(cfg).expect("client");
-    assert!(matches!(
-        failure(fetch(&client).await.expect_err("slow")).0,
-        Error::Timeout { .. }
-    ));
+    let (error, _) = failure(fetch(&client).await.expect_err("slow"));
+    assert!(error.is_timeout() && !error.is_connect(), "{error}");
+    assert!(error.is_transient(), "a response timeout is retried");
     let port = d.addr.port();
     sim.shutdown().await;
     let mut cfg = DeviceConfig::new("127.0.0.1", "admin", Password::new("x"));
     cfg.port = Some(port);
     let client = IsapiClient::new(cfg).expect("client");
-    assert!(matches!(
-        failure(fetch(&client).await.expect_err("down")).0,
-        Error::Unreachable { .. }
-    ));
+    let (error, _) = failure(fetch(&client).await.expect_err("down"));
+    assert!(error.is_connect() && !error.is_timeout(), "{error}");
+    assert!(!error.is_transient(), "a refused connection is not retried");
+    assert!(
+        std::error::Error::source(&error).is_some(),
+        "the HTTP client's error is kept as the source"
+    );
+}
+
+/// TLS failures are told apart by the TLS library's error type, not by words in a message: HTTPS to a terminal
+/// that serves plain HTTP on that port is a TLS failure (its message says to turn off 'Use HTTPS'), not an
+/// unreachable device; a self-signed certificate with verification on is one too. Neither is retried.
+#[tokio::test]
+async fn tls_failures_are_classified_by_type_and_keep_their_source() {
+    let password = SimConfig::default().password;
+    let plain = start(config(1, 1, 10)).await;
+    let mut cfg = device(&plain.devices[0], &password);
+    cfg.https = true;
+    let client = IsapiClient::new(cfg).expect("client");
+    let (error, _) = failure(fetch(&client).await.expect_err("no TLS on that port"));
+    assert!(
+        error.is_tls() && !error.is_connect() && !error.is_timeout(),
+        "{error}"
+    );
+    assert!(!error.is_transient(), "{error}");
+    assert!(error.to_string().contains("Use HTTPS"), "{error}");
+    assert_eq!(client.exchanges(), 1, "one attempt, no retry");
+    plain.shutdown().await;
+
+    let secure = start(SimConfig {
+        https: true,
+        ..config(1, 1, 10)
+    })
+    .await;
+    let mut cfg = device(&secure.devices[0], &password);
+    cfg.https = true;
+    cfg.verify_tls = true;
+    let client = IsapiClient::new(cfg).expect("client");
+    let (error, _) = failure(fetch(&client).await.expect_err("self-signed"));
+    assert!(error.is_tls(), "{error}");
+    assert!(
+        error.to_string().contains("Verify TLS Certificate"),
+        "{error}"
+    );
+    let mut chain = Vec::new();
+    let mut cause = std::error::Error::source(&error);
+    while let Some(e) = cause {
+        chain.push(e.to_string());
+        cause = e.source();
+    }
+    assert!(
+        chain.iter().any(|c| c.contains("certificate")),
+        "the source chain reaches the certificate error: {chain:?}"
+    );
+
+    let mut cfg = device(&secure.devices[0], &password);
+    cfg.https = true;
+    cfg.verify_tls = false;
+    let client = IsapiClient::new(cfg).expect("client");
+    let result = fetch(&client).await.expect("verification off");
+    assert_complete(&result, &secure.devices[0]);
+    secure.shutdown().await;
 }
 
 #[tokio::test]
@@ -501,17 +558,7 @@ async fn unresolvable_host_is_unreachable() {
     cfg.connect_timeout = Duration::from_secs(3);
     let client = IsapiClient::new(cfg).expect("client");
     let (error, _) = failure(fetch(&client).await.expect_err("no such host"));
-    assert!(
-        matches!(
-            error,
-            Error::Unreachable { .. }
-                | Error::Timeout {
-                    phase: "connect",
-                    ..
-                }
-        ),
-        "{error}"
-    );
+    assert!(error.is_connect(), "{error}");
     assert!(error.to_string().contains("terminal.invalid"));
 }
 

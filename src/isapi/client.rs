@@ -11,7 +11,7 @@ use tokio::sync::Mutex;
 use super::auth::{DigestSession, Unauthorized};
 use super::status::{parse_status, parse_user_check};
 use crate::device::DeviceConfig;
-use crate::error::{excerpt, Error, LockInfo};
+use crate::error::{excerpt, Error, LockInfo, TransportError};
 
 struct Reply {
     status: u16,
@@ -44,10 +44,14 @@ impl IsapiClient {
             .http1_only()
             .no_proxy()
             .build()
-            .map_err(|e| Error::Tls {
-                device: cfg.name.clone(),
-                url: base.clone(),
-                reason: chain(&e),
+            .map_err(|e| {
+                Error::Transport(Box::new(TransportError::new(
+                    &cfg.name,
+                    &base,
+                    e,
+                    cfg.connect_timeout,
+                    cfg.timeout,
+                )))
             })?;
         Ok(IsapiClient {
             cfg,
@@ -288,63 +292,14 @@ impl IsapiClient {
         })
     }
 
+    /// The one place an exchange failure is classified (see [`TransportError`]).
     fn transport_error(&self, url: &str, e: reqwest::Error) -> Error {
-        let device = self.cfg.name.clone();
-        let url = url.to_owned();
-        let reason = chain(&e);
-        let lower = reason.to_ascii_lowercase();
-        if e.is_timeout() {
-            let (phase, seconds) = if e.is_connect() {
-                ("connect", self.cfg.connect_timeout.as_secs_f64())
-            } else {
-                ("waiting for the response", self.cfg.timeout.as_secs_f64())
-            };
-            return Error::Timeout {
-                device,
-                url,
-                phase,
-                seconds,
-            };
-        }
-        if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake") {
-            return Error::Tls {
-                device,
-                url,
-                reason,
-            };
-        }
-        if e.is_connect() {
-            return Error::Unreachable {
-                device,
-                url,
-                reason,
-            };
-        }
-        Error::Unreachable {
-            device,
+        Error::Transport(Box::new(TransportError::new(
+            &self.cfg.name,
             url,
-            reason: format!("connection dropped before the response was complete ({reason})"),
-        }
-    }
-}
-
-/// An error's causes on one line, without reqwest's wrappers that repeat the URL ("error sending request
-/// for url (...)", "client error (Connect)"), e.g. "tcp connect error: Connection refused (os error 111)".
-fn chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    let mut current = Some(e);
-    while let Some(err) = current {
-        let text = err.to_string();
-        let wrapper =
-            text.starts_with("error sending request") || text.starts_with("client error (");
-        if !wrapper && !parts.iter().any(|p| p.contains(&text)) {
-            parts.push(text);
-        }
-        current = err.source();
-    }
-    if parts.is_empty() {
-        e.to_string()
-    } else {
-        parts.join(": ")
+            e,
+            self.cfg.connect_timeout,
+            self.cfg.timeout,
+        )))
     }
 }

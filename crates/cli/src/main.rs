@@ -204,11 +204,12 @@ fn parse_time(flag: &str, text: &str) -> Result<TimeArg, Usage> {
     )))
 }
 
+/// 3 authentication, 4 unreachable / timeout / TLS, 5 anything the device answered wrongly.
 fn exit_for(error: &Error) -> ExitCode {
     ExitCode::from(match error {
         Error::Auth { .. } => 3,
-        Error::Unreachable { .. } | Error::Timeout { .. } | Error::Tls { .. } => 4,
-        Error::Http { .. } | Error::Protocol { .. } | Error::Fault { .. } => 5,
+        Error::Transport(_) => 4,
+        _ => 5,
     })
 }
 
