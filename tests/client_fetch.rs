@@ -4,7 +4,7 @@ use std::ops::ControlFlow;
 use std::time::Duration;
 
 use attendance_sync::fetch::{fetch_events, FetchResult, FetchStop, TimeArg};
-use attendance_sync::isapi::IsapiClient;
+use attendance_sync::isapi::{system, IsapiClient};
 use attendance_sync::sync::fetch_many;
 use attendance_sync::{DeviceConfig, Error, Password};
 use attendance_sync_sim::{
@@ -490,6 +490,41 @@ async fn tls_failures_are_classified_by_type_and_keep_their_source() {
     let result = fetch(&client).await.expect("verification off");
     assert_complete(&result, &secure.devices[0]);
     secure.shutdown().await;
+}
+
+/// User search pages like event search (one paging loop): MORE means ask again even at an under-reported
+/// totalMatches, and a device that never stops is a fault, not a loop.
+#[tokio::test]
+async fn user_search_shares_the_paging_rules_of_event_search() {
+    let sim = start(config(1, 1, 10)).await;
+    let d = &sim.devices[0];
+    let client = healthy_client(d);
+    let all = system::users(&client).await.expect("users");
+    assert_eq!(all.len(), 50, "every enrolled person, over two pages");
+    let distinct: std::collections::HashSet<&str> =
+        all.iter().map(|u| u.employee_no.as_str()).collect();
+    assert_eq!(distinct.len(), 50);
+
+    d.set_faults(Faults {
+        under_report_total: true,
+        ..Faults::default()
+    });
+    let client = healthy_client(d);
+    let under = system::users(&client).await.expect("users");
+    assert_eq!(
+        under, all,
+        "the page past the under-reported total is asked for"
+    );
+
+    let mut cfg = device(d, &SimConfig::default().password);
+    cfg.max_pages = 1;
+    let client = IsapiClient::new(cfg).expect("client");
+    let error = system::users(&client).await.expect_err("page guard");
+    assert!(
+        matches!(&error, Error::Fault { what, .. } if what.contains("page guard")),
+        "{error}"
+    );
+    sim.shutdown().await;
 }
 
 #[tokio::test]

@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod client;
+mod paging;
 pub mod search;
 pub mod status;
 pub mod system;

@@ -1,7 +1,6 @@
 //! `POST /ISAPI/AccessControl/AcsEvent?format=json`: one search, paged to the end (§4.1-4.3).
 
 use std::collections::{HashSet, VecDeque};
-use std::ops::ControlFlow;
 use std::sync::Arc;
 
 use chrono::{DateTime, FixedOffset};
@@ -11,6 +10,8 @@ use serde::{Deserialize, Deserializer};
 use serde_json::json;
 
 use super::client::IsapiClient;
+pub use super::paging::ProgressHook;
+use super::paging::{page_through, Answer, PageStop, Pages, Search, Taken};
 use super::xml::looks_like_xml;
 use crate::error::{excerpt, Error};
 use crate::event::{Event, RawEvent};
@@ -27,9 +28,6 @@ pub struct SearchWindow {
     /// Incremental search: only serials after this one (`beginSerialNo`/`endSerialNo`).
     pub after_serial: Option<u64>,
 }
-
-/// Progress hook, called once per page with (pages so far, events so far). `Break` cancels the search.
-pub type ProgressHook<'a> = &'a mut (dyn FnMut(u32, usize) -> ControlFlow<()> + Send);
 
 #[derive(Debug)]
 pub struct SearchOutcome {
@@ -107,13 +105,11 @@ struct PageEnvelope {
     acs_event: Option<Page>,
 }
 
-/// One AcsEvent answer page.
+/// One AcsEvent answer page (`totalMatches` is not read: see [`super::paging`]).
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Page {
     pub response_status_strg: Option<String>,
-    #[serde(default)]
-    pub total_matches: Option<serde_json::Value>,
     #[serde(rename = "InfoList", default, deserialize_with = "one_or_many")]
     pub info_list: Vec<RawEvent>,
 }
@@ -154,10 +150,6 @@ fn format_time(t: DateTime<FixedOffset>, offset: FixedOffset) -> String {
     t.with_timezone(&offset)
         .format("%Y-%m-%dT%H:%M:%S%:z")
         .to_string()
-}
-
-fn new_search_id() -> String {
-    format!("{:016x}", rand::random::<u64>())
 }
 
 /// Whether a 400 says the position is past the device's cap (§4.1: split the window and continue).
@@ -294,24 +286,16 @@ pub async fn search(
         bound.clamp(window.start, window.end)
     };
 
-    'spans: while let Some(span) = queue.pop_front() {
+    let mut pages = Pages {
+        used: 0,
+        max: cfg.max_pages,
+    };
+    while let Some(span) = queue.pop_front() {
         out.windows += 1;
-        let search_id = new_search_id();
         let mut got = SpanSeen::default();
         let mut serial_less: Vec<Event> = Vec::new();
-        let mut position: u64 = 0;
-        loop {
-            if out.pages >= cfg.max_pages {
-                let error = fault(format!(
-                    "more than {} pages for one search (page guard)",
-                    cfg.max_pages
-                ));
-                out.complete_until = proven(&out, &span, &got, &queue);
-                return Err(SearchStop::Failed {
-                    error,
-                    partial: out,
-                });
-            }
+        let pages_before = pages.used;
+        let request = |search_id: &str, position: u64| {
             let mut cond = json!({
                 "searchID": search_id,
                 "searchResultPosition": position,
@@ -326,119 +310,24 @@ pub async fn search(
                 cond["beginSerialNo"] = json!(after + 1);
                 cond["endSerialNo"] = json!(OPEN_END_SERIAL);
             }
-            let body = serde_json::to_vec(&json!({ "AcsEventCond": cond })).unwrap_or_default();
-            let page = match client
-                .post_json_read(ACS_EVENT_PATH, body, |b| parse_page(client.device(), &b))
-                .await
-            {
-                Ok(p) => p,
-                Err(e) if position > 0 && is_position_cap(&e) => {
-                    let capped = Plan {
-                        group: plans.len() as u32,
-                        parent: span,
-                        serial_less: std::mem::take(&mut serial_less),
-                        replay_from: None,
-                    };
-                    match continuations(capped, &got, out.evidence, serial_search) {
-                        Ok((children, plan)) => {
-                            expect_again(&mut replay, &plan, None);
-                            plans.push(plan);
-                            for child in children.into_iter().rev() {
-                                queue.push_front(child);
-                            }
-                            continue 'spans;
-                        }
-                        Err(what) => {
-                            let error =
-                                fault(format!("the position cap ({position}) is reached {what}"));
-                            out.complete_until = proven(&out, &span, &got, &queue);
-                            return Err(SearchStop::Failed {
-                                error,
-                                partial: out,
-                            });
-                        }
-                    }
-                }
-                Err(e)
-                    if position == 0
-                        && is_serial_unsupported(&e)
-                        && span.plan.is_some_and(|(_, own)| own) =>
-                {
-                    // A continuation by serial on a device without serial search: plan its group again.
-                    serial_search = Some(false);
-                    let group = span.plan.map(|(g, _)| g);
-                    queue.retain(|s| s.plan.map(|(g, _)| g) != group);
-                    let Some(old) = plans.iter().find(|p| Some(p.group) == group).cloned() else {
-                        return Err(SearchStop::Failed {
-                            error: e,
-                            partial: out,
-                        });
-                    };
-                    let again = Plan {
-                        group: plans.len() as u32,
-                        ..old.clone()
-                    };
-                    match halves(again) {
-                        Ok((children, plan)) => {
-                            expect_again(&mut replay, &plan, old.replay_from);
-                            plans.push(plan);
-                            for child in children.into_iter().rev() {
-                                queue.push_front(child);
-                            }
-                            continue 'spans;
-                        }
-                        Err(what) => {
-                            let error = fault(format!("the position cap is reached {what}"));
-                            out.complete_until =
-                                proven(&out, &old.parent, &SpanSeen::default(), &queue);
-                            return Err(SearchStop::Failed {
-                                error,
-                                partial: out,
-                            });
-                        }
-                    }
-                }
-                Err(error) => {
-                    out.complete_until = proven(&out, &span, &got, &queue);
-                    return Err(SearchStop::Failed {
-                        error,
-                        partial: out,
-                    });
-                }
-            };
-            if span.after_serial.is_some() {
-                serial_search = Some(true);
-            }
-            out.pages += 1;
-            let status = page.response_status_strg.unwrap_or_default();
-            let received = page.info_list.len() as u64;
-            if received == 0 {
-                if status == "MORE" {
-                    let error = fault(format!(
-                        "the device said MORE but sent no events at position {position}"
-                    ));
-                    out.complete_until = proven(&out, &span, &got, &queue);
-                    return Err(SearchStop::Failed {
-                        error,
-                        partial: out,
-                    });
-                }
-                continue 'spans;
-            }
-            let mut new_in_span = 0usize;
-            let mut with_serial = 0usize;
-            for raw in page.info_list {
+            json!({ "AcsEventCond": cond })
+        };
+        let read = |body: &[u8]| {
+            parse_page(client.device(), body).map(|page| Answer {
+                status: page.response_status_strg,
+                items: page.info_list,
+            })
+        };
+        let take = |items: Vec<RawEvent>| {
+            let mut repeated = 0;
+            for raw in items {
                 let serial = raw.serial_no;
                 let record = serial.map(|s| (s, raw.time.clone()));
-                let again_in_span = match &record {
-                    Some(r) => {
-                        with_serial += 1;
-                        !got.records.insert(r.clone())
-                    }
-                    None => false,
-                };
-                if !again_in_span {
-                    new_in_span += 1;
+                let again_in_span = record
+                    .as_ref()
+                    .is_some_and(|r| !got.records.insert(r.clone()));
+                if again_in_span {
+                    repeated += 1;
                 }
                 let known = record.as_ref().is_some_and(|r| seen.contains(r));
                 let event = match raw.normalise(&device, device_offset, &cfg.classifier) {
@@ -475,33 +364,46 @@ pub async fn search(
                     out.outside_window += 1;
                 }
             }
-            if new_in_span == 0 && with_serial > 0 {
-                let error = fault(format!(
-                    "a page repeated events already received (position {position})"
-                ));
-                out.complete_until = proven(&out, &span, &got, &queue);
-                return Err(SearchStop::Failed {
-                    error,
-                    partial: out,
-                });
+            Taken {
+                repeated,
+                kept: out.events.len(),
             }
-            position += received;
-            if progress(out.pages, out.events.len()).is_break() {
-                return Err(SearchStop::Cancelled);
-            }
-            // MORE means ask again, even at or past totalMatches: firmwares under-report it (a snapshot, or
-            // their scan so far). A device that never stops is caught by the repeated-page check and the
-            // page guard.
-            match status.as_str() {
-                "MORE" => continue,
-                "OK" | "NO MATCH" => continue 'spans,
-                other => {
-                    let error = Error::Protocol {
-                        device: cfg.name.clone(),
-                        path: ACS_EVENT_PATH.to_owned(),
-                        what: format!("unknown responseStatusStrg {other:?}"),
-                        excerpt: String::new(),
-                    };
+        };
+        let search = Search {
+            client,
+            path: ACS_EVENT_PATH,
+            noun: "events",
+            request,
+            read,
+        };
+        let paged = page_through(search, &mut pages, take, &mut *progress).await;
+        out.pages = pages.used;
+        if span.after_serial.is_some() && pages.used > pages_before {
+            serial_search = Some(true);
+        }
+        let (error, position) = match paged {
+            Ok(()) => continue,
+            Err(PageStop::Cancelled) => return Err(SearchStop::Cancelled),
+            Err(PageStop::Failed { error, position }) => (error, position),
+        };
+        if position > 0 && is_position_cap(&error) {
+            let capped = Plan {
+                group: plans.len() as u32,
+                parent: span,
+                serial_less,
+                replay_from: None,
+            };
+            match continuations(capped, &got, out.evidence, serial_search) {
+                Ok((children, plan)) => {
+                    expect_again(&mut replay, &plan, None);
+                    plans.push(plan);
+                    for child in children.into_iter().rev() {
+                        queue.push_front(child);
+                    }
+                    continue;
+                }
+                Err(what) => {
+                    let error = fault(format!("the position cap ({position}) is reached {what}"));
                     out.complete_until = proven(&out, &span, &got, &queue);
                     return Err(SearchStop::Failed {
                         error,
@@ -510,6 +412,45 @@ pub async fn search(
                 }
             }
         }
+        if position == 0 && is_serial_unsupported(&error) && span.plan.is_some_and(|(_, own)| own) {
+            // A continuation by serial on a device without serial search: plan its group again.
+            serial_search = Some(false);
+            let group = span.plan.map(|(g, _)| g);
+            queue.retain(|s| s.plan.map(|(g, _)| g) != group);
+            let Some(old) = plans.iter().find(|p| Some(p.group) == group).cloned() else {
+                return Err(SearchStop::Failed {
+                    error,
+                    partial: out,
+                });
+            };
+            let again = Plan {
+                group: plans.len() as u32,
+                ..old.clone()
+            };
+            match halves(again) {
+                Ok((children, plan)) => {
+                    expect_again(&mut replay, &plan, old.replay_from);
+                    plans.push(plan);
+                    for child in children.into_iter().rev() {
+                        queue.push_front(child);
+                    }
+                    continue;
+                }
+                Err(what) => {
+                    let error = fault(format!("the position cap is reached {what}"));
+                    out.complete_until = proven(&out, &old.parent, &SpanSeen::default(), &queue);
+                    return Err(SearchStop::Failed {
+                        error,
+                        partial: out,
+                    });
+                }
+            }
+        }
+        out.complete_until = proven(&out, &span, &got, &queue);
+        return Err(SearchStop::Failed {
+            error,
+            partial: out,
+        });
     }
     out.complete_until = window.end;
     Ok(out)

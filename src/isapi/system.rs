@@ -1,10 +1,13 @@
 //! Device identity, clock, capabilities and users (§4.4, §5).
 
+use std::ops::ControlFlow;
+
 use chrono::{DateTime, FixedOffset, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::client::IsapiClient;
+use super::paging::{page_through, Answer, PageStop, Pages, Search, Taken};
 use super::xml;
 use crate::error::{excerpt, Error};
 use crate::event::parse_device_time;
@@ -229,39 +232,23 @@ struct UserEnvelope {
     search: Option<UserPage>,
 }
 
+/// One `UserInfo/Search` answer page (`totalMatches` is not read: see [`super::paging`]).
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct UserPage {
     response_status_strg: Option<String>,
-    total_matches: Option<u64>,
     #[serde(rename = "UserInfo", default)]
     users: Vec<serde_json::Value>,
 }
 
-/// The paged user list (§5.3).
+/// The user list, paged like event search (docs/isapi.md, "Users").
 pub async fn users(client: &IsapiClient) -> Result<Vec<DeviceUser>, Error> {
     let cfg = client.config();
-    let search_id = format!("{:016x}", rand::random::<u64>());
     let mut out = Vec::new();
-    let mut position = 0u64;
     let mut seen = std::collections::HashSet::new();
-    for _ in 0..cfg.max_pages {
-        let cond = json!({"UserInfoSearchCond": {
-            "searchID": search_id, "searchResultPosition": position, "maxResults": cfg.max_results}});
-        let body = client
-            .post_json(
-                USER_SEARCH_PATH,
-                serde_json::to_vec(&cond).unwrap_or_default(),
-            )
-            .await?;
-        let page = serde_json::from_slice::<UserEnvelope>(&body)
-            .ok()
-            .and_then(|e| e.search)
-            .ok_or_else(|| protocol(client, USER_SEARCH_PATH, "no UserInfoSearch object", &body))?;
-        let received = page.users.len() as u64;
-        let status = page.response_status_strg.unwrap_or_default();
-        let mut fresh = 0;
-        for u in page.users {
+    let take = |users: Vec<serde_json::Value>| {
+        let mut repeated = 0;
+        for u in users {
             let text = |k: &str| {
                 u.get(k).and_then(|v| match v {
                     serde_json::Value::String(s) if !s.is_empty() => Some(s.clone()),
@@ -269,40 +256,54 @@ pub async fn users(client: &IsapiClient) -> Result<Vec<DeviceUser>, Error> {
                     _ => None,
                 })
             };
-            if let Some(employee_no) = text("employeeNo") {
-                if seen.insert(employee_no.clone()) {
-                    fresh += 1;
-                    out.push(DeviceUser {
-                        employee_no,
-                        name: text("name"),
-                        user_type: text("userType"),
-                    });
-                }
-            }
-        }
-        position += received;
-        if status != "MORE" || received == 0 || page.total_matches.is_some_and(|t| position >= t) {
-            if status == "MORE" && received == 0 {
-                return Err(Error::Fault {
-                    device: cfg.name.clone(),
-                    what: format!(
-                        "the user search said MORE but sent no users at position {position}"
-                    ),
+            let Some(employee_no) = text("employeeNo") else {
+                continue;
+            };
+            if seen.insert(employee_no.clone()) {
+                out.push(DeviceUser {
+                    employee_no,
+                    name: text("name"),
+                    user_type: text("userType"),
                 });
+            } else {
+                repeated += 1;
             }
-            return Ok(out);
         }
-        if fresh == 0 {
-            return Err(Error::Fault {
-                device: cfg.name.clone(),
-                what: "the user search repeated a page".into(),
-            });
+        Taken {
+            repeated,
+            kept: out.len(),
         }
+    };
+    let search = Search {
+        client,
+        path: USER_SEARCH_PATH,
+        noun: "users",
+        request: |search_id: &str, position: u64| {
+            json!({"UserInfoSearchCond": {
+                "searchID": search_id, "searchResultPosition": position, "maxResults": cfg.max_results}})
+        },
+        read: |body: &[u8]| {
+            serde_json::from_slice::<UserEnvelope>(body)
+                .ok()
+                .and_then(|e| e.search)
+                .map(|page| Answer {
+                    status: page.response_status_strg,
+                    items: page.users,
+                })
+                .ok_or_else(|| protocol(client, USER_SEARCH_PATH, "no UserInfoSearch object", body))
+        },
+    };
+    let mut pages = Pages {
+        used: 0,
+        max: cfg.max_pages,
+    };
+    let mut quiet = |_: u32, _: usize| ControlFlow::Continue(());
+    match page_through(search, &mut pages, take, &mut quiet).await {
+        Ok(()) => Ok(out),
+        Err(PageStop::Failed { error, .. }) => Err(error),
+        // The hook above never cancels.
+        Err(PageStop::Cancelled) => Ok(out),
     }
-    Err(Error::Fault {
-        device: cfg.name.clone(),
-        what: format!("more than {} user pages", cfg.max_pages),
-    })
 }
 
 #[cfg(test)]

@@ -116,7 +116,8 @@ pub struct Faults {
     /// `numOfMatches` reports the page size even when fewer items are sent.
     pub lie_num_of_matches: bool,
     /// `totalMatches` counts only the results up to the end of the page being served (a firmware reporting
-    /// its scan so far) while the status still says `MORE`.
+    /// its scan so far) while the status still says `MORE`; event and user search alike (they share the
+    /// paging contract).
     pub under_report_total: bool,
     /// Time order (default) or record (serial) order of search results.
     pub result_order: ResultOrder,

@@ -130,7 +130,12 @@ fn search_page(
             search_id,
             response_status_strg: status,
             num_of_matches: page.len(),
-            total_matches: matches.len(),
+            // Under-reporting firmwares count only what their scan has reached: this page's end.
+            total_matches: if faults.under_report_total && status == "MORE" {
+                start + page.len()
+            } else {
+                matches.len()
+            },
             user_info: (!page.is_empty()).then_some(page),
         },
     };

@@ -159,6 +159,25 @@ async fn user_search_pages_and_count() {
         .json();
     assert_eq!(count["UserInfoCount"]["userNumber"], 50);
     assert_eq!(client.stats().await.user_pages, 4);
+    sim.devices[0].set_faults(Faults {
+        under_report_total: true,
+        ..Faults::default()
+    });
+    let under = client
+        .call(Method::POST, path, Some(&search(0, 30)))
+        .await
+        .json();
+    assert_eq!(under["UserInfoSearch"]["responseStatusStrg"], "MORE");
+    assert_eq!(
+        under["UserInfoSearch"]["totalMatches"], 30,
+        "under-reported: the scan so far"
+    );
+    let rest = client
+        .call(Method::POST, path, Some(&search(30, 30)))
+        .await
+        .json();
+    assert_eq!(rest["UserInfoSearch"]["responseStatusStrg"], "OK");
+    assert_eq!(rest["UserInfoSearch"]["totalMatches"], 50);
 }
 
 #[tokio::test]
