@@ -208,10 +208,8 @@ class Progress:
 
 def enqueue_device(device: str, trigger: str = SCHEDULED, **kwargs: Any) -> bool:
 	"""Queue the device job; False when a job of this device is already queued or running."""
-	from frappe.utils.background_jobs import is_job_enqueued
-
 	jid = job_id(device)
-	if not frappe.flags.in_test and is_job_enqueued(jid):
+	if not frappe.flags.in_test and _job_in_flight(jid):
 		return False
 	frappe.enqueue(
 		"attendance_sync.attendance_sync.sync.sync_device",
@@ -225,6 +223,18 @@ def enqueue_device(device: str, trigger: str = SCHEDULED, **kwargs: Any) -> bool
 		**kwargs,
 	)
 	return True
+
+
+def _job_in_flight(jid: str) -> bool:
+	"""Queued, or started by a worker that is alive. A job whose worker died (OOM, SIGKILL) keeps rq's "started"
+	status until a worker cleans the registry, which rq does every 10-15 minutes: the device would sit out that
+	long. Its heartbeat has lapsed, so cleaning the started registry now marks it failed and frees the device."""
+	from frappe.utils.background_jobs import get_queue, is_job_enqueued
+
+	if not is_job_enqueued(jid):
+		return False
+	get_queue("long").started_job_registry.cleanup()
+	return is_job_enqueued(jid)
 
 
 def _schedulable_devices() -> list[dict[str, Any]]:
