@@ -12,7 +12,6 @@ __all__ = [
 	"AttendanceSyncError",
 	"Device",
 	"DeviceAuthError",
-	"DeviceError",
 	"DeviceFaultError",
 	"DeviceHttpError",
 	"DeviceInfo",
@@ -24,12 +23,16 @@ __all__ = [
 	"Event",
 	"FetchResult",
 	"FetchStats",
+	"HostError",
+	"UtcOffsetError",
 	"__version__",
 	"dedup",
 	"device_info",
 	"device_users",
 	"fetch_events",
 	"fetch_many",
+	"parse_host",
+	"parse_utc_offset",
 	"punch_minors",
 ]
 
@@ -38,7 +41,12 @@ _ProgressCallback: TypeAlias = Callable[[int, int], object]
 
 @final
 class Device:
-	"""Connection settings of one terminal. The password is never part of repr(), str() or an error."""
+	"""Connection settings of one terminal. The password is never part of repr(), str() or an error.
+
+	`host` follows `parse_host`: an IPv4 or IPv6 address or a host name, optionally with its port
+	(`10.0.0.5:8080`, `[fe80::1]:443`), which must then agree with `port`; `HostError` otherwise. `utc_offset`
+	follows `parse_utc_offset`; `UtcOffsetError` otherwise. Both are `ValueError`s.
+	"""
 
 	host: str
 	user: str
@@ -179,7 +187,37 @@ class DeviceHttpError(AttendanceSyncError):
 class DeviceProtocolError(AttendanceSyncError): ...
 class DeviceFaultError(AttendanceSyncError): ...
 
-DeviceError: TypeAlias = AttendanceSyncError
+_HostErrorReason: TypeAlias = Literal[
+	"empty",
+	"scheme",
+	"path",
+	"credentials",
+	"space",
+	"unclosed_bracket",
+	"after_bracket",
+	"ipv6",
+	"ipv6_needs_brackets",
+	"port_not_number",
+	"port_range",
+	"ipv4",
+	"host_name",
+]
+
+class HostError(ValueError):
+	"""An address that is not a bare `host[:port]`.
+
+	`reason` says which mistake, as a stable code (translate your own message from it); `value` is the part of
+	the input the message names (the host, the port text, the text after `]`), or None.
+	"""
+
+	reason: _HostErrorReason
+	value: str | None
+
+class UtcOffsetError(ValueError):
+	"""A text that is not a UTC offset (`reason` "format") or is beyond -14:00..+14:00 (`reason` "range")."""
+
+	reason: Literal["format", "range"]
+	value: str
 
 def fetch_events(
 	device: _DeviceLike,
@@ -214,3 +252,17 @@ def dedup(
 	window_seconds: int = 0,
 ) -> list[Event]: ...
 def punch_minors() -> list[tuple[int, int]]: ...
+def parse_host(text: str) -> tuple[str, int | None]:
+	"""`host[:port]` as typed into Device IP or `--host`: (host, port or None); raises `HostError`.
+
+	IPv4 (no leading zeros), IPv6 (`[addr]:port` for a port; returned compressed, without brackets) or a host
+	name (RFC 1123 labels, returned in lower case, one trailing dot dropped); port 1-65535. A scheme, a path,
+	credentials or spaces are refused.
+	"""
+
+def parse_utc_offset(text: str) -> int:
+	"""A typed UTC offset as seconds east of UTC; raises `UtcOffsetError`.
+
+	`+06:00`, `-03:30`, `+0545`, `+5`, `UTC+05:45`, `GMT-3`, `Z`, `UTC`, `GMT` (case and blanks ignored): a sign,
+	one or two digits of hours, optionally two of minutes (with or without a colon), at most 14:00 either way.
+	"""

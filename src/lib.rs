@@ -19,12 +19,64 @@ pub mod isapi;
 pub mod sync;
 pub mod utc_offset;
 
-#[cfg(feature = "python")]
-mod python;
-
 pub use device::{DeviceConfig, Password, RetryPolicy};
 pub use error::Error;
 pub use event::{Classifier, Direction, Event};
 pub use fetch::{fetch_events, FetchFailure, FetchResult, FetchStats, FetchStop, TimeArg};
 pub use host::{parse_host, HostError, HostPort};
 pub use utc_offset::{parse_utc_offset, UtcOffsetError};
+
+#[cfg(feature = "python")]
+mod python;
+
+/// The Python extension `attendance_sync._core` (built by maturin with the `python` feature): registration
+/// only; the translation lives in `python/` (types, errors, functions).
+#[cfg(feature = "python")]
+#[pyo3::pymodule]
+fn _core(m: &pyo3::Bound<'_, pyo3::types::PyModule>) -> pyo3::PyResult<()> {
+    use pyo3::prelude::*;
+    use python::{errors, functions, types};
+
+    let py = m.py();
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add_class::<types::PyDevice>()?;
+    m.add_class::<types::PyEvent>()?;
+    m.add_class::<types::PyFetchStats>()?;
+    m.add_class::<types::PyFetchResult>()?;
+    m.add_class::<types::PyDeviceInfo>()?;
+    m.add_class::<types::PyDeviceUser>()?;
+    m.add(
+        "AttendanceSyncError",
+        py.get_type::<errors::AttendanceSyncError>(),
+    )?;
+    m.add("DeviceAuthError", py.get_type::<errors::DeviceAuthError>())?;
+    m.add(
+        "DeviceUnreachableError",
+        py.get_type::<errors::DeviceUnreachableError>(),
+    )?;
+    m.add(
+        "DeviceTimeoutError",
+        py.get_type::<errors::DeviceTimeoutError>(),
+    )?;
+    m.add("DeviceTlsError", py.get_type::<errors::DeviceTlsError>())?;
+    m.add("DeviceHttpError", py.get_type::<errors::DeviceHttpError>())?;
+    m.add(
+        "DeviceProtocolError",
+        py.get_type::<errors::DeviceProtocolError>(),
+    )?;
+    m.add(
+        "DeviceFaultError",
+        py.get_type::<errors::DeviceFaultError>(),
+    )?;
+    m.add("HostError", py.get_type::<errors::HostError>())?;
+    m.add("UtcOffsetError", py.get_type::<errors::UtcOffsetError>())?;
+    m.add_function(wrap_pyfunction!(functions::fetch_events, m)?)?;
+    m.add_function(wrap_pyfunction!(functions::fetch_many, m)?)?;
+    m.add_function(wrap_pyfunction!(functions::device_info, m)?)?;
+    m.add_function(wrap_pyfunction!(functions::device_users, m)?)?;
+    m.add_function(wrap_pyfunction!(functions::dedup, m)?)?;
+    m.add_function(wrap_pyfunction!(functions::punch_minors, m)?)?;
+    m.add_function(wrap_pyfunction!(functions::parse_host, m)?)?;
+    m.add_function(wrap_pyfunction!(functions::parse_utc_offset, m)?)?;
+    Ok(())
+}

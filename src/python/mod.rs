@@ -1,0 +1,16 @@
+//! `attendance_sync._core`: the typed Python surface of the core (stubs in `attendance_sync/_core.pyi`),
+//! registered in `lib.rs`.
+//!
+//! Split by concern, as pydantic-core does: [`types`] (the classes), [`errors`] (the exceptions),
+//! [`functions`] (the module's functions), with [`datetimes`] and [`runtime`] helping them. They translate
+//! between Python and the core, and decide nothing the core decides.
+//!
+//! Network I/O runs with the GIL released on a runtime created per call, so the module works in threads and
+//! in forked RQ workers alike. Python is re-entered only to report progress (once per page) and to check
+//! for signals, which is how Ctrl-C cancels a fetch.
+
+mod datetimes;
+pub(crate) mod errors;
+pub(crate) mod functions;
+mod runtime;
+pub(crate) mod types;
