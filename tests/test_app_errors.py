@@ -125,3 +125,18 @@ def test_device_errors_are_not_unexpected():
 def test_auth_hint_names_what_to_change():
 	assert describe_error(DeviceAuthError("x")).hint.startswith(auth_hint())
 	assert "Device User Password" in auth_hint() and "Test Connection" in auth_hint()
+
+
+def test_the_cores_address_and_offset_errors_say_what_to_check():
+	from attendance_sync import _core
+
+	for bad, needle in (
+		({"host": "http://10.0.0.5/ISAPI"}, "Device IP"),
+		({"host": "10.0.0.5", "utc_offset": "+25:00"}, "Device Time Zone"),
+	):
+		with pytest.raises(ValueError) as caught:
+			_core.Device(bad["host"], "admin", "pw", utc_offset=bad.get("utc_offset"))
+		report = describe_error(caught.value)
+		assert not report.unexpected and not report.is_device_error
+		assert report.message == str(caught.value)
+		assert needle in report.hint

@@ -24,6 +24,11 @@ USER_ERRORS = frozenset(
 		("frappe.exceptions", "PermissionError"),
 		("attendance_sync.logic.windows", "WindowError"),
 		("attendance_sync.logic.hosts", "HostError"),
+		# The core's own checks of Device(...)'s address and offset (the same rules as logic.hosts/timezones).
+		("_core", "HostError"),
+		("attendance_sync._core", "HostError"),
+		("_core", "UtcOffsetError"),
+		("attendance_sync._core", "UtcOffsetError"),
 	}
 )
 
@@ -122,6 +127,14 @@ def _hint(kind: str, exc: BaseException) -> str:
 		)
 	if kind == DEVICE_ERROR_BASE:
 		return _("Check the device's connection settings.")
+	if kind == "HostError":
+		return _(
+			"Check Device IP and Port: the host only, as an IP address or host name, and the port apart."
+		)
+	if kind == "UtcOffsetError":
+		return _(
+			"Check Device Time Zone: empty, a UTC offset such as +06:00, or a zone name such as Asia/Dhaka."
+		)
 	if _is_user_error(exc):
 		return _("Correct what the message says and try again.")
 	return _(
