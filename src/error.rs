@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, FixedOffset};
 
-/// Lockout details parsed from the `userCheck` body of a 401 (§2.2).
+/// Lockout details parsed from the `userCheck` body of a 401 (docs/isapi.md#lockout).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LockInfo {
     /// `lockStatus` was `lock`.
@@ -40,10 +40,9 @@ impl LockInfo {
     }
 }
 
-/// ISAPI `ResponseStatus` fields carried by an HTTP error (§3).
+/// ISAPI `ResponseStatus` fields carried by an HTTP error (docs/isapi.md#error-envelope).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct IsapiStatus {
-    pub status_code: Option<i64>,
     pub status_string: Option<String>,
     pub sub_status: Option<String>,
     pub error_msg: Option<String>,

@@ -1,4 +1,5 @@
-//! The event model: what a terminal reports (every field optional, §1) and the normalised event.
+//! The event model: what a terminal reports (every field optional, docs/isapi.md#transport) and the
+//! normalised event.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -80,15 +81,15 @@ pub struct Event {
     pub reader_no: Option<u32>,
 }
 
-/// Successful authentications under major 5 (§4.6): what attendance counts. Face, fingerprint, card, PIN
-/// and combined modes alike; querying minor 75 alone loses fingerprint and card punches.
+/// Successful authentications under major 5 (docs/isapi.md#punch-codes): what attendance counts. Face,
+/// fingerprint, card, PIN and combined modes alike; querying minor 75 alone loses fingerprint and card punches.
 pub const PUNCH_MINORS: &[u32] = &[
     1, 2, 16, 34, 38, 40, 43, 46, 54, 57, 60, 63, 66, 69, 72, 75, 77, 101, 105, 153, 156, 159, 179,
     181,
 ];
 
 /// How a person authenticated, from the minor code (never from `currentVerifyMode`, which is the reader's
-/// configured mode, §7.8).
+/// configured mode; docs/isapi.md#answers).
 pub fn verify_method(major: u32, minor: u32) -> Option<&'static str> {
     if major != 5 {
         return None;
@@ -161,7 +162,7 @@ pub enum Rejected {
 }
 
 /// Parses a device time: ISO 8601 with offset, or naive (`T` or space separated), which means the
-/// device's own offset (§4.5).
+/// device's own offset (docs/isapi.md#time).
 pub fn parse_device_time(text: &str, device_offset: FixedOffset) -> Option<DateTime<FixedOffset>> {
     let t = text.trim();
     if let Ok(dt) = DateTime::parse_from_rfc3339(t) {
@@ -201,7 +202,7 @@ impl RawEvent {
             .ok_or_else(|| Rejected::BadTime(text.to_owned()))?;
         let major = self.major.unwrap_or(0);
         let minor = self.minor.unwrap_or(0);
-        // Keep leading zeros: "00042" and "42" are different people (§7.22).
+        // Keep leading zeros: "00042" and "42" are different people (docs/isapi.md#answers).
         let employee_no =
             non_empty(self.employee_no_string).or_else(|| non_empty(self.employee_no));
         let is_punch = classifier.is_punch(major, minor, employee_no.as_deref());

@@ -20,7 +20,7 @@ pub mod sync;
 pub mod utc_offset;
 
 pub use device::{DeviceConfig, Password, RetryPolicy};
-pub use error::Error;
+pub use error::{Error, TransportError};
 pub use event::{Classifier, Direction, Event};
 pub use fetch::{fetch_events, FetchFailure, FetchResult, FetchStats, FetchStop, TimeArg};
 pub use host::{parse_host, HostError, HostPort};

@@ -318,6 +318,39 @@ async fn persistent_page_failure_keeps_what_arrived() {
     sim.shutdown().await;
 }
 
+/// A connection that drops on every attempt (before the answer, or in the middle of its body) is retried,
+/// then reported as dropped: transient, not a refused connection, a timeout or TLS.
+#[tokio::test]
+async fn a_connection_dropped_on_every_attempt_is_reported_as_dropped() {
+    let sim = start(config(1, 2, 200)).await;
+    let d = &sim.devices[0];
+    for kind in [PageFaultKind::Drop, PageFaultKind::DropMidBody] {
+        d.set_faults(Faults {
+            page_fault: Some(PageFault {
+                kind,
+                on_page: 3,
+                times: 0,
+            }),
+            ..Faults::default()
+        });
+        let client = healthy_client(d);
+        let (error, partial) = failure(fetch(&client).await.expect_err("keeps dropping"));
+        let transport = error.transport().expect("an exchange failure");
+        assert!(transport.is_dropped(), "{kind:?}: {error}");
+        assert!(
+            error.is_transient() && !error.is_connect() && !error.is_timeout() && !error.is_tls(),
+            "{kind:?}: {error}"
+        );
+        assert!(error.to_string().contains("connection dropped"), "{error}");
+        assert_eq!(
+            partial.map(|p| p.events.len()),
+            Some(60),
+            "{kind:?}: the two pages before are kept"
+        );
+    }
+    sim.shutdown().await;
+}
+
 #[tokio::test]
 async fn more_forever_and_empty_more_are_device_faults() {
     let sim = start(config(1, 1, 100)).await;

@@ -11,7 +11,7 @@ use crate::device::Password;
 /// What the caller should do after a 401.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Unauthorized {
-    /// The credentials were rejected on a fresh challenge: report, never retry (lockout, §2.2).
+    /// The credentials were rejected on a fresh challenge: report, never retry (docs/isapi.md#lockout).
     Rejected,
     /// The nonce went stale or hit the terminal's reuse limit; a fresh challenge is cached: retry once.
     RetryWithFreshChallenge,

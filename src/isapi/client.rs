@@ -24,7 +24,7 @@ pub struct IsapiClient {
     base: String,
     http: reqwest::Client,
     session: Mutex<DigestSession>,
-    /// Set by the first credential rejection: no further request goes out (lockout, §2.2).
+    /// Set by the first credential rejection: no further request goes out (docs/isapi.md#lockout).
     auth_failed: AtomicBool,
     auth_error: StdMutex<Option<LockInfo>>,
     exchanges: AtomicU64,
@@ -85,11 +85,6 @@ impl IsapiClient {
 
     pub async fn get(&self, path: &str) -> Result<Bytes, Error> {
         self.request(Method::GET, path, None, Ok).await
-    }
-
-    pub async fn post_json(&self, path: &str, body: Vec<u8>) -> Result<Bytes, Error> {
-        self.request(Method::POST, path, Some(Bytes::from(body)), Ok)
-            .await
     }
 
     /// POSTs JSON and reads the answer with `read`; a garbled answer is retried like a failed exchange.

@@ -1,4 +1,5 @@
-//! `POST /ISAPI/AccessControl/AcsEvent?format=json`: one search, paged to the end (§4.1-4.3).
+//! `POST /ISAPI/AccessControl/AcsEvent?format=json`: one search, paged to the end
+//! (docs/isapi.md#event-search).
 
 use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
@@ -17,10 +18,11 @@ use crate::error::{excerpt, Error};
 use crate::event::{Event, RawEvent};
 
 pub const ACS_EVENT_PATH: &str = "/ISAPI/AccessControl/AcsEvent?format=json";
-/// `endSerialNo` for an open-ended serial search: accepted as "open end" where 4294967295 is not (§4.3).
+/// `endSerialNo` for an open-ended serial search: accepted as "open end" where 4294967295 is not
+/// (docs/isapi.md#event-search).
 pub const OPEN_END_SERIAL: u64 = 999_999_999;
 
-/// What to search for. Times are sent in the device's own offset (§4.5).
+/// What to search for. Times are sent in the device's own offset (docs/isapi.md#time).
 #[derive(Debug, Clone, Copy)]
 pub struct SearchWindow {
     pub start: DateTime<FixedOffset>,
@@ -61,7 +63,8 @@ impl SearchOutcome {
     }
 }
 
-/// What the answers of a search showed about the order the device returns results in (§4.3).
+/// What the answers of a search showed about the order the device returns results in
+/// (docs/isapi.md#result-order).
 ///
 /// Terminals return a search either in time order or in record (serial) order; the two differ only when the
 /// device clock was set back, and then record order lists serial 25 at 15:01:58 before serials 26-30 at
@@ -114,8 +117,9 @@ pub struct Page {
     pub info_list: Vec<RawEvent>,
 }
 
-/// `InfoList` is an array, but XML-to-JSON converting firmwares send a lone object (§7.21). A visitor, not an
-/// untagged enum: that would buffer every item into an intermediate tree before decoding it again.
+/// `InfoList` is an array, but XML-to-JSON converting firmwares send a lone object (docs/isapi.md#answers).
+/// A visitor, not an untagged enum: that would buffer every item into an intermediate tree before decoding it
+/// again.
 fn one_or_many<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<RawEvent>, D::Error> {
     struct Items;
     impl<'de> Visitor<'de> for Items {
@@ -152,7 +156,7 @@ fn format_time(t: DateTime<FixedOffset>, offset: FixedOffset) -> String {
         .to_string()
 }
 
-/// Whether a 400 says the position is past the device's cap (§4.1: split the window and continue).
+/// Whether a 400 says the position is past the device's cap (docs/isapi.md#position-cap).
 fn is_position_cap(e: &Error) -> bool {
     matches!(e, Error::Http { status: 400, isapi, .. }
         if isapi.error_msg.as_deref() == Some("searchResultPosition")

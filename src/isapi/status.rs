@@ -1,4 +1,5 @@
-//! The ISAPI error envelope (`ResponseStatus`, §3) and the `userCheck` body of a 401 (§2.2).
+//! The ISAPI error envelope (`ResponseStatus`, docs/isapi.md#error-envelope) and the `userCheck` body of a
+//! 401 (docs/isapi.md#lockout).
 
 use chrono::{Duration, Local};
 
@@ -12,7 +13,6 @@ pub fn parse_status(body: &[u8]) -> IsapiStatus {
             return IsapiStatus::default();
         };
         return IsapiStatus {
-            status_code: xml::find(&l, "statusCode").and_then(|v| v.trim().parse().ok()),
             status_string: xml::find(&l, "statusString").map(str::to_owned),
             sub_status: xml::find(&l, "subStatusCode").map(str::to_owned),
             error_msg: xml::find(&l, "errorMsg").map(str::to_owned),
@@ -29,9 +29,6 @@ pub fn parse_status(body: &[u8]) -> IsapiStatus {
     };
     let text = |k: &str| obj.get(k).and_then(|v| v.as_str()).map(str::to_owned);
     IsapiStatus {
-        status_code: obj
-            .get("statusCode")
-            .and_then(|v| v.as_i64().or_else(|| v.as_str()?.parse().ok())),
         status_string: text("statusString"),
         sub_status: text("subStatusCode"),
         error_msg: text("errorMsg"),
@@ -90,12 +87,12 @@ mod tests {
     fn status_both_forms() {
         let x = br#"<ResponseStatus version="2.0" xmlns="http://www.isapi.org/ver20/XMLSchema"><requestURL>/x</requestURL><statusCode>4</statusCode><statusString>Invalid Operation</statusString><subStatusCode>notSupport</subStatusCode></ResponseStatus>"#;
         let s = parse_status(x);
-        assert_eq!(s.status_code, Some(4));
+        assert_eq!(s.status_string.as_deref(), Some("Invalid Operation"));
         assert_eq!(s.sub_status.as_deref(), Some("notSupport"));
         let j = br#"{"requestURL": "/ISAPI/AccessControl/AcsEvent?format=json", "statusCode": 6,
  "statusString": "Invalid Content", "subStatusCode": "badJsonContent", "errorCode": 1610612759, "errorMsg": "endSerialNo"}"#;
         let s = parse_status(j);
-        assert_eq!(s.status_code, Some(6));
+        assert_eq!(s.status_string.as_deref(), Some("Invalid Content"));
         assert_eq!(s.error_msg.as_deref(), Some("endSerialNo"));
         assert_eq!(parse_status(b"garbage"), IsapiStatus::default());
     }

@@ -1,4 +1,4 @@
-//! Device identity, clock, capabilities and users (§4.4, §5).
+//! Device identity, clock, capabilities and users (docs/isapi.md#system-resources).
 
 use std::ops::ControlFlow;
 
@@ -66,7 +66,8 @@ fn protocol(client: &IsapiClient, path: &str, what: impl Into<String>, body: &[u
     }
 }
 
-/// POSIX `timeZone` to an offset: the sign is inverted relative to ISO (`CST-8:00:00` is UTC+8, §5.2).
+/// POSIX `timeZone` to an offset: the sign is inverted relative to ISO (`CST-8:00:00` is UTC+8;
+/// docs/isapi.md#system-resources).
 /// DST rules after the standard offset are ignored; `localTime` already carries the effective offset.
 pub fn posix_tz_offset(tz: &str) -> Option<FixedOffset> {
     let rest = tz
@@ -165,7 +166,8 @@ async fn capabilities(client: &IsapiClient) -> Result<Capabilities, Error> {
         }
         Err(e) => return Err(e),
     };
-    // Some firmwares answer XML labelled JSON (§1); the serial fields are named the same in both.
+    // Some firmwares answer XML labelled JSON (docs/isapi.md#transport); the serial fields are named the same
+    // in both.
     let supports_serial_search = body
         .windows(b"beginSerialNo".len())
         .any(|w| w == b"beginSerialNo");

@@ -1,6 +1,7 @@
 //! Flat reading of the small XML documents terminals send (deviceInfo, time, userCheck, ResponseStatus).
 //!
-//! Matches on local names, so both the isapi.org and the hikvision.com namespaces work (§1).
+//! Matches on local names, so both the isapi.org and the hikvision.com namespaces work
+//! (docs/isapi.md#transport).
 
 use quick_xml::events::Event as XmlEvent;
 use quick_xml::Reader;
@@ -78,7 +79,7 @@ pub fn find<'a>(leaves: &'a [(String, String)], name: &str) -> Option<&'a str> {
 }
 
 /// Whether a body is XML (`<`) rather than JSON (`{`), by its first non-blank byte; devices mislabel the
-/// content type (§1).
+/// content type (docs/isapi.md#transport).
 pub fn looks_like_xml(body: &[u8]) -> bool {
     body.iter()
         .find(|b| !b.is_ascii_whitespace())

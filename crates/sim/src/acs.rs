@@ -1,4 +1,5 @@
-//! `AccessControl/AcsEvent` search, `AcsEventTotalNum` and the search capabilities (§4).
+//! `AccessControl/AcsEvent` search, `AcsEventTotalNum` and the search capabilities
+//! (docs/isapi.md#event-search).
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,4 +1,5 @@
-//! Validation of `AcsEventCond` / `AcsEventTotalNumCond` with the errors devices give (§3, §4.1).
+//! Validation of `AcsEventCond` / `AcsEventTotalNumCond` with the errors devices give
+//! (docs/isapi.md#error-envelope, docs/isapi.md#event-search).
 
 use chrono::FixedOffset;
 

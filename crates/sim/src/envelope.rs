@@ -1,4 +1,4 @@
-//! ISAPI `ResponseStatus` error envelopes, in JSON (flat object) and XML (§3).
+//! ISAPI `ResponseStatus` error envelopes, in JSON (flat object) and XML (docs/isapi.md#error-envelope).
 
 use hyper::StatusCode;
 use serde::Serialize;

@@ -34,7 +34,8 @@ const DOOR_FOLLOWS_PERSON: f64 = 0.7;
 /// Chance that equal-time events are stored out of serial order.
 const SHUFFLE_TIES: f64 = 0.5;
 
-/// Successful-authentication minors (§4.6) with weights: face, fingerprint, card dominate.
+/// Successful-authentication minors (docs/isapi.md#punch-codes) with weights: face, fingerprint, card
+/// dominate.
 const SUCCESS_MINORS: &[(u32, u32)] = &[
     (75, 60),
     (38, 20),
@@ -299,7 +300,7 @@ pub fn generate(params: &GenParams, roster: Arc<Roster>) -> EventLog {
     EventLog::new(drafts, roster)
 }
 
-/// Devices store same-second events in no reliable serial order (§7.2); reproduce that.
+/// Devices store same-second events in no reliable serial order (docs/isapi.md#result-order); reproduce that.
 fn shuffle_ties(events: &mut [Event], rng: &mut StdRng) {
     let mut start = 0;
     while start < events.len() {

@@ -1,4 +1,4 @@
-//! One stored event as an `InfoList` item, in the sparse or full field style (§1, §4.2).
+//! One stored event as an `InfoList` item, in the sparse or full field style (docs/isapi.md#answers).
 
 use std::borrow::Cow;
 

@@ -1,4 +1,4 @@
-//! `System/deviceInfo` and `System/time` (XML, §5.1–5.2).
+//! `System/deviceInfo` and `System/time` (XML, docs/isapi.md#system-resources).
 
 use hyper::{Response, StatusCode};
 

@@ -1,5 +1,5 @@
 //! Turns an authentication refusal into the device's 401: challenge header(s) plus the
-//! `userCheck` XML body (§2.2), and counts it.
+//! `userCheck` XML body (docs/isapi.md#lockout), and counts it.
 
 use hyper::header::{HeaderValue, WWW_AUTHENTICATE};
 use hyper::{Response, StatusCode};

@@ -1,4 +1,4 @@
-//! `UserInfo/Search` and `UserInfo/Count` (§5.3).
+//! `UserInfo/Search` and `UserInfo/Count` (docs/isapi.md#users).
 
 use hyper::{Response, StatusCode};
 use serde::Serialize;
