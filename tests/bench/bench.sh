@@ -95,6 +95,7 @@ install_packages() {
 	[ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
 	[ -e /usr/include/python3.11/Python.h ] || missing+=(python3-dev)
 	command -v pkg-config >/dev/null || missing+=(pkg-config)
+	command -v rsync >/dev/null || missing+=(rsync)
 	command -v node >/dev/null || missing+=(nodejs npm)
 	dpkg -s libmariadb-dev >/dev/null 2>&1 || missing+=(libmariadb-dev)
 	dpkg -s cron >/dev/null 2>&1 || true
@@ -466,7 +467,11 @@ dev_sync() {
 	start_redis
 	local app=$BENCH/apps/attendance_sync before after
 	before=$(cd "$app" && cat Cargo.toml pyproject.toml $(find src -name '*.rs' | sort) | sha256sum)
-	working_tree_tar | tar -xf - -C "$app"
+	# A mirror, not an overlay: a file deleted or moved in the tree goes from the app too.
+	rm -rf "$BENCH_HOME/mirror"
+	mkdir -p "$BENCH_HOME/mirror"
+	working_tree_tar | tar -xf - -C "$BENCH_HOME/mirror"
+	rsync -a --delete --exclude /.git "$BENCH_HOME/mirror/" "$app/"
 	chown -R "$BENCH_USER": "$app"
 	after=$(cd "$app" && cat Cargo.toml pyproject.toml $(find src -name '*.rs' | sort) | sha256sum)
 	if [ "$before" != "$after" ] || [ -n "${REBUILD:-}" ]; then
