@@ -471,10 +471,11 @@ dev_sync() {
 	rm -rf "$BENCH_HOME/mirror"
 	mkdir -p "$BENCH_HOME/mirror"
 	working_tree_tar | tar -xf - -C "$BENCH_HOME/mirror"
-	rsync -a --delete --exclude /.git "$BENCH_HOME/mirror/" "$app/"
+	# (The extension that the editable install built into the package is not in the tree: it stays.)
+	rsync -a --delete --exclude /.git --exclude '/attendance_sync/_core.*.so' "$BENCH_HOME/mirror/" "$app/"
 	chown -R "$BENCH_USER": "$app"
 	after=$(cd "$app" && cat Cargo.toml pyproject.toml $(find src -name '*.rs' | sort) | sha256sum)
-	if [ "$before" != "$after" ] || [ -n "${REBUILD:-}" ]; then
+	if [ "$before" != "$after" ] || [ -n "${REBUILD:-}" ] || ! ls "$app"/attendance_sync/_core.*.so >/dev/null 2>&1; then
 		stage "rebuild the extension"
 		WORKDIR=$BENCH as_bench uv pip install -q -e apps/attendance_sync --python env/bin/python
 	fi
