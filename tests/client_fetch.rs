@@ -286,7 +286,17 @@ async fn read_timeout_on_a_page_is_retried() {
 
 #[tokio::test]
 async fn persistent_page_failure_keeps_what_arrived() {
-    let sim = start(config(1, 2, 200)).await;
+    // A fixed history, so the two pages received hold the same events on every run: among them a burst (equal
+    // seconds) stored out of serial order, which proves time order. With the history ending now, whether the
+    // first 60 events held one depended on the time of day the test ran.
+    let history_end =
+        chrono::DateTime::parse_from_rfc3339("2024-03-01T18:00:00+06:00").expect("time");
+    let sim = start(SimConfig {
+        history_end: Some(history_end),
+        burst_share: 0.3,
+        ..config(1, 2, 200)
+    })
+    .await;
     let d = &sim.devices[0];
     d.set_faults(Faults {
         page_fault: Some(PageFault {
@@ -297,7 +307,15 @@ async fn persistent_page_failure_keeps_what_arrived() {
         ..Faults::default()
     });
     let client = healthy_client(d);
-    let (error, partial) = failure(fetch(&client).await.expect_err("fails"));
+    let window = (
+        TimeArg::Aware(history_end - Span::days(12)),
+        TimeArg::Aware(history_end + Span::days(1)),
+    );
+    let outcome = fetch_events(&client, window.0, window.1, None, &mut |_, _| {
+        ControlFlow::Continue(())
+    })
+    .await;
+    let (error, partial) = failure(outcome.expect_err("fails"));
     assert!(
         matches!(
             error,
