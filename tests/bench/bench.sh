@@ -424,7 +424,8 @@ start_service() {
 
 start_web() {
 	start_service socketio node apps/frappe/socketio.js
-	start_service web "$BENCH_HOME/cli/bin/bench" serve --port 8000
+	# DEV_SERVER: the desk's realtime client then talks to socketio's own port, as under `bench start`.
+	start_service web env DEV_SERVER=1 "$BENCH_HOME/cli/bin/bench" serve --port 8000
 	start_service worker "$BENCH_HOME/cli/bin/bench" worker
 	for _ in $(seq 1 120); do
 		curl -fsS -o /dev/null "http://$SITE:8000/api/method/ping" --resolve "$SITE:8000:127.0.0.1" && return 0

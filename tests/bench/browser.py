@@ -12,6 +12,7 @@ import argparse
 import json
 import sys
 import tempfile
+import time
 import traceback
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -22,7 +23,8 @@ from playwright.sync_api import Page, sync_playwright
 from attendance_sync.simulator import SIM_USER, Simulator
 
 PASSWORD = "Browser-Terminal-Pass"
-USERS = ("8101", "8102", "8103")
+USERS = ("8101", "8102", "8103", "8104", "8105", "8106")
+DAYS = 5
 CHROMIUM_ARGS = [
 	"--headless=new",
 	"--no-sandbox",
@@ -51,11 +53,11 @@ class Steps:
 
 
 def write_events(path: Path) -> None:
-	"""Two punches a day for three people over the last three days, at +06:00."""
+	"""Two punches a day for each of USERS over the last DAYS days, at +06:00."""
 	tz = timezone(timedelta(hours=6))
 	now = datetime.now(tz)
 	lines = []
-	for day in range(3, 0, -1):
+	for day in range(DAYS, 0, -1):
 		date = (now - timedelta(days=day)).date()
 		for n, user in enumerate(USERS):
 			for hour, status in ((9, "checkIn"), (18, "checkOut")):
@@ -133,15 +135,28 @@ def run(page: Page, steps: Steps, base: str, admin_password: str, sim_url: str) 
 	dialog = page.locator(".modal:visible", has_text="Fetch Check-in")
 	dialog.wait_for()
 	dialog.locator(".btn-primary", has_text="Fetch").click()
-	progress = page.locator(".progress-area .progress-bar").first
-	progress.wait_for(timeout=60_000)
-	steps.shot("fetch-progress")
-	steps.ok("Fetch Check-in queued the job and shows its progress")
+	page.locator(".progress-area").wait_for(state="visible", timeout=60_000)
+	# The realtime messages move one bar under the device's title until the summary replaces it.
+	summary = page.locator(".modal:visible .modal-title", has_text="Fetch Check-in:")
+	states: list[tuple[str, str]] = []
+	deadline = time.monotonic() + 300
+	while time.monotonic() < deadline and not summary.count():
+		bar = page.locator(".progress-area .progress-bar").first
+		if bar.count():
+			state = (bar.get_attribute("style") or "", page.locator(".progress-area").inner_text())
+			if state not in states:
+				states.append(state)
+				if len(states) == 2:
+					steps.shot("fetch-progress")
+		time.sleep(0.1)
+	if len(states) < 2:
+		raise AssertionError(f"the progress bar did not move: {states}")
+	steps.ok(f"Fetch Check-in queued the job; its bar moved through {len(states)} states")
 	summary = page.locator(".modal:visible .modal-title", has_text="Fetch Check-in: Success")
-	summary.wait_for(timeout=300_000)
+	summary.wait_for(timeout=60_000)
 	created = page.locator(".modal:visible tr", has_text="Check-ins created").locator("td").last.inner_text()
-	if int(created) != len(USERS) * 2 * 3:
-		raise AssertionError(f"the summary says {created} check-ins, expected {len(USERS) * 2 * 3}")
+	if int(created) != len(USERS) * 2 * DAYS:
+		raise AssertionError(f"the summary says {created} check-ins, expected {len(USERS) * 2 * DAYS}")
 	steps.shot("fetch-summary")
 	steps.ok(f"the summary reports {created} check-ins created")
 	page.keyboard.press("Escape")
@@ -176,7 +191,20 @@ def main() -> int:
 		events = Path(tmp) / "events.jsonl"
 		write_events(events)
 		sim = Simulator(
-			devices=1, args=["--password", PASSWORD, "--utc-offset", "+06:00", "--events-file", str(events)]
+			devices=1,
+			# A slow terminal (as over a VPN), so that a person, and this test, can watch the bar move.
+			args=[
+				"--password",
+				PASSWORD,
+				"--utc-offset",
+				"+06:00",
+				"--events-file",
+				str(events),
+				"--latency-ms",
+				"700",
+				"--max-results-cap",
+				"10",
+			],
 		)
 		sim.start()
 		with sync_playwright() as p:
