@@ -67,7 +67,9 @@ class AttendanceSyncTestCase(BaseTestCase):
 		frappe.db.set_single_value(doctype, fieldname, value)
 		frappe.db.commit()
 
-	def start_simulator(self, devices: int = 1, *args: str) -> list[SimDevice]:
+	def start_simulator(
+		self, devices: int = 1, *args: str, days: int = 2, events_per_day: int = 40
+	) -> list[SimDevice]:
 		if find_binary() is None:
 			self.skipTest(
 				"attendance-sync simulator binary not found (cargo build, or set ATTENDANCE_SYNC_BIN)"
@@ -80,9 +82,9 @@ class AttendanceSyncTestCase(BaseTestCase):
 				"--password",
 				SIM_PASSWORD,
 				"--days",
-				"2",
+				str(days),
 				"--events-per-day",
-				"40",
+				str(events_per_day),
 				*args,
 			],
 		)
@@ -257,18 +259,3 @@ class AttendanceSyncTestCase(BaseTestCase):
 		)
 		self.assertEqual(done.returncode, 0, done.stderr[-4000:])
 		return done
-
-
-def sim_restart_counter(device: SimDevice, *, clear_log: bool) -> dict[str, Any]:
-	"""The terminal's event counter restarts at 1 (a firmware upgrade); `clear_log`: a factory reset."""
-	return device._control("POST", "/sim/serial-reset", {"clear_log": clear_log})
-
-
-def sim_record_events(device: SimDevice, count: int, **fields: Any) -> list[dict[str, Any]]:
-	"""Record `count` events on the terminal now (ending at its clock, `step_secs` apart); what it recorded."""
-	return device._control("POST", "/sim/events", {"count": count, **fields})["events"]
-
-
-def sim_swap_terminal(device: SimDevice, serial_number: str) -> dict[str, Any]:
-	"""Another terminal answers at the address: its hardware serial number differs."""
-	return device._control("PUT", "/sim/device", {"serial_number": serial_number})

@@ -17,12 +17,7 @@ from frappe.utils import add_days, get_datetime, now_datetime
 
 from attendance_sync.attendance_sync import sync
 from attendance_sync.attendance_sync.doctype.attendance_sync_log.attendance_sync_log import AttendanceSyncLog
-from attendance_sync.attendance_sync.testing import (
-	AttendanceSyncTestCase,
-	sim_record_events,
-	sim_restart_counter,
-	sim_swap_terminal,
-)
+from attendance_sync.attendance_sync.testing import AttendanceSyncTestCase
 from attendance_sync.logic import counters, schedule
 from attendance_sync.logic import punches as P
 from attendance_sync.patches import rekey_device_punches
@@ -70,6 +65,12 @@ class TestAttendanceSyncLog(AttendanceSyncTestCase):
 		self.assertTrue(frappe.db.exists(sync.LOG, recent.name))
 
 
+def record(sim, count: int) -> list[dict]:
+	"""`count` events on the terminal, one a second, the last two seconds ago (inside the next run's window)."""
+	first = datetime.now(timezone.utc) - timedelta(seconds=count + 1)
+	return sim.add_events(count, step_secs=1, at=first.replace(microsecond=0))
+
+
 class TestCounterResets(AttendanceSyncTestCase):
 	"""A terminal's event counter restarts (factory reset, firmware upgrade) or another terminal is swapped in."""
 
@@ -87,8 +88,8 @@ class TestCounterResets(AttendanceSyncTestCase):
 	def test_a_factory_reset_restarts_the_counter_and_no_new_punch_is_dropped(self):
 		sim, device, _last = self.synced_device()
 		stored = frappe.db.count(sync.PUNCH, {"device": device})
-		sim_restart_counter(sim, clear_log=True)
-		recorded = sim_record_events(sim, 5, step_secs=1)
+		sim.reset_serial_counter(clear_log=True)
+		recorded = record(sim, 5)
 		self.assertEqual([e["serial_no"] for e in recorded], [1, 2, 3, 4, 5])
 
 		result = sync.sync_device(device)
@@ -102,7 +103,7 @@ class TestCounterResets(AttendanceSyncTestCase):
 		self.assert_checkins_exactly_once(device)
 
 		# The next run searches by serial again, from the new counter's anchor, and finds what is new.
-		sim_record_events(sim, 3, step_secs=1)
+		record(sim, 3)
 		after = sync.sync_device(device)
 		self.assertEqual((after["status"], after["new_punches"]), ("Success", 3), after)
 		log = frappe.get_doc(sync.LOG, after["log"])
@@ -114,11 +115,9 @@ class TestCounterResets(AttendanceSyncTestCase):
 		# A firmware upgrade restarts the counter and keeps the log; by the next sync the new counter has gone
 		# past Last Serial No. A search by serial after it would return only the newest events.
 		sim, device, last_serial = self.synced_device()
-		sim_restart_counter(sim, clear_log=False)
-		count = last_serial + 3
-		first = datetime.now(timezone.utc) - timedelta(seconds=count + 5)
-		recorded = sim_record_events(sim, count, step_secs=1, at=first.isoformat(timespec="seconds"))
-		self.assertEqual(recorded[-1]["serial_no"], count)
+		sim.reset_serial_counter(clear_log=False)
+		recorded = record(sim, last_serial + 3)
+		self.assertEqual(recorded[-1]["serial_no"], last_serial + 3)
 		result = sync.sync_device(device)
 		self.assertEqual(result["status"], "Success", result)
 		new = {e["serial_no"] for e in recorded}
@@ -129,9 +128,9 @@ class TestCounterResets(AttendanceSyncTestCase):
 
 	def test_a_replaced_terminal_is_logged_and_its_events_stored(self):
 		sim, device, _last = self.synced_device()
-		sim_swap_terminal(sim, "DSK1T341CMFW20990101V999999ENFH0000001")
-		sim_restart_counter(sim, clear_log=True)
-		sim_record_events(sim, 4, step_secs=1)
+		sim.set_serial_number("DSK1T341CMFW20990101V999999ENFH0000001")
+		sim.reset_serial_counter(clear_log=True)
+		record(sim, 4)
 		result = sync.sync_device(device)
 		self.assertEqual((result["status"], result["new_punches"]), ("Success", 4), result)
 		log = frappe.get_doc(sync.LOG, result["log"])
@@ -219,7 +218,7 @@ class TestShiftTypeCursorHolds(AttendanceSyncTestCase):
 
 class TestProgress(AttendanceSyncTestCase):
 	def test_one_bar_from_queued_to_done_with_worded_counts(self):
-		(sim,) = self.start_simulator(1, "--days", "1", "--events-per-day", "8")
+		(sim,) = self.start_simulator(1, days=1, events_per_day=8)
 		device = self.make_device(sim)
 		sent = []
 		with patch.object(
