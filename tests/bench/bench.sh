@@ -120,6 +120,9 @@ prepare_user() {
 		cp -al "$toolchain" "$BENCH_HOME/rust" 2>/dev/null || cp -a "$toolchain" "$BENCH_HOME/rust"
 		chmod -R a+rX "$BENCH_HOME/rust"
 	fi
+	# Browsers resolve *.localhost themselves; socketio (Node) asks the resolver when it checks a session with the
+	# web server, as in any bench's development setup.
+	grep -qE "^127\.0\.0\.1[[:space:]].*\b$SITE\b" /etc/hosts || printf '127.0.0.1\t%s\n' "$SITE" >>/etc/hosts
 	# The simulator the tests talk to, built from this checkout.
 	(cd "$REPO" && cargo build -q --bin attendance-sync)
 	install -m 0755 "$REPO/target/debug/attendance-sync" "$BENCH_HOME/bin/attendance-sync"
@@ -428,7 +431,7 @@ start_web() {
 	start_service web env DEV_SERVER=1 "$BENCH_HOME/cli/bin/bench" serve --port 8000
 	start_service worker "$BENCH_HOME/cli/bin/bench" worker
 	for _ in $(seq 1 120); do
-		curl -fsS -o /dev/null "http://$SITE:8000/api/method/ping" --resolve "$SITE:8000:127.0.0.1" && return 0
+		curl -fs -o /dev/null "http://$SITE:8000/api/method/ping" && return 0
 		sleep 0.5
 	done
 	tail -20 "$BENCH_HOME/logs/web.log" >&2
