@@ -49,6 +49,7 @@ class Steps:
 		print(f"ok   {what}", flush=True)
 
 	def shot(self, name: str) -> None:
+		self.page.wait_for_timeout(700)  # let Bootstrap's fade-in finish
 		self.page.screenshot(path=str(self.shots / f"{name}.png"))
 
 
