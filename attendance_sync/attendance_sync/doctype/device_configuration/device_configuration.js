@@ -193,7 +193,7 @@ function make_fetch_dialog(frm, defaults) {
 					// The run's own progress replaces this bar (same title); the result closes it.
 					frm.dashboard.show_progress(
 						sync_progress_title(frm.doc.name),
-						0,
+						1,
 						__("Queued: waiting for a background worker")
 					);
 				});
@@ -259,8 +259,9 @@ function show_sync_result(frm, data) {
 	frappe.msgprint({
 		title: __("Fetch Check-in: {0}", [__(data.status)]),
 		indicator: { Success: "green", Partial: "orange", Failed: "red" }[data.status] || "blue",
-		message: `${error}<table class="table table-bordered table-condensed">${rows}</table>${failed}
-			<p>${frappe.utils.get_form_link("Attendance Sync Log", data.log, true)}</p>`,
+		message: `${error}<table class="table table-bordered table-condensed">${rows}</table>${failed}${
+			data.log ? `<p>${frappe.utils.get_form_link("Attendance Sync Log", data.log, true)}</p>` : ""
+		}`,
 	});
 }
 
