@@ -532,6 +532,7 @@ main() {
 	dev-e2e)
 		as_root
 		lock_bench
+		trap stop_all EXIT
 		dev_sync
 		stage "restore the database, install-app"
 		restore_database
@@ -543,6 +544,7 @@ main() {
 	dev-browser)
 		as_root
 		lock_bench
+		trap stop_all EXIT
 		dev_sync
 		stage "restore the database, install-app"
 		restore_database
@@ -554,6 +556,7 @@ main() {
 	test)
 		as_root
 		lock_bench
+		trap stop_all EXIT
 		started=$(date +%s)
 		install_packages
 		ensure_bench
