@@ -135,6 +135,9 @@ def run(page: Page, steps: Steps, base: str, admin_password: str, sim_url: str) 
 	page.get_by_role("button", name="Fetch Check-in").click()
 	dialog = page.locator(".modal:visible", has_text="Fetch Check-in")
 	dialog.wait_for()
+	# The history starts DAYS ago; the dialog proposes a shorter window. Set From in the control itself.
+	start = (datetime.now() - timedelta(days=DAYS + 1)).strftime("%Y-%m-%d %H:%M:%S")
+	page.evaluate("(value) => cur_dialog.set_value('from_time', value)", start)
 	dialog.locator(".btn-primary", has_text="Fetch").click()
 	page.locator(".progress-area").wait_for(state="visible", timeout=60_000)
 	# The realtime messages move one bar under the device's title until the summary replaces it.
