@@ -529,29 +529,17 @@ main() {
 		in_bench --site "$SITE" run-tests --app attendance_sync "$@"
 		stage
 		;;
-	dev-e2e)
+	dev-e2e | dev-browser)
 		as_root
 		lock_bench
 		trap stop_all EXIT
 		dev_sync
+		# The scenario and the browser run make their own fixtures: they start from the wizard's site.
 		stage "restore the database, install-app"
 		restore_database
 		in_bench --site "$SITE" install-app attendance_sync
-		run_scenario
+		if [ "$1" = dev-e2e ]; then run_scenario; else run_browser; fi
 		stage
-		stop_all
-		;;
-	dev-browser)
-		as_root
-		lock_bench
-		trap stop_all EXIT
-		dev_sync
-		stage "restore the database, install-app"
-		restore_database
-		in_bench --site "$SITE" install-app attendance_sync
-		run_browser
-		stage
-		stop_all
 		;;
 	test)
 		as_root
