@@ -137,6 +137,7 @@ def run(page: Page, steps: Steps, base: str, admin_password: str, sim_url: str) 
 	dialog.wait_for()
 	# The history starts DAYS ago; the dialog proposes a shorter window. Set From in the control itself.
 	start = (datetime.now() - timedelta(days=DAYS + 1)).strftime("%Y-%m-%d %H:%M:%S")
+	page.wait_for_function("() => window.cur_dialog && cur_dialog.fields_dict.from_time")  # set once shown
 	page.evaluate("(value) => cur_dialog.set_value('from_time', value)", start)
 	dialog.locator(".btn-primary", has_text="Fetch").click()
 	page.locator(".progress-area").wait_for(state="visible", timeout=60_000)
