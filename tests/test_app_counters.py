@@ -108,3 +108,8 @@ def test_highest_serial_of_the_punches():
 	assert C.highest_serial(OLD) == 5
 	assert C.highest_serial(rows(Ev(None, "1", at(1, 8)))) is None
 	assert C.highest_serial([]) is None
+
+
+def test_the_cores_own_finding_is_a_restart():
+	reset = C.reported_restart(41)
+	assert reset.kind == C.RESTARTED and "serial 41" in reset.details

@@ -641,6 +641,8 @@ def _fetch_and_store(
 			),
 		)
 
+	if reset is None and since is not None and result.serial_reset_suspected:
+		reset = counters.reported_restart(since)
 	if reset is None:
 		reset = restart()
 	if serial_mode and anchor is not None and (reset or not counters.anchor_confirmed(anchor, rows)):

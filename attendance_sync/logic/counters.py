@@ -121,6 +121,19 @@ def detect_restart(
 	return None
 
 
+def reported_restart(since_serial: int) -> CounterReset:
+	"""The core's own finding (`FetchResult.serial_reset_suspected`): nothing came after `since_serial`, and a
+	search by time found events numbered at or below it that were recorded after it."""
+	return CounterReset(
+		RESTARTED,
+		_(
+			"The terminal has no events after serial {0}, but events numbered at or below it were recorded later: "
+			"its event counter restarted (factory reset or firmware upgrade). The new events are stored as new "
+			"punches; the serial cursor follows the new counter."
+		).format(since_serial),
+	)
+
+
 def highest_serial(rows: Iterable[RowLike]) -> int | None:
 	"""The highest serial among stored punch rows (what Last Serial No may become)."""
 	return max((r.serial_no for r in rows if r.serial_no is not None), default=None)
