@@ -920,6 +920,21 @@ def process_pending(
 	return counts
 
 
+def _employee_index(device_user_ids: Iterable[str | None]) -> P.EmployeeIndex:
+	"""The Employees holding these Attendance Device IDs, read in one query."""
+	ids = sorted({i for i in device_user_ids if i})
+	if not ids:
+		return P.employee_index([])
+	return P.employee_index(
+		frappe.get_all(
+			"Employee",
+			filters={"attendance_device_id": ["in", ids]},
+			fields=["attendance_device_id", "name", "status"],
+			as_list=True,
+		)
+	)
+
+
 def _process_batch(rows: list[dict[str, Any]], counts: P.SyncCounts, settings: SyncSettings) -> None:
 	batch = [
 		P.PendingPunch(
@@ -931,17 +946,7 @@ def _process_batch(rows: list[dict[str, Any]], counts: P.SyncCounts, settings: S
 		)
 		for r in rows
 	]
-	ids = sorted({p.device_user_id for p in batch if p.device_user_id})
-	employees = P.employee_index(
-		frappe.get_all(
-			"Employee",
-			filters={"attendance_device_id": ["in", ids]},
-			fields=["attendance_device_id", "name", "status"],
-			as_list=True,
-		)
-		if ids
-		else []
-	)
+	employees = _employee_index(p.device_user_id for p in batch)
 	existing: list[tuple[str, datetime]] = []
 	bounds = P.existing_checkin_bounds(batch, settings.double_punch_seconds)
 	mapped = sorted({e.name for e in employees.by_device_id.values()})
@@ -1163,17 +1168,7 @@ def _unresolved_by_shift(shift_types: list[str]) -> dict[str, schedule.Unresolve
 	)
 	if not rows:
 		return {}
-	ids = sorted({i for r in rows if not r.employee and (i := P.normalize_device_user_id(r.device_user_id))})
-	index = P.employee_index(
-		frappe.get_all(
-			"Employee",
-			filters={"attendance_device_id": ["in", ids]},
-			fields=["attendance_device_id", "name", "status"],
-			as_list=True,
-		)
-		if ids
-		else []
-	)
+	index = _employee_index(P.normalize_device_user_id(r.device_user_id) for r in rows if not r.employee)
 	per_employee: dict[str, list[tuple[datetime, int]]] = {}
 	for r in rows:
 		employee = r.employee
