@@ -341,6 +341,11 @@ restore_database() {
 	cp -a "$SNAPSHOT" "$DATADIR"
 	start_mariadb
 	start_redis
+	# Jobs and cache entries of an earlier run belong to the database that was just replaced.
+	local conf
+	for conf in redis_cache redis_queue; do
+		redis-cli -p "$(sed -n 's/^port \([0-9]*\).*/\1/p' "$BENCH/config/$conf.conf")" FLUSHALL >/dev/null
+	done
 }
 
 ensure_bench() {
