@@ -1,6 +1,7 @@
 # make test  — everything from a fresh clone: venv, tools, test peers, the extension, cargo test, pytest.
 # make demo  — the main job on the bundled simulator.
 # make bench — benchmarks (release build), results in benches/RESULTS.md.
+# make bench-frappe — check-ins per second on that bench (normal path, doc.insert, the seed's path, bulk).
 # make test-bench — the Frappe half on a real ERPNext + HRMS bench (built once, cached); BENCH_SOURCES=DIR for archives.
 
 SHELL := /bin/bash
@@ -9,7 +10,7 @@ PY := $(VENV)/bin/python
 export CARGO_BUILD_JOBS ?= 2
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: test test-bench demo demo-site bench fuzz lint build peers
+.PHONY: test test-bench bench-frappe demo demo-site bench fuzz lint build peers
 
 $(VENV)/.installed: requirements-test.txt
 	python3 -m venv $(VENV)
@@ -37,6 +38,10 @@ test: build peers
 # Root: it creates the bench user and runs MariaDB and Redis on loopback (see tests/bench/bench.sh).
 test-bench:
 	tests/bench/bench.sh test
+
+# Root, like test-bench: check-ins per second on the test bench (see benches/frappe_checkins.py).
+bench-frappe:
+	tests/bench/bench.sh bench-frappe $(BENCH_FRAPPE_ARGS)
 
 # Root, like test-bench: a local site with the app and a simulated fleet until Ctrl-C.
 demo-site:

@@ -10,6 +10,11 @@
 #                                    rebuild the extension if the Rust changed, migrate, run-tests (no restore)
 #   tests/bench/bench.sh dev-e2e | dev-browser
 #                                    the same loop for the end-to-end scenario or the browser run
+#   tests/bench/bench.sh bench-frappe [options]
+#                                    restore the bench, install this working tree, run benches/frappe_checkins.py
+#                                    (check-ins per second, results in benches/RESULTS.md format on stdout)
+#   tests/bench/bench.sh dev-bench-frappe [options]
+#                                    the same on the developers' loop (no reinstall)
 #   tests/bench/bench.sh stop        stop the services this script started
 #
 # Sources: the upstream repositories at the pinned versions below, or BENCH_SOURCES=DIR with frappe.tar.gz,
@@ -467,6 +472,14 @@ run_scenario() {
 	WORKDIR=$BENCH/sites as_bench "$BENCH/env/bin/python" "$BENCH/apps/attendance_sync/tests/bench/e2e.py" --site "$SITE"
 }
 
+# The check-in benchmark: it makes its own fixtures on the wizard's site and starts its own workers.
+run_bench_frappe() {
+	stage "check-in benchmark (benches/frappe_checkins.py $*)"
+	flush_redis
+	WORKDIR=$BENCH/sites as_bench "$BENCH/env/bin/python" "$BENCH/apps/attendance_sync/benches/frappe_checkins.py" \
+		--site "$SITE" --bench "$BENCH" "$@"
+}
+
 # One command at a time on a bench: they share its database and services. Services started under the lock
 # get fd 9 closed (9>&-), or they would hold it for as long as they run.
 lock_bench() {
@@ -553,6 +566,29 @@ main() {
 		if [ "$1" = dev-e2e ]; then run_scenario; else run_browser; fi
 		stage
 		;;
+	bench-frappe)
+		as_root
+		lock_bench
+		trap stop_all EXIT
+		shift
+		install_packages
+		ensure_bench
+		install_app
+		run_bench_frappe "$@"
+		stage
+		;;
+	dev-bench-frappe)
+		as_root
+		lock_bench
+		trap stop_all EXIT
+		shift
+		dev_sync
+		stage "restore the database, install-app"
+		restore_database
+		in_bench --site "$SITE" install-app attendance_sync
+		run_bench_frappe "$@"
+		stage
+		;;
 	test)
 		as_root
 		lock_bench
@@ -573,7 +609,7 @@ main() {
 		stop_all
 		;;
 	*)
-		sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'
+		sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'
 		exit 2
 		;;
 	esac
