@@ -29,7 +29,7 @@ pub use utc_offset::{parse_utc_offset, UtcOffsetError};
 #[cfg(feature = "python")]
 mod python;
 
-/// The Python extension `attendance_sync._core` (built by maturin with the `python` feature): registration
+/// The Python extension `attendance_sync_core._core` (built by maturin from python/pyproject.toml): registration
 /// only; the translation lives in `python/` (types, errors, functions).
 #[cfg(feature = "python")]
 #[pyo3::pymodule]

@@ -25,10 +25,8 @@ USER_ERRORS = frozenset(
 		("attendance_sync.logic.windows", "WindowError"),
 		("attendance_sync.logic.hosts", "HostError"),
 		# The core's own checks of Device(...)'s address and offset (the same rules as logic.hosts/timezones).
-		("_core", "HostError"),
-		("attendance_sync._core", "HostError"),
-		("_core", "UtcOffsetError"),
-		("attendance_sync._core", "UtcOffsetError"),
+		("attendance_sync_core._core", "HostError"),
+		("attendance_sync_core._core", "UtcOffsetError"),
 	}
 )
 

@@ -1,4 +1,4 @@
-//! The exceptions of `attendance_sync._core`, and the translation of core errors into them (with their
+//! The exceptions of `attendance_sync_core._core`, and the translation of core errors into them (with their
 //! attributes: `device`, `partial`, `locked_until`, `retries_left`, `status`, `sub_status`, `reason`, `value`).
 
 use pyo3::create_exception;
@@ -12,61 +12,61 @@ use crate::host::HostError as CoreHostError;
 use crate::utc_offset::UtcOffsetError as CoreUtcOffsetError;
 
 create_exception!(
-    _core,
+    attendance_sync_core._core,
     AttendanceSyncError,
     PyException,
     "Base class of every device error."
 );
 create_exception!(
-    _core,
+    attendance_sync_core._core,
     DeviceAuthError,
     AttendanceSyncError,
     "Credentials rejected or account locked."
 );
 create_exception!(
-    _core,
+    attendance_sync_core._core,
     DeviceUnreachableError,
     AttendanceSyncError,
     "Cannot connect to the device."
 );
 create_exception!(
-    _core,
+    attendance_sync_core._core,
     DeviceTimeoutError,
     AttendanceSyncError,
     "The device did not answer in time."
 );
 create_exception!(
-    _core,
+    attendance_sync_core._core,
     DeviceTlsError,
     AttendanceSyncError,
     "TLS handshake or certificate failure."
 );
 create_exception!(
-    _core,
+    attendance_sync_core._core,
     DeviceHttpError,
     AttendanceSyncError,
     "The device answered with an HTTP error."
 );
 create_exception!(
-    _core,
+    attendance_sync_core._core,
     DeviceProtocolError,
     AttendanceSyncError,
     "The device's answer could not be read."
 );
 create_exception!(
-    _core,
+    attendance_sync_core._core,
     DeviceFaultError,
     AttendanceSyncError,
     "The device misbehaved during a search."
 );
 create_exception!(
-    _core,
+    attendance_sync_core._core,
     HostError,
     PyValueError,
     "A device address that is not a bare host[:port]; `reason` says which mistake, `value` names the part."
 );
 create_exception!(
-    _core,
+    attendance_sync_core._core,
     UtcOffsetError,
     PyValueError,
     "A text that is not a UTC offset; `reason` is 'format' or 'range', `value` is the text."

@@ -1,4 +1,4 @@
-//! The functions of `attendance_sync._core`: each converts its arguments, runs the core with the GIL released,
+//! The functions of `attendance_sync_core._core`: each converts its arguments, runs the core with the GIL released,
 //! and converts the result or the error.
 
 use std::collections::HashSet;

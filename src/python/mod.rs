@@ -1,4 +1,5 @@
-//! `attendance_sync._core`: the typed Python surface of the core (stubs in `attendance_sync/_core.pyi`),
+//! `attendance_sync_core._core` (the app imports it as `attendance_sync._core`): the typed Python surface of
+//! the core (stubs in `python/attendance_sync_core/_core.pyi`),
 //! registered in `lib.rs`.
 //!
 //! Split by concern, as pydantic-core does: [`types`] (the classes), [`errors`] (the exceptions),

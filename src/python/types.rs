@@ -1,4 +1,4 @@
-//! The classes of `attendance_sync._core`: `Device` (connection settings in), `Event`, `FetchStats`,
+//! The classes of `attendance_sync_core._core`: `Device` (connection settings in), `Event`, `FetchStats`,
 //! `FetchResult`, `DeviceInfo`, `DeviceUser` (results out). They translate, and decide nothing.
 
 use std::time::Duration;
@@ -15,7 +15,7 @@ use crate::fetch::{FetchResult, FetchStats};
 use crate::host::{parse_host, HostPort};
 use crate::utc_offset::parse_utc_offset;
 
-#[pyclass(module = "attendance_sync._core", name = "Device", frozen)]
+#[pyclass(module = "attendance_sync_core._core", name = "Device", frozen)]
 #[derive(Clone)]
 pub(crate) struct PyDevice {
     pub(crate) cfg: DeviceConfig,
@@ -165,7 +165,7 @@ pub(crate) fn device_config(py: Python<'_>, obj: &Bound<'_, PyAny>) -> PyResult<
     Ok(device.cast::<PyDevice>()?.get().cfg.clone())
 }
 
-#[pyclass(module = "attendance_sync._core", name = "Event", frozen)]
+#[pyclass(module = "attendance_sync_core._core", name = "Event", frozen)]
 pub(crate) struct PyEvent {
     pub(crate) event: Event,
     /// The tzinfo of `time`, shared by every event of a fetch with the same offset.
@@ -276,7 +276,12 @@ impl PyEvent {
     }
 }
 
-#[pyclass(module = "attendance_sync._core", name = "FetchStats", frozen, get_all)]
+#[pyclass(
+    module = "attendance_sync_core._core",
+    name = "FetchStats",
+    frozen,
+    get_all
+)]
 pub(crate) struct PyFetchStats {
     pages: u32,
     exchanges: u64,
@@ -324,7 +329,7 @@ impl PyFetchStats {
 }
 
 #[pyclass(
-    module = "attendance_sync._core",
+    module = "attendance_sync_core._core",
     name = "FetchResult",
     frozen,
     get_all
@@ -382,7 +387,12 @@ impl PyFetchResult {
     }
 }
 
-#[pyclass(module = "attendance_sync._core", name = "DeviceInfo", frozen, get_all)]
+#[pyclass(
+    module = "attendance_sync_core._core",
+    name = "DeviceInfo",
+    frozen,
+    get_all
+)]
 pub(crate) struct PyDeviceInfo {
     pub(crate) device: String,
     pub(crate) model: Option<String>,
@@ -431,7 +441,12 @@ impl PyDeviceInfo {
     }
 }
 
-#[pyclass(module = "attendance_sync._core", name = "DeviceUser", frozen, get_all)]
+#[pyclass(
+    module = "attendance_sync_core._core",
+    name = "DeviceUser",
+    frozen,
+    get_all
+)]
 pub(crate) struct PyDeviceUser {
     pub(crate) employee_no: String,
     pub(crate) name: Option<String>,

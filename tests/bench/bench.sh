@@ -45,6 +45,8 @@ BENCH=$BENCH_HOME/frappe-bench
 RUN=$BENCH_HOME/run
 DATADIR=$BENCH_HOME/mariadb
 SNAPSHOT=$BENCH_HOME/mariadb.snapshot
+# The core's wheel for the bench's Python, built here; the bench installs it as a site without Rust would.
+WHEELS=$BENCH_HOME/wheels
 
 stage_started=0
 stage() {
@@ -63,12 +65,13 @@ die() {
 
 as_root() { [ "$(id -u)" = 0 ] || die "run as root (it creates the bench user and starts MariaDB and Redis)"; }
 
-# Run a command as the bench user with a clean, readable environment.
+# Run a command as the bench user with a clean, readable environment: no Rust toolchain on its PATH, the
+# core's wheel where pip and uv look for packages (as a site installing from wheels has it).
 as_bench() {
 	(cd "${WORKDIR:-$BENCH_HOME}" && runuser -u "$BENCH_USER" -- env -i \
 		HOME="$BENCH_HOME/home" USER="$BENCH_USER" LANG=C.UTF-8 LC_ALL=C.UTF-8 TERM=dumb \
-		PATH="$BENCH_HOME/rust/bin:$BENCH_HOME/cli/bin:/usr/local/bin:/usr/bin:/bin" \
-		CARGO_HOME="$BENCH_HOME/home/.cargo" CARGO_TARGET_DIR="$BENCH_HOME/cargo-target" CARGO_BUILD_JOBS=2 \
+		PATH="$BENCH_HOME/cli/bin:/usr/local/bin:/usr/bin:/bin" \
+		UV_FIND_LINKS="$WHEELS" PIP_FIND_LINKS="$WHEELS" \
 		SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt REQUESTS_CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt \
 		NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt GIT_SSL_CAINFO=/etc/ssl/certs/ca-certificates.crt \
 		UV_NATIVE_TLS=1 UV_SYSTEM_CERTS=1 UV_HTTP_TIMEOUT=300 PIP_DEFAULT_TIMEOUT=300 \
@@ -114,17 +117,10 @@ install_packages() {
 
 prepare_user() {
 	id "$BENCH_USER" >/dev/null 2>&1 || useradd --system --shell /bin/bash --home-dir "$BENCH_HOME/home" "$BENCH_USER"
-	mkdir -p "$BENCH_HOME/home" "$RUN" "$BENCH_HOME/bin"
+	mkdir -p "$BENCH_HOME/home" "$RUN" "$BENCH_HOME/bin" "$WHEELS"
 	chown "$BENCH_USER": "$BENCH_HOME" "$BENCH_HOME/home" "$RUN"
-	# The app's extension is built with maturin by `bench get-app`: the bench user needs a Rust toolchain it can
-	# read. Root's is under /root; hard-link the active one (no copy, no change to /root's permissions).
-	if [ ! -x "$BENCH_HOME/rust/bin/cargo" ]; then
-		local toolchain
-		toolchain=$(dirname "$(dirname "$(rustup which cargo 2>/dev/null || command -v cargo)")")
-		rm -rf "$BENCH_HOME/rust"
-		cp -al "$toolchain" "$BENCH_HOME/rust" 2>/dev/null || cp -a "$toolchain" "$BENCH_HOME/rust"
-		chmod -R a+rX "$BENCH_HOME/rust"
-	fi
+	# (Benches of recipe 3 and older built the extension as the bench user with a copy of root's toolchain.)
+	rm -rf "$BENCH_HOME/rust"
 	# Browsers resolve *.localhost themselves; socketio (Node) asks the resolver when it checks a session with the
 	# web server, as in any bench's development setup.
 	grep -qE "^127\.0\.0\.1[[:space:]].*\b$SITE\b" /etc/hosts || printf '127.0.0.1\t%s\n' "$SITE" >>/etc/hosts
@@ -380,25 +376,63 @@ working_tree_tar() {
 	done | tar --null -T - -cf -)
 }
 
+# The compiled core (attendance-sync-core) from the tree in $1, as a release wheel for the bench's Python, built
+# by root with root's toolchain (the way a release builds the wheels a site then downloads).
+build_core_wheel() {
+	stage "the core's wheel (maturin, release) for the bench's Python"
+	if [ ! -x "$BENCH_HOME/tools/bin/maturin" ]; then
+		python3 -m venv "$BENCH_HOME/tools"
+		"$BENCH_HOME/tools/bin/pip" install -q "maturin>=1.7,<2"
+	fi
+	rm -rf "$WHEELS"
+	mkdir -p "$WHEELS"
+	(cd "$1/python" && CARGO_TARGET_DIR=$BENCH_HOME/cargo-target CARGO_BUILD_JOBS=2 \
+		"$BENCH_HOME/tools/bin/maturin" build --release --locked -q -i "$BENCH/env/bin/python" -o "$WHEELS")
+	chmod -R a+rX "$WHEELS"
+	ls "$WHEELS"
+}
+
+# The installed core must be the wheel just built (no stale copy from a cache).
+check_core_installed() {
+	python3 - "$WHEELS" "$BENCH/env" <<'PYTHON' || die "the bench's attendance_sync_core is not the wheel just built"
+import glob, hashlib, sys, zipfile
+
+(wheel,) = glob.glob(f"{sys.argv[1]}/attendance_sync_core-*.whl")
+with zipfile.ZipFile(wheel) as archive:
+	(member,) = [n for n in archive.namelist() if n.startswith("attendance_sync_core/_core.") and n.endswith(".so")]
+	built = hashlib.sha256(archive.read(member)).hexdigest()
+(installed,) = glob.glob(f"{sys.argv[2]}/lib/python3*/site-packages/attendance_sync_core/_core.*.so")
+with open(installed, "rb") as f:
+	sys.exit(hashlib.sha256(f.read()).hexdigest() != built)
+PYTHON
+}
+
 # This working tree (tracked and new files, not ignored ones) as a git repository, so that `bench get-app`
-# installs exactly what is being tested, uncommitted changes included.
+# installs exactly what is being tested, uncommitted changes included; the core comes from its wheel, and the
+# bench user has no Rust toolchain (the install section of the README, the wheels route).
 install_app() {
-	stage "bench get-app attendance_sync (this working tree) + install-app"
 	local staging=$BENCH_HOME/staging/attendance_sync
 	rm -rf "$BENCH_HOME/staging"
 	mkdir -p "$staging"
 	working_tree_tar | tar -xf - -C "$staging"
+	build_core_wheel "$staging"
+	stage "bench get-app attendance_sync (this working tree, the core from its wheel) + install-app"
+	if as_bench sh -c 'command -v cargo || command -v rustc'; then
+		die "the bench user's PATH has a Rust toolchain: this stage proves the install without one"
+	fi
+	echo "bench user's PATH: no cargo, no rustc"
 	git -C "$staging" init -q -b main
 	git -C "$staging" add -A
 	git -C "$staging" -c user.name=bench -c user.email=bench@localhost commit -q -m "working tree"
 	chown -R "$BENCH_USER": "$BENCH_HOME/staging"
 	# A previous run's copy goes first (bench's own --overwrite loses track of a local path).
 	if [ -d "$BENCH/apps/attendance_sync" ]; then
-		WORKDIR=$BENCH as_bench uv pip uninstall -q attendance_sync --python env/bin/python || true
+		WORKDIR=$BENCH as_bench uv pip uninstall -q attendance_sync attendance-sync-core --python env/bin/python || true
 		rm -rf "$BENCH/apps/attendance_sync" "$BENCH/archived"
 		sed -i '/^attendance_sync$/d' "$BENCH/sites/apps.txt"
 	fi
 	in_bench get-app --skip-assets "$staging"
+	check_core_installed
 	in_bench --site "$SITE" install-app attendance_sync
 }
 
@@ -488,6 +522,11 @@ lock_bench() {
 	flock 9
 }
 
+# What the core's wheel and the app's installation are made from.
+core_sources_hash() {
+	(cd "$1" && cat Cargo.toml Cargo.lock pyproject.toml python/pyproject.toml $(find src python -name '*.rs' -o -name '*.py' -o -name '*.pyi' | sort) 2>/dev/null | sha256sum)
+}
+
 # The developers' loop: no restore, no reinstall; what changed is copied in and picked up.
 dev_sync() {
 	[ -f "$BENCH_HOME/.built" ] && [ -d "$BENCH/apps/attendance_sync" ] || die "no bench yet: run '$0 test' once"
@@ -495,18 +534,20 @@ dev_sync() {
 	start_mariadb
 	start_redis
 	local app=$BENCH/apps/attendance_sync before after
-	before=$(cd "$app" && cat Cargo.toml pyproject.toml $(find src -name '*.rs' | sort) | sha256sum)
+	before=$(core_sources_hash "$app")
 	# A mirror, not an overlay: a file deleted or moved in the tree goes from the app too.
 	rm -rf "$BENCH_HOME/mirror"
 	mkdir -p "$BENCH_HOME/mirror"
 	working_tree_tar | tar -xf - -C "$BENCH_HOME/mirror"
-	# (The extension that the editable install built into the package is not in the tree: it stays.)
-	rsync -a --delete --exclude /.git --exclude '/attendance_sync/_core.*.so' "$BENCH_HOME/mirror/" "$app/"
+	rsync -a --delete --exclude /.git "$BENCH_HOME/mirror/" "$app/"
 	chown -R "$BENCH_USER": "$app"
-	after=$(cd "$app" && cat Cargo.toml pyproject.toml $(find src -name '*.rs' | sort) | sha256sum)
-	if [ "$before" != "$after" ] || [ -n "${REBUILD:-}" ] || ! ls "$app"/attendance_sync/_core.*.so >/dev/null 2>&1; then
-		stage "rebuild the extension"
+	after=$(core_sources_hash "$app")
+	if [ "$before" != "$after" ] || [ -n "${REBUILD:-}" ] || ! ls "$BENCH"/env/lib/python3*/site-packages/attendance_sync_core/_core.*.so >/dev/null 2>&1; then
+		build_core_wheel "$BENCH_HOME/mirror"
+		stage "reinstall the core's wheel and the app"
+		WORKDIR=$BENCH as_bench uv pip install -q --reinstall --no-deps "$WHEELS"/attendance_sync_core-*.whl --python env/bin/python
 		WORKDIR=$BENCH as_bench uv pip install -q -e apps/attendance_sync --python env/bin/python
+		check_core_installed
 	fi
 	stage "migrate"
 	in_bench --site "$SITE" migrate --skip-search-index >/dev/null

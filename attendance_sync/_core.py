@@ -1,0 +1,8 @@
+"""The compiled core, under the app's name.
+
+The Rust core ships as its own distribution, attendance-sync-core (wheels per platform and Python version, so
+that a bench installs this app without a Rust toolchain); this module is how the app and its users import it.
+"""
+
+from attendance_sync_core._core import *  # noqa: F403
+from attendance_sync_core._core import __version__
