@@ -26,15 +26,15 @@ doc_events = {
 scheduler_events = {
 	# The seed's promise: every enabled device once a day.
 	"daily": [
-		"attendance_sync.attendance_sync.sync.scheduled_daily",
+		"attendance_sync.attendance_sync.jobs.scheduled_daily",
 	],
 	"daily_long": [
-		"attendance_sync.attendance_sync.sync.prune_punches",
+		"attendance_sync.attendance_sync.maintenance.prune_punches",
 	],
 	"cron": {
 		# Devices whose Sync Frequency is due; also refreshes the synced / stale / failing indicators.
 		"*/15 * * * *": [
-			"attendance_sync.attendance_sync.sync.scheduled_tick",
+			"attendance_sync.attendance_sync.jobs.scheduled_tick",
 		],
 	},
 }

@@ -214,8 +214,15 @@ def test_settings_defaults_match():
 
 
 def module_functions(path: Path) -> set[str]:
+	"""The functions a module defines, or imports by name (a module keeping an old dotted path alive)."""
 	tree = ast.parse(path.read_text())
-	return {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
+	names = {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
+	for n in tree.body:
+		if isinstance(n, ast.ImportFrom) and n.module and n.module.startswith("attendance_sync."):
+			source = APP.parent / (n.module.replace(".", "/") + ".py")
+			if source.exists():
+				names |= {a.name for a in n.names if a.name in module_functions(source)}
+	return names
 
 
 def resolve(dotted: str) -> bool:
@@ -233,7 +240,7 @@ def test_hooks():
 	paths += [p for items in hooks.scheduler_events["cron"].values() for p in items]
 	paths += [p for events in hooks.doc_events.values() for p in events.values()]
 	assert paths and all(resolve(p) for p in paths), paths
-	assert "attendance_sync.attendance_sync.sync.scheduled_daily" in hooks.scheduler_events["daily"]
+	assert "attendance_sync.attendance_sync.jobs.scheduled_daily" in hooks.scheduler_events["daily"]
 	assert list(hooks.scheduler_events["cron"]) == ["*/15 * * * *"]
 	assert set(hooks.default_log_clearing_doctypes) <= set(all_doctypes())
 	log_controller = (DOCTYPES / "attendance_sync_log" / "attendance_sync_log.py").read_text()
@@ -366,3 +373,55 @@ def test_workspace_links_known_doctypes():
 	blocks = json.loads(workspace["content"])
 	named = {b["data"]["shortcut_name"] for b in blocks if b["type"] == "shortcut"}
 	assert named == {s["label"] for s in workspace["shortcuts"]}
+
+
+def enqueued_methods() -> set[str]:
+	"""The dotted paths the app's Python passes to `frappe.enqueue` as a string."""
+	found = set()
+	for path in MODULE.rglob("*.py"):
+		for node in ast.walk(ast.parse(path.read_text())):
+			if (
+				isinstance(node, ast.Call)
+				and isinstance(node.func, ast.Attribute)
+				and node.func.attr == "enqueue"
+				and node.args
+				and isinstance(node.args[0], ast.Constant)
+			):
+				found.add(node.args[0].value)
+	return found
+
+
+def test_enqueued_and_stored_method_paths_resolve():
+	"""A job's method path is stored with the job in Redis and resolved when a worker runs it; the paths of
+	version 0.1 (`sync`) keep resolving for jobs queued, and Scheduled Job Types kept, before an upgrade."""
+	methods = enqueued_methods()
+	assert "attendance_sync.attendance_sync.jobs.sync_device" in methods
+	assert "attendance_sync.attendance_sync.jobs.reprocess" in methods
+	assert all(resolve(m) for m in methods), methods
+	for name in ("sync_device", "reprocess", "scheduled_daily", "scheduled_tick", "prune_punches"):
+		assert resolve(f"attendance_sync.attendance_sync.sync.{name}"), name
+
+
+def test_frappe_side_modules_import_without_cycles():
+	"""jobs -> maintenance -> cursors -> checkins -> common: no module of the package imports one that imports it."""
+	imports: dict[str, set[str]] = {}
+	for path in MODULE.glob("*.py"):
+		deps = set()
+		for node in ast.walk(ast.parse(path.read_text())):
+			if isinstance(node, ast.ImportFrom) and node.module == "attendance_sync.attendance_sync":
+				deps |= {a.name for a in node.names}
+			elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith(
+				"attendance_sync.attendance_sync."
+			):
+				deps.add(node.module.split(".")[2])
+		imports[path.stem] = {d for d in deps if (MODULE / f"{d}.py").exists()}
+
+	def reaches(start: str, target: str, seen: set[str]) -> bool:
+		for dep in imports.get(start, ()):
+			if dep == target or (dep not in seen and reaches(dep, target, seen | {dep})):
+				return True
+		return False
+
+	cycles = [m for m in imports if reaches(m, m, {m})]
+	assert not cycles, cycles
+	assert {"jobs", "checkins", "cursors", "maintenance", "common"} <= set(imports)

@@ -13,7 +13,7 @@ from frappe.query_builder import Order
 from frappe.query_builder.functions import Count, Max, Min
 from frappe.utils import get_datetime, now_datetime, strip_html
 
-from attendance_sync.attendance_sync import sync
+from attendance_sync.attendance_sync import common, jobs, maintenance
 from attendance_sync.logic import errors, windows
 from attendance_sync.logic import punches as P
 
@@ -51,7 +51,7 @@ def fetch_window_defaults(device: str) -> dict[str, Any]:
 	"""The Fetch Check-in dialog's defaults: From (Synced Up To, else a day ago) and To (now), both full
 	datetimes in the site's time zone as Datetime fields hold them, never longer than the window limit."""
 	only_for(MANAGER)
-	synced_up_to = frappe.get_doc(sync.DEVICE, device).synced_up_to
+	synced_up_to = frappe.get_doc(common.DEVICE, device).synced_up_to
 	now = now_datetime().replace(microsecond=0)
 	start = get_datetime(synced_up_to).replace(microsecond=0) if synced_up_to else None
 	if start is None or start >= now:
@@ -68,7 +68,7 @@ def fetch_window_defaults(device: str) -> dict[str, Any]:
 def fetch_checkins(device: str, from_time: str, to_time: str) -> dict[str, Any]:
 	"""Fetch Check-in: queue the device job for a window of at most 31 days."""
 	only_for(MANAGER)
-	doc = frappe.get_doc(sync.DEVICE, device)
+	doc = frappe.get_doc(common.DEVICE, device)
 	if doc.auth_blocked:
 		frappe.throw(f"{login_rejected_message(device)} {errors.auth_hint()}", title=_("Login Rejected"))
 	try:
@@ -80,9 +80,9 @@ def fetch_checkins(device: str, from_time: str, to_time: str) -> dict[str, Any]:
 	except windows.WindowError as e:
 		frappe.throw(str(e), title=_("Fetch Check-in"))
 	try:
-		queued = sync.enqueue_device(
+		queued = jobs.enqueue_device(
 			device,
-			sync.MANUAL,
+			jobs.MANUAL,
 			from_time=str(window.start),
 			to_time=str(window.end),
 		)
@@ -92,7 +92,7 @@ def fetch_checkins(device: str, from_time: str, to_time: str) -> dict[str, Any]:
 		# Python's message (a queue that is down, say) means nothing to the user: it goes to the Error Log.
 		frappe.log_error(
 			title=_("Attendance Sync: Fetch Check-in of {0} could not be queued").format(device),
-			reference_doctype=sync.DEVICE,
+			reference_doctype=common.DEVICE,
 			reference_name=device,
 		)
 		frappe.throw(
@@ -107,14 +107,14 @@ def fetch_checkins(device: str, from_time: str, to_time: str) -> dict[str, Any]:
 			_("A sync of {0} is already queued or running; try again when it has finished.").format(device),
 			indicator="orange",
 		)
-	return {"queued": queued, "job_id": sync.job_id(device)}
+	return {"queued": queued, "job_id": common.job_id(device)}
 
 
 @frappe.whitelist(methods=["POST"])
 def test_connection(device: str) -> dict[str, Any]:
 	"""Talk to the device once: identity, clock skew, users, capabilities; or what to check."""
 	only_for(MANAGER)
-	doc = frappe.get_doc(sync.DEVICE, device)
+	doc = frappe.get_doc(common.DEVICE, device)
 	if doc.auth_blocked:
 		# A rejected login is not tried again until the user or password changes (saving clears the block):
 		# every attempt spends one of the few the terminal allows before it locks the account.
@@ -128,8 +128,8 @@ def test_connection(device: str) -> dict[str, Any]:
 	password = None
 	try:
 		password = doc.get_password("device_user_password", raise_exception=False)
-		dev = sync.core_device(doc, sync.get_settings())
-		core = sync._core()
+		dev = jobs.core_device(doc, common.get_settings())
+		core = common.load_core()
 		info = core.device_info(dev)
 		# Terminals that report no count in their capabilities get their user list paged.
 		user_count = info.user_count if info.user_count is not None else len(core.device_users(dev))
@@ -139,17 +139,17 @@ def test_connection(device: str) -> dict[str, Any]:
 		if report.auth_failure:
 			# Exactly as a sync does: block the device until its user or password is changed and saved.
 			frappe.db.set_value(
-				sync.DEVICE,
+				common.DEVICE,
 				device,
 				{"auth_blocked": 1, "last_error": report.text()},
 				update_modified=False,
 			)
-			sync.refresh_health(device)
+			maintenance.refresh_health(device)
 		elif report.unexpected:
 			frappe.log_error(
 				title=_("Attendance Sync: Test Connection of {0} failed").format(device),
 				message=errors.redact(frappe.get_traceback(), [password]),
-				reference_doctype=sync.DEVICE,
+				reference_doctype=common.DEVICE,
 				reference_name=device,
 			)
 		return {
@@ -165,8 +165,8 @@ def test_connection(device: str) -> dict[str, Any]:
 		"firmware": info.firmware,
 		"serial_number": info.serial_number,
 	}
-	frappe.db.set_value(sync.DEVICE, device, updates, update_modified=False)
-	sync.refresh_health(device)
+	frappe.db.set_value(common.DEVICE, device, updates, update_modified=False)
+	maintenance.refresh_health(device)
 	return {
 		"ok": True,
 		"model": info.model,
@@ -191,12 +191,12 @@ def reprocess_punches(names: str | list[str]) -> dict[str, Any]:
 	if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
 		frappe.throw(_("Select the punches to reprocess"))
 	eligible = frappe.get_all(
-		sync.PUNCH,
+		common.PUNCH,
 		filters={"name": ["in", names], "status": ["in", list(P.REPROCESSABLE_STATUSES)]},
 		pluck="name",
 	)
 	if eligible:
-		sync.enqueue_reprocess(names=eligible)
+		jobs.enqueue_reprocess(names=eligible)
 	return {"queued": len(eligible), "ignored": len(names) - len(eligible)}
 
 
@@ -204,7 +204,7 @@ def reprocess_punches(names: str | list[str]) -> dict[str, Any]:
 def unmapped_device_users() -> list[dict[str, Any]]:
 	"""Unmapped punches grouped by device user ID and name on device, most punches first."""
 	only_for(READERS)
-	punch = frappe.qb.DocType(sync.PUNCH)
+	punch = frappe.qb.DocType(common.PUNCH)
 	punches = Count(punch.name).as_("punches")
 	return (
 		frappe.qb.from_(punch)
@@ -227,4 +227,4 @@ def unmapped_device_users() -> list[dict[str, Any]]:
 def sync_all_devices() -> list[str]:
 	"""Queue a scheduled run of every enabled device now (what the daily event does)."""
 	only_for(MANAGER)
-	return sync.scheduled_daily()
+	return jobs.scheduled_daily()

@@ -3,7 +3,7 @@
 import frappe
 from frappe.model.document import Document
 
-from attendance_sync.attendance_sync import sync
+from attendance_sync.attendance_sync import common, jobs
 from attendance_sync.logic import punches as P
 
 
@@ -13,5 +13,5 @@ def on_update(doc: Document, method: str | None = None) -> None:
 	device_user_id = P.normalize_device_user_id(doc.attendance_device_id)
 	if not device_user_id:
 		return
-	if frappe.db.exists(sync.PUNCH, {"device_user_id": device_user_id, "status": P.UNMAPPED}):
-		sync.enqueue_reprocess(device_user_id=device_user_id)
+	if frappe.db.exists(common.PUNCH, {"device_user_id": device_user_id, "status": P.UNMAPPED}):
+		jobs.enqueue_reprocess(device_user_id=device_user_id)

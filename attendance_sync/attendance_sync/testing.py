@@ -15,7 +15,7 @@ from frappe.utils import add_days, get_datetime, now_datetime
 from frappe.utils.password import delete_all_passwords_for
 from hrms.tests.test_utils import before_tests as complete_setup_for_tests
 
-from attendance_sync.attendance_sync import sync
+from attendance_sync.attendance_sync import common, jobs
 from attendance_sync.logic import punches as P
 from attendance_sync.logic.timezones import site_naive_to_aware
 from attendance_sync.simulator import SimDevice, Simulator, find_binary
@@ -96,7 +96,7 @@ class AttendanceSyncTestCase(BaseTestCase):
 		name = f"_Test Device {frappe.generate_hash(length=8)}"
 		doc = frappe.get_doc(
 			{
-				"doctype": sync.DEVICE,
+				"doctype": common.DEVICE,
 				"device_name": name,
 				"device_ip": sim_device.host if sim_device else "127.0.0.1",
 				"port": sim_device.port if sim_device else 9,
@@ -168,16 +168,16 @@ class AttendanceSyncTestCase(BaseTestCase):
 
 	def device_user_ids(self, device: str) -> list[str]:
 		"""The user IDs enrolled on a device, read through the core."""
-		doc = frappe.get_doc(sync.DEVICE, device)
-		users = sync._core().device_users(sync.core_device(doc, sync.get_settings()))
+		doc = frappe.get_doc(common.DEVICE, device)
+		users = common.load_core().device_users(jobs.core_device(doc, common.get_settings()))
 		return sorted({P.normalize_device_user_id(u.employee_no) for u in users} - {None})
 
 	def punching_user_ids(self, device: str) -> list[str]:
 		"""The user IDs with punch events since the device's Sync Start (not every enrolled user punches)."""
-		doc = frappe.get_doc(sync.DEVICE, device)
-		site_tz = sync._site_tz()
-		result = sync._core().fetch_events(
-			sync.core_device(doc, sync.get_settings()),
+		doc = frappe.get_doc(common.DEVICE, device)
+		site_tz = common.site_time_zone()
+		result = common.load_core().fetch_events(
+			jobs.core_device(doc, common.get_settings()),
 			site_naive_to_aware(get_datetime(doc.sync_start), site_tz),
 			site_naive_to_aware(now_datetime(), site_tz),
 		)
@@ -195,15 +195,15 @@ class AttendanceSyncTestCase(BaseTestCase):
 		frappe.db.rollback()
 		for device in self.devices:
 			frappe.db.delete("Employee Checkin", {"device_id": device})
-			frappe.db.delete(sync.PUNCH, {"device": device})
-			frappe.db.delete(sync.LOG, {"device": device})
+			frappe.db.delete(common.PUNCH, {"device": device})
+			frappe.db.delete(common.LOG, {"device": device})
 			frappe.db.delete("Device Shift Type", {"parent": device})
-			frappe.db.delete("Error Log", {"reference_doctype": sync.DEVICE, "reference_name": device})
-			frappe.db.delete(sync.DEVICE, {"name": device})
-			delete_all_passwords_for(sync.DEVICE, device)
+			frappe.db.delete("Error Log", {"reference_doctype": common.DEVICE, "reference_name": device})
+			frappe.db.delete(common.DEVICE, {"name": device})
+			delete_all_passwords_for(common.DEVICE, device)
 		for employee in self.employees:
 			frappe.db.delete("Employee Checkin", {"employee": employee})
-			frappe.db.delete(sync.PUNCH, {"employee": employee})
+			frappe.db.delete(common.PUNCH, {"employee": employee})
 			frappe.db.delete("Employee", {"name": employee})
 		for shift_type in self.shift_types:
 			frappe.db.delete("Shift Type", {"name": shift_type})
@@ -215,7 +215,7 @@ class AttendanceSyncTestCase(BaseTestCase):
 
 	def punches(self, device: str, **filters: Any) -> list[Any]:
 		return frappe.get_all(
-			sync.PUNCH,
+			common.PUNCH,
 			filters={"device": device, **filters},
 			fields=["name", "serial_no", "event_key", "time", "device_time", "status", "reason", "employee"],
 			order_by="time asc, name asc",
@@ -227,7 +227,7 @@ class AttendanceSyncTestCase(BaseTestCase):
 		keys = [(e, get_datetime(t).replace(microsecond=0)) for e, t in checkins]
 		self.assertEqual(len(keys), len(set(keys)), "a check-in was created twice")
 		self.assertEqual(
-			len(checkins), frappe.db.count(sync.PUNCH, {"device": device, "status": P.CHECKED_IN})
+			len(checkins), frappe.db.count(common.PUNCH, {"device": device, "status": P.CHECKED_IN})
 		)
 		return len(checkins)
 

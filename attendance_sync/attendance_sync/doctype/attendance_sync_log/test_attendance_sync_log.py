@@ -15,7 +15,7 @@ from unittest.mock import patch
 
 from frappe.utils import add_days, get_datetime, now_datetime
 
-from attendance_sync.attendance_sync import sync
+from attendance_sync.attendance_sync import common, jobs
 from attendance_sync.attendance_sync.doctype.attendance_sync_log.attendance_sync_log import AttendanceSyncLog
 from attendance_sync.attendance_sync.testing import AttendanceSyncTestCase
 from attendance_sync.logic import counters, schedule
@@ -26,43 +26,43 @@ from attendance_sync.patches import rekey_device_punches
 class TestAttendanceSyncLog(AttendanceSyncTestCase):
 	def test_unreachable_device_leaves_a_failed_log_and_one_error_log(self):
 		device = self.make_device(None)  # port 9 on loopback: nothing listens there
-		result = sync.sync_device(device)
+		result = jobs.sync_device(device)
 		self.assertEqual(result["status"], "Failed")
-		log = frappe.get_doc(sync.LOG, result["log"])
+		log = frappe.get_doc(common.LOG, result["log"])
 		self.assertEqual((log.status, log.trigger, log.device), ("Failed", "Scheduled", device))
 		self.assertTrue(log.error)
 		self.assertGreaterEqual(log.duration, 0)
-		doc = frappe.get_doc(sync.DEVICE, device)
+		doc = frappe.get_doc(common.DEVICE, device)
 		self.assertEqual((doc.last_sync_status, doc.auth_blocked), ("Failed", 0))
 		self.assertIsNone(doc.synced_up_to)
 		self.assertEqual(
-			frappe.db.count("Error Log", {"reference_doctype": sync.DEVICE, "reference_name": device}), 1
+			frappe.db.count("Error Log", {"reference_doctype": common.DEVICE, "reference_name": device}), 1
 		)
 
 	def test_interrupted_run_is_closed_by_the_next_one(self):
 		device = self.make_device(None)
-		stale = sync._start_log(device, sync.SCHEDULED)
+		stale = jobs._start_log(device, jobs.SCHEDULED)
 		frappe.db.commit()
-		sync.sync_device(device)
-		self.assertEqual(frappe.db.get_value(sync.LOG, stale.name, "status"), "Failed")
+		jobs.sync_device(device)
+		self.assertEqual(frappe.db.get_value(common.LOG, stale.name, "status"), "Failed")
 
 	def test_clear_old_logs_keeps_recent_and_running(self):
 		device = self.make_device(None)
-		old, running, recent = (sync._start_log(device, sync.SCHEDULED) for _ in range(3))
+		old, running, recent = (jobs._start_log(device, jobs.SCHEDULED) for _ in range(3))
 		frappe.db.set_value(
-			sync.LOG,
+			common.LOG,
 			old.name,
 			{"status": "Success", "modified": add_days(now_datetime(), -100)},
 			update_modified=False,
 		)
 		frappe.db.set_value(
-			sync.LOG, running.name, "modified", add_days(now_datetime(), -100), update_modified=False
+			common.LOG, running.name, "modified", add_days(now_datetime(), -100), update_modified=False
 		)
-		frappe.db.set_value(sync.LOG, recent.name, "status", "Success")
+		frappe.db.set_value(common.LOG, recent.name, "status", "Success")
 		AttendanceSyncLog.clear_old_logs(days=90)
-		self.assertFalse(frappe.db.exists(sync.LOG, old.name))
-		self.assertTrue(frappe.db.exists(sync.LOG, running.name))
-		self.assertTrue(frappe.db.exists(sync.LOG, recent.name))
+		self.assertFalse(frappe.db.exists(common.LOG, old.name))
+		self.assertTrue(frappe.db.exists(common.LOG, running.name))
+		self.assertTrue(frappe.db.exists(common.LOG, recent.name))
 
 
 def record(sim, count: int) -> list[dict]:
@@ -80,36 +80,38 @@ class TestCounterResets(AttendanceSyncTestCase):
 		for device_id in self.punching_user_ids(device):
 			self.make_employee(device_id)
 		for _run in range(2):  # the second run searches by serial from the first one's anchor
-			self.assertEqual(sync.sync_device(device)["status"], "Success")
-		last_serial = frappe.db.get_value(sync.DEVICE, device, "last_serial_no")
+			self.assertEqual(jobs.sync_device(device)["status"], "Success")
+		last_serial = frappe.db.get_value(common.DEVICE, device, "last_serial_no")
 		self.assertTrue(last_serial)
 		return sim, device, last_serial
 
 	def test_a_factory_reset_restarts_the_counter_and_no_new_punch_is_dropped(self):
 		sim, device, _last = self.synced_device()
-		stored = frappe.db.count(sync.PUNCH, {"device": device})
+		stored = frappe.db.count(common.PUNCH, {"device": device})
 		sim.reset_serial_counter(clear_log=True)
 		recorded = record(sim, 5)
 		self.assertEqual([e["serial_no"] for e in recorded], [1, 2, 3, 4, 5])
 
-		result = sync.sync_device(device)
+		result = jobs.sync_device(device)
 		self.assertEqual(result["status"], "Success", result)
 		self.assertEqual(result["new_punches"], 5, "serials 1-5 are new events, not repeats")
-		self.assertEqual(frappe.db.count(sync.PUNCH, {"device": device}), stored + 5)
-		log = frappe.get_doc(sync.LOG, result["log"])
+		self.assertEqual(frappe.db.count(common.PUNCH, {"device": device}), stored + 5)
+		log = frappe.get_doc(common.LOG, result["log"])
 		self.assertEqual(log.counter_reset, counters.RESTARTED)
 		self.assertIn("restarted", log.counter_reset_details)
-		self.assertEqual(frappe.db.get_value(sync.DEVICE, device, "last_serial_no"), 5, "follows the counter")
+		self.assertEqual(
+			frappe.db.get_value(common.DEVICE, device, "last_serial_no"), 5, "follows the counter"
+		)
 		self.assert_checkins_exactly_once(device)
 
 		# The next run searches by serial again, from the new counter's anchor, and finds what is new.
 		record(sim, 3)
-		after = sync.sync_device(device)
+		after = jobs.sync_device(device)
 		self.assertEqual((after["status"], after["new_punches"]), ("Success", 3), after)
-		log = frappe.get_doc(sync.LOG, after["log"])
+		log = frappe.get_doc(common.LOG, after["log"])
 		self.assertFalse(log.counter_reset)
 		self.assertEqual(log.serial_mode, 1)
-		self.assertEqual(frappe.db.get_value(sync.DEVICE, device, "last_serial_no"), 8)
+		self.assertEqual(frappe.db.get_value(common.DEVICE, device, "last_serial_no"), 8)
 
 	def test_a_restarted_counter_that_passed_last_serial_loses_nothing(self):
 		# A firmware upgrade restarts the counter and keeps the log; by the next sync the new counter has gone
@@ -118,30 +120,30 @@ class TestCounterResets(AttendanceSyncTestCase):
 		sim.reset_serial_counter(clear_log=False)
 		recorded = record(sim, last_serial + 3)
 		self.assertEqual(recorded[-1]["serial_no"], last_serial + 3)
-		result = sync.sync_device(device)
+		result = jobs.sync_device(device)
 		self.assertEqual(result["status"], "Success", result)
 		new = {e["serial_no"] for e in recorded}
 		stored_new = {p.serial_no for p in self.punches(device, sync_log=result["log"])}
 		self.assertEqual(stored_new, new, "every event after the restart is stored")
 		self.assertEqual(result["new_punches"], len(recorded))
-		self.assertEqual(frappe.get_doc(sync.LOG, result["log"]).counter_reset, counters.RESTARTED)
+		self.assertEqual(frappe.get_doc(common.LOG, result["log"]).counter_reset, counters.RESTARTED)
 
 	def test_a_replaced_terminal_is_logged_and_its_events_stored(self):
 		sim, device, _last = self.synced_device()
 		sim.set_serial_number("DSK1T341CMFW20990101V999999ENFH0000001")
 		sim.reset_serial_counter(clear_log=True)
 		record(sim, 4)
-		result = sync.sync_device(device)
+		result = jobs.sync_device(device)
 		self.assertEqual((result["status"], result["new_punches"]), ("Success", 4), result)
-		log = frappe.get_doc(sync.LOG, result["log"])
+		log = frappe.get_doc(common.LOG, result["log"])
 		self.assertEqual(log.counter_reset, counters.REPLACED)
 		self.assertIn("DSK1T341CMFW20990101V999999ENFH0000001", log.counter_reset_details)
-		self.assertEqual(frappe.db.get_value(sync.DEVICE, device, "last_serial_no"), 4)
+		self.assertEqual(frappe.db.get_value(common.DEVICE, device, "last_serial_no"), 4)
 
 	def test_the_patch_moves_rows_keyed_by_serial_alone_to_the_new_key(self):
 		(sim,) = self.start_simulator()
 		device = self.make_device(sim)
-		result = sync.sync_device(device)
+		result = jobs.sync_device(device)
 		self.assertEqual(result["status"], "Success", result)
 		rows = self.punches(device)
 		serial_rows = [r for r in rows if r.serial_no is not None]
@@ -159,7 +161,7 @@ class TestCounterResets(AttendanceSyncTestCase):
 		self.assertEqual(sorted(p.name for p in self.punches(device)), sorted(r.name for r in rows))
 		self.assertFalse(frappe.db.has_index("tabDevice Punch", rekey_device_punches.OLD_UNIQUE))
 		# A re-fetch finds every row under its key: nothing new.
-		again = sync.sync_device(device, sync.MANUAL, str(add_days(now_datetime(), -2)), str(now_datetime()))
+		again = jobs.sync_device(device, jobs.MANUAL, str(add_days(now_datetime(), -2)), str(now_datetime()))
 		self.assertEqual((again["status"], again["new_punches"]), ("Success", 0), again)
 
 
@@ -178,8 +180,8 @@ class TestShiftTypeCursorHolds(AttendanceSyncTestCase):
 		# users[0] has no Employee: its punches stay Unmapped and hold nothing.
 		self.set_single_value("HR Settings", "allow_geolocation_tracking", 1)
 
-		self.assertEqual(sync.sync_device(a)["status"], "Success")
-		partial = sync.sync_device(b)
+		self.assertEqual(jobs.sync_device(a)["status"], "Success")
+		partial = jobs.sync_device(b)
 		self.assertEqual(partial["status"], "Partial", partial)
 		failed = self.punches(b, status=P.FAILED)
 		self.assertTrue(failed)
@@ -187,14 +189,14 @@ class TestShiftTypeCursorHolds(AttendanceSyncTestCase):
 		cursor = frappe.db.get_value("Shift Type", shift, "last_sync_of_checkin")
 		self.assertEqual(get_datetime(cursor), earliest - timedelta(seconds=1))
 
-		log = frappe.get_doc(sync.LOG, partial["log"])
+		log = frappe.get_doc(common.LOG, partial["log"])
 		self.assertIn(shift, log.cursor_held_by)
 		self.assertEqual(log.held_punches, len(failed))
-		unmapped = frappe.db.count(sync.PUNCH, {"device": b, "status": P.UNMAPPED})
+		unmapped = frappe.db.count(common.PUNCH, {"device": b, "status": P.UNMAPPED})
 		self.assertEqual(log.open_unmapped, unmapped)
 		# Health says what is wrong instead of a green Synced with an empty Last Error.
 		health, message, last_error = frappe.db.get_value(
-			sync.DEVICE, b, ["sync_health", "health_message", "last_error"]
+			common.DEVICE, b, ["sync_health", "health_message", "last_error"]
 		)
 		self.assertEqual(health, schedule.ATTENTION)
 		self.assertIn("could not become", message)
@@ -203,17 +205,17 @@ class TestShiftTypeCursorHolds(AttendanceSyncTestCase):
 
 		# Fixed (coordinates on the device) and reprocessed: the cursor follows the devices again, whatever
 		# Unmapped punches remain.
-		frappe.db.set_value(sync.DEVICE, b, {"latitude": 23.78, "longitude": 90.41})
+		frappe.db.set_value(common.DEVICE, b, {"latitude": 23.78, "longitude": 90.41})
 		frappe.db.commit()
-		result = sync.reprocess(names=[p.name for p in failed])
+		result = jobs.reprocess(names=[p.name for p in failed])
 		self.assertEqual(result["failed"], 0, result)
 		self.assertEqual(result["checkins_created"] + result["duplicates"], len(failed), result)
-		synced = [get_datetime(frappe.db.get_value(sync.DEVICE, d, "synced_up_to")) for d in (a, b)]
+		synced = [get_datetime(frappe.db.get_value(common.DEVICE, d, "synced_up_to")) for d in (a, b)]
 		self.assertEqual(
 			get_datetime(frappe.db.get_value("Shift Type", shift, "last_sync_of_checkin")), min(synced)
 		)
-		self.assertEqual(frappe.db.get_value(sync.DEVICE, b, "sync_health"), schedule.SYNCED)
-		self.assertFalse(frappe.get_doc(sync.LOG, result["log"]).cursor_held_by)
+		self.assertEqual(frappe.db.get_value(common.DEVICE, b, "sync_health"), schedule.SYNCED)
+		self.assertFalse(frappe.get_doc(common.LOG, result["log"]).cursor_held_by)
 
 
 class TestProgress(AttendanceSyncTestCase):
@@ -224,12 +226,12 @@ class TestProgress(AttendanceSyncTestCase):
 		with patch.object(
 			frappe, "publish_realtime", lambda event, message, **kw: sent.append((event, message))
 		):
-			result = sync.sync_device(
-				device, sync.MANUAL, str(add_days(now_datetime(), -2)), str(now_datetime())
+			result = jobs.sync_device(
+				device, jobs.MANUAL, str(add_days(now_datetime(), -2)), str(now_datetime())
 			)
 		self.assertEqual(result["status"], "Success", result)
-		progress = [m for e, m in sent if e == sync.PROGRESS_EVENT]
-		done = [m for e, m in sent if e == sync.DONE_EVENT]
+		progress = [m for e, m in sent if e == jobs.PROGRESS_EVENT]
+		done = [m for e, m in sent if e == jobs.DONE_EVENT]
 		self.assertEqual(progress[0]["stage"], "started", "the run takes the Queued bar over at once")
 		titles = {m["title"] for m in progress + done}
 		self.assertEqual(titles, {f"Sync of {device}"}, "one bar")

@@ -2,7 +2,7 @@
 // For license information, please see license.txt
 
 const ATTENDANCE_SYNC_API = "attendance_sync.attendance_sync.api";
-// Sync Health is computed on the server (sync.refresh_health); the list view uses the same colours.
+// Sync Health is computed on the server (maintenance.refresh_health); the list view uses the same colours.
 const SYNC_HEALTH_COLORS = {
 	Synced: "green",
 	"Needs Attention": "orange",
@@ -91,7 +91,7 @@ function log_link(frm) {
 }
 
 function show_health_alert(frm) {
-	// Sync Health and Health Details are written by the server (sync.refresh_health) after every run, every
+	// Sync Health and Health Details are written by the server (maintenance.refresh_health) after every run, every
 	// 15 minutes and after a Test Connection; this only shows them, with the links that resolve them.
 	const doc = frm.doc;
 	const state = sync_health(doc);
@@ -216,7 +216,7 @@ function hide_sync_progress(frm, device) {
 }
 
 function show_sync_progress(frm, data) {
-	// The server sets the percent and words the bar ("1 page", "2 pages"; sync.Progress). One bar per device:
+	// The server sets the percent and words the bar ("1 page", "2 pages"; jobs.Progress). One bar per device:
 	// the one Fetch Check-in showed as Queued, taken over by the run's first message and closed by its result.
 	frm.dashboard.show_progress(sync_progress_title(data.device), flt(data.percent), data.description || "");
 }

@@ -6,7 +6,7 @@ from frappe import _
 from frappe.model.document import Document
 from frappe.utils import cint, get_datetime, today
 
-from attendance_sync.attendance_sync import sync
+from attendance_sync.attendance_sync import cursors, maintenance
 from attendance_sync.logic.hosts import HostError, parse_host, validate_port
 from attendance_sync.logic.punches import PUNCH_DIRECTIONS
 from attendance_sync.logic.schedule import FREQUENCIES
@@ -83,5 +83,5 @@ class DeviceConfiguration(Document):
 		# A device enabled, disabled or re-mapped changes which terminals a Shift Type waits for.
 		before = self.get_doc_before_save()
 		previous = [r.shift_type for r in before.shift_types] if before else []
-		sync.update_shift_types([*previous, *(r.shift_type for r in self.shift_types)])
-		sync.refresh_health(self.name)
+		cursors.update_shift_types([*previous, *(r.shift_type for r in self.shift_types)])
+		maintenance.refresh_health(self.name)

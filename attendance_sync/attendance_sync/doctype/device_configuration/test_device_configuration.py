@@ -16,7 +16,7 @@ from pathlib import Path
 
 from frappe.utils import add_days, get_datetime, now_datetime
 
-from attendance_sync.attendance_sync import api, sync
+from attendance_sync.attendance_sync import api, common, cursors, jobs
 from attendance_sync.attendance_sync.locks import advisory_lock
 from attendance_sync.attendance_sync.testing import SIM_PASSWORD, AttendanceSyncTestCase
 from attendance_sync.logic import punches as P
@@ -26,46 +26,54 @@ from attendance_sync.logic.timezones import REINTERPRET, TRUST_OFFSETS
 
 class TestDeviceConfiguration(AttendanceSyncTestCase):
 	def test_installed(self):
-		for doctype in (sync.DEVICE, sync.PUNCH, sync.LOG, sync.SETTINGS, "Device Shift Type"):
+		for doctype in (common.DEVICE, common.PUNCH, common.LOG, common.SETTINGS, "Device Shift Type"):
 			self.assertTrue(frappe.db.exists("DocType", doctype), doctype)
 		self.assertTrue(frappe.db.has_index("tabDevice Punch", "unique_device_event_key"))
-		self.assertEqual(frappe.db.get_single_value(sync.SETTINGS, "overlap_minutes"), 10)
-		for method in ("scheduled_daily", "scheduled_tick", "prune_punches"):
+		self.assertEqual(frappe.db.get_single_value(common.SETTINGS, "overlap_minutes"), 10)
+		for method in ("jobs.scheduled_daily", "jobs.scheduled_tick", "maintenance.prune_punches"):
 			self.assertTrue(
 				frappe.db.exists(
-					"Scheduled Job Type", {"method": f"attendance_sync.attendance_sync.sync.{method}"}
+					"Scheduled Job Type", {"method": f"attendance_sync.attendance_sync.{method}"}
 				),
 				method,
 			)
+		# `bench migrate` syncs the Scheduled Job Types from hooks.py: those of version 0.1's paths are gone.
+		self.assertFalse(
+			frappe.db.exists(
+				"Scheduled Job Type", {"method": ["like", "attendance_sync.attendance_sync.sync.%"]}
+			)
+		)
 
 	def test_host_validation(self):
 		with self.assertRaises(frappe.ValidationError):
 			self.make_device(None, device_ip="http://10.0.0.5/ISAPI")
 		device = self.make_device(None, device_ip="10.0.0.5:8080", port=None)
-		self.assertEqual(frappe.db.get_value(sync.DEVICE, device, ["device_ip", "port"]), ("10.0.0.5", 8080))
+		self.assertEqual(
+			frappe.db.get_value(common.DEVICE, device, ["device_ip", "port"]), ("10.0.0.5", 8080)
+		)
 
 	def test_time_zone_handling_defaults_to_trust_and_re_interpreting_needs_a_zone(self):
 		device = self.make_device(None)
-		self.assertEqual(frappe.db.get_value(sync.DEVICE, device, "time_zone_handling"), TRUST_OFFSETS)
-		doc = frappe.get_doc(sync.DEVICE, device)
+		self.assertEqual(frappe.db.get_value(common.DEVICE, device, "time_zone_handling"), TRUST_OFFSETS)
+		doc = frappe.get_doc(common.DEVICE, device)
 		doc.time_zone_handling = REINTERPRET
 		with self.assertRaisesRegex(frappe.ValidationError, "needs a Device Time Zone"):
 			doc.save()
-		doc = frappe.get_doc(sync.DEVICE, device)
+		doc = frappe.get_doc(common.DEVICE, device)
 		doc.time_zone_handling = REINTERPRET
 		doc.device_time_zone = "Europe/Berlin"
 		doc.save()
 		doc.device_time_zone = "+6"
 		doc.save()
 		self.assertEqual(
-			frappe.db.get_value(sync.DEVICE, device, ["time_zone_handling", "device_time_zone"]),
+			frappe.db.get_value(common.DEVICE, device, ["time_zone_handling", "device_time_zone"]),
 			(REINTERPRET, "+06:00"),
 		)
 
 	def test_login_block_is_cleared_by_a_configuration_change(self):
 		device = self.make_device(None)
-		frappe.db.set_value(sync.DEVICE, device, "auth_blocked", 1)
-		doc = frappe.get_doc(sync.DEVICE, device)
+		frappe.db.set_value(common.DEVICE, device, "auth_blocked", 1)
+		doc = frappe.get_doc(common.DEVICE, device)
 		doc.sync_frequency = "Hourly"
 		doc.save()
 		self.assertEqual(doc.auth_blocked, 1, "an unrelated change keeps the block")
@@ -78,7 +86,7 @@ class TestDeviceConfiguration(AttendanceSyncTestCase):
 		device = self.make_device(sim)
 		for device_id in self.device_user_ids(device):
 			self.make_employee(device_id)
-		first = sync.sync_device(device)
+		first = jobs.sync_device(device)
 		self.assertEqual(first["status"], "Success", first)
 		self.assertGreater(first["checkins_created"], 0)
 		checkins = self.checkins(device)
@@ -86,32 +94,32 @@ class TestDeviceConfiguration(AttendanceSyncTestCase):
 		self.assertEqual(
 			len(checkins), len({(e, get_datetime(t).replace(microsecond=0)) for e, t in checkins})
 		)
-		synced = frappe.db.get_value(sync.DEVICE, device, "synced_up_to")
+		synced = frappe.db.get_value(common.DEVICE, device, "synced_up_to")
 		self.assertIsNotNone(synced)
-		log = frappe.get_doc(sync.LOG, first["log"])
+		log = frappe.get_doc(common.LOG, first["log"])
 		self.assertEqual((log.status, log.trigger, log.device), ("Success", "Scheduled", device))
 
-		second = sync.sync_device(device)
+		second = jobs.sync_device(device)
 		self.assertEqual(second["status"], "Success", second)
 		self.assertEqual((second["new_punches"], second["checkins_created"]), (0, 0))
 		self.assertEqual(len(self.checkins(device)), len(checkins))
-		self.assertGreaterEqual(frappe.db.get_value(sync.DEVICE, device, "synced_up_to"), synced)
+		self.assertGreaterEqual(frappe.db.get_value(common.DEVICE, device, "synced_up_to"), synced)
 
 	def test_unmapped_punches_become_checkins_when_the_employee_is_mapped(self):
 		(sim,) = self.start_simulator()
 		device = self.make_device(sim)
-		result = sync.sync_device(device)
+		result = jobs.sync_device(device)
 		self.assertEqual(result["checkins_created"], 0)
 		self.assertGreater(result["unmapped"], 0)
 		device_id = frappe.get_all(
-			sync.PUNCH, filters={"device": device, "status": P.UNMAPPED}, pluck="device_user_id", limit=1
+			common.PUNCH, filters={"device": device, "status": P.UNMAPPED}, pluck="device_user_id", limit=1
 		)[0]
-		waiting = frappe.db.count(sync.PUNCH, {"device": device, "device_user_id": device_id})
+		waiting = frappe.db.count(common.PUNCH, {"device": device, "device_user_id": device_id})
 		# Saving the Employee with the ID reprocesses (synchronously in tests).
 		employee = self.make_employee(device_id)
 		self.assertEqual(frappe.db.count("Employee Checkin", {"employee": employee}), waiting)
 		self.assertEqual(
-			frappe.db.count(sync.PUNCH, {"device_user_id": device_id, "status": P.CHECKED_IN}), waiting
+			frappe.db.count(common.PUNCH, {"device_user_id": device_id, "status": P.CHECKED_IN}), waiting
 		)
 
 	def test_inactive_employee(self):
@@ -119,11 +127,11 @@ class TestDeviceConfiguration(AttendanceSyncTestCase):
 		device = self.make_device(sim)
 		device_id = self.punching_user_ids(device)[0]
 		employee = self.make_employee(device_id, status="Inactive")
-		result = sync.sync_device(device)
+		result = jobs.sync_device(device)
 		self.assertGreater(result["inactive"], 0)
 		self.assertEqual(frappe.db.count("Employee Checkin", {"employee": employee}), 0)
 		row = frappe.get_all(
-			sync.PUNCH,
+			common.PUNCH,
 			filters={"device_user_id": device_id},
 			fields=["status", "employee", "reason"],
 			limit=1,
@@ -135,16 +143,16 @@ class TestDeviceConfiguration(AttendanceSyncTestCase):
 		(sim,) = self.start_simulator()
 		wrong = "not-the-password"
 		device = self.make_device(sim, password=wrong)
-		result = sync.sync_device(device)
+		result = jobs.sync_device(device)
 		self.assertEqual(result["status"], "Failed")
-		log = frappe.get_doc(sync.LOG, result["log"])
+		log = frappe.get_doc(common.LOG, result["log"])
 		self.assertEqual(log.status, "Failed")
-		doc = frappe.get_doc(sync.DEVICE, device)
+		doc = frappe.get_doc(common.DEVICE, device)
 		self.assertEqual((doc.auth_blocked, doc.last_sync_status, doc.sync_health), (1, "Failed", "Failing"))
 		self.assertIn("Device User Password", doc.last_error)
 		error_log = frappe.get_all(
 			"Error Log",
-			filters={"reference_doctype": sync.DEVICE, "reference_name": device},
+			filters={"reference_doctype": common.DEVICE, "reference_name": device},
 			fields=["method", "error"],
 		)
 		self.assertEqual(len(error_log), 1)
@@ -152,9 +160,9 @@ class TestDeviceConfiguration(AttendanceSyncTestCase):
 			self.assertNotIn(wrong, text or "")
 		self.assertEqual(sim.stats()["failed_logins"], 1, "one rejected login, not retried")
 
-		self.assertNotIn(device, sync.scheduled_tick())
-		self.assertNotIn(device, sync.scheduled_daily())
-		self.assertTrue(sync.sync_device(device)["skipped"])
+		self.assertNotIn(device, jobs.scheduled_tick())
+		self.assertNotIn(device, jobs.scheduled_daily())
+		self.assertTrue(jobs.sync_device(device)["skipped"])
 		with self.assertRaises(frappe.ValidationError):
 			api.fetch_checkins(device, str(add_days(now_datetime(), -1)), str(now_datetime()))
 		self.assertEqual(sim.stats()["failed_logins"], 1, "no second login attempt")
@@ -162,7 +170,7 @@ class TestDeviceConfiguration(AttendanceSyncTestCase):
 		doc.device_user_password = SIM_PASSWORD
 		doc.save()
 		frappe.db.commit()
-		self.assertEqual(sync.sync_device(device)["status"], "Success")
+		self.assertEqual(jobs.sync_device(device)["status"], "Success")
 
 	def test_test_connection_with_a_wrong_password_is_one_attempt_until_the_password_changes(self):
 		(sim,) = self.start_simulator()
@@ -186,12 +194,12 @@ class TestDeviceConfiguration(AttendanceSyncTestCase):
 		self.assertIn("Device User Password", second["hint"])
 		self.assertIn("Device User Password", first["hint"])
 		# Recorded on the device like a sync's rejection: the scheduler leaves it alone too.
-		doc = frappe.get_doc(sync.DEVICE, device)
+		doc = frappe.get_doc(common.DEVICE, device)
 		self.assertEqual((doc.auth_blocked, doc.sync_health), (1, "Failing"))
 		self.assertIn("Device User Password", doc.last_error)
 		for text in (first["message"], first["hint"], second["message"], doc.last_error):
 			self.assertNotIn(wrong, text)
-		self.assertNotIn(device, sync.scheduled_tick())
+		self.assertNotIn(device, jobs.scheduled_tick())
 
 		# Saving a new password is a new attempt; the right one connects and the block stays cleared.
 		doc.device_user_password = "still-wrong"
@@ -207,7 +215,7 @@ class TestDeviceConfiguration(AttendanceSyncTestCase):
 		self.assertTrue(fourth["ok"], fourth)
 		self.assertNotIn("device_user_password", fourth)
 		self.assertNotIn(SIM_PASSWORD, frappe.as_json(fourth))
-		self.assertEqual(frappe.db.get_value(sync.DEVICE, device, "auth_blocked"), 0)
+		self.assertEqual(frappe.db.get_value(common.DEVICE, device, "auth_blocked"), 0)
 		self.assertEqual(sim.stats()["failed_logins"], 2)
 
 	def test_only_system_manager_may_trigger(self):
@@ -246,13 +254,13 @@ class TestDeviceConfiguration(AttendanceSyncTestCase):
 		self.assertEqual(defaults["max_days"], windows.MANUAL_WINDOW_MAX.days)
 
 		self.assertTrue(api.fetch_checkins(device, defaults["from_time"], defaults["to_time"])["queued"])
-		log = frappe.get_last_doc(sync.LOG, filters={"device": device})
-		self.assertEqual((log.trigger, log.status), (sync.MANUAL, "Success"))
+		log = frappe.get_last_doc(common.LOG, filters={"device": device})
+		self.assertEqual((log.trigger, log.status), (jobs.MANUAL, "Success"))
 		self.assertEqual(get_datetime(log.window_start), start)
 
 		# From is Synced Up To; a device behind by more than the limit gets the limit's worth from there.
 		behind = (now_datetime() - timedelta(days=40)).replace(microsecond=0)
-		frappe.db.set_value(sync.DEVICE, device, "synced_up_to", behind)
+		frappe.db.set_value(common.DEVICE, device, "synced_up_to", behind)
 		defaults = api.fetch_window_defaults(device)
 		self.assertEqual(get_datetime(defaults["from_time"]), behind)
 		self.assertEqual(get_datetime(defaults["to_time"]) - behind, windows.MANUAL_WINDOW_MAX)
@@ -268,11 +276,11 @@ class TestDeviceConfiguration(AttendanceSyncTestCase):
 		(sim,) = self.start_simulator()
 		device = self.make_device(sim)
 		now = now_datetime()
-		success = sync.sync_device(device, sync.MANUAL, str(now - timedelta(days=1)), str(now))
+		success = jobs.sync_device(device, jobs.MANUAL, str(now - timedelta(days=1)), str(now))
 		self.assertEqual(success["status"], "Success", success)
 		self.assertLessEqual(shown - {"error"}, set(success))
 		unreachable = self.make_device(None)
-		failure = sync.sync_device(unreachable, sync.MANUAL, str(now - timedelta(days=1)), str(now))
+		failure = jobs.sync_device(unreachable, jobs.MANUAL, str(now - timedelta(days=1)), str(now))
 		self.assertEqual(failure["status"], "Failed", failure)
 		self.assertLessEqual(shown, set(failure))
 		self.assertIn("Device IP and Port", failure["error"])
@@ -280,27 +288,27 @@ class TestDeviceConfiguration(AttendanceSyncTestCase):
 	def test_manual_window_never_moves_the_cursor_backwards(self):
 		(sim,) = self.start_simulator()
 		device = self.make_device(sim)
-		sync.sync_device(device)
-		synced = frappe.db.get_value(sync.DEVICE, device, "synced_up_to")
+		jobs.sync_device(device)
+		synced = frappe.db.get_value(common.DEVICE, device, "synced_up_to")
 		start = get_datetime(synced) - timedelta(days=2)
-		result = sync.sync_device(device, sync.MANUAL, str(start), str(start + timedelta(hours=6)))
+		result = jobs.sync_device(device, jobs.MANUAL, str(start), str(start + timedelta(hours=6)))
 		self.assertEqual(result["status"], "Success", result)
 		self.assertEqual(result["new_punches"], 0)
-		self.assertEqual(frappe.db.get_value(sync.DEVICE, device, "synced_up_to"), synced)
+		self.assertEqual(frappe.db.get_value(common.DEVICE, device, "synced_up_to"), synced)
 
 	def test_overlapping_runs_of_one_device(self):
 		(sim,) = self.start_simulator()
 		device = self.make_device(sim)
-		with self.secondary_connection(), advisory_lock(sync.job_id(device)) as held:
+		with self.secondary_connection(), advisory_lock(common.job_id(device)) as held:
 			self.assertTrue(held)
 			with self.primary_connection():
-				skipped = sync.sync_device(
-					device, sync.MANUAL, str(add_days(now_datetime(), -1)), str(now_datetime())
+				skipped = jobs.sync_device(
+					device, jobs.MANUAL, str(add_days(now_datetime(), -1)), str(now_datetime())
 				)
 		self.assertTrue(skipped.get("skipped"))
-		self.assertEqual(frappe.db.count(sync.LOG, {"device": device}), 0)
-		scheduled = sync.sync_device(device)
-		manual = sync.sync_device(device, sync.MANUAL, str(add_days(now_datetime(), -2)), str(now_datetime()))
+		self.assertEqual(frappe.db.count(common.LOG, {"device": device}), 0)
+		scheduled = jobs.sync_device(device)
+		manual = jobs.sync_device(device, jobs.MANUAL, str(add_days(now_datetime(), -2)), str(now_datetime()))
 		self.assertEqual((scheduled["status"], manual["status"]), ("Success", "Success"))
 		self.assertEqual(manual["new_punches"], 0)
 
@@ -320,35 +328,35 @@ class TestShiftTypeCursor(AttendanceSyncTestCase):
 		a = self.make_device(None, shift_types=[{"shift_type": shift}])
 		b = self.make_device(None, shift_types=[{"shift_type": shift}])
 
-		frappe.db.set_value(sync.DEVICE, a, "synced_up_to", base + timedelta(hours=4))
-		sync.update_shift_types([shift])
+		frappe.db.set_value(common.DEVICE, a, "synced_up_to", base + timedelta(hours=4))
+		cursors.update_shift_types([shift])
 		self.assertIsNone(frappe.db.get_value("Shift Type", shift, "last_sync_of_checkin"), "b never synced")
 
 		frappe.db.set_value(
-			sync.DEVICE, b, {"synced_up_to": base + timedelta(hours=2), "last_sync_status": "Success"}
+			common.DEVICE, b, {"synced_up_to": base + timedelta(hours=2), "last_sync_status": "Success"}
 		)
-		sync.update_shift_types([shift])
+		cursors.update_shift_types([shift])
 		self.assertEqual(
 			frappe.db.get_value("Shift Type", shift, "last_sync_of_checkin"), base + timedelta(hours=2)
 		)
 
 		# b fails: its Synced Up To stays, and so does the shift's cursor however far a goes.
-		frappe.db.set_value(sync.DEVICE, b, "last_sync_status", "Failed")
-		frappe.db.set_value(sync.DEVICE, a, "synced_up_to", base + timedelta(hours=9))
-		sync.update_shift_type_cursors(a)
+		frappe.db.set_value(common.DEVICE, b, "last_sync_status", "Failed")
+		frappe.db.set_value(common.DEVICE, a, "synced_up_to", base + timedelta(hours=9))
+		cursors.update_shift_type_cursors(a)
 		self.assertEqual(
 			frappe.db.get_value("Shift Type", shift, "last_sync_of_checkin"), base + timedelta(hours=2)
 		)
 
 		# Never backwards.
-		frappe.db.set_value(sync.DEVICE, b, "synced_up_to", base)
-		sync.update_shift_types([shift])
+		frappe.db.set_value(common.DEVICE, b, "synced_up_to", base)
+		cursors.update_shift_types([shift])
 		self.assertEqual(
 			frappe.db.get_value("Shift Type", shift, "last_sync_of_checkin"), base + timedelta(hours=2)
 		)
 
 		# Disabling b (saved through the form) lets the cursor follow a alone.
-		doc = frappe.get_doc(sync.DEVICE, b)
+		doc = frappe.get_doc(common.DEVICE, b)
 		doc.enabled = 0
 		doc.save()
 		self.assertEqual(

@@ -6,7 +6,7 @@ from frappe.model.document import Document
 
 
 class DevicePunch(Document):
-	# Rows are written in bulk by the device job (attendance_sync.attendance_sync.sync.store_punches).
+	# Rows are written in bulk by the device job (attendance_sync.attendance_sync.jobs.store_punches).
 	pass
 
 

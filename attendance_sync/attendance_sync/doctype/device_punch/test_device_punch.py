@@ -16,7 +16,7 @@ from unittest.mock import patch
 
 from frappe.utils import add_days, get_datetime, now_datetime
 
-from attendance_sync.attendance_sync import api, sync
+from attendance_sync.attendance_sync import api, checkins, common, jobs, maintenance
 from attendance_sync.attendance_sync.testing import AttendanceSyncTestCase
 from attendance_sync.logic import punches as P
 from attendance_sync.logic.timezones import REINTERPRET, reinterpret_in_zone, to_site_naive
@@ -56,55 +56,53 @@ class TestDevicePunch(AttendanceSyncTestCase):
 		self.base = now_datetime().replace(microsecond=0) - timedelta(days=2)
 
 	def process(self, filters, **kwargs) -> P.SyncCounts:
-		return sync.process_pending(
-			filters, P.SyncCounts(), sync.Progress(None), sync.get_settings(), **kwargs
-		)
+		return checkins.process_pending(filters, P.SyncCounts(), common.get_settings(), **kwargs)
 
 	def test_refetch_stores_nothing_and_the_unique_key_holds(self):
 		device = self.make_device(None)
 		rows = [row(device, n, "1", self.base + timedelta(minutes=n)) for n in range(1, 6)]
-		self.assertEqual(len(sync.store_punches(rows, None)), 5)
-		self.assertEqual(sync.store_punches(rows, None), [])
+		self.assertEqual(len(jobs.store_punches(rows, None)), 5)
+		self.assertEqual(jobs.store_punches(rows, None), [])
 		# Same (device, event_key) under another name: the unique index turns it away.
 		clash = dataclasses.replace(rows[2], name="another-name-same-key")
 		frappe.db.bulk_insert(
-			sync.PUNCH,
+			common.PUNCH,
 			[*P.PunchRow.FIELDS, "creation", "modified", "owner", "modified_by"],
 			[(*clash.values(), self.base, self.base, "Administrator", "Administrator")],
 			ignore_duplicates=True,
 		)
 		frappe.db.commit()
-		self.assertEqual(frappe.db.count(sync.PUNCH, {"device": device}), 5)
+		self.assertEqual(frappe.db.count(common.PUNCH, {"device": device}), 5)
 		# The same serial at another time is another event (a restarted counter): stored.
 		restarted = row(device, 3, "1", self.base + timedelta(days=1))
-		self.assertEqual(len(sync.store_punches([restarted], None)), 1)
-		self.assertEqual(frappe.db.count(sync.PUNCH, {"device": device, "serial_no": 3}), 2)
+		self.assertEqual(len(jobs.store_punches([restarted], None)), 1)
+		self.assertEqual(frappe.db.count(common.PUNCH, {"device": device, "serial_no": 3}), 2)
 
 	def test_two_devices_one_employee_same_second_make_one_checkin(self):
 		a, b = self.make_device(None), self.make_device(None)
 		employee = self.make_employee("A-1")
 		t = self.base + timedelta(hours=1)
-		sync.store_punches([row(a, 10, "A-1", t)], None)
-		sync.store_punches([row(b, 77, "A-1", t)], None)
+		jobs.store_punches([row(a, 10, "A-1", t)], None)
+		jobs.store_punches([row(b, 77, "A-1", t)], None)
 		frappe.db.commit()
 		counts = self.process({"device": ["in", [a, b]]})
 		self.assertEqual((counts.checkins_created, counts.duplicates), (1, 1))
 		self.assertEqual(frappe.db.count("Employee Checkin", {"employee": employee}), 1)
 		# And across runs: a later punch of the same second from a third device is a Duplicate too.
 		c = self.make_device(None)
-		sync.store_punches([row(c, 5, "A-1", t)], None)
+		jobs.store_punches([row(c, 5, "A-1", t)], None)
 		self.assertEqual(self.process({"device": c}).duplicates, 1)
 
 	def test_crash_half_way_rerun_creates_exactly_the_missing_checkins(self):
 		device = self.make_device(None)
 		employees = [self.make_employee(f"C-{i}") for i in range(4)]
 		rows = [row(device, n, f"C-{n % 4}", self.base + timedelta(minutes=n)) for n in range(1, 21)]
-		sync.store_punches(rows, None)
+		jobs.store_punches(rows, None)
 		frappe.db.commit()
 		# One committed batch, then the worker dies.
 		first = self.process({"device": device}, batch_size=7, max_batches=1)
 		self.assertEqual(first.checkins_created, 7)
-		self.assertEqual(frappe.db.count(sync.PUNCH, {"device": device, "status": P.PENDING}), 13)
+		self.assertEqual(frappe.db.count(common.PUNCH, {"device": device, "status": P.PENDING}), 13)
 		rest = self.process({"device": device}, batch_size=7)
 		self.assertEqual(rest.checkins_created, 13)
 		self.assertEqual(frappe.db.count("Employee Checkin", {"employee": ["in", employees]}), 20)
@@ -113,41 +111,41 @@ class TestDevicePunch(AttendanceSyncTestCase):
 		device = self.make_device(None)
 		self.make_employee("G-1")
 		self.set_single_value("HR Settings", "allow_geolocation_tracking", 1)
-		sync.store_punches([row(device, 1, "G-1", self.base)], None)
+		jobs.store_punches([row(device, 1, "G-1", self.base)], None)
 		counts = self.process({"device": device})
 		self.assertEqual((counts.failed, counts.status), (1, "Partial"))
-		punch = frappe.get_all(sync.PUNCH, filters={"device": device}, fields=["status", "reason"])[0]
+		punch = frappe.get_all(common.PUNCH, filters={"device": device}, fields=["status", "reason"])[0]
 		self.assertEqual(punch.status, P.FAILED)
 		self.assertIn("atitude", punch.reason)
 		# Fixed (coordinates on the device): Reprocess turns it into a check-in.
-		frappe.db.set_value(sync.DEVICE, device, {"latitude": 23.78, "longitude": 90.41})
+		frappe.db.set_value(common.DEVICE, device, {"latitude": 23.78, "longitude": 90.41})
 		frappe.db.commit()
-		result = sync.reprocess(names=frappe.get_all(sync.PUNCH, filters={"device": device}, pluck="name"))
+		result = jobs.reprocess(names=frappe.get_all(common.PUNCH, filters={"device": device}, pluck="name"))
 		self.assertEqual(result["checkins_created"], 1)
 
 	def test_reprocess_api_queues_only_eligible_punches(self):
 		device = self.make_device(None)
 		rows = [row(device, 1, "R-404", self.base), row(device, 2, None, self.base)]
-		sync.store_punches(rows, None)
+		jobs.store_punches(rows, None)
 		self.process({"device": device})
-		names = frappe.get_all(sync.PUNCH, filters={"device": device}, pluck="name")
+		names = frappe.get_all(common.PUNCH, filters={"device": device}, pluck="name")
 		self.make_employee("R-404")  # maps one of the two
 		result = api.reprocess_punches(names)
 		self.assertEqual(result["queued"] + result["ignored"], 2)
-		self.assertEqual(frappe.db.count(sync.PUNCH, {"device": device, "status": P.CHECKED_IN}), 1)
+		self.assertEqual(frappe.db.count(common.PUNCH, {"device": device, "status": P.CHECKED_IN}), 1)
 
 	def test_prune_keeps_unmapped_and_failed(self):
 		device = self.make_device(None)
 		old = add_days(now_datetime(), -400)
 		rows = [row(device, 1, "P-1", old), row(device, 2, "P-2", old), row(device, 3, "P-3", self.base)]
-		sync.store_punches(rows, None)
-		frappe.db.set_value(sync.PUNCH, rows[0].name, "status", P.CHECKED_IN)
-		frappe.db.set_value(sync.PUNCH, rows[1].name, "status", P.UNMAPPED)
-		frappe.db.set_value(sync.PUNCH, rows[2].name, "status", P.DUPLICATE)
+		jobs.store_punches(rows, None)
+		frappe.db.set_value(common.PUNCH, rows[0].name, "status", P.CHECKED_IN)
+		frappe.db.set_value(common.PUNCH, rows[1].name, "status", P.UNMAPPED)
+		frappe.db.set_value(common.PUNCH, rows[2].name, "status", P.DUPLICATE)
 		frappe.db.commit()
-		sync.prune_punches()
+		maintenance.prune_punches()
 		self.assertEqual(
-			sorted(frappe.get_all(sync.PUNCH, filters={"device": device}, pluck="name")),
+			sorted(frappe.get_all(common.PUNCH, filters={"device": device}, pluck="name")),
 			sorted([rows[1].name, rows[2].name]),
 		)
 
@@ -163,12 +161,12 @@ class TestDevicePunch(AttendanceSyncTestCase):
 		frappe.clear_document_cache("Shift Type", gone)
 		frappe.db.commit()
 		rows = [row(device, n, f"X-{1 + n % 3}", self.base + timedelta(minutes=n)) for n in range(1, 10)]
-		sync.store_punches(rows, None)
+		jobs.store_punches(rows, None)
 		frappe.db.commit()
 		counts = self.process({"device": device})
 		self.assertEqual((counts.checkins_created, counts.failed, counts.status), (6, 3, "Partial"))
 		failed = frappe.get_all(
-			sync.PUNCH, filters={"device": device, "status": P.FAILED}, fields=["employee", "reason"]
+			common.PUNCH, filters={"device": device, "status": P.FAILED}, fields=["employee", "reason"]
 		)
 		self.assertEqual({f.employee for f in failed}, {broken})
 		for f in failed:
@@ -181,7 +179,7 @@ class TestDevicePunch(AttendanceSyncTestCase):
 		# Fixed (an existing Default Shift): Reprocess turns them into check-ins.
 		frappe.db.set_value("Employee", broken, "default_shift", self.make_shift_type())
 		frappe.db.commit()
-		result = sync.reprocess(names=[f.name for f in self.punches(device, status=P.FAILED)])
+		result = jobs.reprocess(names=[f.name for f in self.punches(device, status=P.FAILED)])
 		self.assertEqual((result["checkins_created"], result["failed"]), (3, 0))
 
 	def test_a_failed_run_counts_only_committed_work(self):
@@ -202,39 +200,41 @@ class TestDevicePunch(AttendanceSyncTestCase):
 			return decide(planner, punch)
 
 		with patch.object(P.CheckinPlanner, "decide", decide_then_break):
-			result = sync.sync_device(device)
+			result = jobs.sync_device(device)
 		self.assertEqual(result["status"], "Failed", result)
-		log = frappe.get_doc(sync.LOG, result["log"])
+		log = frappe.get_doc(common.LOG, result["log"])
 		self.assertEqual(log.checkins_created, len(self.checkins(device)))
-		self.assertEqual(log.unmapped, frappe.db.count(sync.PUNCH, {"device": device, "status": P.UNMAPPED}))
+		self.assertEqual(
+			log.unmapped, frappe.db.count(common.PUNCH, {"device": device, "status": P.UNMAPPED})
+		)
 		self.assertEqual(log.duplicates + log.inactive + log.failed, 0)
-		self.assertEqual(log.new_punches, frappe.db.count(sync.PUNCH, {"device": device}))
+		self.assertEqual(log.new_punches, frappe.db.count(common.PUNCH, {"device": device}))
 
 	def test_crash_after_fetch_before_store_loses_nothing(self):
 		(sim,) = self.start_simulator()
 		device = self.make_device(sim)
 		for device_id in self.punching_user_ids(device):
 			self.make_employee(device_id)
-		with patch.object(sync, "store_punches", side_effect=WorkerDied), self.assertRaises(WorkerDied):
-			sync.sync_device(device)
+		with patch.object(jobs, "store_punches", side_effect=WorkerDied), self.assertRaises(WorkerDied):
+			jobs.sync_device(device)
 		frappe.db.rollback()
-		self.assertEqual(frappe.db.count(sync.PUNCH, {"device": device}), 0)
-		self.assertIsNone(frappe.db.get_value(sync.DEVICE, device, "synced_up_to"))
-		(died,) = frappe.get_all(sync.LOG, filters={"device": device}, pluck="name")
+		self.assertEqual(frappe.db.count(common.PUNCH, {"device": device}), 0)
+		self.assertIsNone(frappe.db.get_value(common.DEVICE, device, "synced_up_to"))
+		(died,) = frappe.get_all(common.LOG, filters={"device": device}, pluck="name")
 
-		again = sync.sync_device(device)
+		again = jobs.sync_device(device)
 		self.assertEqual(again["status"], "Success", again)
 		self.assertGreater(again["checkins_created"], 0)
 		self.assertEqual(self.assert_checkins_exactly_once(device), again["checkins_created"])
-		self.assertIsNotNone(frappe.db.get_value(sync.DEVICE, device, "synced_up_to"))
-		self.assertEqual(frappe.db.get_value(sync.LOG, died, "status"), "Failed", "closed as interrupted")
+		self.assertIsNotNone(frappe.db.get_value(common.DEVICE, device, "synced_up_to"))
+		self.assertEqual(frappe.db.get_value(common.LOG, died, "status"), "Failed", "closed as interrupted")
 
 	def test_crash_half_way_through_checkins_rerun_creates_exactly_the_missing_ones(self):
 		(sim,) = self.start_simulator()
 		device = self.make_device(sim)
 		for device_id in self.punching_user_ids(device):
 			self.make_employee(device_id)
-		insert = sync._insert_checkin
+		insert = checkins._insert_checkin
 		inserted = []
 
 		def insert_then_die(*args):
@@ -245,38 +245,38 @@ class TestDevicePunch(AttendanceSyncTestCase):
 
 		# Batches of 7: the first commits, the worker dies in the second.
 		with (
-			patch.object(sync, "BATCH_SIZE", 7),
-			patch.object(sync, "_insert_checkin", insert_then_die),
+			patch.object(checkins, "BATCH_SIZE", 7),
+			patch.object(checkins, "_insert_checkin", insert_then_die),
 			self.assertRaises(WorkerDied),
 		):
-			sync.sync_device(device)
+			jobs.sync_device(device)
 		frappe.db.rollback()
 		# What the first batch committed stays; the batch the worker died in left nothing.
 		committed = self.assert_checkins_exactly_once(device)
 		self.assertTrue(0 < committed < len(inserted), (committed, len(inserted)))
-		self.assertIsNone(frappe.db.get_value(sync.DEVICE, device, "synced_up_to"), "the cursor moves last")
+		self.assertIsNone(frappe.db.get_value(common.DEVICE, device, "synced_up_to"), "the cursor moves last")
 
-		again = sync.sync_device(device)
+		again = jobs.sync_device(device)
 		self.assertEqual(again["status"], "Success", again)
 		self.assertEqual(again["new_punches"], 0, "the punches were stored before the crash")
 		total = self.assert_checkins_exactly_once(device)
 		self.assertEqual(total, committed + again["checkins_created"])
-		self.assertEqual(frappe.db.count(sync.PUNCH, {"device": device, "status": P.PENDING}), 0)
+		self.assertEqual(frappe.db.count(common.PUNCH, {"device": device, "status": P.PENDING}), 0)
 
 	def test_manual_and_scheduled_runs_of_one_device_in_either_order(self):
 		(sim,) = self.start_simulator()
 		device = self.make_device(sim)
 		for device_id in self.punching_user_ids(device):
 			self.make_employee(device_id)
-		sync_start = get_datetime(frappe.db.get_value(sync.DEVICE, device, "sync_start"))
+		sync_start = get_datetime(frappe.db.get_value(common.DEVICE, device, "sync_start"))
 		start, end = str(sync_start), str(now_datetime())
 		outcomes = []
-		for order in ((sync.SCHEDULED, sync.MANUAL), (sync.MANUAL, sync.SCHEDULED)):
+		for order in ((jobs.SCHEDULED, jobs.MANUAL), (jobs.MANUAL, jobs.SCHEDULED)):
 			for trigger in order:
 				result = (
-					sync.sync_device(device, sync.MANUAL, start, end)
-					if trigger == sync.MANUAL
-					else sync.sync_device(device)
+					jobs.sync_device(device, jobs.MANUAL, start, end)
+					if trigger == jobs.MANUAL
+					else jobs.sync_device(device)
 				)
 				self.assertEqual(result["status"], "Success", result)
 			self.assert_checkins_exactly_once(device)
@@ -285,8 +285,8 @@ class TestDevicePunch(AttendanceSyncTestCase):
 			)
 			# Start over: no punches, no check-ins, no cursors.
 			frappe.db.delete("Employee Checkin", {"device_id": device})
-			frappe.db.delete(sync.PUNCH, {"device": device})
-			frappe.db.set_value(sync.DEVICE, device, {"synced_up_to": None, "last_serial_no": None})
+			frappe.db.delete(common.PUNCH, {"device": device})
+			frappe.db.set_value(common.DEVICE, device, {"synced_up_to": None, "last_serial_no": None})
 			frappe.db.commit()
 		self.assertTrue(outcomes[0])
 		self.assertEqual(outcomes[0], outcomes[1])
@@ -298,15 +298,15 @@ class TestDevicePunch(AttendanceSyncTestCase):
 			self.make_employee(device_id)
 		# The second page answers 500 every time (retries too): the first page's events arrive.
 		sim.set_faults(page_fault={"kind": "status500", "on_page": 2, "times": 0})
-		failed = sync.sync_device(device)
+		failed = jobs.sync_device(device)
 		self.assertEqual(failed["status"], "Failed", failed)
 		stored = self.punches(device)
 		self.assertGreater(len(stored), 0, "the first page is kept")
 		self.assertEqual(len(self.checkins(device)), failed["checkins_created"])
-		synced = frappe.db.get_value(sync.DEVICE, device, "synced_up_to")
+		synced = frappe.db.get_value(common.DEVICE, device, "synced_up_to")
 
 		sim.set_faults()
-		complete = sync.sync_device(device)
+		complete = jobs.sync_device(device)
 		self.assertEqual(complete["status"], "Success", complete)
 		everything = self.punches(device)
 		self.assertGreater(len(everything), len(stored))
@@ -325,9 +325,9 @@ class TestDevicePunch(AttendanceSyncTestCase):
 		now = now_datetime()
 		window = (str(now - timedelta(days=1)), str(now))
 		for device in (trusting, fixed):
-			result = sync.sync_device(device, sync.MANUAL, *window)
+			result = jobs.sync_device(device, jobs.MANUAL, *window)
 			self.assertEqual(result["status"], "Success", result)
-		site_tz = sync._site_tz()
+		site_tz = common.site_time_zone()
 		trusted = {p.event_key: p for p in self.punches(trusting)}
 		read = {p.event_key: p for p in self.punches(fixed)}
 		both = set(trusted) & set(read)

@@ -1,0 +1,774 @@
+"""Background jobs and their entry points: the scheduler events, the device job and Reprocess.
+
+The rules live in `attendance_sync.logic`; this module reads and writes documents around them. Order of work
+in a device job, and why:
+1. fetch from the device (no database transaction open for long);
+2. store every new punch in one bulk insert and commit, so nothing fetched can be lost from here on;
+3. turn Pending punches into Employee Checkins batch by batch (`checkins.process_pending`), each batch
+   committed under a site-wide lock (two devices reporting one employee in one second must not both insert);
+4. only then move Synced Up To / Last Serial No, write the Sync Log and the Shift Type cursors (`cursors`; each
+   stays before the earliest punch of its employees that is still Pending or Failed).
+A crash anywhere leaves the cursors where they were and the stored punches Pending; the next run re-fetches the
+window (the keys turn the known events away) and finishes the Pending ones, exactly once.
+
+The dotted paths of `sync_device`, `reprocess` and the scheduler events are stored: in hooks.py, in Scheduled
+Job Type records (synced from the hooks by `bench migrate`) and in queued jobs.
+"""
+
+import time
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+import frappe
+from frappe import _
+from frappe.model.document import Document
+from frappe.realtime import get_doc_room
+from frappe.utils import cint, flt, get_datetime, now_datetime, strip_html
+
+from attendance_sync.attendance_sync.checkins import process_pending
+from attendance_sync.attendance_sync.common import (
+	DEVICE,
+	JOB_TIMEOUT,
+	LOG,
+	PUNCH,
+	dt,
+	get_settings,
+	in_test,
+	job_id,
+	load_core,
+	site_time_zone,
+)
+from attendance_sync.attendance_sync.cursors import (
+	ShiftCursorPlan,
+	update_shift_type_cursors,
+	update_shift_types,
+)
+from attendance_sync.attendance_sync.locks import advisory_lock
+from attendance_sync.attendance_sync.maintenance import refresh_health
+from attendance_sync.logic import counters, errors, schedule, windows
+from attendance_sync.logic import punches as P
+from attendance_sync.logic.progress import (
+	Throttle,
+	checkin_message,
+	checkin_percent,
+	fetch_message,
+	fetch_percent,
+)
+from attendance_sync.logic.settings import SyncSettings
+from attendance_sync.logic.timezones import (
+	REINTERPRET,
+	device_utc_offset,
+	reinterpret_in_zone,
+	site_naive_to_aware,
+	to_site_naive,
+)
+
+PROGRESS_EVENT = "attendance_sync_progress"
+DONE_EVENT = "attendance_sync_done"
+
+SCHEDULED, MANUAL, REPROCESS = "Scheduled", "Manual", "Reprocess"
+RUNNING = "Running"
+
+
+def core_device(doc: Document, settings: SyncSettings) -> Any:
+	"""The `_core.Device` for a Device Configuration. The password is read here, on the server, only."""
+	password = doc.get_password("device_user_password", raise_exception=False)
+	if not password:
+		frappe.throw(_("Set the Device User Password of {0}").format(doc.name))
+	return load_core().Device(
+		doc.device_ip,
+		doc.device_user,
+		password,
+		port=cint(doc.port) or None,
+		https=bool(doc.use_https),
+		verify_tls=bool(doc.verify_tls),
+		name=doc.name,
+		major=cint(doc.major),
+		minor=cint(doc.minor),
+		# Re-interpreting reads the wall clock of every time, so the terminal's own offset is kept for the window
+		# (it maps back to the same digits on the terminal); otherwise the configured zone covers naive times.
+		utc_offset=None
+		if reinterpret_zone(doc)
+		else device_utc_offset(doc.device_time_zone, site_naive_to_aware(now_datetime(), site_time_zone())),
+		connect_timeout=settings.connect_timeout,
+		timeout=settings.request_timeout,
+		punch_codes=sorted(settings.punch_codes) if settings.punch_codes else None,
+	)
+
+
+def reinterpret_zone(doc: Document) -> str | None:
+	"""Device Time Zone when the device's times are re-interpreted in it (Time Zone Handling), else None."""
+	if doc.get("time_zone_handling") != REINTERPRET:
+		return None
+	if not doc.device_time_zone:
+		frappe.throw(
+			_("{0} of {1} needs a Device Time Zone: set it, or choose Trust Device Offsets").format(
+				_(REINTERPRET), doc.name
+			)
+		)
+	return doc.device_time_zone
+
+
+class DeviceClock:
+	"""Device instants to site time, and site windows to what the core is asked, under Time Zone Handling."""
+
+	def __init__(self, site_tz: str, zone: str | None) -> None:
+		self.site_tz = site_tz
+		self.zone = zone
+
+	def site_time(self, value: datetime) -> datetime:
+		return to_site_naive(reinterpret_in_zone(value, self.zone) if self.zone else value, self.site_tz)
+
+	def request(self, window: windows.Window) -> tuple[datetime, datetime]:
+		"""A site-time window as the core takes it: instants, or the terminal's wall clock (naive)."""
+		if self.zone:
+			return windows.device_wall_window(window, self.site_tz, self.zone)
+		return site_naive_to_aware(window.start, self.site_tz), site_naive_to_aware(window.end, self.site_tz)
+
+
+class Progress:
+	"""Realtime progress: pages and events while fetching, then check-ins.
+
+	Device runs speak to the device's form (its document room); a Reprocess speaks to the user who asked. Every
+	message carries `title` ("Sync of <device>"), `percent` and `description` (worded, with "1 page" and
+	"2 pages"), ready for one progress bar: the form shows that bar as Queued when it queues a manual run, the
+	run's first message ("started") takes the same bar over, and the result (DONE_EVENT, same title) closes it.
+	"""
+
+	def __init__(self, device: str | None, user: str | None = None, title: str | None = None) -> None:
+		self.device = device
+		self.user = user
+		self.title = title or (_("Sync of {0}").format(device) if device else _("Reprocess"))
+		self.throttle = Throttle(1.0)
+
+	def publish(self, event: str, message: dict[str, Any]) -> None:
+		message = {"device": self.device, "title": self.title, **message}
+		try:
+			if self.user:
+				frappe.publish_realtime(event, message, user=self.user)
+			elif self.device:
+				frappe.publish_realtime(event, message, room=get_doc_room(DEVICE, self.device))
+		except Exception:
+			# Progress is cosmetic; an exception here would cancel the fetch it reports on.
+			pass
+
+	def started(self) -> None:
+		self.publish(
+			PROGRESS_EVENT,
+			{"stage": "started", "percent": 1, "description": _("Connecting to the terminal")},
+		)
+
+	def fetch(self, pages: int, events: int) -> None:
+		if self.throttle.ready():
+			self.publish(
+				PROGRESS_EVENT,
+				{
+					"stage": "fetch",
+					"pages": pages,
+					"events": events,
+					"percent": fetch_percent(pages),
+					"description": fetch_message(pages, events),
+				},
+			)
+
+	def checkins(self, done: int, total: int) -> None:
+		if self.throttle.ready(force=done >= total):
+			self.publish(
+				PROGRESS_EVENT,
+				{
+					"stage": "checkins",
+					"done": done,
+					"total": total,
+					"percent": checkin_percent(done, total),
+					"description": checkin_message(done, total),
+				},
+			)
+
+
+def enqueue_device(device: str, trigger: str = SCHEDULED, **kwargs: Any) -> bool:
+	"""Queue the device job; False when a job of this device is already queued or running."""
+	jid = job_id(device)
+	if not in_test() and _job_in_flight(jid):
+		return False
+	frappe.enqueue(
+		"attendance_sync.attendance_sync.jobs.sync_device",
+		queue="long",
+		timeout=JOB_TIMEOUT,
+		job_id=jid,
+		deduplicate=True,
+		now=bool(in_test()),
+		device=device,
+		trigger=trigger,
+		**kwargs,
+	)
+	return True
+
+
+def _job_in_flight(jid: str) -> bool:
+	"""Queued, or started by a worker that is alive. A job whose worker died (OOM, SIGKILL) keeps rq's "started"
+	status until a worker cleans the registry, which rq does every 10-15 minutes: the device would sit out that
+	long. Its heartbeat has lapsed, so cleaning the started registry now marks it failed and frees the device."""
+	from frappe.utils.background_jobs import get_queue, is_job_enqueued
+
+	if not is_job_enqueued(jid):
+		return False
+	get_queue("long").started_job_registry.cleanup()
+	return is_job_enqueued(jid)
+
+
+def _schedulable_devices() -> list[dict[str, Any]]:
+	return frappe.get_all(
+		DEVICE,
+		filters={"enabled": 1, "auth_blocked": 0},
+		fields=["name", "sync_frequency", "last_sync_at"],
+	)
+
+
+def _enqueue_candidates(
+	candidates: list[schedule.Candidate], settings: SyncSettings, finishing: str | None = None
+) -> list[str]:
+	from frappe.utils.background_jobs import is_job_enqueued
+
+	active = 0
+	if settings.fetch_concurrency > 0:
+		active = schedule.active_jobs(
+			frappe.get_all(DEVICE, pluck="name"),
+			lambda device: is_job_enqueued(job_id(device)),
+			finishing=finishing,
+		)
+	picked = schedule.pick_for_enqueue(candidates, active=active, limit=settings.fetch_concurrency)
+	return [name for name in picked if enqueue_device(name, SCHEDULED)]
+
+
+def scheduled_daily() -> list[str]:
+	"""The `daily` event: every enabled device (the seed's promise), within Fetch Concurrency."""
+	devices = _schedulable_devices()
+	candidates = [schedule.Candidate(d.name, dt(d.last_sync_at)) for d in devices]
+	return _enqueue_candidates(candidates, get_settings())
+
+
+def scheduled_tick(finishing: str | None = None) -> list[str]:
+	"""The 15-minute cron tick: refresh every device's health, enqueue the devices whose frequency is due.
+
+	A scheduled device job calls it as it finishes (`finishing` = its device), to refill its Fetch Concurrency
+	slot: RQ still reports that job as running, so it is not counted.
+	"""
+	refresh_health()
+	now = now_datetime()
+	candidates = [
+		schedule.Candidate(d.name, dt(d.last_sync_at))
+		for d in _schedulable_devices()
+		if schedule.is_due(d.sync_frequency, dt(d.last_sync_at), now)
+	]
+	return _enqueue_candidates(candidates, get_settings(), finishing)
+
+
+def sync_device(
+	device: str,
+	trigger: str = SCHEDULED,
+	from_time: str | None = None,
+	to_time: str | None = None,
+) -> dict[str, Any]:
+	"""Run one device: fetch, store, check in, move the cursors. Never raises for a device fault."""
+	progress = Progress(device)
+	with advisory_lock(job_id(device)) as acquired:
+		if not acquired:
+			result = {"skipped": True, "message": _("A sync of {0} is already running").format(device)}
+			progress.publish(DONE_EVENT, result)
+			return result
+		progress.started()
+		result = _run_device(device, trigger, dt(from_time), dt(to_time), progress)
+	progress.publish(DONE_EVENT, result)
+	if get_settings().fetch_concurrency > 0 and trigger == SCHEDULED:
+		scheduled_tick(finishing=device)
+	return result
+
+
+def _close_interrupted_logs(device: str) -> None:
+	# Under the device lock no other run of this device exists, so a Running log is one a dead worker left.
+	frappe.db.set_value(
+		LOG,
+		{"device": device, "status": RUNNING, "trigger": ["in", [SCHEDULED, MANUAL]]},
+		{"status": "Failed", "error": _("Interrupted: the worker stopped before the run finished")},
+		update_modified=False,
+	)
+
+
+def _start_log(device: str | None, trigger: str) -> Document:
+	log = frappe.get_doc(
+		{
+			"doctype": LOG,
+			"device": device,
+			"trigger": trigger,
+			"status": RUNNING,
+			"started_at": now_datetime(),
+			"job_id": job_id(device) if device else None,
+			"user": frappe.session.user,
+		}
+	)
+	log.insert(ignore_permissions=True)
+	return log
+
+
+def _finish_log(log: Document, counts: P.SyncCounts, status: str, started: float, **extra: Any) -> None:
+	log.update(counts.as_dict())
+	log.update(extra)
+	log.status = status
+	log.duration = round(time.monotonic() - started, 3)
+	log.save(ignore_permissions=True)
+
+
+def _serial_anchor(device: str, last_serial: int | None) -> counters.Anchor | None:
+	"""The stored punch named by Last Serial No (the newest, if a restarted counter reused the serial)."""
+	if not last_serial:
+		return None
+	rows = frappe.get_all(
+		PUNCH,
+		filters={"device": device, "serial_no": last_serial},
+		fields=["event_key", "time"],
+		order_by="creation desc",
+		limit=1,
+	)
+	if not rows:
+		return None
+	return counters.Anchor(serial=last_serial, key=rows[0].event_key, time=get_datetime(rows[0].time))
+
+
+def _stored_keys(device: str, serials: Iterable[int]) -> dict[int, set[str]]:
+	"""The event keys stored for each of `serials` of the device."""
+	wanted = sorted(set(serials))
+	found: dict[int, set[str]] = {}
+	for i in range(0, len(wanted), 1000):
+		for row in frappe.get_all(
+			PUNCH,
+			filters={"device": device, "serial_no": ["in", wanted[i : i + 1000]]},
+			fields=["serial_no", "event_key"],
+		):
+			found.setdefault(int(row.serial_no), set()).add(row.event_key)
+	return found
+
+
+def _run_device(
+	device: str,
+	trigger: str,
+	from_time: datetime | None,
+	to_time: datetime | None,
+	progress: Progress,
+) -> dict[str, Any]:
+	doc = frappe.get_doc(DEVICE, device)
+	if trigger == SCHEDULED and (not doc.enabled or doc.auth_blocked):
+		return {
+			"skipped": True,
+			"message": _("{0} is disabled or waiting for its configuration to be fixed").format(device),
+		}
+	settings = get_settings()
+	site_tz = site_time_zone()
+	_close_interrupted_logs(device)
+	log = _start_log(device, trigger)
+	frappe.db.set_value(DEVICE, device, "last_sync_at", log.started_at, update_modified=False)
+	frappe.db.commit()
+
+	started = time.monotonic()
+	counts = P.SyncCounts()
+	extra: dict[str, Any] = {}
+	password = None
+	try:
+		password = doc.get_password("device_user_password", raise_exception=False)
+		clock = DeviceClock(site_tz, reinterpret_zone(doc))
+		dev = core_device(doc, settings)
+		info = load_core().device_info(dev)
+		server_now = now_datetime()
+		device_now = clock.site_time(info.device_time)
+		frappe.db.set_value(
+			DEVICE,
+			device,
+			{"model": info.model, "firmware": info.firmware, "serial_number": info.serial_number},
+			update_modified=False,
+		)
+		if trigger == MANUAL:
+			window = windows.manual_window(from_time, to_time, now=server_now)
+		else:
+			window = windows.scheduled_window(
+				synced_up_to=dt(doc.synced_up_to),
+				sync_start=dt(doc.sync_start),
+				overlap=settings.overlap,
+				device_now=device_now,
+			)
+		extra.update(
+			{
+				"window_start": window.start,
+				"window_end": window.end,
+				"device_time": device_now,
+				# Re-interpreted, the terminal's clock is measured in the zone it really shows.
+				"clock_skew_seconds": flt((device_now - server_now).total_seconds(), 3)
+				if clock.zone
+				else flt(info.clock_skew_seconds, 3),
+			}
+		)
+		updates: dict[str, Any] = {}
+		failure: Exception | None = None
+		if window.empty:
+			extra["notes"] = _(
+				"The device clock ({0}) is behind Synced Up To: nothing to fetch. Check the terminal's time settings."
+			).format(device_now)
+		else:
+			failure = _fetch_and_store(
+				doc,
+				dev,
+				trigger,
+				info,
+				window,
+				clock,
+				progress,
+				log.name,
+				counts,
+				extra,
+				updates,
+				limit=windows.cursor_limit(device_now, server_now),
+			)
+
+		process_pending({"device": device}, counts, settings, on_progress=progress.checkins)
+		if failure is not None:
+			# What arrived before the failure is stored and checked in; the run is still a failure.
+			frappe.db.set_value(DEVICE, device, updates, update_modified=False)
+			frappe.db.commit()
+			raise failure
+
+		status = counts.status
+		updates.update(
+			{
+				"last_sync_status": status,
+				"last_error": _partial_error(device, counts) if counts.failed else None,
+				"last_sync_log": log.name,
+			}
+		)
+		frappe.db.set_value(DEVICE, device, updates, update_modified=False)
+		held = update_shift_type_cursors(device)
+		_finish_log(log, counts, status, started, **extra, **_open_work(device, held))
+		frappe.db.commit()
+		refresh_health(device)
+		frappe.db.commit()
+		return {"status": status, "log": log.name, "trigger": trigger, **counts.as_dict()}
+	except Exception as e:
+		frappe.db.rollback()
+		return _fail(device, log.name, e, counts, started, trigger, password, extra)
+
+
+def _fetch_and_store(
+	doc: Document,
+	dev: Any,
+	trigger: str,
+	info: Any,
+	window: windows.Window,
+	clock: DeviceClock,
+	progress: Progress,
+	log_name: str,
+	counts: P.SyncCounts,
+	extra: dict[str, Any],
+	updates: dict[str, Any],
+	*,
+	limit: datetime,
+) -> Exception | None:
+	"""Fetch the window, store its punches (committed), and work out the cursors; the fetch's failure, if any.
+
+	A scheduled run searches by serial from the anchor (the stored punch of Last Serial No) on, where the
+	terminal supports it; when the anchor does not come back at its time, the counter restarted (or the anchor is
+	gone) and the run searches the window by time. Every fetch is checked for a restarted counter or a replaced
+	terminal, which the Sync Log records and the serial cursor follows.
+	"""
+	device = doc.name
+	scheduled = trigger == SCHEDULED
+	direction = doc.punch_direction
+	last_serial = cint(doc.last_serial_no) or None
+	reset = counters.terminal_replaced(doc.serial_number, info.serial_number)
+	anchor = None if reset else _serial_anchor(device, last_serial)
+	anchored = last_serial is None or anchor is not None
+
+	def punch_rows(events: Iterable[Any]) -> P.FetchedPunches:
+		return P.punch_rows(
+			device, events, site_tz=clock.site_tz, direction=direction, reinterpret_zone=clock.zone
+		)
+
+	searched = window
+	since = None
+	if anchor is not None and windows.use_serial_search(
+		scheduled=scheduled,
+		supported=bool(info.supports_serial_search),
+		last_serial=anchor.serial,
+		stored_serial_number=doc.serial_number,
+		device_serial_number=info.serial_number,
+	):
+		searched = windows.Window(counters.search_start(window.start, anchor), window.end)
+		since = anchor.serial - 1
+	result, failure = _fetch(dev, searched, clock, since, progress)
+	fetched = punch_rows(result.events)
+	rows = list(fetched.rows)
+	pages, exchanges, events = result.stats.pages, result.stats.exchanges, fetched.events
+	serial_mode = since is not None and bool(result.serial_mode)
+	confirmed = True
+
+	def restart() -> counters.CounterReset | None:
+		return counters.detect_restart(
+			last_serial=last_serial,
+			anchor=anchor,
+			rows=rows,
+			stored_keys=_stored_keys(
+				device,
+				(
+					r.serial_no
+					for r in rows
+					if r.serial_no is not None and last_serial and r.serial_no <= last_serial
+				),
+			),
+		)
+
+	if reset is None and since is not None and result.serial_reset_suspected:
+		reset = counters.reported_restart(since)
+	if reset is None:
+		reset = restart()
+	if serial_mode and anchor is not None and (reset or not counters.anchor_confirmed(anchor, rows)):
+		# Last Serial No's punch is not on the terminal at its time, or serials came back for other events: the
+		# counter restarted (or the punch is gone), and a search by serial cannot reach the new events numbered
+		# below it. (When the core found nothing by serial it searched the window by time itself.)
+		anchored = False
+		if failure is None:
+			# Search the window by time, which needs no counter.
+			result, failure = _fetch(dev, window, clock, None, progress)
+			searched, serial_mode = window, False
+			again = punch_rows(result.events)
+			known = {r.name for r in rows}
+			rows += [r for r in again.rows if r.name not in known]
+			pages += result.stats.pages
+			exchanges += result.stats.exchanges
+			events += again.events
+			if reset is None:
+				reset = restart()
+		else:
+			# Interrupted: nothing is asked again (it may have been a rejected login), and the serials received
+			# prove nothing about what is missing.
+			confirmed = False
+	elif since is not None and not result.serial_mode:
+		# The core found nothing after the anchor and searched by time: the anchor's serial is gone.
+		anchored = False
+	if reset is not None:
+		extra.update({"counter_reset": reset.kind, "counter_reset_details": reset.details})
+	extra.update({"pages": pages, "exchanges": exchanges, "serial_mode": int(serial_mode)})
+
+	new_rows = store_punches(rows, log_name)
+	frappe.db.commit()
+	counts.fetched = events
+	counts.new_punches = len(new_rows)
+	counts.unmapped += sum(1 for r in new_rows if r.status == P.UNMAPPED)
+
+	# On a failure part-way, complete_until is where the core can prove it received everything: the cursor stops
+	# there. An unconfirmed search by serial proves nothing.
+	complete_until = clock.site_time(result.complete_until) if confirmed else searched.start
+	updates["synced_up_to"] = windows.next_synced_up_to(
+		dt(doc.synced_up_to),
+		searched,
+		floor=dt(doc.sync_start),
+		limit=windows.completed_limit(limit, complete_until),
+	)
+	if failure is None:
+		updates["last_serial_no"] = counters.next_last_serial(
+			last_serial,
+			counters.highest_serial(rows),
+			scheduled=scheduled,
+			reset=reset is not None,
+			anchored=anchored,
+		)
+	return failure
+
+
+def _fetch(
+	dev: Any, window: windows.Window, clock: DeviceClock, since: int | None, progress: Progress
+) -> tuple[Any, Exception | None]:
+	"""`_core.fetch_events` over the window; a device failure with events received returns them and the error."""
+	core = load_core()
+	start, end = clock.request(window)
+	try:
+		result = core.fetch_events(
+			dev,
+			start,
+			end,
+			since_serial=since,
+			on_progress=progress.fetch,
+		)
+	except core.AttendanceSyncError as e:
+		if e.partial is None:
+			raise
+		return e.partial, e
+	return result, None
+
+
+def _partial_error(device: str, counts: P.SyncCounts) -> str:
+	"""Last Error of a Partial run: how many punches failed and the first reason."""
+	first = frappe.get_all(
+		PUNCH,
+		filters={"device": device, "status": P.FAILED},
+		fields=["reason"],
+		order_by="time asc",
+		limit=1,
+	)
+	text = (
+		_("1 punch of this run could not become a check-in")
+		if counts.failed == 1
+		else _("{0} punches of this run could not become check-ins").format(counts.failed)
+	)
+	if first and first[0].reason:
+		text += ": " + first[0].reason
+	return text + " " + _("(Device Punch list, status Failed)")
+
+
+def _open_work(device: str, held: dict[str, ShiftCursorPlan]) -> dict[str, Any]:
+	"""The Sync Log fields on what waits for a person: held Shift Type cursors, open Unmapped punches."""
+	holds = [plan.hold for plan in held.values() if plan.hold]
+	return {
+		"cursor_held_by": "\n".join(schedule.hold_text(h) for h in holds) or None,
+		"held_punches": sum(h.punches for h in holds),
+		"open_unmapped": frappe.db.count(PUNCH, {"device": device, "status": P.UNMAPPED}),
+	}
+
+
+def _fail(
+	device: str,
+	log_name: str,
+	exc: Exception,
+	counts: P.SyncCounts,
+	started: float,
+	trigger: str,
+	password: str | None,
+	extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+	"""Record a failed run: Last Error, a Failed Sync Log and one Error Log naming the device; never the password."""
+	frappe.clear_messages()
+	report = errors.describe_error(exc, secrets=[password])
+	if isinstance(exc, windows.WindowError | frappe.ValidationError) and not report.is_device_error:
+		report = errors.ErrorReport(
+			kind=report.kind,
+			message=strip_html(report.message),
+			hint=_("Correct the window or the device configuration and run again."),
+			is_device_error=False,
+			auth_failure=False,
+		)
+	updates: dict[str, Any] = {
+		"last_sync_status": "Failed",
+		"last_error": report.text(),
+		"last_sync_log": log_name,
+	}
+	if report.auth_failure:
+		updates["auth_blocked"] = 1
+	frappe.db.set_value(DEVICE, device, updates, update_modified=False)
+	log = frappe.get_doc(LOG, log_name)
+	_finish_log(log, counts, "Failed", started, **(extra or {}), error=report.text())
+	details = report.text()
+	if not report.is_device_error:
+		details += "\n\n" + errors.redact(frappe.get_traceback(), [password])
+	frappe.log_error(
+		title=_("Attendance Sync: {0} failed ({1})").format(device, report.kind),
+		message=details,
+		reference_doctype=DEVICE,
+		reference_name=device,
+	)
+	refresh_health(device)
+	frappe.db.commit()
+	return {
+		"status": "Failed",
+		"log": log_name,
+		"trigger": trigger,
+		"error": report.text(),
+		**counts.as_dict(),
+	}
+
+
+def store_punches(rows: list[P.PunchRow], log_name: str | None) -> list[P.PunchRow]:
+	"""Insert the rows not stored yet, in one multi-row INSERT IGNORE; returns the new ones."""
+	if not rows:
+		return []
+	existing: set[str] = set()
+	names = [r.name for r in rows]
+	for i in range(0, len(names), 1000):
+		existing.update(frappe.get_all(PUNCH, filters={"name": ["in", names[i : i + 1000]]}, pluck="name"))
+	new = [r for r in rows if r.name not in existing]
+	if not new:
+		return []
+	now = now_datetime()
+	user = frappe.session.user
+	fields = [*P.PunchRow.FIELDS, "sync_log", "creation", "modified", "owner", "modified_by", "docstatus"]
+	values = [(*r.values(), log_name, now, now, user, user, 0) for r in new]
+	# The device lock already keeps two runs of a device apart; IGNORE makes a race with a pruned-and-refetched
+	# row, or any other, harmless: the keys on name and (device, event_key) turn repeats away.
+	frappe.db.bulk_insert(PUNCH, fields, values, ignore_duplicates=True)
+	return new
+
+
+def reprocess(names: list[str] | None = None, device_user_id: str | None = None) -> dict[str, Any]:
+	"""Send punches back to Pending and process them: selected rows, or the Unmapped ones of a device user ID."""
+	if names:
+		scope: dict[str, Any] = {"name": ["in", names]}
+		reset = {**scope, "status": ["in", list(P.REPROCESSABLE_STATUSES)]}
+	elif device_user_id:
+		scope = {"device_user_id": P.normalize_device_user_id(device_user_id)}
+		reset = {**scope, "status": P.UNMAPPED}
+	else:
+		return {"status": "Success", "checkins_created": 0}
+	devices = sorted(set(frappe.get_all(PUNCH, filters=reset, pluck="device")))
+	if not devices:
+		return {"status": "Success", "checkins_created": 0}
+	frappe.db.set_value(PUNCH, reset, {"status": P.PENDING, "reason": None}, update_modified=False)
+	progress = Progress(devices[0] if len(devices) == 1 else None, frappe.session.user)
+	log = _start_log(devices[0] if len(devices) == 1 else None, REPROCESS)
+	frappe.db.commit()
+	started = time.monotonic()
+	counts = P.SyncCounts()
+	try:
+		process_pending(scope, counts, get_settings(), on_progress=progress.checkins)
+		# Resolved punches release the Shift Type cursors they held.
+		held = update_shift_types(
+			frappe.get_all(
+				"Device Shift Type",
+				filters={"parent": ["in", devices], "parenttype": DEVICE},
+				pluck="shift_type",
+			)
+		)
+		open_work = _open_work(devices[0], held) if len(devices) == 1 else {}
+		if len(devices) > 1:
+			open_work["cursor_held_by"] = (
+				"\n".join(schedule.hold_text(p.hold) for p in held.values() if p.hold) or None
+			)
+		_finish_log(log, counts, counts.status, started, **open_work)
+		frappe.db.commit()
+		for device in devices:
+			refresh_health(device)
+		frappe.db.commit()
+	except Exception as e:
+		frappe.db.rollback()
+		frappe.clear_messages()
+		report = errors.describe_error(e)
+		_finish_log(frappe.get_doc(LOG, log.name), counts, "Failed", started, error=report.text())
+		frappe.log_error(title=_("Attendance Sync: reprocessing failed"), message=frappe.get_traceback())
+		frappe.db.commit()
+	result = {
+		"status": frappe.db.get_value(LOG, log.name, "status"),
+		"log": log.name,
+		"trigger": REPROCESS,
+		**counts.as_dict(),
+	}
+	progress.publish(DONE_EVENT, result)
+	return result
+
+
+def enqueue_reprocess(names: list[str] | None = None, device_user_id: str | None = None) -> None:
+	key = device_user_id if device_user_id else frappe.generate_hash(length=10)
+	frappe.enqueue(
+		"attendance_sync.attendance_sync.jobs.reprocess",
+		queue="long",
+		timeout=JOB_TIMEOUT,
+		job_id=f"attendance_sync::reprocess::{key}",
+		deduplicate=True,
+		enqueue_after_commit=True,
+		now=bool(in_test()),
+		names=names,
+		device_user_id=device_user_id,
+	)
