@@ -3,6 +3,7 @@
 //! - [`isapi`]: digest auth, one keep-alive session per device, event search, system resources;
 //! - [`event`]: the event model, punch classification; [`dedup`]: removal of repeats;
 //! - [`fetch`]: one device and window; [`sync`]: many devices concurrently;
+//! - [`push`]: a body a terminal (or the relay) pushes, read into the same events;
 //! - [`host`], [`utc_offset`]: the rules for an address and an offset as a person types them.
 //!
 //! The simulator (`crates/sim`) and the `attendance-sync` command line (`crates/cli`) are crates of their own:
@@ -16,6 +17,7 @@ pub mod event;
 pub mod fetch;
 pub mod host;
 pub mod isapi;
+pub mod push;
 pub mod sync;
 pub mod utc_offset;
 
@@ -28,6 +30,10 @@ pub use utc_offset::{parse_utc_offset, UtcOffsetError};
 
 #[cfg(feature = "python")]
 mod python;
+/// `parse_push`, `PushResult`, `PushError` (src/python/push.rs), beside the binding's other files.
+#[cfg(feature = "python")]
+#[path = "python/push.rs"]
+mod python_push;
 
 /// The Python extension `attendance_sync_core._core` (built by maturin from python/pyproject.toml): registration
 /// only; the translation lives in `python/` (types, errors, functions).
@@ -70,6 +76,9 @@ fn _core(m: &pyo3::Bound<'_, pyo3::types::PyModule>) -> pyo3::PyResult<()> {
     )?;
     m.add("HostError", py.get_type::<errors::HostError>())?;
     m.add("UtcOffsetError", py.get_type::<errors::UtcOffsetError>())?;
+    m.add_class::<python_push::PyPushResult>()?;
+    m.add("PushError", py.get_type::<python_push::PushError>())?;
+    m.add_function(wrap_pyfunction!(python_push::parse_push, m)?)?;
     m.add_function(wrap_pyfunction!(functions::fetch_events, m)?)?;
     m.add_function(wrap_pyfunction!(functions::fetch_many, m)?)?;
     m.add_function(wrap_pyfunction!(functions::device_info, m)?)?;

@@ -24,6 +24,8 @@ __all__ = [
 	"FetchResult",
 	"FetchStats",
 	"HostError",
+	"PushError",
+	"PushResult",
 	"UtcOffsetError",
 	"__version__",
 	"dedup",
@@ -32,6 +34,7 @@ __all__ = [
 	"fetch_events",
 	"fetch_many",
 	"parse_host",
+	"parse_push",
 	"parse_utc_offset",
 	"punch_minors",
 ]
@@ -219,6 +222,44 @@ class UtcOffsetError(ValueError):
 	reason: Literal["format", "range"]
 	value: str
 
+@final
+class PushResult:
+	"""What one push body is (docs/push.md).
+
+	`kind` "event": an access event (major 5) in `event`, the same `Event` a fetch gives (`is_punch` says
+	whether it is a punch); `front_serial_no` is the serial of the previous event the terminal sent (a gap to
+	the last serial stored means pushes were missed), `current_event` False for a stored event sent again.
+	"heartbeat": the terminal's keep-alive. "not_access": another event type or major (`event_type`, `major`);
+	acknowledge and drop.
+	"""
+
+	kind: Literal["event", "heartbeat", "not_access"]
+	event: Event | None
+	front_serial_no: int | None
+	current_event: bool | None
+	mac_address: str | None
+	event_type: str | None
+	major: int | None
+	def as_dict(self) -> dict[str, Any]: ...
+
+_PushErrorReason: TypeAlias = Literal[
+	"empty",
+	"no_boundary",
+	"no_event_part",
+	"json",
+	"xml",
+	"not_object",
+	"no_event_object",
+	"no_time",
+	"bad_time",
+	"needs_offset",
+]
+
+class PushError(ValueError):
+	"""A push body that cannot be read; `reason` is a stable code."""
+
+	reason: _PushErrorReason
+
 def fetch_events(
 	device: _DeviceLike,
 	start: datetime,
@@ -258,6 +299,22 @@ def parse_host(text: str) -> tuple[str, int | None]:
 	IPv4 (no leading zeros), IPv6 (`[addr]:port` for a port; returned compressed, without brackets) or a host
 	name (RFC 1123 labels, returned in lower case, one trailing dot dropped); port 1-65535. A scheme, a path,
 	credentials or spaces are refused.
+	"""
+
+def parse_push(
+	body: bytes,
+	content_type: str | None = None,
+	*,
+	device: str,
+	utc_offset: str | None = None,
+	punch_codes: list[tuple[int, int]] | None = None,
+) -> PushResult:
+	"""One push body (a terminal's or the relay's POST) read as the search reads its records.
+
+	`content_type` is the request's: multipart bodies are split by its boundary and the JSON part named
+	`event_log` or `AccessControllerEvent` is read (picture parts are ignored); any other type, or None, means
+	the body is the notification itself (JSON, or XML from some firmwares). `device` names the event;
+	`utc_offset` (`parse_utc_offset`'s forms) reads a `dateTime` without an offset. Raises `PushError`.
 	"""
 
 def parse_utc_offset(text: str) -> int:
