@@ -85,5 +85,5 @@ lint: $(VENV)/.installed
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets -- -D warnings
 	cargo clippy -p attendance-sync --features python -- -D warnings
-	$(VENV)/bin/ruff check attendance_sync tests benches
-	$(VENV)/bin/ruff format --check attendance_sync tests benches
+	$(VENV)/bin/ruff check attendance_sync python tests benches
+	$(VENV)/bin/ruff format --check attendance_sync python tests benches
