@@ -4,5 +4,5 @@ The Rust core ships as its own distribution, attendance-sync-core (wheels per pl
 that a bench installs this app without a Rust toolchain); this module is how the app and its users import it.
 """
 
-from attendance_sync_core._core import *  # noqa: F403
+from attendance_sync_core._core import *
 from attendance_sync_core._core import __version__
