@@ -70,7 +70,7 @@ def test_fetch_store_plan_like_the_device_job(terminal):
 	ids = {r.device_user_id for r in fetched.rows if r.device_user_id}
 	employees = P.employee_index([(i, f"EMP-{i}", "Active") for i in ids])
 	pending = [P.PendingPunch(r.name, r.device, r.device_user_id, r.time, r.log_type) for r in fetched.rows]
-	decisions = P.plan_checkins(pending, employees)
+	decisions = P.CheckinPlan(pending, employees, [], 0, _core.dedup).decisions
 	created = [(d.employee, d.time) for d in decisions if d.creates_checkin]
 	assert len(created) == len(set(created))
 	assert len(created) + sum(d.status in (P.DUPLICATE, P.UNMAPPED) for d in decisions) == len(decisions)

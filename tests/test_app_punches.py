@@ -6,6 +6,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from event_values import Ev
 
+from attendance_sync import _core
 from attendance_sync.logic import punches as P
 
 DHAKA = timezone(timedelta(hours=6))
@@ -109,8 +110,19 @@ def test_employee_index_exact_after_trimming():
 def test_employee_ids_colliding_after_trimming_are_ambiguous():
 	index = P.employee_index([("5", "EMP-1", "Active"), ("5 ", "EMP-2", "Active")])
 	assert index.lookup("5") is None
-	decision = P.CheckinPlanner(index).decide(P.PendingPunch("p", "Gate", "5", naive(8), None))
+	(decision,) = plan([P.PendingPunch("p", "Gate", "5", naive(8), None)], index)
 	assert decision.status == P.UNMAPPED and "EMP-1" in decision.reason and "EMP-2" in decision.reason
+
+
+def plan(
+	punches: list[P.PendingPunch],
+	employees: P.EmployeeIndex,
+	existing: list[tuple[str, datetime]] | None = None,
+	*,
+	double_punch_seconds: int = 0,
+) -> list[P.Decision]:
+	"""The batch's decisions as the check-in step takes them: `CheckinPlan` on the core's dedup."""
+	return P.CheckinPlan(punches, employees, existing or [], double_punch_seconds, _core.dedup).decisions
 
 
 def pending(name: str, user: str | None, time: datetime, device: str = "Gate", log_type: str | None = None):
@@ -130,7 +142,7 @@ EMPLOYEES = P.employee_index(
 def test_statuses_of_a_batch():
 	decisions = {
 		d.punch: d
-		for d in P.plan_checkins(
+		for d in plan(
 			[
 				pending("a", "1", naive(8), log_type="IN"),
 				pending("b", "2", naive(8)),
@@ -155,14 +167,14 @@ def test_statuses_of_a_batch():
 
 def test_duplicate_of_existing_checkin_to_the_second_whatever_the_log_type():
 	existing = [("EMP-1", datetime(2024, 3, 1, 8, 0, 0, 250_000))]
-	(d,) = P.plan_checkins([pending("a", "1", naive(8), log_type="OUT")], EMPLOYEES, existing)
+	(d,) = plan([pending("a", "1", naive(8), log_type="OUT")], EMPLOYEES, existing)
 	assert d.status == P.DUPLICATE and d.employee == "EMP-1"
-	(d,) = P.plan_checkins([pending("a", "1", naive(8, 0, 1))], EMPLOYEES, existing)
+	(d,) = plan([pending("a", "1", naive(8, 0, 1))], EMPLOYEES, existing)
 	assert d.status == P.CHECKED_IN
 
 
 def test_two_devices_same_employee_same_second_make_one_checkin():
-	decisions = P.plan_checkins(
+	decisions = plan(
 		[pending("x", "1", naive(8), device="Gate A"), pending("y", "1", naive(8), device="Gate B")],
 		EMPLOYEES,
 	)
@@ -171,8 +183,8 @@ def test_two_devices_same_employee_same_second_make_one_checkin():
 
 def test_planning_order_is_deterministic():
 	batch = [pending("y", "1", naive(8)), pending("x", "1", naive(8))]
-	first = P.plan_checkins(batch, EMPLOYEES)
-	second = P.plan_checkins(list(reversed(batch)), EMPLOYEES)
+	first = plan(batch, EMPLOYEES)
+	second = plan(list(reversed(batch)), EMPLOYEES)
 	assert [(d.punch, d.status) for d in first] == [(d.punch, d.status) for d in second]
 	assert first[0].punch == "x" and first[0].status == P.CHECKED_IN
 
@@ -183,23 +195,80 @@ def test_double_punch_window():
 		pending("b", "1", naive(8, 0, 20)),
 		pending("c", "1", naive(8, 1, 30)),
 	]
-	statuses = [d.status for d in P.plan_checkins(batch, EMPLOYEES, double_punch_seconds=30)]
+	statuses = [d.status for d in plan(batch, EMPLOYEES, double_punch_seconds=30)]
 	assert statuses == [P.CHECKED_IN, P.DUPLICATE, P.CHECKED_IN]
-	statuses = [d.status for d in P.plan_checkins(batch, EMPLOYEES)]
+	statuses = [d.status for d in plan(batch, EMPLOYEES)]
 	assert statuses == [P.CHECKED_IN, P.CHECKED_IN, P.CHECKED_IN]
 	# The window applies against existing check-ins on either side too.
-	(d,) = P.plan_checkins(
+	(d,) = plan(
 		[pending("a", "1", naive(8))], EMPLOYEES, [("EMP-1", naive(8, 0, 10))], double_punch_seconds=30
+	)
+	assert d.status == P.DUPLICATE and "within 30 seconds" in d.reason
+
+
+def test_double_punch_window_includes_its_last_second():
+	"""At most N seconds away is a Duplicate (N = 0: the same second); N + 1 is not."""
+	batch = [
+		pending("a", "1", naive(8)),
+		pending("b", "1", naive(8, 0, 30)),
+		pending("c", "1", naive(8, 1, 1)),
+	]
+	statuses = [d.status for d in plan(batch, EMPLOYEES, double_punch_seconds=30)]
+	assert statuses == [P.CHECKED_IN, P.DUPLICATE, P.CHECKED_IN]
+	statuses = [d.status for d in plan(batch[:2], EMPLOYEES, double_punch_seconds=29)]
+	assert statuses == [P.CHECKED_IN, P.CHECKED_IN]
+	(d,) = plan(
+		[pending("a", "1", naive(8))], EMPLOYEES, [("EMP-1", naive(7, 59, 30))], double_punch_seconds=30
 	)
 	assert d.status == P.DUPLICATE
 
 
-def test_forget_gives_a_later_punch_its_chance_after_a_failed_insert():
-	planner = P.CheckinPlanner(EMPLOYEES)
-	first = planner.decide(pending("x", "1", naive(8)))
-	assert first.creates_checkin
-	planner.forget(first)
-	assert planner.decide(pending("y", "1", naive(8))).creates_checkin
+def test_duplicates_are_keyed_by_employee_not_device_user():
+	"""Two Attendance Device IDs can never share an Employee, but the existing check-ins are the Employee's: a
+	punch is compared with them by Employee, whatever device user punched."""
+	employees = P.employee_index([("1", "EMP-1", "Active"), ("10", "EMP-10", "Active")])
+	(d,) = plan([pending("a", "1", naive(8))], employees, [("EMP-10", naive(8))])
+	assert d.status == P.CHECKED_IN
+	(d,) = plan([pending("a", "1", naive(8))], employees, [("EMP-1", naive(8))])
+	assert d.status == P.DUPLICATE
+
+
+def walk(checkin_plan: P.CheckinPlan, failing: set[str]) -> list[tuple[str, str]]:
+	"""Iterate a plan as the check-in step does, failing the inserts of the punches named in `failing`."""
+	seen = []
+	for punch, decision in checkin_plan:
+		if decision.creates_checkin and punch.name in failing:
+			decision = checkin_plan.failed(punch, "HRMS refused it")
+		seen.append((punch.name, decision.status))
+	return seen
+
+
+def test_a_failed_insert_gives_a_later_punch_of_the_same_second_its_chance():
+	batch = [
+		pending("x", "1", naive(8)),
+		pending("y", "1", naive(8)),
+		pending("z", "1", naive(8, 0, 10)),
+		pending("w", "1", naive(8, 5)),
+	]
+	walked = walk(P.CheckinPlan(batch, EMPLOYEES, [], 30, _core.dedup), {"x"})
+	# y takes x's place, and z (10 s after y) is its double punch; w is far from both.
+	assert walked == [("x", P.FAILED), ("y", P.CHECKED_IN), ("z", P.DUPLICATE), ("w", P.CHECKED_IN)]
+	walked = walk(P.CheckinPlan(batch, EMPLOYEES, [], 30, _core.dedup), {"x", "y"})
+	assert walked == [("x", P.FAILED), ("y", P.FAILED), ("z", P.CHECKED_IN), ("w", P.CHECKED_IN)]
+	# Without failures the plan is what the core decided for the whole batch.
+	assert walk(P.CheckinPlan(batch, EMPLOYEES, [], 30, _core.dedup), set()) == [
+		("x", P.CHECKED_IN),
+		("y", P.DUPLICATE),
+		("z", P.DUPLICATE),
+		("w", P.CHECKED_IN),
+	]
+
+
+def test_a_failed_insert_keeps_what_was_inserted_before_it():
+	batch = [pending("a", "1", naive(8)), pending("b", "3", naive(8)), pending("c", "1", naive(8, 0, 5))]
+	walked = walk(P.CheckinPlan(batch, EMPLOYEES, [], 10, _core.dedup), {"b"})
+	# Re-deciding after b's failure still counts a's check-in: c stays its Duplicate.
+	assert walked == [("a", P.CHECKED_IN), ("b", P.FAILED), ("c", P.DUPLICATE)]
 
 
 def test_existing_checkin_bounds():

@@ -290,7 +290,39 @@ def test_dedup_window_keeps_first_of_double_punch(device):
 	for employee, evs in by_employee.items():
 		mine = [e.time for e in kept if e.employee_no == employee]
 		assert mine[0] == evs[0].time
-		assert all((b - a).total_seconds() >= 3600 for a, b in itertools.pairwise(mine))
+		assert all((b - a).total_seconds() > 3600 for a, b in itertools.pairwise(mine))
+
+
+def test_dedup_window_includes_its_last_second(device):
+	"""Two punches of one person exactly `window_seconds` apart are one: at most N seconds away is a repeat."""
+	start, end = week_window()
+	events = [e for e in _core.fetch_events(device.connection(), start, end).events if e.is_punch]
+	by_employee: dict[str, list] = {}
+	for e in events:
+		by_employee.setdefault(e.employee_no, []).append(e)
+	first, second = next(
+		(evs[0], later) for evs in by_employee.values() for later in evs if later.time > evs[0].time
+	)
+	apart = int((second.time - first.time).total_seconds())
+	assert _core.dedup([first, second], window_seconds=apart) == [first]
+	assert _core.dedup([first, second], window_seconds=apart - 1) == [first, second]
+
+
+def test_dedup_of_person_and_time_pairs_as_the_app_passes_them():
+	"""The Frappe app's check-ins: (Employee, site time with its wall clock as UTC), against existing ones."""
+	at = dt.datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
+	items = [("EMP-1", at), ("EMP-1", at), ("EMP-2", at), ("EMP-1", at + dt.timedelta(seconds=30))]
+	kept = _core.dedup(items)
+	assert kept == [items[0], items[2], items[3]] and kept[0] is items[0] and kept[1] is items[2]
+	assert _core.dedup(items, window_seconds=30) == [items[0], items[2]]
+	existing = [("EMP-2", at + dt.timedelta(seconds=20))]
+	assert _core.dedup(items, existing, window_seconds=20) == [items[0], items[3]]
+	with pytest.raises(ValueError, match="aware"):
+		_core.dedup([("EMP-1", at.replace(tzinfo=None))])
+	with pytest.raises(ValueError, match="pairs"):
+		_core.dedup([("EMP-1", at, "extra")])
+	with pytest.raises(ValueError):
+		_core.dedup(items, window_seconds=-1)
 
 
 def test_event_as_dict(device):

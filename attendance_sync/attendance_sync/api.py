@@ -26,8 +26,9 @@ DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 def only_for(roles: str | list[str]) -> None:
 	"""Refuse the session user unless it holds one of `roles`.
 
-	`frappe.only_for` returns early whenever `frappe.flags.in_test` is set, so a guard built on it is never
-	exercised by the bench tests; this one is enforced the same way everywhere.
+	On Frappe 15, `frappe.only_for` returns early whenever `frappe.flags.in_test` is set, so a guard built on it
+	is never exercised by the bench tests (16 checks the roles in tests too; both let Administrator through).
+	This one is enforced the same way everywhere, on both versions.
 	"""
 	allowed = [roles] if isinstance(roles, str) else roles
 	if set(allowed).isdisjoint(frappe.get_roles()):

@@ -12,7 +12,7 @@ import frappe
 from frappe import _
 from frappe.utils import get_datetime, strip_html
 
-from attendance_sync.attendance_sync.common import DEVICE, PUNCH
+from attendance_sync.attendance_sync.common import DEVICE, PUNCH, load_core
 from attendance_sync.attendance_sync.locks import advisory_lock
 from attendance_sync.logic import punches as P
 from attendance_sync.logic.settings import SyncSettings
@@ -98,10 +98,10 @@ def _process_batch(rows: list[dict[str, Any]], counts: P.SyncCounts, settings: S
 				as_list=True,
 			)
 		]
-	planner = P.CheckinPlanner(employees, existing, settings.double_punch_seconds)
+	# The duplicate rule is the core's (`_core.dedup`), decided for the whole batch and again after a failure.
+	plan = P.CheckinPlan(batch, employees, existing, settings.double_punch_seconds, load_core().dedup)
 	geo = _device_geo({p.device for p in batch})
-	for punch in P.ordered(batch):
-		decision = planner.decide(punch)
+	for punch, decision in plan:
 		checkin = None
 		if decision.creates_checkin:
 			# One savepoint per insert: whatever HRMS raises (a validation, or an AttributeError from an
@@ -112,27 +112,26 @@ def _process_batch(rows: list[dict[str, Any]], counts: P.SyncCounts, settings: S
 			except Exception as e:
 				frappe.db.rollback(save_point=CHECKIN_SAVEPOINT)
 				frappe.clear_messages()
-				planner.forget(decision)
-				decision = P.Decision(
-					punch.name,
-					P.FAILED,
-					employee=decision.employee,
-					reason=_checkin_failure_reason(decision.employee, e),
-				)
+				decision = plan.failed(punch, _checkin_failure_reason(decision.employee, e))
 			else:
 				frappe.db.release_savepoint(CHECKIN_SAVEPOINT)
-		frappe.db.set_value(
-			PUNCH,
-			punch.name,
-			{
-				"status": decision.status,
-				"reason": decision.reason,
-				"employee": decision.employee,
-				"employee_checkin": checkin,
-			},
-			update_modified=False,
-		)
+		_record(punch, decision, checkin)
 		counts.add(decision.status)
+
+
+def _record(punch: P.PendingPunch, decision: P.Decision, checkin: str | None) -> None:
+	"""Write the decision on its Device Punch."""
+	frappe.db.set_value(
+		PUNCH,
+		punch.name,
+		{
+			"status": decision.status,
+			"reason": decision.reason,
+			"employee": decision.employee,
+			"employee_checkin": checkin,
+		},
+		update_modified=False,
+	)
 
 
 def _insert_checkin(decision: P.Decision, device: str, geo: tuple[float | None, float | None]) -> str:

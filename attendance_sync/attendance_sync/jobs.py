@@ -760,6 +760,9 @@ def reprocess(names: list[str] | None = None, device_user_id: str | None = None)
 
 
 def enqueue_reprocess(names: list[str] | None = None, device_user_id: str | None = None) -> None:
+	"""Queue a Reprocess, after the commit; never run inline, even in tests: the Employee hook calls this, and a
+	Reprocess commits per batch, which Frappe 16 ignores inside a doc_events handler (tests run the queued job
+	with `AttendanceSyncTestCase.run_worker`)."""
 	key = device_user_id if device_user_id else frappe.generate_hash(length=10)
 	frappe.enqueue(
 		"attendance_sync.attendance_sync.jobs.reprocess",
@@ -768,7 +771,6 @@ def enqueue_reprocess(names: list[str] | None = None, device_user_id: str | None
 		job_id=f"attendance_sync::reprocess::{key}",
 		deduplicate=True,
 		enqueue_after_commit=True,
-		now=bool(in_test()),
 		names=names,
 		device_user_id=device_user_id,
 	)

@@ -21,9 +21,10 @@ from attendance_sync.logic.timezones import site_naive_to_aware
 from attendance_sync.simulator import SimDevice, Simulator, find_binary
 
 try:
-	from frappe.tests.utils import FrappeTestCase as BaseTestCase  # v15
+	# Version 16: the runner classifies it as an integration test (and runs `before_tests`).
+	from frappe.tests import IntegrationTestCase as BaseTestCase
 except ImportError:
-	from frappe.tests import IntegrationTestCase as BaseTestCase  # v16
+	from frappe.tests.utils import FrappeTestCase as BaseTestCase  # version 15
 
 SIM_USER = "admin"
 SIM_PASSWORD = "Sim-Pass-2024"
@@ -234,9 +235,9 @@ class AttendanceSyncTestCase(BaseTestCase):
 	def run_worker(self, queue: str = "long", timeout: float = 300) -> subprocess.CompletedProcess[str]:
 		"""Run a real `bench worker --queue QUEUE --burst` until the queue is empty.
 
-		A subprocess like a production worker, not the inline path the tests use elsewhere: jobs run with
-		`frappe.flags.in_test` off, so what they enqueue goes to Redis too (CI is unset, or the worker would turn
-		it on).
+		A subprocess like a production worker, not the inline path the tests use elsewhere: jobs run with the
+		test flag off (`common.in_test()`), so what they enqueue goes to Redis too (CI is unset, or the worker
+		would turn it on). Tests run a queued Reprocess this way: it is never run inline.
 		"""
 		env = {k: v for k, v in os.environ.items() if k != "CI"}
 		done = subprocess.run(

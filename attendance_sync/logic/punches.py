@@ -7,16 +7,18 @@ fetch. Re-fetching the same events therefore produces the same names, which the 
 terminal whose counter restarted (factory reset, firmware upgrade, a replaced terminal under the same Device
 Configuration) numbers new events 1, 2, ... again at other times, which are new keys, not repeats.
 
-Check-in planning is exact to the second and ignores the log type, which is stricter than HRMS's own duplicate
-check (employee, time, log type): two terminals reporting one face in the same second make one check-in.
+Check-in planning maps punches to Employees here and leaves the duplicate rule to the core (`_core.dedup`, the
+one rule of the core and the app): a punch is a Duplicate when its Employee already has a check-in, existing or
+planned earlier, at most the Double Punch Window away (0: the same second), whatever the log type. That is
+stricter than HRMS's own duplicate check (employee, time, log type): two terminals reporting one face in the
+same second make one check-in.
 """
 
 import hashlib
-from bisect import bisect_left, insort
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from typing import Any, Protocol
 
 from attendance_sync.logic.i18n import _
@@ -245,8 +247,10 @@ def employee_index(rows: Iterable[tuple[Any, str, str]]) -> EmployeeIndex:
 
 
 def checkin_key(employee: str, time: datetime) -> tuple[str, datetime]:
-	"""Dedup key of a check-in: employee and time to the second, whatever the log type."""
-	return (employee, time.replace(microsecond=0, tzinfo=None))
+	"""A check-in as the core's dedup takes it: the Employee and the site time to the second, whatever the log
+	type. Site times are naive (as HRMS stores them); their wall clock is passed as UTC, so the rule compares the
+	digits Employee Checkin holds."""
+	return (employee, time.replace(microsecond=0, tzinfo=timezone.utc))
 
 
 @dataclass(frozen=True)
@@ -283,80 +287,128 @@ def existing_checkin_bounds(
 	return (min(times) - margin, max(times) + margin)
 
 
-@dataclass
-class CheckinPlanner:
-	"""Decides, punch by punch, what becomes a check-in.
+# `_core.dedup(items, existing_keys, *, window_seconds)`, passed in: this module imports neither frappe nor the core.
+Dedup = Callable[..., list[Any]]
 
-	Decisions are taken in time order and remembered, so later punches of the same employee and second are
-	Duplicates, across devices. When the caller fails to insert a planned check-in it calls `forget`, and a
-	later punch of the same second gets its chance.
+
+def map_punch(punch: PendingPunch, employees: EmployeeIndex) -> Decision | None:
+	"""The decision on a punch that cannot become a check-in (Unmapped, Inactive Employee); None when it can."""
+	if not punch.device_user_id:
+		return Decision(punch.name, UNMAPPED, reason=_("The event carries no employee number"))
+	if punch.device_user_id in employees.ambiguous:
+		return Decision(
+			punch.name,
+			UNMAPPED,
+			reason=_("Attendance Device ID {0} matches more than one Employee: {1}").format(
+				punch.device_user_id, ", ".join(employees.ambiguous[punch.device_user_id])
+			),
+		)
+	employee = employees.lookup(punch.device_user_id)
+	if employee is None:
+		return Decision(
+			punch.name,
+			UNMAPPED,
+			reason=_("No Employee has Attendance Device ID {0}").format(punch.device_user_id),
+		)
+	if employee.status == INACTIVE_EMPLOYEE_STATUS:
+		return Decision(
+			punch.name,
+			INACTIVE,
+			employee=employee.name,
+			reason=_("Employee {0} is Inactive").format(employee.name),
+		)
+	return None
+
+
+class CheckinPlan:
+	"""What a batch of Pending punches becomes, in planning order (`ordered`).
+
+	Mapping is decided here (`map_punch`); which mapped punches become check-ins is the core's dedup over
+	(Employee, time) against the existing check-ins, with the Double Punch Window. Iterating yields each punch with
+	its decision as it stands when reached: when the caller fails to insert a planned check-in it calls `failed`,
+	and the punches after it are decided again without it, so a later punch of the same second gets its chance.
 	"""
 
-	employees: EmployeeIndex
-	existing: Iterable[tuple[str, datetime]] = ()
-	double_punch_seconds: int = 0
-	_times: dict[str, list[datetime]] = field(default_factory=dict, init=False)
+	def __init__(
+		self,
+		punches: Iterable[PendingPunch],
+		employees: EmployeeIndex,
+		existing: Iterable[tuple[str, datetime]],
+		double_punch_seconds: int,
+		dedup: Dedup,
+	) -> None:
+		self.punches = ordered(punches)
+		self.window = max(int(double_punch_seconds or 0), 0)
+		self._dedup = dedup
+		self._existing = [checkin_key(employee, time) for employee, time in existing]
+		self._position = {p.name: i for i, p in enumerate(self.punches)}
+		self._employees: list[str | None] = []
+		self._decisions: list[Decision] = []
+		for punch in self.punches:
+			mapped = map_punch(punch, employees)
+			ref = None if mapped else employees.lookup(punch.device_user_id)
+			self._employees.append(ref.name if ref else None)
+			# A placeholder until `_decide` runs: every mappable punch is decided there.
+			self._decisions.append(mapped or Decision(punch.name, PENDING))
+		self._decide(0)
 
-	def __post_init__(self) -> None:
-		for employee, time in self.existing:
-			self._remember(*checkin_key(employee, time))
-
-	def _remember(self, employee: str, time: datetime) -> None:
-		insort(self._times.setdefault(employee, []), time)
-
-	def forget(self, decision: Decision) -> None:
-		if decision.employee is None or decision.time is None:
+	def _decide(self, start: int) -> None:
+		"""Decide the mappable punches from `start` on against the existing check-ins and those planned before."""
+		at = [(i, e) for i, e in enumerate(self._employees[start:], start) if e is not None]
+		if not at:
 			return
-		times = self._times.get(decision.employee, [])
-		i = bisect_left(times, decision.time)
-		if i < len(times) and times[i] == decision.time:
-			del times[i]
+		keys = [checkin_key(employee, self.punches[i].time) for i, employee in at]
+		planned = [
+			checkin_key(d.employee, d.time)
+			for d in self._decisions[:start]
+			if d.creates_checkin and d.employee and d.time
+		]
+		kept = self._dedup(keys, self._existing + planned, window_seconds=self.window)
+		# The core returns the kept items themselves, in input order.
+		j = 0
+		for (i, _employee), key in zip(at, keys, strict=True):
+			keep = j < len(kept) and kept[j] is key
+			j += keep
+			self._decisions[i] = self._checkin(i) if keep else self._duplicate(i)
 
-	def _clash(self, employee: str, time: datetime) -> datetime | None:
-		times = self._times.get(employee)
-		if not times:
-			return None
-		window = timedelta(seconds=max(self.double_punch_seconds, 0))
-		i = bisect_left(times, time - window)
-		if i < len(times) and times[i] <= time + window:
-			return times[i]
-		return None
+	def _checkin(self, i: int) -> Decision:
+		punch = self.punches[i]
+		return Decision(
+			punch.name,
+			CHECKED_IN,
+			employee=self._employees[i],
+			time=punch.time.replace(microsecond=0),
+			log_type=punch.log_type,
+		)
 
-	def decide(self, punch: PendingPunch) -> Decision:
-		if not punch.device_user_id:
-			return Decision(punch.name, UNMAPPED, reason=_("The event carries no employee number"))
-		if punch.device_user_id in self.employees.ambiguous:
-			return Decision(
-				punch.name,
-				UNMAPPED,
-				reason=_("Attendance Device ID {0} matches more than one Employee: {1}").format(
-					punch.device_user_id, ", ".join(self.employees.ambiguous[punch.device_user_id])
-				),
+	def _duplicate(self, i: int) -> Decision:
+		punch, employee = self.punches[i], self._employees[i]
+		when = punch.time.replace(microsecond=0)
+		reason = (
+			_("Employee {0} already has a check-in within {1} seconds of {2}").format(
+				employee, self.window, when
 			)
-		employee = self.employees.lookup(punch.device_user_id)
-		if employee is None:
-			return Decision(
-				punch.name,
-				UNMAPPED,
-				reason=_("No Employee has Attendance Device ID {0}").format(punch.device_user_id),
-			)
-		if employee.status == INACTIVE_EMPLOYEE_STATUS:
-			return Decision(
-				punch.name,
-				INACTIVE,
-				employee=employee.name,
-				reason=_("Employee {0} is Inactive").format(employee.name),
-			)
-		employee_name, time = checkin_key(employee.name, punch.time)
-		if (clash := self._clash(employee_name, time)) is not None:
-			return Decision(
-				punch.name,
-				DUPLICATE,
-				employee=employee_name,
-				reason=_("Employee {0} already has a check-in at {1}").format(employee_name, clash),
-			)
-		self._remember(employee_name, time)
-		return Decision(punch.name, CHECKED_IN, employee=employee_name, time=time, log_type=punch.log_type)
+			if self.window
+			else _("Employee {0} already has a check-in at {1}").format(employee, when)
+		)
+		return Decision(punch.name, DUPLICATE, employee=employee, reason=reason)
+
+	def __iter__(self) -> Iterator[tuple[PendingPunch, Decision]]:
+		for i, punch in enumerate(self.punches):
+			yield punch, self._decisions[i]
+
+	@property
+	def decisions(self) -> list[Decision]:
+		return list(self._decisions)
+
+	def failed(self, punch: PendingPunch, reason: str) -> Decision:
+		"""The planned check-in of `punch` was not inserted: it is Failed, and the punches after it are decided
+		again without it."""
+		i = self._position[punch.name]
+		decision = Decision(punch.name, FAILED, employee=self._employees[i], reason=reason)
+		self._decisions[i] = decision
+		self._decide(i + 1)
+		return decision
 
 
 def checkin_failure_reason(
@@ -396,18 +448,6 @@ def checkin_failure_reason(
 def ordered(punches: Iterable[PendingPunch]) -> list[PendingPunch]:
 	"""Planning order: by time, then name, so every run decides the same way."""
 	return sorted(punches, key=lambda p: (p.time, p.name))
-
-
-def plan_checkins(
-	punches: Iterable[PendingPunch],
-	employees: EmployeeIndex,
-	existing: Iterable[tuple[str, datetime]] = (),
-	*,
-	double_punch_seconds: int = 0,
-) -> list[Decision]:
-	"""Decisions for a batch, assuming every planned check-in is inserted (see CheckinPlanner otherwise)."""
-	planner = CheckinPlanner(employees, existing, double_punch_seconds)
-	return [planner.decide(p) for p in ordered(punches)]
 
 
 @dataclass

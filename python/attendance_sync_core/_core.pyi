@@ -5,7 +5,7 @@ Everything that touches HTTP, digest auth, paging or device time zones lives beh
 
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
-from typing import Any, Literal, TypeAlias, final
+from typing import Any, Literal, TypeAlias, TypeVar, final
 
 __version__: str
 __all__ = [
@@ -286,12 +286,21 @@ def fetch_many(
 
 def device_info(device: _DeviceLike) -> DeviceInfo: ...
 def device_users(device: _DeviceLike) -> list[DeviceUser]: ...
+_DedupItem = TypeVar("_DedupItem", Event, tuple[str, datetime])
+
 def dedup(
-	events: Iterable[Event],
+	items: Iterable[_DedupItem],
 	existing_keys: Iterable[tuple[str, datetime]] | None = None,
 	*,
 	window_seconds: int = 0,
-) -> list[Event]: ...
+) -> list[_DedupItem]:
+	"""The kept items (the same objects, in input order) under the one duplicate rule.
+
+	An item is an `Event` (its person is `employee_no`) or a (person, aware datetime) pair; the Frappe app passes
+	(Employee, site time), the site's wall clock as UTC. Dropped: an Event whose (device, serial) came before;
+	an item whose person has an existing key or a kept item at most `window_seconds` away, either side (0: the
+	same second). Items without a person are kept. Raises ValueError for a naive datetime or a negative window.
+	"""
 def punch_minors() -> list[tuple[int, int]]: ...
 def parse_host(text: str) -> tuple[str, int | None]:
 	"""`host[:port]` as typed into Device IP or `--host`: (host, port or None); raises `HostError`.

@@ -9,15 +9,15 @@ use chrono::FixedOffset;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedStr;
-use pyo3::types::{PyDateTime, PyDict, PyList, PyTuple};
+use pyo3::types::{PyDateTime, PyDict, PyList, PyTuple, PyTzInfoAccess};
 
 use super::datetimes::{window_args, Timestamps};
 use super::errors::{failure_to_py, host_error, to_py_err, utc_offset_error};
 use super::runtime::{run_detached, CallbackError};
 use super::types::{device_config, PyDeviceInfo, PyDeviceUser, PyEvent, PyFetchResult};
-use crate::dedup::{keep_mask, ExistingKeys};
+use crate::dedup::{keep_mask_of, Candidate, ExistingKeys};
 use crate::device::DeviceConfig;
-use crate::event::{Event, PUNCH_MINORS};
+use crate::event::PUNCH_MINORS;
 use crate::fetch::{fetch_events as core_fetch, FetchStop};
 use crate::isapi::system;
 use crate::isapi::IsapiClient;
@@ -165,47 +165,93 @@ pub(crate) fn device_users(
         .collect())
 }
 
-/// Removes repeats, keeping input order and the original Event objects (see the Rust `dedup`).
+/// One item given to `dedup`: an Event, or a (person, aware datetime) pair.
+enum DedupItem<'py> {
+    Event(Bound<'py, PyEvent>),
+    Pair(PyBackedStr, i64),
+}
+
+/// A (person, aware datetime) pair as (person, Unix seconds); `what` names the argument in the error.
+fn person_and_seconds(
+    item: &Bound<'_, PyAny>,
+    timestamps: &mut Timestamps,
+    what: &str,
+) -> PyResult<(PyBackedStr, i64)> {
+    let pair = item
+        .cast::<PyTuple>()
+        .ok()
+        .filter(|pair| pair.len() == 2)
+        .ok_or_else(|| {
+            PyValueError::new_err(format!("{what} are (person, aware datetime) pairs"))
+        })?;
+    let person: PyBackedStr = pair.get_item(0)?.extract()?;
+    let when = pair.get_item(1)?.cast_into::<PyDateTime>()?;
+    if when.get_tzinfo().is_none() {
+        return Err(PyValueError::new_err(format!(
+            "{what} need aware datetimes (with a time zone)"
+        )));
+    }
+    Ok((person, timestamps.of(&when)?))
+}
+
+/// Removes repeats by the one rule of the Rust `dedup`, keeping input order and the original objects.
+///
+/// `items` are Events (person: the employee number) or (person, aware datetime) pairs (the Frappe app passes
+/// (Employee, site time) with the site's wall clock read as UTC); both kinds may be mixed.
 #[pyfunction]
-#[pyo3(signature = (events, existing_keys=None, *, window_seconds=0))]
+#[pyo3(signature = (items, existing_keys=None, *, window_seconds=0))]
 pub(crate) fn dedup<'py>(
     py: Python<'py>,
-    events: &Bound<'py, PyAny>,
+    items: &Bound<'py, PyAny>,
     existing_keys: Option<&Bound<'py, PyAny>>,
     window_seconds: i64,
 ) -> PyResult<Bound<'py, PyList>> {
     if window_seconds < 0 {
         return Err(PyValueError::new_err("window_seconds must not be negative"));
     }
-    let events: Vec<Bound<'py, PyEvent>> = events
-        .try_iter()?
-        .map(|e| Ok(e?.cast_into::<PyEvent>()?))
-        .collect::<PyResult<_>>()?;
+    let mut timestamps = Timestamps::new(py)?;
+    let mut objects: Vec<Bound<'py, PyAny>> = Vec::new();
+    let mut parsed: Vec<DedupItem<'py>> = Vec::new();
+    for item in items.try_iter()? {
+        let item = item?;
+        parsed.push(match item.cast::<PyEvent>() {
+            Ok(event) => DedupItem::Event(event.clone()),
+            Err(_) => {
+                let (person, t) = person_and_seconds(&item, &mut timestamps, "items")?;
+                DedupItem::Pair(person, t)
+            }
+        });
+        objects.push(item);
+    }
     let mut pairs: Vec<(PyBackedStr, i64)> = Vec::new();
     if let Some(keys) = existing_keys {
-        let mut timestamps = Timestamps::new(py)?;
         for item in keys.try_iter()? {
-            let item = item?;
-            let pair = item.cast::<PyTuple>()?;
-            if pair.len() != 2 {
-                return Err(PyValueError::new_err(
-                    "existing keys are (employee, aware datetime) pairs",
-                ));
-            }
-            let employee: PyBackedStr = pair.get_item(0)?.extract()?;
-            let when = pair.get_item(1)?.cast_into::<PyDateTime>()?;
-            pairs.push((employee, timestamps.of(&when)?));
+            pairs.push(person_and_seconds(
+                &item?,
+                &mut timestamps,
+                "existing keys",
+            )?);
         }
     }
-    let refs: Vec<&Event> = events.iter().map(|e| &e.get().event).collect();
+    let candidates: Vec<Candidate<'_>> = parsed
+        .iter()
+        .map(|item| match item {
+            DedupItem::Event(event) => Candidate::from(&event.get().event),
+            DedupItem::Pair(person, t) => Candidate {
+                serial: None,
+                person: Some(&**person),
+                time: *t,
+            },
+        })
+        .collect();
     let mask = py.detach(|| {
         let existing = ExistingKeys::from_pairs(pairs.iter().map(|(e, t)| (&**e, *t)));
-        keep_mask(refs.into_iter(), &existing, window_seconds)
+        keep_mask_of(candidates.into_iter(), &existing, window_seconds)
     });
-    let kept: Vec<Bound<'py, PyEvent>> = events
+    let kept: Vec<Bound<'py, PyAny>> = objects
         .into_iter()
         .zip(mask)
-        .filter_map(|(event, keep)| keep.then_some(event))
+        .filter_map(|(object, keep)| keep.then_some(object))
         .collect();
     PyList::new(py, kept)
 }

@@ -115,8 +115,13 @@ class TestDeviceConfiguration(AttendanceSyncTestCase):
 			common.PUNCH, filters={"device": device, "status": P.UNMAPPED}, pluck="device_user_id", limit=1
 		)[0]
 		waiting = frappe.db.count(common.PUNCH, {"device": device, "device_user_id": device_id})
-		# Saving the Employee with the ID reprocesses (synchronously in tests).
+		# Saving the Employee with the ID queues a Reprocess (never run inside the hook), which a worker runs.
 		employee = self.make_employee(device_id)
+		self.assertEqual(
+			frappe.db.count(common.PUNCH, {"device_user_id": device_id, "status": P.UNMAPPED}), waiting
+		)
+		self.run_worker("long")
+		frappe.db.rollback()  # a new transaction sees what the worker committed
 		self.assertEqual(frappe.db.count("Employee Checkin", {"employee": employee}), waiting)
 		self.assertEqual(
 			frappe.db.count(common.PUNCH, {"device_user_id": device_id, "status": P.CHECKED_IN}), waiting

@@ -129,9 +129,13 @@ class TestDevicePunch(AttendanceSyncTestCase):
 		jobs.store_punches(rows, None)
 		self.process({"device": device})
 		names = frappe.get_all(common.PUNCH, filters={"device": device}, pluck="name")
-		self.make_employee("R-404")  # maps one of the two
+		self.make_employee("R-404")  # maps one of the two, and queues its Reprocess
 		result = api.reprocess_punches(names)
-		self.assertEqual(result["queued"] + result["ignored"], 2)
+		self.assertEqual((result["queued"], result["ignored"]), (2, 0))
+		self.assertEqual(frappe.db.count(common.PUNCH, {"device": device, "status": P.CHECKED_IN}), 0)
+		frappe.db.commit()
+		self.run_worker("long")
+		frappe.db.rollback()  # a new transaction sees what the worker committed
 		self.assertEqual(frappe.db.count(common.PUNCH, {"device": device, "status": P.CHECKED_IN}), 1)
 
 	def test_prune_keeps_unmapped_and_failed(self):
@@ -190,16 +194,16 @@ class TestDevicePunch(AttendanceSyncTestCase):
 		users = self.punching_user_ids(device)
 		for device_id in users[: len(users) // 2]:
 			self.make_employee(device_id)
-		decide = P.CheckinPlanner.decide
+		record = checkins._record
 		calls = []
 
-		def decide_then_break(planner, punch):
+		def record_then_break(punch, decision, checkin):
 			calls.append(punch.name)
 			if len(calls) == 10:
 				raise RuntimeError("a fault in the middle of a batch")
-			return decide(planner, punch)
+			return record(punch, decision, checkin)
 
-		with patch.object(P.CheckinPlanner, "decide", decide_then_break):
+		with patch.object(checkins, "_record", record_then_break):
 			result = jobs.sync_device(device)
 		self.assertEqual(result["status"], "Failed", result)
 		log = frappe.get_doc(common.LOG, result["log"])
