@@ -6,6 +6,9 @@ use serde_json::json;
 
 use super::config::Faults;
 use super::http::{respond, Body, JSON};
+use std::sync::Arc;
+
+use super::push::PushConfig;
 use super::state::{DeviceState, RecordRequest};
 
 fn plain_json<T: Serialize>(status: StatusCode, value: &T) -> Response<Body> {
@@ -25,6 +28,14 @@ fn error(status: StatusCode, msg: &str) -> Response<Body> {
 #[serde(deny_unknown_fields)]
 struct DeviceChange {
     serial_number: String,
+}
+
+/// `POST /sim/push/replay` body (optional).
+#[derive(serde::Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+struct Replay {
+    /// Only events numbered from this serial on (default: every stored event).
+    from_serial: Option<u64>,
 }
 
 /// `POST /sim/serial-reset` body (optional).
@@ -49,9 +60,31 @@ fn object<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, String> {
 
 /// `GET /sim/stats`, `POST /sim/stats/reset`, `GET|PUT /sim/faults`, and the device's life:
 /// `GET|PUT /sim/device` (identity; `serial_number` swaps the hardware serial number),
-/// `POST /sim/events` (record events now) and `POST /sim/serial-reset` (the event counter restarts at 1).
-pub fn handle(dev: &DeviceState, method: &Method, path: &str, body: &[u8]) -> Response<Body> {
+/// `POST /sim/events` (record events now) and `POST /sim/serial-reset` (the event counter restarts at 1);
+/// HTTP listening: `GET|PUT /sim/push` (setup and counters) and `POST /sim/push/replay` (send stored events
+/// again, `currentEvent` false).
+pub fn handle(dev: &Arc<DeviceState>, method: &Method, path: &str, body: &[u8]) -> Response<Body> {
     match (path, method) {
+        ("/sim/push", &Method::GET) => plain_json(
+            StatusCode::OK,
+            &json!({"config": dev.pusher().config(), "stats": dev.pusher().stats()}),
+        ),
+        ("/sim/push", &Method::PUT) => {
+            match object::<PushConfig>(body).and_then(|c| dev.pusher().configure(dev, c)) {
+                Ok(()) => plain_json(StatusCode::OK, &json!({"config": dev.pusher().config()})),
+                Err(msg) => error(StatusCode::BAD_REQUEST, &msg),
+            }
+        }
+        ("/sim/push/replay", &Method::POST) => {
+            let faults = dev.faults();
+            let log = dev.log();
+            match object::<Replay>(body)
+                .and_then(|r| dev.pusher().replay(dev, &log, r.from_serial, &faults))
+            {
+                Ok(queued) => plain_json(StatusCode::OK, &json!({"queued": queued})),
+                Err(msg) => error(StatusCode::BAD_REQUEST, &msg),
+            }
+        }
         ("/sim/stats", &Method::GET) => plain_json(StatusCode::OK, &dev.stats()),
         ("/sim/stats/reset", &Method::POST) => {
             dev.reset_stats();
@@ -92,7 +125,7 @@ pub fn handle(dev: &DeviceState, method: &Method, path: &str, body: &[u8]) -> Re
         },
         (
             "/sim/stats" | "/sim/stats/reset" | "/sim/faults" | "/sim/device" | "/sim/events"
-            | "/sim/serial-reset",
+            | "/sim/serial-reset" | "/sim/push" | "/sim/push/replay",
             _,
         ) => error(StatusCode::METHOD_NOT_ALLOWED, "method not allowed"),
         _ => error(StatusCode::NOT_FOUND, "unknown simulator path"),

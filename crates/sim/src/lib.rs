@@ -22,6 +22,7 @@ mod json;
 mod log;
 mod page_fault;
 mod people;
+mod push;
 mod render;
 mod router;
 mod seed;
@@ -47,6 +48,7 @@ pub use config::{
     ClockStep, Faults, FieldStyle, PageFault, PageFaultKind, ResultOrder, SimConfig, TimeHandling,
     DEFAULT_PASSWORD, DEFAULT_REALM,
 };
+pub use push::{PushConfig, PushFormat, PushStats};
 pub use state::{DeviceSnapshot, DeviceState, RecordRequest, Recorded};
 pub use stats::SimStats;
 
@@ -89,6 +91,15 @@ impl SimDevice {
     /// Replaces the device's faults (a page fault counts pages from now on).
     pub fn set_faults(&self, faults: Faults) {
         self.state.set_faults(faults);
+    }
+
+    /// Sets up HTTP listening (pushing recorded events to `config.url`); needs a Tokio runtime.
+    pub fn set_push(&self, config: PushConfig) -> Result<(), String> {
+        self.state.pusher().configure(&self.state, config)
+    }
+
+    pub fn push_stats(&self) -> PushStats {
+        self.state.pusher().stats()
     }
 }
 
@@ -139,6 +150,7 @@ pub async fn start(config: SimConfig) -> io::Result<RunningSim> {
     let mut devices = Vec::with_capacity(states.len());
     let mut tasks = Vec::with_capacity(states.len());
     for (listener, state) in listeners.into_iter().zip(states) {
+        state.pusher().set_listen(listener.local_addr()?);
         devices.push(SimDevice {
             name: state.name().to_string(),
             addr: listener.local_addr()?,

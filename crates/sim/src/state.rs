@@ -11,6 +11,7 @@ use super::clock::{device_now, format_time, parse_written, WrittenTime};
 use super::config::{Faults, FieldStyle, PageFaultKind, ResultOrder};
 use super::log::{Attendance, Card, Detail, Event, EventLog, Filter, Generated, Selection};
 use super::page_fault::PageFaultState;
+use super::push::Pusher;
 use super::seed::mix;
 use super::stats::{Counters, SimStats};
 use super::sync::{lock, read, write};
@@ -123,6 +124,8 @@ pub struct DeviceState {
     rng: Mutex<StdRng>,
     search_cache: Mutex<Option<CachedSearch>>,
     last_page: Mutex<Vec<usize>>,
+    /// HTTP listening: where recorded events are pushed (`/sim/push`).
+    push: Pusher,
 }
 
 /// Construction parameters of a device.
@@ -154,11 +157,17 @@ impl DeviceState {
             rng: Mutex::new(StdRng::seed_from_u64(mix(setup.seed, index, 0x6661_756c))),
             search_cache: Mutex::new(None),
             last_page: Mutex::new(Vec::new()),
+            push: Pusher::default(),
         }
     }
 
     pub fn name(&self) -> &str {
         &self.identity.name
+    }
+
+    /// The push side (HTTP listening).
+    pub fn pusher(&self) -> &Pusher {
+        &self.push
     }
 
     pub(super) fn identity(&self) -> &Identity {
@@ -304,8 +313,11 @@ impl DeviceState {
             *next_serial += 1;
             events.push(event);
         }
-        *log = Arc::new(log.with_appended(events));
+        let appended = Arc::new(log.with_appended(events.clone()));
+        *log = appended.clone();
         self.forget_pages();
+        // Pushed while the log lock is held, so pushes leave in recording order.
+        self.push.recorded(self, &appended, &events, faults);
         Ok(recorded)
     }
 
