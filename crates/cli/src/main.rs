@@ -4,6 +4,7 @@
 
 mod demo;
 mod output;
+mod relay;
 mod simulate;
 
 use std::fs::File;
@@ -66,6 +67,13 @@ enum Command {
     },
     /// Run the ISAPI terminal simulator.
     Simulate(simulate::SimulateArgs),
+    /// Pull LAN terminals and deliver their events to the site's push endpoint through a durable local queue
+    /// (docs/push.md); runs until SIGINT or SIGTERM.
+    Relay {
+        /// The relay's configuration (site, queue, terminals; secrets by environment variable or file).
+        #[arg(long)]
+        config: PathBuf,
+    },
     /// Fetch a week of events from a simulated fleet and print what it took.
     Demo {
         #[arg(long, default_value_t = 3)]
@@ -439,6 +447,7 @@ fn main() -> ExitCode {
         Command::Info { device } => run_info(&device),
         Command::Users { device } => run_users(&device),
         Command::Simulate(args) => simulate::run(&args),
+        Command::Relay { config } => relay::run(&config),
         Command::Demo {
             devices,
             days,

@@ -269,7 +269,7 @@ fn announce(devices: &[SimDevice]) {
     let _ = out.flush();
 }
 
-async fn wait_for_signal() {
+pub(crate) async fn wait_for_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
