@@ -135,7 +135,7 @@ fn site_base(site: &str) -> Result<String, String> {
         }
         other => return Err(format!("site {site:?}: unsupported scheme {other:?}")),
     }
-    if url.query().is_some() || url.path().trim_end_matches('/') != "" {
+    if url.query().is_some() || !url.path().trim_end_matches('/').is_empty() {
         return Err(format!(
             "site {site:?}: give the site's address only (https://erp.example.com); the relay adds {PUSH_PATH}"
         ));

@@ -1,0 +1,290 @@
+//! `attendance-sync relay` as it runs on an office LAN: the binary pulling simulated terminals over loopback and
+//! delivering to a real HTTP receiver written here (reading each body with the core's push parser, answering as
+//! docs/push.md says the site answers). Killed mid-delivery, a site that is down, a token the site refuses.
+
+mod support;
+
+use std::collections::{HashMap, HashSet};
+use std::fs::File;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use attendance_sync_sim::{self as sim, RecordRequest, RunningSim, SimConfig};
+use chrono::FixedOffset;
+use support::{eventually, Received, Receiver};
+
+const PASSWORD_VAR: &str = "ATTENDANCE_SYNC_RELAY_TEST_PASSWORD";
+
+async fn terminals(devices: usize, events_per_day: u32) -> RunningSim {
+    sim::start(SimConfig {
+        devices,
+        days: 1,
+        events_per_day,
+        utc_offset: FixedOffset::east_opt(6 * 3600).expect("offset"),
+        ..SimConfig::default()
+    })
+    .await
+    .expect("simulator starts")
+}
+
+fn token(index: usize) -> String {
+    format!("tok-{index}-a1b2c3d4e5f6")
+}
+
+/// A fresh directory with relay.toml for `fleet`, delivering to `site`.
+fn setup(test: &str, fleet: &RunningSim, site: SocketAddr) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "attendance-sync-relay-{test}-{}",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let mut toml = format!(
+        "site = \"http://{site}\"\nqueue = \"{}\"\npoll_secs = 0.3\nbackfill_hours = 48\nsite_timeout_secs = 5\n\
+         retry_first_secs = 0.1\nretry_max_secs = 0.5\n",
+        dir.join("queue.sqlite3").display()
+    );
+    for (i, d) in fleet.devices.iter().enumerate() {
+        toml.push_str(&format!(
+            "\n[[device]]\nname = \"{}\"\nhost = \"127.0.0.1:{}\"\nuser = \"admin\"\npassword_env = \"{PASSWORD_VAR}\"\n\
+             token_env = \"RELAY_TEST_TOKEN_{i}\"\n",
+            d.name,
+            d.addr.port()
+        ));
+    }
+    std::fs::write(dir.join("relay.toml"), toml).expect("config written");
+    dir
+}
+
+/// Starts the relay binary; its stderr goes to `dir/stderr-N.log`.
+fn start_relay(dir: &Path, fleet: &RunningSim, run: usize) -> Child {
+    let log = File::create(dir.join(format!("stderr-{run}.log"))).expect("log file");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_attendance-sync"));
+    cmd.args(["relay", "--config"])
+        .arg(dir.join("relay.toml"))
+        .env(PASSWORD_VAR, SimConfig::default().password)
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(log));
+    for i in 0..fleet.devices.len() {
+        cmd.env(format!("RELAY_TEST_TOKEN_{i}"), token(i));
+    }
+    cmd.spawn().expect("the relay starts")
+}
+
+fn stop(mut child: Child) {
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// Every (token, serial) the terminals hold: serials 1 to next_serial - 1 (no counter reset in these tests).
+fn terminal_events(fleet: &RunningSim) -> HashSet<(String, u64)> {
+    fleet
+        .devices
+        .iter()
+        .enumerate()
+        .flat_map(|(i, d)| (1..d.state.snapshot().next_serial).map(move |s| (token(i), s)))
+        .collect()
+}
+
+fn stored(received: &[Received]) -> Vec<(String, u64)> {
+    received
+        .iter()
+        .filter(|r| r.status == 200 && r.kind == "event")
+        .filter_map(|r| Some((r.token.clone(), r.serial?)))
+        .collect()
+}
+
+fn stored_set(receiver: &Receiver) -> HashSet<(String, u64)> {
+    stored(&receiver.received()).into_iter().collect()
+}
+
+// The relay runs as a child process; the simulator and the receiver answer on this runtime's threads.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_mid_delivery_and_restarted_every_event_arrives_and_only_unacked_ones_twice() {
+    let fleet = terminals(2, 300).await;
+    let receiver = Receiver::default();
+    receiver.set_mode(|m| m.delay = Duration::from_millis(3));
+    let site = receiver.serve("127.0.0.1:0".parse().expect("addr")).await;
+    let dir = setup("kill", &fleet, site);
+    let total = terminal_events(&fleet).len();
+
+    let relay = start_relay(&dir, &fleet, 1);
+    let some = eventually(Duration::from_secs(60), || {
+        stored_set(&receiver).len() >= total / 4
+    })
+    .await;
+    stop(relay);
+    assert!(some, "the relay delivered nothing within a minute");
+    let at_kill = stored_set(&receiver).len();
+    assert!(
+        at_kill < total,
+        "killed after the last delivery, not in the middle: {at_kill} of {total}"
+    );
+
+    // People keep punching while the relay is down.
+    for d in &fleet.devices {
+        let request = RecordRequest {
+            count: 5,
+            ..RecordRequest::default()
+        };
+        d.state
+            .record(&request, &d.state.faults())
+            .expect("recorded");
+    }
+    let expected = terminal_events(&fleet);
+    assert_eq!(expected.len(), total + 10);
+
+    let relay = start_relay(&dir, &fleet, 2);
+    let all = eventually(Duration::from_secs(90), || {
+        stored_set(&receiver) == expected
+    })
+    .await;
+    // A little longer: nothing more may arrive once everything has.
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    stop(relay);
+    let received = receiver.received();
+    let got = stored(&received);
+    let distinct: HashSet<_> = got.iter().cloned().collect();
+    assert!(
+        all,
+        "missing after the restart: {:?}",
+        expected.difference(&distinct).take(10).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        distinct, expected,
+        "events the terminals never recorded arrived"
+    );
+    // At least once: each device had at most one POST in flight when the relay was killed, whose 200 the relay
+    // did not record; that one may come again, nothing else.
+    let mut counts: HashMap<&(String, u64), usize> = HashMap::new();
+    for key in &got {
+        *counts.entry(key).or_default() += 1;
+    }
+    let repeated: Vec<_> = counts.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(
+        repeated.len() <= fleet.devices.len(),
+        "more than the in-flight events came twice: {repeated:?}"
+    );
+    assert!(
+        repeated.iter().all(|(_, n)| **n == 2),
+        "an event came more than twice: {repeated:?}"
+    );
+    // Every body read as a stored (not live) access event with the terminal's time and person.
+    assert!(received
+        .iter()
+        .filter(|r| r.kind == "event")
+        .all(|r| r.current_event == Some(false)
+            && r.time.is_some()
+            && r.content_type == "application/json"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn site_unreachable_then_failing_then_up_loses_nothing() {
+    let fleet = terminals(1, 200).await;
+    // A port with nothing listening: the site is unreachable at first.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port");
+    let dir = setup("down", &fleet, port);
+    let relay = start_relay(&dir, &fleet, 1);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+
+    // Then it answers 503 for a while.
+    let receiver = Receiver::default();
+    receiver.set_mode(|m| m.down = true);
+    receiver.serve(port).await;
+    tokio::time::sleep(Duration::from_millis(2000)).await;
+    let while_down = receiver.received();
+    assert!(
+        !while_down.is_empty(),
+        "the relay did not try again once the site answered"
+    );
+    assert!(while_down.iter().all(|r| r.status == 503));
+    // Backoff (0.1 s doubling to 0.5 s): a handful of attempts, not a storm.
+    assert!(
+        while_down.len() <= 8,
+        "{} attempts in 2 s while the site was down",
+        while_down.len()
+    );
+
+    receiver.set_mode(|m| m.down = false);
+    let expected = terminal_events(&fleet);
+    let all = eventually(Duration::from_secs(60), || {
+        stored_set(&receiver) == expected
+    })
+    .await;
+    stop(relay);
+    assert!(
+        all,
+        "{} of {} events after the site came back",
+        stored_set(&receiver).len(),
+        expected.len()
+    );
+    let got = stored(&receiver.received());
+    assert_eq!(
+        got.len(),
+        expected.len(),
+        "an acknowledged event was sent again"
+    );
+    let log = std::fs::read_to_string(dir.join("stderr-1.log")).expect("relay log");
+    assert!(
+        log.contains("cannot connect") && log.contains("HTTP 503"),
+        "{log}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_token_stops_that_device_once_and_the_other_goes_on() {
+    let fleet = terminals(2, 100).await;
+    let receiver = Receiver::default();
+    receiver.set_mode(|m| {
+        m.refused_tokens.insert(token(1));
+    });
+    let site = receiver.serve("127.0.0.1:0".parse().expect("addr")).await;
+    let dir = setup("401", &fleet, site);
+    let mut relay = start_relay(&dir, &fleet, 1);
+    let first: HashSet<_> = terminal_events(&fleet)
+        .into_iter()
+        .filter(|(t, _)| *t == token(0))
+        .collect();
+    let delivered = eventually(Duration::from_secs(60), || stored_set(&receiver) == first).await;
+    // Several poll and backoff periods more: a retry would show.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let still_running = relay.try_wait().expect("relay status").is_none();
+    stop(relay);
+    assert!(delivered, "the other device's events did not all arrive");
+    assert!(
+        still_running,
+        "the relay exited instead of serving the other device"
+    );
+    let refused: Vec<_> = receiver
+        .received()
+        .into_iter()
+        .filter(|r| r.token == token(1))
+        .collect();
+    assert_eq!(
+        refused.len(),
+        1,
+        "the refused token was tried again: {} requests",
+        refused.len()
+    );
+    assert_eq!(refused[0].status, 401);
+    let log = std::fs::read_to_string(dir.join("stderr-1.log")).expect("relay log");
+    assert!(
+        log.contains("HTTP 401") && log.contains("not retried"),
+        "{log}"
+    );
+    assert!(
+        !log.contains(&token(1)) && !log.contains(&token(0)),
+        "a token was printed: {log}"
+    );
+    assert!(
+        !log.contains(&SimConfig::default().password),
+        "the password was printed: {log}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

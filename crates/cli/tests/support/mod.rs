@@ -1,0 +1,181 @@
+//! A small push receiver for the tests: a real HTTP/1.1 server on loopback that reads each POST with the core's
+//! push parser (as the site does), records it, and answers as docs/push.md says the site answers.
+#![allow(dead_code)]
+
+use std::collections::HashSet;
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use attendance_sync::push::{parse_push_body, PushOutcome};
+use attendance_sync::Classifier;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+
+/// One POST as the receiver saw it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Received {
+    pub token: String,
+    pub status: u16,
+    /// `event`, `heartbeat`, `not_access` or `unreadable`.
+    pub kind: &'static str,
+    pub serial: Option<u64>,
+    pub front_serial: Option<u64>,
+    pub current_event: Option<bool>,
+    pub time: Option<String>,
+    pub employee: Option<String>,
+    pub content_type: String,
+}
+
+/// How the receiver answers right now.
+#[derive(Debug, Clone, Default)]
+pub struct Mode {
+    /// Answer 503 to everything.
+    pub down: bool,
+    /// Tokens answered 401.
+    pub refused_tokens: HashSet<String>,
+    /// Delay before each answer.
+    pub delay: Duration,
+}
+
+#[derive(Clone, Default)]
+pub struct Receiver {
+    pub log: Arc<Mutex<Vec<Received>>>,
+    pub mode: Arc<Mutex<Mode>>,
+}
+
+fn token_of(query: Option<&str>) -> String {
+    query
+        .unwrap_or("")
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("token="))
+        .unwrap_or("")
+        .to_owned()
+}
+
+impl Receiver {
+    pub fn received(&self) -> Vec<Received> {
+        self.log.lock().expect("log").clone()
+    }
+
+    pub fn set_mode(&self, f: impl FnOnce(&mut Mode)) {
+        f(&mut self.mode.lock().expect("mode"));
+    }
+
+    async fn answer(&self, req: Request<Incoming>) -> Response<Full<Bytes>> {
+        let token = token_of(req.uri().query());
+        let content_type = req
+            .headers()
+            .get(hyper::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
+        let body = req
+            .into_body()
+            .collect()
+            .await
+            .map(|b| b.to_bytes())
+            .unwrap_or_default();
+        let mode = self.mode.lock().expect("mode").clone();
+        if !mode.delay.is_zero() {
+            tokio::time::sleep(mode.delay).await;
+        }
+        let mut seen = Received {
+            token: token.clone(),
+            status: 200,
+            kind: "unreadable",
+            serial: None,
+            front_serial: None,
+            current_event: None,
+            time: None,
+            employee: None,
+            content_type: content_type.clone(),
+        };
+        let (status, result) = if mode.down {
+            (503, "down")
+        } else if token.is_empty() || mode.refused_tokens.contains(&token) {
+            (401, "refused")
+        } else {
+            let device: Arc<str> = Arc::from(token.as_str());
+            match parse_push_body(
+                Some(&content_type),
+                &body,
+                &device,
+                None,
+                &Classifier::default(),
+            ) {
+                Ok(PushOutcome::Event(p)) => {
+                    seen.kind = "event";
+                    seen.serial = p.event.serial_no;
+                    seen.front_serial = p.front_serial_no;
+                    seen.current_event = p.current_event;
+                    seen.time = Some(p.event.time.to_rfc3339());
+                    seen.employee = p.event.employee_no.clone();
+                    (200, "stored")
+                }
+                Ok(PushOutcome::Heartbeat) => {
+                    seen.kind = "heartbeat";
+                    (200, "heartbeat")
+                }
+                Ok(PushOutcome::NotAccess { .. }) => {
+                    seen.kind = "not_access";
+                    (200, "ignored")
+                }
+                Err(_) => (200, "unreadable"),
+            }
+        };
+        seen.status = status;
+        self.log.lock().expect("log").push(seen);
+        let body = format!(
+            r#"{{"message": {{"ok": {}, "result": "{result}"}}}}"#,
+            status == 200
+        );
+        let mut response = Response::new(Full::new(Bytes::from(body)));
+        *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+        response
+    }
+
+    /// Serves on `addr` (port 0 for any) until the test ends; returns the bound address.
+    pub async fn serve(&self, addr: SocketAddr) -> SocketAddr {
+        let listener = TcpListener::bind(addr).await.expect("receiver binds");
+        let local = listener.local_addr().expect("address");
+        let me = self.clone();
+        tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
+                let me = me.clone();
+                tokio::spawn(async move {
+                    let service = service_fn(move |req| {
+                        let me = me.clone();
+                        async move { Ok::<_, Infallible>(me.answer(req).await) }
+                    });
+                    let _ = http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        local
+    }
+}
+
+/// Polls `check` every 50 ms until it holds or `limit` passes; whether it held.
+pub async fn eventually(limit: Duration, mut check: impl FnMut() -> bool) -> bool {
+    let start = std::time::Instant::now();
+    while start.elapsed() < limit {
+        if check() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    check()
+}
