@@ -29,13 +29,13 @@ import frappe
 import psutil
 from frappe.utils import add_days, get_system_timezone, now_datetime
 
-from attendance_sync.attendance_sync import sync
+from attendance_sync.attendance_sync import common
 from attendance_sync.simulator import SimDevice, Simulator
 
 PASSWORD = "E2e-Terminal-Pass"
 WRONG_PASSWORD = "not-the-password"
-TICK = "attendance_sync.attendance_sync.sync.scheduled_tick"
-DAILY = "attendance_sync.attendance_sync.sync.scheduled_daily"
+TICK = "attendance_sync.attendance_sync.jobs.scheduled_tick"
+DAILY = "attendance_sync.attendance_sync.jobs.scheduled_daily"
 QUEUES = "long,default,short"
 # An RQ job whose worker died stays "started" until its heartbeat lapses (rq: monitoring interval + 60 s).
 RQ_HEARTBEAT_LAPSE = 95
@@ -299,7 +299,7 @@ class Scenario:
 	def make_device(self, terminal: Terminal, feeds: list[str], name: str | None = None) -> str:
 		doc = frappe.get_doc(
 			{
-				"doctype": sync.DEVICE,
+				"doctype": common.DEVICE,
 				"device_name": name or f"{PREFIX} {terminal.key}",
 				"device_ip": terminal.device.host,
 				"port": terminal.device.port,
@@ -348,7 +348,7 @@ class Scenario:
 
 	def punch_statuses(self, device: str) -> Counter:
 		frappe.db.rollback()
-		return Counter(frappe.get_all(sync.PUNCH, filters={"device": device}, pluck="status"))
+		return Counter(frappe.get_all(common.PUNCH, filters={"device": device}, pluck="status"))
 
 	# --- the scenario -----------------------------------------------------------------------------------
 
@@ -380,7 +380,7 @@ class Scenario:
 			statuses,
 		)
 		blocked = frappe.db.get_value(
-			sync.DEVICE, wrong.doc, ["auth_blocked", "last_sync_status"], as_dict=True
+			common.DEVICE, wrong.doc, ["auth_blocked", "last_sync_status"], as_dict=True
 		)
 		self.check(
 			"the wrong-password terminal is Login Rejected after exactly one rejected request",
@@ -392,14 +392,14 @@ class Scenario:
 		self.check_shift_cursors()
 
 		self.step("a second run creates nothing and never retries the rejected login")
-		counts = (frappe.db.count("Employee Checkin"), frappe.db.count(sync.PUNCH))
+		counts = (frappe.db.count("Employee Checkin"), frappe.db.count(common.PUNCH))
 		self.trigger(DAILY)
 		self.wait_idle()
 		self.trigger(TICK)
 		self.wait_idle()
 		self.check(
 			"no new check-in or punch on a second run",
-			(frappe.db.count("Employee Checkin"), frappe.db.count(sync.PUNCH)) == counts,
+			(frappe.db.count("Employee Checkin"), frappe.db.count(common.PUNCH)) == counts,
 			counts,
 		)
 		self.check(
@@ -457,10 +457,10 @@ class Scenario:
 		frappe.db.rollback()
 		feeders: dict[str, list[str]] = {}
 		for row in frappe.get_all("Device Shift Type", fields=["parent", "shift_type"]):
-			if frappe.db.get_value(sync.DEVICE, row.parent, "enabled"):
+			if frappe.db.get_value(common.DEVICE, row.parent, "enabled"):
 				feeders.setdefault(row.shift_type, []).append(row.parent)
 		for shift in self.shift_types.values():
-			synced = [frappe.db.get_value(sync.DEVICE, d, "synced_up_to") for d in feeders.get(shift, [])]
+			synced = [frappe.db.get_value(common.DEVICE, d, "synced_up_to") for d in feeders.get(shift, [])]
 			cursor = frappe.db.get_value("Shift Type", shift, "last_sync_of_checkin")
 			# A device that never synced (Login Rejected) holds the cursor where it was: not set.
 			expected = None if None in synced else min(synced)
@@ -473,12 +473,12 @@ class Scenario:
 	def reset_fleet(self) -> None:
 		"""Back to nothing synced: check-ins, punches and cursors of the E2E devices go."""
 		frappe.db.rollback()
-		devices = frappe.get_all(sync.DEVICE, filters={"device_name": ["like", f"{PREFIX} %"]}, pluck="name")
+		devices = frappe.get_all(common.DEVICE, filters={"device_name": ["like", f"{PREFIX} %"]}, pluck="name")
 		frappe.db.delete("Employee Checkin", {"employee": ["in", list(self.employees.values())]})
-		frappe.db.delete(sync.PUNCH, {"device": ["in", devices]})
+		frappe.db.delete(common.PUNCH, {"device": ["in", devices]})
 		for device in devices:
 			frappe.db.set_value(
-				sync.DEVICE, device, {"synced_up_to": None, "last_serial_no": 0, "last_sync_at": None}
+				common.DEVICE, device, {"synced_up_to": None, "last_serial_no": 0, "last_sync_at": None}
 			)
 		frappe.db.commit()
 
@@ -509,7 +509,7 @@ class Scenario:
 		frappe.db.rollback()
 		self.check(
 			"the killed run left the device's cursor where it was",
-			frappe.db.get_value(sync.DEVICE, big.doc, "synced_up_to") is None,
+			frappe.db.get_value(common.DEVICE, big.doc, "synced_up_to") is None,
 		)
 		# The dead job's RQ record lapses with its heartbeat; until then the device counts as queued. The killed
 		# run had stamped Last Sync At, so the next 15-minute tick finds the device not due yet: the daily event,
@@ -530,7 +530,7 @@ class Scenario:
 			f"missing {sum((expected - actual).values())}, extra {sum((actual - expected).values())}",
 		)
 		log = frappe.get_all(
-			sync.LOG,
+			common.LOG,
 			filters={"device": big.doc},
 			fields=["status", "error"],
 			order_by="creation asc",
