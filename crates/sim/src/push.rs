@@ -167,9 +167,7 @@ impl Drop for Pusher {
 
 /// Scheme-checked `(authority, host header, path and query)` of a push URL.
 fn target(url: &str) -> Result<(String, String, String), String> {
-    let uri: Uri = url
-        .parse()
-        .map_err(|e| format!("push url {url:?}: {e}"))?;
+    let uri: Uri = url.parse().map_err(|e| format!("push url {url:?}: {e}"))?;
     if uri.scheme_str() != Some("http") {
         return Err(format!(
             "push url {url:?}: only http:// is simulated (terminals also push over HTTPS)"
@@ -179,7 +177,10 @@ fn target(url: &str) -> Result<(String, String, String), String> {
         .authority()
         .ok_or_else(|| format!("push url {url:?} has no host"))?;
     let port = authority.port_u16().unwrap_or(80);
-    let host = authority.host().trim_start_matches('[').trim_end_matches(']');
+    let host = authority
+        .host()
+        .trim_start_matches('[')
+        .trim_end_matches(']');
     let connect = if host.contains(':') {
         format!("[{host}]:{port}")
     } else {
@@ -209,10 +210,9 @@ impl Pusher {
     }
 
     fn envelope(&self, dev: &DeviceState, ts: i64, faults: &Faults) -> Map<String, Value> {
-        let (ip, port) = self
-            .listen
-            .get()
-            .map_or(("0.0.0.0".to_owned(), 80), |a| (a.ip().to_string(), a.port()));
+        let (ip, port) = self.listen.get().map_or(("0.0.0.0".to_owned(), 80), |a| {
+            (a.ip().to_string(), a.port())
+        });
         let mut m = Map::new();
         m.insert("ipAddress".into(), json!(ip));
         m.insert("portNo".into(), json!(port));
@@ -261,10 +261,7 @@ impl Pusher {
         let mut envelope = self.envelope(dev, event.ts, faults);
         envelope.insert("eventType".into(), json!("AccessControllerEvent"));
         envelope.insert("eventState".into(), json!("active"));
-        envelope.insert(
-            "eventDescription".into(),
-            json!("Access Controller Event"),
-        );
+        envelope.insert("eventDescription".into(), json!("Access Controller Event"));
         envelope.insert("AccessControllerEvent".into(), Value::Object(inner));
         Value::Object(envelope)
     }
@@ -539,7 +536,8 @@ mod tests {
 
     #[test]
     fn multipart_shapes() {
-        let n = json!({"eventType": "AccessControllerEvent", "AccessControllerEvent": {"serialNo": 1}});
+        let n =
+            json!({"eventType": "AccessControllerEvent", "AccessControllerEvent": {"serialNo": 1}});
         let mut config = PushConfig {
             picture: true,
             ..PushConfig::default()
