@@ -14,7 +14,8 @@ Paths (`--paths`, in that order; the check-ins of the previous path are deleted 
 inserts the same (employee, time) rows into a table of the same size):
 - a: the app's normal path. A Device Configuration per terminal, Fetch Check-in of the whole range through the
   whitelisted method behind the form's button (`api.fetch_checkins`), run by real `bench worker` processes
-  (once per `--workers` count; punches, logs and cursors are reset between them). Timed from the first enqueue
+  (once per `--workers` count; punches, logs and cursors are reset between them; `--stagger` seconds between
+  two devices' presses, default 0: all at once, as the daily event enqueues them). Timed from the first enqueue
   to the moment the last check-in was seen committed (polled every POLL seconds).
 - b: a plain `frappe.get_doc({"doctype": "Employee Checkin", ...}).insert()` loop over the same punches, the
   employee resolved by a dict lookup built beforehand, committed every `--commit-every` inserts.
@@ -375,7 +376,9 @@ class Bench:
 		"""What pressing Fetch Check-in on every terminal's form does: the whitelisted method, once per device."""
 		fetch = frappe.get_attr(FETCH_CHECKINS)
 		start, end = (str(t) for t in self.window)
-		for terminal in self.terminals:
+		for n, terminal in enumerate(self.terminals):
+			if n and self.args.stagger:
+				time.sleep(self.args.stagger)
 			answer = fetch(device=terminal.doc, from_time=start, to_time=end)
 			if not answer.get("queued"):
 				raise RuntimeError(f"Fetch Check-in of {terminal.doc} was not queued: {answer}")
@@ -592,6 +595,7 @@ def report(bench: Bench, args: argparse.Namespace, started: datetime, wall: floa
 		f"| Load average at the end | {' '.join(f'{x:.2f}' for x in os.getloadavg())} |",
 		f"| Versions | {versions()}, MariaDB {mariadb}, Python {platform.python_version()} |",
 		f"| attendance_sync | {app_commit(args)} |",
+		f"| Fetch Check-in | {len(bench.terminals)} devices, {args.stagger:g} s apart |",
 		f"| Data | {args.employees} employees (Default Shift on all, a Shift Assignment on every other one), "
 		f"{len(bench.punches())} punches over {(bench.window[1] - bench.window[0]).days} days, "
 		f"{len(bench.terminals)} terminals with disjoint employees |",
@@ -629,6 +633,12 @@ def main() -> int:
 	parser.add_argument("--days", type=int, default=0, help="days of history (default: as the punches need)")
 	parser.add_argument("--paths", type=lambda s: parse_list(s), default=["a", "b", "c"])
 	parser.add_argument("--workers", type=lambda s: parse_list(s, int), default=[1, 2])
+	parser.add_argument(
+		"--stagger",
+		type=float,
+		default=0,
+		help="(a): seconds between two devices' Fetch Check-in (default 0: all at once, as the daily event does)",
+	)
 	parser.add_argument("--commit-every", type=int, default=500, help="(b): commit every N inserts")
 	parser.add_argument("--timeout", type=float, default=1800, help="(a): seconds before giving up")
 	parser.add_argument("--seed", type=int, default=20261201)
