@@ -1,9 +1,12 @@
 """The core's address and UTC-offset rules as Python sees them: `_core.parse_host`, `_core.parse_utc_offset`,
-their typed errors, and `Device`, which applies them. They are the rules of `logic/hosts.py` and
-`logic/timezones.py`, which the parity tests hold to the same answers."""
+their typed errors, and `Device`, which applies them. `logic/hosts.py` and `logic/timezones.py` call them and
+only put their refusals into the app's words: every refusal the core can give has its own message there."""
 
+import re
 from datetime import timedelta
+from pathlib import Path
 
+import attendance_sync_core
 import pytest
 
 from attendance_sync import _core
@@ -72,15 +75,39 @@ def _outcome(parse, text):
 
 
 @pytest.mark.parametrize("text", HOSTS)
-def test_parse_host_agrees_with_the_apps_rule(text):
-	assert _outcome(_core.parse_host, text) == _outcome(hosts.parse_host, text)
+def test_the_app_takes_the_cores_address_rule(text):
+	core = _outcome(_core.parse_host, text)
+	assert _outcome(hosts.parse_host, text) == core
+	if core[0] == "refused":
+		with pytest.raises(_core.HostError) as refused:
+			_core.parse_host(text)
+		with pytest.raises(hosts.HostError) as said:
+			hosts.parse_host(text)
+		assert str(said.value) == hosts.host_error_message(refused.value.reason, refused.value.value)
+
+
+def test_every_address_refusal_of_the_core_has_its_own_message():
+	stub = (Path(attendance_sync_core.__file__).parent / "_core.pyi").read_text()
+	block = re.search(r"_HostErrorReason: TypeAlias = Literal\[(.*?)\]", stub, re.S)
+	reasons = re.findall(r'"(\w+)"', block.group(1))
+	assert "host_name" in reasons and len(reasons) > 10
+	messages = {hosts.host_error_message(reason, "10.0.0.5x") for reason in reasons}
+	# A reason the app does not know falls back to the host-name message: a new core reason shows up here.
+	assert len(messages) == len(reasons)
 
 
 @pytest.mark.parametrize("text", OFFSETS)
-def test_parse_utc_offset_agrees_with_the_apps_rule(text):
+def test_the_app_takes_the_cores_offset_rule(text):
 	core = _outcome(_core.parse_utc_offset, text)
 	app = _outcome(timezones.parse_utc_offset, text)
 	assert core == (app[0], None if app[1] is None else int(app[1] / timedelta(seconds=1)))
+
+
+def test_offset_refusals_say_which_mistake():
+	with pytest.raises(ValueError, match="out of range"):
+		timezones.parse_utc_offset("+14:30")
+	with pytest.raises(ValueError, match="Not a UTC offset"):
+		timezones.parse_utc_offset("six")
 
 
 @pytest.mark.parametrize(

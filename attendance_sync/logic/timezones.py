@@ -4,7 +4,6 @@ Frappe stores Datetime fields naive in the site's time zone (System Settings). D
 own UTC offset. Converting once, here, with zoneinfo, is what keeps punches from shifting by hours.
 """
 
-import re
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -14,8 +13,6 @@ from attendance_sync.logic.i18n import _
 TRUST_OFFSETS = "Trust Device Offsets"
 REINTERPRET = "Re-interpret in Device Time Zone"
 TIME_ZONE_HANDLING = (TRUST_OFFSETS, REINTERPRET)
-
-_OFFSET = re.compile(r"^(?:UTC|GMT)?\s*([+-])(\d{1,2})(?::?(\d{2}))?$", re.IGNORECASE)
 
 
 def zone(name: str) -> ZoneInfo:
@@ -41,18 +38,19 @@ def site_naive_to_aware(value: datetime, site_tz: str) -> datetime:
 
 
 def parse_utc_offset(text: str) -> timedelta:
-	"""`+06:00`, `-0330`, `+5`, `UTC+05:45`, `Z` or `UTC` as a timedelta; ValueError otherwise."""
-	value = text.strip()
-	if value.upper() in ("Z", "UTC", "GMT"):
-		return timedelta(0)
-	match = _OFFSET.match(value)
-	if not match:
-		raise ValueError(_("Not a UTC offset: {0}").format(text))
-	sign, hours, minutes = match.group(1), int(match.group(2)), int(match.group(3) or 0)
-	if hours > 14 or minutes > 59 or (hours == 14 and minutes):
-		raise ValueError(_("UTC offset out of range: {0}").format(text))
-	offset = timedelta(hours=hours, minutes=minutes)
-	return -offset if sign == "-" else offset
+	"""`+06:00`, `-0330`, `+5`, `UTC+05:45`, `Z` or `UTC` as a timedelta; ValueError otherwise.
+
+	The rule is the core's (`_core.parse_utc_offset`, which `_core.Device` and the CLI apply too).
+	"""
+	# Imported here: the plain modules load without the compiled core (hooks, tests of the pure rules).
+	from attendance_sync import _core
+
+	try:
+		return timedelta(seconds=_core.parse_utc_offset(text))
+	except _core.UtcOffsetError as e:
+		if e.reason == "range":
+			raise ValueError(_("UTC offset out of range: {0}").format(text)) from e
+		raise ValueError(_("Not a UTC offset: {0}").format(text)) from e
 
 
 def format_utc_offset(offset: timedelta) -> str:
