@@ -218,9 +218,10 @@ def _job_in_flight(jid: str) -> bool:
 
 
 def _schedulable_devices() -> list[dict[str, Any]]:
+	# Sync Mode "Push": the terminal sends its events and the scheduler leaves it alone (logic.push).
 	return frappe.get_all(
 		DEVICE,
-		filters={"enabled": 1, "auth_blocked": 0},
+		filters={"enabled": 1, "auth_blocked": 0, "sync_mode": ["!=", "Push"]},
 		fields=["name", "sync_frequency", "last_sync_at"],
 	)
 
