@@ -33,6 +33,7 @@ frappe.ui.form.on("Device Configuration", {
 		if (frappe.user.has_role("System Manager")) {
 			frm.add_custom_button(__("Fetch Check-in"), () => show_fetch_dialog(frm));
 			frm.add_custom_button(__("Test Connection"), () => test_connection(frm));
+			add_push_buttons(frm);
 		}
 		frm.add_custom_button(
 			__("Sync Logs"),
@@ -315,5 +316,111 @@ function test_connection(frm) {
 				message: `${skew_warning}<table class="table table-bordered table-condensed">${rows}</table>`,
 			});
 			frm.reload_doc();
+		});
+}
+
+// Push (docs/push.md): the terminal POSTs each event to the site. The server makes the token and returns it once;
+// the site keeps only its hash, so this dialog is the only place it is ever shown.
+const ATTENDANCE_SYNC_PUSH = "attendance_sync.attendance_sync.push";
+
+function add_push_buttons(frm) {
+	const group = __("Push");
+	if (!frm.doc.push_token_prefix) {
+		frm.add_custom_button(__("Enable Push"), () => push_token_call(frm, "enable_push"), group);
+		return;
+	}
+	frm.add_custom_button(
+		__("Rotate Token"),
+		() =>
+			frappe.confirm(
+				__("The current token stops working at once; a terminal still using it gets refused until it is given the new URL. Rotate?"),
+				() => push_token_call(frm, "rotate_token")
+			),
+		group
+	);
+	frm.add_custom_button(
+		__("Disable Push"),
+		() =>
+			frappe.confirm(
+				__("The token is dropped (the terminal's pushes are refused from now on) and Sync Mode goes back to Pull. Disable push?"),
+				() => disable_push(frm)
+			),
+		group
+	);
+}
+
+function push_token_call(frm, method) {
+	frappe
+		.call({
+			method: `${ATTENDANCE_SYNC_PUSH}.${method}`,
+			args: { device: frm.doc.name },
+			freeze: true,
+			freeze_message: __("Contacting the terminal..."),
+		})
+		.then((r) => {
+			frm.reload_doc();
+			if (r.message) show_push_token(r.message);
+		});
+}
+
+function show_push_token(m) {
+	const esc = (value) => frappe.utils.escape_html(String(value ?? ""));
+	const rows = [
+		[__("Protocol"), m.protocol],
+		[__("Address Type"), m.addressing === "hostname" ? __("Domain Name") : __("IP Address")],
+		[__("Address"), m.address],
+		[__("Port"), m.port],
+		[__("URL"), m.path],
+		[__("Parameter Format"), "JSON"],
+		[__("Authentication"), __("None (the token in the URL is the credential)")],
+	]
+		.map(([label, value]) => `<tr><td>${label}</td><td><code>${esc(value)}</code></td></tr>`)
+		.join("");
+	const status = m.written
+		? `<p class="text-success">${__("The terminal's HTTP listening host was written over ISAPI: it pushes to this site now.")}</p>`
+		: `${m.error ? `<p class="text-warning">${__("The site could not write the terminal's HTTP listening host")}: ${esc(m.error)}</p>` : ""}
+			<p>${__("Type these values into the terminal's web page (Network, Advanced Settings, HTTP Listening), then save there:")}</p>`;
+	const dialog = new frappe.ui.Dialog({
+		title: __("Push URL (shown once)"),
+		fields: [
+			{
+				fieldtype: "HTML",
+				options: `${status}
+					<table class="table table-bordered table-condensed">${rows}</table>
+					<p>${__("Full URL (for the relay's token, or to check):")}</p>
+					<pre style="white-space: pre-wrap; word-break: break-all">${esc(m.url)}</pre>
+					<p class="text-muted small">${__("The site keeps only a hash of the token, which starts with {0}. Copy it now: it cannot be shown again (Rotate Token makes a new one).", [`<code>${esc(m.prefix)}</code>`])}</p>`,
+			},
+		],
+		primary_action_label: __("Copy URL"),
+		primary_action() {
+			frappe.utils.copy_to_clipboard(m.url);
+		},
+	});
+	dialog.show();
+}
+
+function disable_push(frm) {
+	frappe
+		.call({
+			method: `${ATTENDANCE_SYNC_PUSH}.disable_push`,
+			args: { device: frm.doc.name },
+			freeze: true,
+			freeze_message: __("Contacting the terminal..."),
+		})
+		.then((r) => {
+			frm.reload_doc();
+			const m = r.message || {};
+			let message = __("Push disabled: the token is dropped and Sync Mode is Pull.");
+			if (m.cleared) message += " " + __("The terminal's HTTP listening host was cleared.");
+			else if (m.error)
+				message +=
+					" " +
+					__("The terminal's HTTP listening host could not be cleared ({0}): clear it on the terminal's web page.", [
+						frappe.utils.escape_html(m.error),
+					]);
+			else if (!m.was_written)
+				message += " " + __("Clear the HTTP listening host on the terminal's web page as well.");
+			frappe.msgprint({ title: __("Disable Push"), indicator: m.error ? "orange" : "green", message });
 		});
 }

@@ -9,11 +9,22 @@ from frappe.utils import cint, get_datetime, today
 from attendance_sync.attendance_sync import cursors, maintenance
 from attendance_sync.logic.hosts import HostError, parse_host, validate_port
 from attendance_sync.logic.punches import PUNCH_DIRECTIONS
+from attendance_sync.logic.push import validate_sync_mode
 from attendance_sync.logic.schedule import FREQUENCIES
 from attendance_sync.logic.timezones import normalize_device_time_zone, validate_time_zone_handling
 
 # Changing any of these is a new attempt at the login, so a rejected login may be tried again.
 CREDENTIAL_FIELDS = ("device_ip", "port", "use_https", "device_user", "device_user_password")
+# Written only by Enable Push / Rotate Token / Disable Push and by the push endpoint, never by a form save (a form
+# opened before Enable Push would otherwise send its empty token hash back).
+PUSH_STATE_FIELDS = (
+	"push_token_hash",
+	"push_token_prefix",
+	"push_host_on_terminal",
+	"last_push_at",
+	"last_push_serial",
+	"push_gaps",
+)
 
 
 class DeviceConfiguration(Document):
@@ -22,6 +33,7 @@ class DeviceConfiguration(Document):
 		self.validate_events()
 		self.validate_schedule()
 		self.validate_location()
+		self.validate_push()
 		self.clear_auth_block()
 
 	def validate_host(self) -> None:
@@ -70,6 +82,19 @@ class DeviceConfiguration(Document):
 			frappe.throw(_("Latitude must be between -90 and 90"))
 		if self.longitude and not -180 <= self.longitude <= 180:
 			frappe.throw(_("Longitude must be between -180 and 180"))
+
+	def validate_push(self) -> None:
+		stored = (
+			None
+			if self.is_new()
+			else frappe.db.get_value(self.doctype, self.name, PUSH_STATE_FIELDS, as_dict=True)
+		)
+		for field in PUSH_STATE_FIELDS:
+			self.set(field, stored.get(field) if stored else None)
+		try:
+			self.sync_mode = validate_sync_mode(self.sync_mode, bool(self.push_token_hash))
+		except ValueError as e:
+			frappe.throw(str(e), title=_("Sync Mode"))
 
 	def clear_auth_block(self) -> None:
 		if (

@@ -1,0 +1,397 @@
+"""Push: a terminal (ISAPI HTTP listening) or the attendance-sync relay POSTs each event to the site.
+
+`receive` is the endpoint's work (`attendance_sync.api.push`, a guest method; docs/push.md is the contract): the
+device's token names it, the body is read by the core (`_core.parse_push`, the same `Event` a search gives), a
+punch is stored as a Device Punch by the code the search-based sync stores with (`punches.punch_rows`,
+`jobs.store_punches`, whose (device, event key) makes a redelivery a duplicate), and its check-in is left to a
+job on the `short` queue (`process_device`). The request runs as Guest and never as anyone else.
+
+`enable_push`, `rotate_token`, `disable_push` are the form's buttons (System Manager): the token is made here,
+shown once and stored only as a hash and a prefix; the terminal's HTTP host is written over ISAPI when the site
+reaches it.
+"""
+
+import json
+import time
+from typing import Any
+
+import frappe
+from frappe import _
+from frappe.utils import cint, get_datetime, get_url, now_datetime, time_diff_in_seconds
+from werkzeug.wrappers import Response
+
+from attendance_sync.attendance_sync import common, jobs
+from attendance_sync.attendance_sync.api import MANAGER, login_rejected_message, only_for
+from attendance_sync.attendance_sync.checkins import process_pending
+from attendance_sync.attendance_sync.maintenance import refresh_health
+from attendance_sync.logic import errors
+from attendance_sync.logic import punches as P
+from attendance_sync.logic import push as L
+from attendance_sync.logic.timezones import device_utc_offset, site_naive_to_aware
+
+PROCESS = "attendance_sync.attendance_sync.push.process_device"
+# A processing job that was queued but never started (its worker died, the queue was flushed) stops holding
+# the device's place after this long; the reconciling search processes what it left anyway.
+QUEUED_MARKER_TTL = 600
+PROCESS_TIMEOUT = 900
+# Requests per token per minute; site config `attendance_sync_push_rate_limit` overrides it.
+RATE_LIMIT = 1200
+RATE_WINDOW = 60
+# How often a heartbeat may write Last Push At.
+HEARTBEAT_WRITE_SECS = 60
+# What of an unreadable body goes to the Error Log.
+LOGGED_BODY_BYTES = 2000
+
+DEVICE_FIELDS = [
+	"name",
+	"enabled",
+	"auth_blocked",
+	"sync_mode",
+	"push_token_hash",
+	"punch_direction",
+	"device_time_zone",
+	"time_zone_handling",
+	"last_serial_no",
+	"last_push_serial",
+	"last_push_at",
+]
+
+
+# --- the endpoint ------------------------------------------------------------------------------------------
+
+
+def _refuse(status: int, error: str, headers: dict[str, str] | None = None) -> Response:
+	"""A non-200 answer, shaped like Frappe's (`{"message": ...}`); it names no device and echoes nothing."""
+	body = json.dumps({"message": {"ok": False, "error": error}})
+	return Response(body, status=status, mimetype="application/json", headers=headers or {})
+
+
+def _rate_limit() -> int:
+	return cint(frappe.conf.get("attendance_sync_push_rate_limit")) or RATE_LIMIT
+
+
+def _over_rate(token_digest: str) -> int | None:
+	"""Count a request against its token's window; the seconds to wait when the window's limit is spent."""
+	now = time.time()
+	window = int(now // RATE_WINDOW)
+	key = frappe.cache.make_key(f"attendance_sync:push_rate:{token_digest[:32]}:{window}")
+	count = frappe.cache.incr(key)
+	if count == 1:
+		frappe.cache.expire(key, RATE_WINDOW + 5)
+	if count > _rate_limit():
+		return L.retry_after(RATE_WINDOW, now)
+	return None
+
+
+def device_for_token(token: str) -> Any | None:
+	"""The Device Configuration whose push token this is (found by prefix, compared in constant time)."""
+	if not L.plausible_token(token):
+		return None
+	rows = frappe.get_all(
+		common.DEVICE,
+		filters={"push_token_prefix": L.token_prefix(token)},
+		fields=DEVICE_FIELDS,
+	)
+	found = None
+	for row in rows:
+		# Every candidate is compared, so the time taken does not depend on which one matches.
+		if L.token_matches(token, row.push_token_hash) and row.sync_mode in L.PUSH_MODES:
+			found = row
+	return found
+
+
+def receive() -> Response | dict[str, Any]:
+	"""One push: 401 (token), 429 (rate), 413 (size), else 200 with what was done (docs/push.md)."""
+	request = frappe.request
+	token = request.args.get("token") or ""
+	if not token:
+		return _refuse(401, "token missing")
+	retry = _over_rate(L.token_hash(token))
+	if retry is not None:
+		return _refuse(429, "rate limit", {"Retry-After": str(retry)})
+	device = device_for_token(token)
+	if device is None:
+		return _refuse(401, "token not accepted")
+	# Frappe has read the body already (up to its own 25 MiB cap); nothing of it is parsed past this limit.
+	if (request.content_length or 0) > L.MAX_BODY:
+		return _refuse(413, "body over 1 MiB")
+	body = request.get_data(cache=True)
+	if len(body) > L.MAX_BODY:
+		return _refuse(413, "body over 1 MiB")
+	return handle_body(device, body, request.headers.get("Content-Type"))
+
+
+def _utc_offset(device: Any) -> str | None:
+	# As jobs.core_device gives the core: the configured zone reads a time without an offset, unless every time
+	# is re-interpreted in it (then the wall clock is what counts).
+	if jobs.reinterpret_zone(device):
+		return None
+	return device_utc_offset(
+		device.device_time_zone, site_naive_to_aware(now_datetime(), common.site_time_zone())
+	)
+
+
+def handle_body(device: Any, body: bytes, content_type: str | None) -> dict[str, Any]:
+	"""Read a push body of `device` and deal with it: store, acknowledge, or report it unreadable."""
+	core = common.load_core()
+	settings = common.get_settings()
+	try:
+		pushed = core.parse_push(
+			body,
+			content_type,
+			device=device.name,
+			utc_offset=_utc_offset(device),
+			punch_codes=sorted(settings.punch_codes) if settings.punch_codes else None,
+		)
+	except core.PushError as e:
+		_log_unreadable(device.name, e.reason, body, content_type)
+		return {"ok": True, "result": "unreadable", "reason": e.reason}
+	except frappe.ValidationError:
+		# Re-interpreting without a Device Time Zone: a configuration to fix, told like a sync tells it.
+		frappe.clear_messages()
+		_log_unreadable(device.name, "configuration", body, content_type)
+		return {"ok": True, "result": "unreadable", "reason": "configuration"}
+
+	if pushed.kind != "event" or pushed.event is None:
+		_heartbeat(device)
+		return {"ok": True, "result": "heartbeat" if pushed.kind == "heartbeat" else "ignored"}
+	return _store_event(device, pushed)
+
+
+def _store_event(device: Any, pushed: Any) -> dict[str, Any]:
+	event = pushed.event
+	fetched = P.punch_rows(
+		device.name,
+		[event],
+		site_tz=common.site_time_zone(),
+		direction=device.punch_direction,
+		reinterpret_zone=jobs.reinterpret_zone(device),
+	)
+	new = jobs.store_punches(fetched.rows, None)
+	last = device.last_push_serial or device.last_serial_no or None
+	gap = L.push_gap(cint(last) or None, event.serial_no, pushed.front_serial_no, pushed.current_event)
+	updates: dict[str, Any] = {"last_push_at": now_datetime()}
+	if event.serial_no is not None and pushed.current_event is not False:
+		# The serial the terminal is at; a restarted counter takes it down again.
+		updates["last_push_serial"] = event.serial_no
+	if gap:
+		frappe.db.sql(
+			"update `tabDevice Configuration` set push_gaps = ifnull(push_gaps, 0) + 1 where name = %s",
+			device.name,
+		)
+	frappe.db.set_value(common.DEVICE, device.name, updates, update_modified=False)
+	frappe.db.commit()
+	if any(r.status == P.PENDING for r in new):
+		enqueue_processing(device.name)
+	if gap and L.reconciles(device.sync_mode) and device.enabled and not device.auth_blocked:
+		# A search of the device from its cursors (serial first), the scheduled run itself; deduplicated by
+		# the device's job id, so a burst of gaps makes one search.
+		jobs.enqueue_device(device.name, jobs.SCHEDULED)
+	if not fetched.rows:
+		return {"ok": True, "result": "ignored"}
+	return {"ok": True, "result": "stored" if new else "duplicate"}
+
+
+def _heartbeat(device: Any) -> None:
+	last = device.last_push_at
+	if last and time_diff_in_seconds(now_datetime(), get_datetime(last)) < HEARTBEAT_WRITE_SECS:
+		return
+	frappe.db.set_value(common.DEVICE, device.name, "last_push_at", now_datetime(), update_modified=False)
+	frappe.db.commit()
+
+
+def _log_unreadable(device: str, reason: str, body: bytes, content_type: str | None) -> None:
+	shown = body[:LOGGED_BODY_BYTES].decode("utf-8", "replace")
+	more = len(body) - LOGGED_BODY_BYTES
+	frappe.log_error(
+		title=_("Attendance Sync: unreadable push from {0} ({1})").format(device, reason),
+		message=_("Content-Type: {0}\nBody ({1} bytes){2}:\n{3}").format(
+			content_type or "-",
+			len(body),
+			_(", first {0} shown").format(LOGGED_BODY_BYTES) if more > 0 else "",
+			shown,
+		),
+		reference_doctype=common.DEVICE,
+		reference_name=device,
+	)
+	frappe.db.commit()
+
+
+# --- processing on the short queue ---------------------------------------------------------------------------
+
+
+def _queued_key(device: str) -> str:
+	return frappe.cache.make_key(f"attendance_sync:push_queued:{device}")
+
+
+def push_job_id(device: str) -> str:
+	return f"attendance_sync::push::{device}"
+
+
+def enqueue_processing(device: str) -> bool:
+	"""Queue the check-in of the device's Pending punches on the short queue, unless a job of it is queued.
+
+	One queued job per device: a job that has not started will read every punch committed before it starts, so a
+	burst of pushes makes one job. A running job does not count (it may have read its last batch already): the
+	push after it queues the next. The device's place is a Redis key holding the queued job's id, taken
+	atomically (SET NX) and given up by the job as it starts.
+	"""
+	from frappe.utils.background_jobs import get_job_status
+
+	key = _queued_key(device)
+	jid = f"{push_job_id(device)}::{frappe.generate_hash(length=10)}"
+	if not frappe.cache.set(key, jid, nx=True, ex=QUEUED_MARKER_TTL):
+		held = frappe.cache.get(key)
+		if held and get_job_status(held.decode() if isinstance(held, bytes) else held) == "queued":
+			return False
+		frappe.cache.set(key, jid, ex=QUEUED_MARKER_TTL)
+	frappe.enqueue(
+		PROCESS,
+		queue="short",
+		timeout=PROCESS_TIMEOUT,
+		job_id=jid,
+		device=device,
+		marker=jid,
+	)
+	return True
+
+
+def process_device(device: str, marker: str | None = None) -> dict[str, int]:
+	"""The short-queue job: the device's Pending punches into Employee Checkins (`checkins.process_pending`)."""
+	key = _queued_key(device)
+	held = frappe.cache.get(key)
+	if marker and held and (held.decode() if isinstance(held, bytes) else held) == marker:
+		# From here a new push queues a new job: this one may have read its last batch before that push.
+		frappe.cache.delete(key)
+	# Like every scheduled device job: the request that queued this one ran as Guest.
+	frappe.set_user("Administrator")
+	counts = P.SyncCounts()
+	process_pending({"device": device}, counts, common.get_settings())
+	if counts.failed or counts.unmapped:
+		refresh_health(device)
+		frappe.db.commit()
+	return counts.as_dict()
+
+
+# --- the form's buttons ------------------------------------------------------------------------------------
+
+
+def _write_host(doc: Any, url: str, secrets: list[str | None]) -> tuple[bool, str | None]:
+	"""Write the terminal's HTTP listening host over ISAPI; (done, why not)."""
+	if doc.auth_blocked:
+		return False, f"{login_rejected_message(doc.name)} {errors.auth_hint()}"
+	password = None
+	try:
+		password = doc.get_password("device_user_password", raise_exception=False)
+		common.load_core().set_http_host(jobs.core_device(doc, common.get_settings()), url)
+	except Exception as e:
+		return False, _device_failure(doc.name, e, [password, *secrets])
+	return True, None
+
+
+def _clear_host(doc: Any) -> tuple[bool, str | None]:
+	if doc.auth_blocked:
+		return False, f"{login_rejected_message(doc.name)} {errors.auth_hint()}"
+	password = None
+	try:
+		password = doc.get_password("device_user_password", raise_exception=False)
+		common.load_core().clear_http_host(jobs.core_device(doc, common.get_settings()))
+	except Exception as e:
+		return False, _device_failure(doc.name, e, [password])
+	return True, None
+
+
+def _device_failure(device: str, exc: Exception, secrets: list[str | None]) -> str:
+	"""What went wrong talking to the terminal, worded; a rejected login blocks the device as a sync does."""
+	frappe.clear_messages()
+	report = errors.describe_error(exc, secrets=secrets)
+	if report.auth_failure:
+		frappe.db.set_value(
+			common.DEVICE, device, {"auth_blocked": 1, "last_error": report.text()}, update_modified=False
+		)
+		refresh_health(device)
+	elif report.unexpected:
+		frappe.log_error(
+			title=_("Attendance Sync: the HTTP host of {0} could not be written").format(device),
+			message=errors.redact(frappe.get_traceback(), secrets),
+			reference_doctype=common.DEVICE,
+			reference_name=device,
+		)
+	return errors.redact(frappe.utils.strip_html(report.text()), secrets)
+
+
+def _new_token(doc: Any, mode: str) -> tuple[str, L.TerminalTarget]:
+	token = L.new_token()
+	target = L.terminal_target(get_url(), token)
+	frappe.db.set_value(
+		common.DEVICE,
+		doc.name,
+		{
+			"push_token_hash": L.token_hash(token),
+			"push_token_prefix": L.token_prefix(token),
+			"sync_mode": mode,
+		},
+		update_modified=False,
+	)
+	return token, target
+
+
+def _token_answer(doc: Any, token: str, target: L.TerminalTarget, write: bool) -> dict[str, Any]:
+	written, why = _write_host(doc, target.url, [token]) if write else (False, None)
+	frappe.db.set_value(common.DEVICE, doc.name, "push_host_on_terminal", int(written), update_modified=False)
+	frappe.db.commit()
+	return {
+		"token": token,
+		"prefix": L.token_prefix(token),
+		**target.as_dict(),
+		"written": written,
+		"error": why,
+		"sync_mode": frappe.db.get_value(common.DEVICE, doc.name, "sync_mode"),
+	}
+
+
+@frappe.whitelist(methods=["POST"])
+def enable_push(device: str, write_to_terminal: int | str = 1) -> dict[str, Any]:
+	"""Enable Push: a new token (returned once, never stored in clear) and, when the site reaches the terminal,
+	its HTTP host written over ISAPI; otherwise the values to type into the terminal's web page."""
+	only_for(MANAGER)
+	doc = frappe.get_doc(common.DEVICE, device)
+	doc.check_permission("write")
+	mode = doc.sync_mode if doc.sync_mode in L.PUSH_MODES else L.DEFAULT_PUSH_MODE
+	token, target = _new_token(doc, mode)
+	return _token_answer(doc, token, target, bool(cint(write_to_terminal)))
+
+
+@frappe.whitelist(methods=["POST"])
+def rotate_token(device: str, write_to_terminal: int | str = 1) -> dict[str, Any]:
+	"""Rotate Token: the old token stops working at once; the new one is returned once."""
+	only_for(MANAGER)
+	doc = frappe.get_doc(common.DEVICE, device)
+	doc.check_permission("write")
+	if not doc.push_token_hash:
+		frappe.throw(_("Push is not enabled on {0}: use Enable Push").format(device))
+	token, target = _new_token(doc, doc.sync_mode if doc.sync_mode in L.PUSH_MODES else L.DEFAULT_PUSH_MODE)
+	return _token_answer(doc, token, target, bool(cint(write_to_terminal)))
+
+
+@frappe.whitelist(methods=["POST"])
+def disable_push(device: str) -> dict[str, Any]:
+	"""Disable Push: the terminal's HTTP host cleared (when the site wrote it and reaches the terminal), the
+	token dropped (its pushes get 401 from now on), Sync Mode back to Pull."""
+	only_for(MANAGER)
+	doc = frappe.get_doc(common.DEVICE, device)
+	doc.check_permission("write")
+	cleared, why = _clear_host(doc) if doc.push_host_on_terminal else (False, None)
+	frappe.db.set_value(
+		common.DEVICE,
+		device,
+		{
+			"push_token_hash": None,
+			"push_token_prefix": None,
+			"push_host_on_terminal": 0,
+			"sync_mode": L.PULL,
+		},
+		update_modified=False,
+	)
+	frappe.db.commit()
+	return {"cleared": cleared, "error": why, "was_written": bool(doc.push_host_on_terminal)}
