@@ -30,10 +30,6 @@ pub use utc_offset::{parse_utc_offset, UtcOffsetError};
 
 #[cfg(feature = "python")]
 mod python;
-/// `parse_push`, `PushResult`, `PushError` (src/python/push.rs), beside the binding's other files.
-#[cfg(feature = "python")]
-#[path = "python/push.rs"]
-mod python_push;
 
 /// The Python extension `attendance_sync_core._core` (built by maturin from python/pyproject.toml): registration
 /// only; the translation lives in `python/` (types, errors, functions).
@@ -41,7 +37,7 @@ mod python_push;
 #[pyo3::pymodule]
 fn _core(m: &pyo3::Bound<'_, pyo3::types::PyModule>) -> pyo3::PyResult<()> {
     use pyo3::prelude::*;
-    use python::{errors, functions, types};
+    use python::{errors, functions, http_hosts, push, types};
 
     let py = m.py();
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
@@ -76,9 +72,21 @@ fn _core(m: &pyo3::Bound<'_, pyo3::types::PyModule>) -> pyo3::PyResult<()> {
     )?;
     m.add("HostError", py.get_type::<errors::HostError>())?;
     m.add("UtcOffsetError", py.get_type::<errors::UtcOffsetError>())?;
-    m.add_class::<python_push::PyPushResult>()?;
-    m.add("PushError", py.get_type::<python_push::PushError>())?;
-    m.add_function(wrap_pyfunction!(python_push::parse_push, m)?)?;
+    m.add_class::<push::PyPushResult>()?;
+    m.add("PushError", py.get_type::<push::PushError>())?;
+    m.add_function(wrap_pyfunction!(push::parse_push, m)?)?;
+    m.add_class::<http_hosts::PyHttpHost>()?;
+    m.add(
+        "HttpListeningUnsupportedError",
+        py.get_type::<http_hosts::HttpListeningUnsupportedError>(),
+    )?;
+    m.add(
+        "HttpHostSlotTakenError",
+        py.get_type::<http_hosts::HttpHostSlotTakenError>(),
+    )?;
+    m.add_function(wrap_pyfunction!(http_hosts::http_hosts, m)?)?;
+    m.add_function(wrap_pyfunction!(http_hosts::set_http_host, m)?)?;
+    m.add_function(wrap_pyfunction!(http_hosts::clear_http_host, m)?)?;
     m.add_function(wrap_pyfunction!(functions::fetch_events, m)?)?;
     m.add_function(wrap_pyfunction!(functions::fetch_many, m)?)?;
     m.add_function(wrap_pyfunction!(functions::device_info, m)?)?;

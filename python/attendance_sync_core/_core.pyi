@@ -24,19 +24,25 @@ __all__ = [
 	"FetchResult",
 	"FetchStats",
 	"HostError",
+	"HttpHost",
+	"HttpHostSlotTakenError",
+	"HttpListeningUnsupportedError",
 	"PushError",
 	"PushResult",
 	"UtcOffsetError",
 	"__version__",
+	"clear_http_host",
 	"dedup",
 	"device_info",
 	"device_users",
 	"fetch_events",
 	"fetch_many",
+	"http_hosts",
 	"parse_host",
 	"parse_push",
 	"parse_utc_offset",
 	"punch_minors",
+	"set_http_host",
 ]
 
 _DeviceLike: TypeAlias = Device | Mapping[str, Any]
@@ -260,6 +266,41 @@ class PushError(ValueError):
 
 	reason: _PushErrorReason
 
+@final
+class HttpHost:
+	"""One HTTP listening slot of a terminal (`/ISAPI/Event/notification/httpHosts`, docs/push.md).
+
+	`url` is the whole URL the terminal posts to, token included (None for an unused slot, or a transport other
+	than HTTP/HTTPS such as a cloud platform's `EHome`); `path` is the slot's `url` element (path and query, or
+	a whole URL on some firmwares); `host` the address (None when unused), `protocol` `protocolType`, `format`
+	`parameterFormatType`, `auth` `httpAuthenticationMethod`. `repr` shows queries redacted: never log `url`
+	or `path` themselves.
+	"""
+
+	id: int
+	url: str | None
+	protocol: str
+	host: str | None
+	port: int | None
+	path: str
+	format: str | None
+	auth: str | None
+	is_empty: bool
+	def as_dict(self) -> dict[str, Any]: ...
+
+class HttpListeningUnsupportedError(AttendanceSyncError):
+	"""The terminal has no HTTP listening over ISAPI (notSupport, methodNotAllowed, or an unknown resource):
+	show the values to type on its web page, or use the relay."""
+
+	status: int
+	sub_status: str | None
+
+class HttpHostSlotTakenError(AttendanceSyncError):
+	"""The slot posts to another system's path; `url` is what it holds, query redacted."""
+
+	host_id: int
+	url: str
+
 def fetch_events(
 	device: _DeviceLike,
 	start: datetime,
@@ -332,3 +373,21 @@ def parse_utc_offset(text: str) -> int:
 	`+06:00`, `-03:30`, `+0545`, `+5`, `UTC+05:45`, `GMT-3`, `Z`, `UTC`, `GMT` (case and blanks ignored): a sign,
 	one or two digits of hours, optionally two of minutes (with or without a colon), at most 14:00 either way.
 	"""
+
+def http_hosts(device: _DeviceLike) -> list[HttpHost]:
+	"""The terminal's HTTP listening slots, unused ones included. Raises `HttpListeningUnsupportedError` when
+	the firmware has none, the device errors otherwise."""
+
+def set_http_host(device: _DeviceLike, url: str, *, host_id: int = 1, overwrite: bool = False) -> None:
+	"""Makes slot `host_id` post the terminal's events to `url` (`http(s)://site[:port]/path?token=...`).
+
+	The URL is split into the slot's protocolType, address (ipAddress, ipv6Address or hostName), portNo and
+	url (path and query); parameterFormatType JSON, httpAuthenticationMethod none. Written again even when
+	equal. Raises ValueError for a URL a terminal cannot post to (another scheme, credentials, a fragment, no
+	host) before any request; `HttpHostSlotTakenError` when the slot posts to another path (another system's)
+	and not `overwrite`; `HttpListeningUnsupportedError`; the device errors.
+	"""
+
+def clear_http_host(device: _DeviceLike, *, host_id: int = 1) -> None:
+	"""Empties slot `host_id` (empty url, 0.0.0.0): the terminal stops posting from it. Raises as
+	`set_http_host`."""

@@ -87,6 +87,12 @@ impl IsapiClient {
         self.request(Method::GET, path, None, Ok).await
     }
 
+    /// PUTs a document (XML or JSON, told apart by its first byte) and returns the answer's body.
+    pub async fn put(&self, path: &str, body: Vec<u8>) -> Result<Bytes, Error> {
+        self.request(Method::PUT, path, Some(Bytes::from(body)), Ok)
+            .await
+    }
+
     /// POSTs JSON and reads the answer with `read`; a garbled answer is retried like a failed exchange.
     pub async fn post_json_read<T>(
         &self,
@@ -256,8 +262,14 @@ impl IsapiClient {
         let url = format!("{}{}", self.base, path);
         let mut req = self.http.request(method.clone(), &url);
         if let Some(b) = body {
+            // Configuration resources (httpHosts) take XML, access-control ones JSON.
+            let content_type = if super::xml::looks_like_xml(b) {
+                "application/xml"
+            } else {
+                "application/json"
+            };
             req = req
-                .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
+                .header(CONTENT_TYPE, HeaderValue::from_static(content_type))
                 .body(b.clone());
         }
         if let Some(a) = auth {

@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod client;
+pub mod http_hosts;
 mod paging;
 pub mod search;
 pub mod status;

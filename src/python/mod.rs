@@ -3,7 +3,8 @@
 //! registered in `lib.rs`.
 //!
 //! Split by concern, as pydantic-core does: [`types`] (the classes), [`errors`] (the exceptions),
-//! [`functions`] (the module's functions), with [`datetimes`] and [`runtime`] helping them. They translate
+//! [`functions`] (the module's functions), [`push`] (push bodies) and [`http_hosts`] (a terminal's HTTP
+//! listening slots), with [`datetimes`] and [`runtime`] helping them. They translate
 //! between Python and the core, and decide nothing the core decides.
 //!
 //! Network I/O runs with the GIL released on a runtime created per call, so the module works in threads and
@@ -13,5 +14,7 @@
 mod datetimes;
 pub(crate) mod errors;
 pub(crate) mod functions;
+pub(crate) mod http_hosts;
+pub(crate) mod push;
 mod runtime;
 pub(crate) mod types;

@@ -7,13 +7,12 @@ use chrono::FixedOffset;
 use pyo3::create_exception;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList};
+use pyo3::types::PyDict;
 
-use crate::event::{Classifier, Event};
-use crate::fetch::{FetchResult, FetchStats};
+use crate::event::Classifier;
 use crate::push::{parse_push_body, PushError as CorePushError, PushOutcome};
 use crate::python::errors::utc_offset_error;
-use crate::python::types::{PyEvent, PyFetchResult};
+use crate::python::types::PyEvent;
 use crate::utc_offset::parse_utc_offset;
 
 create_exception!(
@@ -74,25 +73,6 @@ impl PyPushResult {
     }
 }
 
-/// The `Event` object of one event, made as a fetch makes its events (one tzinfo per offset).
-fn py_event(py: Python<'_>, event: Event) -> PyResult<Py<PyEvent>> {
-    let time = event.time;
-    let result = FetchResult {
-        device: event.device.to_string(),
-        events: vec![event],
-        stats: FetchStats::default(),
-        last_serial: None,
-        device_time: time,
-        serial_mode: false,
-        complete_until: time,
-        serial_reset_suspected: false,
-    };
-    let built = Bound::new(py, PyFetchResult::build(py, result)?)?;
-    let events = built.getattr("events")?;
-    let events = events.cast::<PyList>()?;
-    Ok(events.get_item(0)?.cast_into::<PyEvent>()?.unbind())
-}
-
 /// Reads one push body: `content_type` is the request's Content-Type (multipart bodies are split by its
 /// boundary; the JSON part is `event_log` or `AccessControllerEvent`; pictures are ignored); without it, or
 /// with any other type, the body is the notification itself (JSON, or XML from some firmwares).
@@ -125,7 +105,7 @@ pub(crate) fn parse_push(
             front_serial_no: pushed.front_serial_no,
             current_event: pushed.current_event,
             mac_address: pushed.mac_address,
-            event: Some(py_event(py, pushed.event)?),
+            event: Some(Py::new(py, PyEvent::new(py, pushed.event)?)?),
         },
         PushOutcome::Heartbeat => PyPushResult {
             kind: "heartbeat",

@@ -173,6 +173,12 @@ pub(crate) struct PyEvent {
 }
 
 impl PyEvent {
+    /// One event on its own, with a tzinfo of its own offset (a fetch shares one per offset instead).
+    pub(crate) fn new(py: Python<'_>, event: Event) -> PyResult<Self> {
+        let tz = event.time.offset().into_pyobject(py)?.unbind();
+        Ok(PyEvent { event, tz })
+    }
+
     fn time<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDateTime>> {
         let t = self.event.time;
         let to_u8 =
