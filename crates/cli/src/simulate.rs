@@ -7,8 +7,8 @@ use std::process::ExitCode;
 
 use attendance_sync::parse_utc_offset;
 use attendance_sync_sim::{
-    self as sim, ClockStep, Faults, FieldStyle, ResultOrder, SimConfig, SimDevice, TimeHandling,
-    DEFAULT_PASSWORD, DEFAULT_REALM,
+    self as sim, ClockStep, Faults, FieldStyle, PushConfig, PushFormat, ResultOrder, SimConfig,
+    SimDevice, TimeHandling, DEFAULT_PASSWORD, DEFAULT_REALM,
 };
 use chrono::DateTime;
 
@@ -148,6 +148,21 @@ pub struct SimulateArgs {
     /// Lock duration in seconds.
     #[arg(long, default_value_t = 1800)]
     pub unlock_secs: u64,
+    /// Firmware without HTTP listening: Event/notification/httpHosts answers 403 notSupport.
+    #[arg(long)]
+    pub no_http_listening: bool,
+    /// Listening-host slots (hostNumber) of each device.
+    #[arg(long, default_value_t = 2)]
+    pub http_host_slots: u32,
+    /// Every device pushes its new events to this http:// URL from the start (as `PUT /sim/push`).
+    #[arg(long)]
+    pub push_url: Option<String>,
+    /// Push body shape (default: event_log with --push-url; for hosts written over ISAPI, json).
+    #[arg(long, value_enum)]
+    pub push_format: Option<PushFormat>,
+    /// Share (0..1) of event pushes lost on the way (the events stay searchable).
+    #[arg(long, default_value_t = 0.0)]
+    pub push_drop_share: f64,
 }
 
 impl SimulateArgs {
@@ -186,6 +201,8 @@ impl SimulateArgs {
             lock_after: self.lock_after,
             unlock_secs: self.unlock_secs,
             time_handling: self.time_handling,
+            http_hosts_not_supported: self.no_http_listening,
+            http_host_slots: self.http_host_slots,
             page_fault: None,
         };
         let config = SimConfig {
@@ -216,12 +233,33 @@ impl SimulateArgs {
         config.validate()?;
         Ok(config)
     }
+
+    /// The push setup the flags ask for (`None`: none given, `PUT /sim/push` and ISAPI decide).
+    pub fn to_push(&self) -> Result<Option<PushConfig>, String> {
+        if self.push_url.is_none() && self.push_format.is_none() && self.push_drop_share == 0.0 {
+            return Ok(None);
+        }
+        let format = self.push_format.unwrap_or(if self.push_url.is_some() {
+            PushFormat::EventLog
+        } else {
+            PushFormat::Json
+        });
+        let push = PushConfig {
+            url: self.push_url.clone(),
+            format,
+            drop_share: self.push_drop_share,
+            seed: self.seed,
+            ..PushConfig::default()
+        };
+        push.validate().map_err(|e| format!("--push-*: {e}"))?;
+        Ok(Some(push))
+    }
 }
 
 /// Starts the fleet, prints one `device NAME URL events=N` line per device (what
 /// `attendance_sync/simulator.py` reads), and serves until SIGINT or SIGTERM.
 pub fn run(args: &SimulateArgs) -> ExitCode {
-    let config = match args.to_config() {
+    let config = match args.to_config().and_then(|c| Ok((c, args.to_push()?))) {
         Ok(config) => config,
         Err(msg) => {
             eprintln!("simulate: {msg}");
@@ -238,6 +276,7 @@ pub fn run(args: &SimulateArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let (config, push) = config;
     runtime.block_on(async {
         let fleet = match sim::start(config).await {
             Ok(fleet) => fleet,
@@ -246,6 +285,14 @@ pub fn run(args: &SimulateArgs) -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
+        if let Some(push) = push {
+            for device in &fleet.devices {
+                if let Err(e) = device.set_push(push.clone()) {
+                    eprintln!("simulate: {}: {e}", device.name);
+                    return ExitCode::from(2);
+                }
+            }
+        }
         announce(&fleet.devices);
         wait_for_signal().await;
         fleet.shutdown().await;
@@ -309,6 +356,42 @@ mod tests {
         assert_eq!(config.listen, default.listen);
         assert_eq!(config.password, default.password);
         assert_eq!(config.events_per_device(), 1400);
+    }
+
+    #[test]
+    fn push_flags() {
+        let cli = |args: &[&str]| {
+            Cli::try_parse_from(std::iter::once("simulate").chain(args.iter().copied()))
+                .map_err(|e| e.to_string())
+                .and_then(|c| c.args.to_push())
+        };
+        assert_eq!(cli(&[]).expect("none"), None);
+        let push = cli(&[
+            "--push-url",
+            "http://127.0.0.1:8000/x?token=t",
+            "--push-drop-share",
+            "0.1",
+        ])
+        .expect("push")
+        .expect("some");
+        assert_eq!(push.format, PushFormat::EventLog);
+        assert_eq!(push.drop_share, 0.1);
+        let shape = cli(&["--push-format", "access-controller-event"])
+            .expect("shape")
+            .expect("some");
+        assert_eq!(shape.url, None);
+        assert_eq!(shape.format, PushFormat::AccessControllerEvent);
+        assert_eq!(
+            cli(&["--push-drop-share", "0.2"])
+                .expect("json")
+                .map(|p| p.format),
+            Some(PushFormat::Json)
+        );
+        assert!(cli(&["--push-drop-share", "2"]).is_err());
+        assert!(cli(&["--push-url", "https://site/x"]).is_err());
+        let config = parse(&["--no-http-listening", "--http-host-slots", "3"]).expect("flags");
+        assert!(config.faults.http_hosts_not_supported);
+        assert_eq!(config.faults.http_host_slots, 3);
     }
 
     #[test]

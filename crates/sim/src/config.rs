@@ -127,6 +127,10 @@ pub struct Faults {
     pub acs_not_supported: bool,
     /// AcsEvent answers XML labelled `application/json`.
     pub xml_instead_of_json: bool,
+    /// `Event/notification/httpHosts` answers 403 `notSupport`: firmware without HTTP listening.
+    pub http_hosts_not_supported: bool,
+    /// Listening-host slots (`hostNumber`; 2 on DS-K1T342MWX, 3 on cameras).
+    pub http_host_slots: u32,
     /// Event times without offset (`2024-03-01 08:00:00`), like the DS-KV6124 intercom.
     pub naive_times: bool,
     /// Search results without `serialNo`, like the DS-KV6124 intercom's.
@@ -171,6 +175,8 @@ impl Default for Faults {
             clock_skew_secs: 0,
             acs_not_supported: false,
             xml_instead_of_json: false,
+            http_hosts_not_supported: false,
+            http_host_slots: 2,
             naive_times: false,
             no_serial_numbers: false,
             outside_window: false,
@@ -195,6 +201,9 @@ impl Faults {
     pub fn validate(&self) -> Result<(), String> {
         check_share("error_5xx_rate", self.error_5xx_rate)?;
         check_share("drop_rate", self.drop_rate)?;
+        if !(1..=8).contains(&self.http_host_slots) {
+            return Err("http_host_slots must be between 1 and 8".into());
+        }
         if self.max_results_cap == 0 {
             return Err("max_results_cap must be at least 1".into());
         }

@@ -13,6 +13,7 @@ pub enum IsapiError {
     NotSupport,
     MethodNotAllowed,
     BadJsonFormat,
+    BadXmlFormat,
     BadParameters,
     MessageParametersLack,
     BadJsonContent,
@@ -24,7 +25,7 @@ impl IsapiError {
             IsapiError::DeviceBusy => 2,
             IsapiError::DeviceError => 3,
             IsapiError::NotSupport | IsapiError::MethodNotAllowed => 4,
-            IsapiError::BadJsonFormat => 5,
+            IsapiError::BadJsonFormat | IsapiError::BadXmlFormat => 5,
             IsapiError::BadParameters
             | IsapiError::MessageParametersLack
             | IsapiError::BadJsonContent => 6,
@@ -48,6 +49,7 @@ impl IsapiError {
             IsapiError::NotSupport => "notSupport",
             IsapiError::MethodNotAllowed => "methodNotAllowed",
             IsapiError::BadJsonFormat => "badJsonFormat",
+            IsapiError::BadXmlFormat => "badXmlFormat",
             IsapiError::BadParameters => "badParameters",
             IsapiError::MessageParametersLack => "MessageParametersLack",
             IsapiError::BadJsonContent => "badJsonContent",
@@ -61,6 +63,7 @@ impl IsapiError {
             IsapiError::NotSupport => 0x4000_0001,
             IsapiError::MethodNotAllowed => 0x4000_0004,
             IsapiError::BadJsonFormat => 0x5000_0002,
+            IsapiError::BadXmlFormat => 0x5000_0001,
             IsapiError::BadParameters => 0x6000_0001,
             IsapiError::MessageParametersLack => 0x6000_0019,
             IsapiError::BadJsonContent => 0x6000_0017,

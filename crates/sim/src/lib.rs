@@ -18,6 +18,7 @@ mod fields;
 mod fleet;
 mod generate;
 mod http;
+mod http_hosts;
 mod json;
 mod log;
 mod page_fault;
@@ -93,7 +94,8 @@ impl SimDevice {
         self.state.set_faults(faults);
     }
 
-    /// Sets up HTTP listening (pushing recorded events to `config.url`); needs a Tokio runtime.
+    /// Sets up HTTP listening (pushing recorded events to `config.url`); needs a Tokio runtime. The body
+    /// shape, losses and heartbeats set here stay for hosts later written over ISAPI (`httpHosts`).
     pub fn set_push(&self, config: PushConfig) -> Result<(), String> {
         self.state.pusher().configure(&self.state, config)
     }

@@ -26,6 +26,7 @@ use tokio::sync::mpsc;
 
 use super::clock::{device_now, format_time};
 use super::config::Faults;
+use super::http_hosts::Slots;
 use super::log::{Event, EventLog};
 use super::render::{info_item, RenderStyle};
 use super::seed::mix;
@@ -155,6 +156,10 @@ pub struct Pusher {
     running: Mutex<Option<Running>>,
     stats: Arc<Mutex<PushStats>>,
     listen: OnceLock<SocketAddr>,
+    /// The listening-host slots written over ISAPI (`httpHosts`).
+    pub(super) slots: Mutex<Slots>,
+    /// The setup `PUT /sim/push` last gave: a host written over ISAPI pushes with its shape and losses.
+    template: Mutex<Option<PushConfig>>,
 }
 
 impl Drop for Pusher {
@@ -327,14 +332,35 @@ impl Pusher {
         Ok(events.len())
     }
 
-    /// Applies a new setup: the old sender stops (what it had queued is lost, as on a terminal whose
-    /// listening host is rewritten), a new one starts when `url` is set.
+    /// Applies a new setup (`PUT /sim/push`), kept as the shape of hosts later written over ISAPI.
     pub(super) fn configure(
         &self,
         dev: &Arc<DeviceState>,
         config: PushConfig,
     ) -> Result<(), String> {
         config.validate()?;
+        *lock(&self.template) = Some(config.clone());
+        self.start(dev, config)
+    }
+
+    /// Pushes to `url` (a listening host written over ISAPI), or stops (`None`), with the shape `PUT
+    /// /sim/push` last set, or bare JSON when it never did.
+    pub(super) fn follow(&self, dev: &Arc<DeviceState>, url: Option<String>) -> Result<(), String> {
+        let template = lock(&self.template).clone();
+        let config = PushConfig {
+            url,
+            ..template.unwrap_or(PushConfig {
+                format: PushFormat::Json,
+                ..PushConfig::default()
+            })
+        };
+        config.validate()?;
+        self.start(dev, config)
+    }
+
+    /// The old sender stops (what it had queued is lost, as on a terminal whose listening host is
+    /// rewritten), a new one starts when `url` is set.
+    fn start(&self, dev: &Arc<DeviceState>, config: PushConfig) -> Result<(), String> {
         let mut guard = lock(&self.running);
         if let Some(old) = guard.take() {
             old.task.abort();

@@ -14,6 +14,7 @@ use super::config::Faults;
 use super::control;
 use super::envelope::{Envelope, IsapiError};
 use super::http::{json_error, xml_error, ConnectionAbort, Reply};
+use super::http_hosts;
 use super::state::DeviceState;
 use super::stats::Counter;
 use super::system;
@@ -107,6 +108,18 @@ pub async fn handle(dev: Arc<DeviceState>, req: Request<Incoming>) -> Reply {
             url,
             "deviceBusy",
         )));
+    }
+    if let Some(rest) = path.strip_prefix(http_hosts::PATH) {
+        if rest.is_empty() || rest.starts_with('/') {
+            return Ok(http_hosts::handle(
+                &dev,
+                &faults,
+                &parts.method,
+                rest,
+                url,
+                &body,
+            ));
+        }
     }
     dispatch(&dev, &faults, &parts.method, path, url, &body).await
 }
