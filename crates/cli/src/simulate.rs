@@ -157,7 +157,7 @@ pub struct SimulateArgs {
     /// Every device pushes its new events to this http:// URL from the start (as `PUT /sim/push`).
     #[arg(long)]
     pub push_url: Option<String>,
-    /// Push body shape (default: event_log with --push-url; for hosts written over ISAPI, json).
+    /// Push body shape (default: event-log with --push-url; for hosts written over ISAPI, json).
     #[arg(long, value_enum)]
     pub push_format: Option<PushFormat>,
     /// Share (0..1) of event pushes lost on the way (the events stay searchable).
