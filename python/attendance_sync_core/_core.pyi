@@ -327,6 +327,7 @@ def fetch_many(
 
 def device_info(device: _DeviceLike) -> DeviceInfo: ...
 def device_users(device: _DeviceLike) -> list[DeviceUser]: ...
+
 _DedupItem = TypeVar("_DedupItem", Event, tuple[str, datetime])
 
 def dedup(
@@ -342,6 +343,7 @@ def dedup(
 	an item whose person has an existing key or a kept item at most `window_seconds` away, either side (0: the
 	same second). Items without a person are kept. Raises ValueError for a naive datetime or a negative window.
 	"""
+
 def punch_minors() -> list[tuple[int, int]]: ...
 def parse_host(text: str) -> tuple[str, int | None]:
 	"""`host[:port]` as typed into Device IP or `--host`: (host, port or None); raises `HostError`.
