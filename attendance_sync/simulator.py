@@ -103,6 +103,45 @@ class SimDevice:
 		address would (1-64 ASCII letters and digits). Returns `state()`."""
 		return self._control("PUT", "/sim/device", {"serial_number": serial_number})
 
+	def set_push(
+		self,
+		url: str | None,
+		*,
+		format: str = "event_log",
+		picture: bool = False,
+		heartbeat_secs: int = 0,
+		drop_share: float = 0.0,
+		seed: int = 1,
+		retries: int = 0,
+		record_every_ms: int = 0,
+	) -> dict[str, Any]:
+		"""Configure HTTP listening (`PUT /sim/push`): every event recorded from now on is POSTed to `url`
+		(`http://` only) as multipart with the JSON part named `event_log` or `AccessControllerEvent`
+		(`format` "event_log", "access_controller_event"), or as bare JSON ("json"); `drop_share` of the event
+		pushes is lost (seeded by `seed`), the events staying in the log. `url` None stops pushing. Counters
+		start again at zero. Returns the setup."""
+		body = {
+			"url": url,
+			"format": format,
+			"picture": picture,
+			"heartbeat_secs": heartbeat_secs,
+			"drop_share": drop_share,
+			"seed": seed,
+			"retries": retries,
+			"record_every_ms": record_every_ms,
+		}
+		return self._control("PUT", "/sim/push", body)["config"]
+
+	def push_stats(self) -> dict[str, Any]:
+		"""`GET /sim/push` counters: `events_sent`, `events_dropped`, `events_acknowledged`, `heartbeats_sent`,
+		`refused`, `failed`, `acknowledged_serials`, `dropped_serials`, `last_status`, ..."""
+		return self._control("GET", "/sim/push")["stats"]
+
+	def replay_pushes(self, from_serial: int | None = None) -> int:
+		"""Push the stored events again with `currentEvent` false (a reboot's back-fill); how many were queued."""
+		body = {} if from_serial is None else {"from_serial": from_serial}
+		return int(self._control("POST", "/sim/push/replay", body)["queued"])
+
 	def connection(self, **overrides: Any) -> dict[str, Any]:
 		"""Keyword arguments of `_core.Device` (or a device dict) that reach this terminal."""
 		args: dict[str, Any] = {

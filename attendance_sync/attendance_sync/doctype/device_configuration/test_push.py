@@ -1,0 +1,416 @@
+# Copyright (c) 2025, Attendance Sync contributors
+# See license.txt
+"""The push endpoint (`attendance_sync.api.push`, docs/push.md) over real HTTP.
+
+The site's own WSGI application (`frappe.app.application`, what `bench serve` runs) is served on a loopback port
+in this process for the test, so a request goes through Frappe exactly as a terminal's does: guest session, form
+parsing, the whitelisted method, the response. The simulator pushes to it like a terminal with HTTP listening;
+crafted bodies are POSTed with urllib. Check-ins come from real `bench worker --burst` processes.
+"""
+
+import unittest
+
+try:
+	import frappe
+except ImportError:  # outside a bench there is no site to test against
+	raise unittest.SkipTest(
+		"bench test: run with bench --site SITE run-tests --app attendance_sync"
+	) from None
+
+import json
+import threading
+import time
+import urllib.error
+import urllib.request
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import frappe.app
+from frappe.utils.background_jobs import get_queue, is_job_enqueued
+from werkzeug.serving import make_server
+
+from attendance_sync.attendance_sync import common, jobs
+from attendance_sync.attendance_sync import push as push_site
+from attendance_sync.attendance_sync.testing import AttendanceSyncTestCase
+from attendance_sync.logic import punches as P
+from attendance_sync.logic import push as L
+
+BOUNDARY = "MIME_boundary"
+
+
+class SiteServer:
+	"""`frappe.app.application` on 127.0.0.1:<free port>, pinned to this site (as `bench --site S serve`)."""
+
+	def __init__(self, site: str) -> None:
+		self.site = site
+		self._previous = frappe.app._site
+		frappe.app._site = site
+		self.server = make_server("127.0.0.1", 0, frappe.app.application, threaded=True)
+		self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+		self.thread.start()
+
+	@property
+	def url(self) -> str:
+		return f"http://127.0.0.1:{self.server.server_port}"
+
+	def stop(self) -> None:
+		self.server.shutdown()
+		self.thread.join(timeout=10)
+		frappe.app._site = self._previous
+
+
+def notification(serial: int, employee: str | None = "9001", **inner: Any) -> dict[str, Any]:
+	"""A terminal's access-event notification (reference §6.1), timed now at +06:00."""
+	when = datetime.now(timezone(timedelta(hours=6))).replace(microsecond=0) - timedelta(minutes=70)
+	event = {
+		"deviceName": "Lobby",
+		"majorEventType": 5,
+		"subEventType": 75,
+		"name": "Pushed Person",
+		"serialNo": serial,
+		"frontSerialNo": serial - 1,
+		"currentEvent": True,
+		"currentVerifyMode": "faceOrFpOrCardOrPw",
+		"attendanceStatus": "undefined",
+		**inner,
+	}
+	if employee is not None:
+		event["employeeNoString"] = employee
+	return {
+		"ipAddress": "192.168.18.202",
+		"portNo": 80,
+		"protocol": "HTTP",
+		"macAddress": "a4:d5:c2:75:fd:64",
+		"dateTime": (when + timedelta(seconds=serial % 3600)).isoformat(),
+		"activePostCount": 1,
+		"eventType": "AccessControllerEvent",
+		"eventState": "active",
+		"eventDescription": "Access Controller Event",
+		"AccessControllerEvent": event,
+	}
+
+
+def multipart(part: str, payload: bytes, picture: bytes | None = None) -> tuple[bytes, str]:
+	body = (
+		f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{part}"\r\n'
+		f'Content-Type: application/json; charset="UTF-8"\r\nContent-Length: {len(payload)}\r\n\r\n'
+	).encode() + payload
+	if picture is not None:
+		body += (
+			f'\r\n--{BOUNDARY}\r\nContent-Disposition: form-data; name="Picture"; filename="Picture.jpg"\r\n'
+			f"Content-Type: image/jpeg\r\nContent-Length: {len(picture)}\r\n\r\n"
+		).encode() + picture
+	body += f"\r\n--{BOUNDARY}--\r\n".encode()
+	return body, f"multipart/form-data; boundary={BOUNDARY}"
+
+
+class TestPush(AttendanceSyncTestCase):
+	def setUp(self) -> None:
+		super().setUp()
+		self.site = SiteServer(frappe.local.site)
+		self.addCleanup(self.site.stop)
+
+	# --- helpers ---------------------------------------------------------------------------------------
+
+	def post(
+		self, token: str | None, body: bytes, content_type: str | None = "application/json"
+	) -> tuple[int, dict[str, Any], dict[str, str]]:
+		"""POST to the endpoint over HTTP: (status, JSON answer, headers)."""
+		url = f"{self.site.url}{L.METHOD_PATH}"
+		if token is not None:
+			url += f"?token={token}"
+		request = urllib.request.Request(url, data=body, method="POST")
+		if content_type:
+			request.add_header("Content-Type", content_type)
+		try:
+			with urllib.request.urlopen(request, timeout=60) as response:
+				status, text, headers = response.status, response.read(), dict(response.headers)
+		except urllib.error.HTTPError as e:
+			status, text, headers = e.code, e.read(), dict(e.headers)
+		# The request committed in its own connection: end this one's snapshot.
+		frappe.db.rollback()
+		try:
+			answer = json.loads(text)
+		except ValueError:
+			answer = {"raw": text.decode("utf-8", "replace")}
+		return status, answer, headers
+
+	def push_device(self, sim_device=None, **fields: Any) -> tuple[str, str]:
+		device = self.make_device(sim_device, **fields)
+		answer = push_site.enable_push(device, write_to_terminal=0)
+		frappe.db.commit()
+		return device, answer["token"]
+
+	def punch_count(self, device: str) -> int:
+		frappe.db.rollback()
+		return frappe.db.count(common.PUNCH, {"device": device})
+
+	def push_jobs(self, device: str) -> list[str]:
+		prefix = f"{frappe.local.site}::{push_site.push_job_id(device)}::"
+		return [j for j in get_queue("short").job_ids if j.startswith(prefix)]
+
+	def assert_refused(self, status: int, answer: dict, expected: int) -> None:
+		self.assertEqual(status, expected, answer)
+		self.assertIs(answer["message"]["ok"], False, answer)
+
+	# --- the endpoint ------------------------------------------------------------------------------------
+
+	def test_each_body_shape_is_stored_once(self):
+		device, token = self.push_device()
+		shapes = [
+			multipart(
+				"event_log", json.dumps(notification(301)).encode(), picture=b"\xff\xd8\xff\xe0JFIF\xff\xd9"
+			),
+			multipart("AccessControllerEvent", json.dumps(notification(302)).encode()),
+			(json.dumps(notification(303)).encode(), "application/json"),
+			# A bare JSON body without a Content-Type (some firmwares).
+			(json.dumps(notification(304)).encode(), None),
+		]
+		for body, content_type in shapes:
+			status, answer, _headers = self.post(token, body, content_type)
+			self.assertEqual(status, 200, answer)
+			self.assertEqual(answer["message"], {"ok": True, "result": "stored"})
+		punches = self.punches(device)
+		self.assertEqual(sorted(p.serial_no for p in punches), [301, 302, 303, 304])
+		self.assertTrue(all(p.status == P.PENDING for p in punches), punches)
+		row = frappe.db.get_value(
+			common.PUNCH, {"device": device, "serial_no": 301}, ["device_user_id", "minor", "name_on_device"]
+		)
+		self.assertEqual(row, ("9001", 75, "Pushed Person"))
+		# Redelivered (the terminal's retry, a back-fill, the relay's second attempt): the key turns it away.
+		body, content_type = shapes[0]
+		status, answer, _headers = self.post(token, body, content_type)
+		self.assertEqual((status, answer["message"]), (200, {"ok": True, "result": "duplicate"}))
+		self.assertEqual(self.punch_count(device), 4)
+		self.assertEqual(frappe.db.get_value(common.DEVICE, device, "last_push_serial"), 304)
+
+	def test_missing_wrong_and_revoked_tokens_are_refused_and_store_nothing(self):
+		device, token = self.push_device()
+		other, other_token = self.push_device()
+		body = json.dumps(notification(401)).encode()
+		errors_before = frappe.db.count("Error Log")
+		wrong = L.token_prefix(token) + L.new_token()[8:]  # the right prefix, the wrong rest
+		for presented in (None, "", "not-a-token", wrong, L.new_token(), token + "x"):
+			status, answer, _headers = self.post(presented, body)
+			self.assert_refused(status, answer, 401)
+			self.assertNotIn(token, json.dumps(answer))
+		# Rotated: the old token is refused at once, the new one works.
+		new_token = push_site.rotate_token(device, write_to_terminal=0)["token"]
+		frappe.db.commit()
+		self.assert_refused(*self.post(token, body)[:2], 401)
+		self.assertEqual(self.post(new_token, body)[1]["message"]["result"], "stored")
+		# Disabled: dropped.
+		push_site.disable_push(other)
+		frappe.db.commit()
+		self.assert_refused(*self.post(other_token, json.dumps(notification(402)).encode())[:2], 401)
+		self.assertEqual(self.punch_count(device), 1)
+		self.assertEqual(self.punch_count(other), 0)
+		self.assertEqual(frappe.db.count("Error Log"), errors_before)
+
+	def test_oversize_body_is_refused_before_parsing(self):
+		device, token = self.push_device()
+		payload = json.dumps(notification(501)).encode()
+		body, content_type = multipart("event_log", payload, picture=b"\xff" * L.MAX_BODY)
+		status, answer, _headers = self.post(token, body, content_type)
+		self.assert_refused(status, answer, 413)
+		self.assertEqual(self.punch_count(device), 0)
+		# A terminal's picture (30-120 KB) is well within the limit.
+		body, content_type = multipart("event_log", payload, picture=b"\xff" * 120_000)
+		self.assertEqual(self.post(token, body, content_type)[1]["message"]["result"], "stored")
+
+	def test_unreadable_bodies_are_acknowledged_with_the_reason_and_logged_without_the_token(self):
+		device, token = self.push_device()
+		cases = [
+			(
+				multipart("event_log", b'{"eventType": "AccessControllerEvent", "Access')[0],
+				f"multipart/form-data; boundary={BOUNDARY}",
+				"json",
+			),
+			(b"", None, "empty"),
+			(b"--x\r\n\r\n", "multipart/form-data", "no_boundary"),
+			(b"<EventNotificationAlert><eventType>AccessControllerEvent</event", "application/xml", "xml"),
+			(
+				json.dumps(
+					{
+						"eventType": "AccessControllerEvent",
+						"AccessControllerEvent": {"majorEventType": 5, "subEventType": 75, "serialNo": 9},
+					}
+				).encode(),
+				None,
+				"no_time",
+			),
+		]
+		for body, content_type, reason in cases:
+			status, answer, _headers = self.post(token, body, content_type)
+			self.assertEqual(status, 200, answer)
+			self.assertEqual(answer["message"], {"ok": True, "result": "unreadable", "reason": reason})
+		self.assertEqual(self.punch_count(device), 0)
+		logs = frappe.get_all(
+			"Error Log",
+			filters={"reference_doctype": common.DEVICE, "reference_name": device},
+			fields=["method", "error"],
+		)
+		self.assertEqual(len(logs), len(cases))
+		for log in logs:
+			self.assertIn("unreadable push", log.method)
+			self.assertNotIn(token, log.error + log.method)
+
+	def test_heartbeats_and_other_events_are_acknowledged_and_dropped(self):
+		device, token = self.push_device()
+		heartbeat = {
+			"ipAddress": "192.168.18.202",
+			"portNo": 80,
+			"protocol": "HTTP",
+			"dateTime": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+			"activePostCount": 1,
+			"eventType": "videoloss",
+			"eventState": "inactive",
+			"eventDescription": "videoloss alarm",
+		}
+		status, answer, _headers = self.post(token, *multipart("event_log", json.dumps(heartbeat).encode()))
+		self.assertEqual((status, answer["message"]), (200, {"ok": True, "result": "heartbeat"}))
+		self.assertIsNotNone(frappe.db.get_value(common.DEVICE, device, "last_push_at"))
+		door = notification(601, employee=None, subEventType=21)  # door opened: an access event, not a punch
+		alarm = notification(602, majorEventType=1, subEventType=1024)
+		for body in (door, alarm):
+			status, answer, _headers = self.post(token, json.dumps(body).encode())
+			self.assertEqual((status, answer["message"]), (200, {"ok": True, "result": "ignored"}))
+		self.assertEqual(self.punch_count(device), 0)
+		self.assertEqual(self.push_jobs(device), [])
+
+	def test_rate_limit_answers_429_with_retry_after(self):
+		device, token = self.push_device()
+		digest = L.token_hash(token)
+		now = time.time()
+		for window in (int(now // push_site.RATE_WINDOW), int(now // push_site.RATE_WINDOW) + 1):
+			key = frappe.cache.make_key(f"attendance_sync:push_rate:{digest[:32]}:{window}")
+			frappe.cache.set(key, push_site.RATE_LIMIT, ex=push_site.RATE_WINDOW + 5)
+			self.addCleanup(frappe.cache.delete, key)
+		status, answer, headers = self.post(token, json.dumps(notification(701)).encode())
+		self.assert_refused(status, answer, 429)
+		self.assertTrue(1 <= int(headers["Retry-After"]) <= push_site.RATE_WINDOW, headers)
+		self.assertEqual(self.punch_count(device), 0)
+
+	# --- processing ----------------------------------------------------------------------------------------
+
+	def test_pushed_punches_become_checkins_through_one_short_queue_job(self):
+		sim = self.start_simulator(1, days=1, events_per_day=4)[0]
+		device, token = self.push_device(sim)
+		users = self.device_user_ids(device)[:3]
+		for user in users:
+			self.make_employee(user)
+		url = f"{self.site.url}{L.METHOD_PATH}?token={token}"
+		recorded = []
+		for fmt in ("event_log", "access_controller_event", "json"):
+			sim.set_push(url, format=fmt, picture=fmt == "event_log")
+			for user in users:
+				recorded += sim.add_events(1, employee_no=user)
+			self.wait_pushed(sim, len(users))
+		self.assertEqual(len(recorded), 3 * len(users))
+		# A burst of pushes makes one queued job.
+		self.assertEqual(len(self.push_jobs(device)), 1, self.push_jobs(device))
+		self.run_worker("short")
+		punches = {p.serial_no: p for p in self.punches(device)}
+		self.assertEqual(sorted(punches), sorted(e["serial_no"] for e in recorded))
+		self.assertTrue(all(p.status == P.CHECKED_IN for p in punches.values()), punches)
+		self.assertEqual(self.assert_checkins_exactly_once(device), len(recorded))
+		# The next push after the job queues the next job.
+		sim.add_events(1, employee_no=users[0])
+		self.wait_pushed(sim, 1)
+		self.assertEqual(len(self.push_jobs(device)), 1)
+		self.run_worker("short")
+		self.assertEqual(self.assert_checkins_exactly_once(device), len(recorded) + 1)
+
+	def wait_pushed(self, sim, count: int, timeout: float = 60) -> dict[str, Any]:
+		"""Until the simulator has had `count` event pushes answered since its push was configured."""
+		deadline = time.monotonic() + timeout
+		while time.monotonic() < deadline:
+			stats = sim.push_stats()
+			if stats["events_acknowledged"] + stats["events_dropped"] >= count:
+				return stats
+			if stats["refused"] or stats["failed"]:
+				self.fail(f"the site refused or missed a push: {stats}")
+			time.sleep(0.1)
+		self.fail(f"pushes not answered in time: {sim.push_stats()}")
+
+	def test_a_missed_push_queues_a_search_that_finds_it(self):
+		sim = self.start_simulator(1, days=1, events_per_day=4)[0]
+		device, token = self.push_device(sim)
+		user = self.device_user_ids(device)[0]
+		self.make_employee(user)
+		url = f"{self.site.url}{L.METHOD_PATH}?token={token}"
+		sim.set_push(url)
+		first = sim.add_events(1, employee_no=user)[0]
+		self.wait_pushed(sim, 1)
+		# Lost on the way: the terminal recorded it, the site never heard of it.
+		sim.set_push(url, drop_share=1.0)
+		lost = sim.add_events(1, employee_no=user)[0]
+		self.assertEqual(sim.push_stats()["dropped_serials"], [lost["serial_no"]])
+		sim.set_push(url)
+		last = sim.add_events(1, employee_no=user)[0]
+		self.wait_pushed(sim, 1)
+		frappe.db.rollback()
+		self.assertEqual(frappe.db.get_value(common.DEVICE, device, "push_gaps"), 1)
+		self.assertTrue(is_job_enqueued(common.job_id(device)), "no search was queued for the gap")
+		self.run_worker("long")
+		self.run_worker("short")
+		statuses = {p.serial_no: p.status for p in self.punches(device)}
+		for event in (first, lost, last):
+			self.assertEqual(statuses.get(event["serial_no"]), P.CHECKED_IN, (event, statuses))
+		self.assert_checkins_exactly_once(device)
+
+	def test_pure_push_counts_a_gap_but_does_not_search_and_is_not_scheduled(self):
+		device, token = self.push_device()
+		frappe.db.set_value(common.DEVICE, device, "sync_mode", L.PUSH)
+		frappe.db.commit()
+		self.assertEqual(
+			self.post(token, json.dumps(notification(801)).encode())[1]["message"]["result"], "stored"
+		)
+		self.assertEqual(
+			self.post(token, json.dumps(notification(805)).encode())[1]["message"]["result"], "stored"
+		)
+		self.assertEqual(frappe.db.get_value(common.DEVICE, device, "push_gaps"), 1)
+		self.assertFalse(is_job_enqueued(common.job_id(device)))
+		self.assertNotIn(device, [d.name for d in jobs._schedulable_devices()])
+		frappe.db.set_value(common.DEVICE, device, "sync_mode", L.PUSH_RECONCILE)
+		self.assertIn(device, [d.name for d in jobs._schedulable_devices()])
+
+	# --- the form ----------------------------------------------------------------------------------------
+
+	def test_token_is_shown_once_and_kept_only_as_hash_and_prefix(self):
+		device = self.make_device(None)
+		answer = push_site.enable_push(device, write_to_terminal=0)
+		token = answer["token"]
+		self.assertTrue(L.plausible_token(token) and len(token) >= 43)
+		self.assertEqual(answer["url"], f"{frappe.utils.get_url()}{L.METHOD_PATH}?token={token}")
+		self.assertEqual(answer["path"], f"{L.METHOD_PATH}?token={token}")
+		row = frappe.db.sql("select * from `tabDevice Configuration` where name = %s", device, as_dict=True)[
+			0
+		]
+		self.assertNotIn(token, json.dumps(row, default=str))
+		self.assertEqual(row.push_token_hash, L.token_hash(token))
+		self.assertEqual(row.push_token_prefix, token[:8])
+		self.assertEqual(row.sync_mode, L.PUSH_RECONCILE)
+		# A form opened before Enable Push and saved after it keeps the token.
+		stale = frappe.get_doc(common.DEVICE, device)
+		stale.push_token_hash = None
+		stale.sync_mode = L.PUSH
+		stale.save()
+		self.assertEqual(frappe.db.get_value(common.DEVICE, device, "push_token_hash"), L.token_hash(token))
+		stale.sync_mode = L.PULL
+		with self.assertRaisesRegex(frappe.ValidationError, "Disable Push"):
+			stale.save()
+		frappe.db.rollback()
+		plain = frappe.get_doc(common.DEVICE, self.make_device(None))
+		plain.sync_mode = L.PUSH_RECONCILE
+		with self.assertRaisesRegex(frappe.ValidationError, "Enable Push"):
+			plain.save()
+
+	def test_push_buttons_need_system_manager(self):
+		device = self.make_device(None)
+		frappe.set_user(self.make_user("HR Manager"))
+		for method in (push_site.enable_push, push_site.rotate_token, push_site.disable_push):
+			with self.assertRaises(frappe.PermissionError):
+				method(device)
+		frappe.set_user("Administrator")
+		self.assertIsNone(frappe.db.get_value(common.DEVICE, device, "push_token_hash"))
