@@ -280,10 +280,27 @@ def _write_host(doc: Any, url: str, secrets: list[str | None]) -> tuple[bool, st
 	"""Write the terminal's HTTP listening host over ISAPI; (done, why not)."""
 	if doc.auth_blocked:
 		return False, f"{login_rejected_message(doc.name)} {errors.auth_hint()}"
+	core = common.load_core()
 	password = None
 	try:
 		password = doc.get_password("device_user_password", raise_exception=False)
-		common.load_core().set_http_host(jobs.core_device(doc, common.get_settings()), url)
+		core.set_http_host(jobs.core_device(doc, common.get_settings()), url)
+	except core.HttpListeningUnsupportedError:
+		frappe.clear_messages()
+		return False, _(
+			"The terminal's firmware has no HTTP listening over ISAPI; type the values below on its web page, or "
+			"deliver its events with the attendance-sync relay."
+		)
+	except core.HttpHostSlotTakenError as e:
+		# Another system's slot (a VMS, a cloud platform): never overwritten. Its URL is redacted by the core.
+		frappe.clear_messages()
+		return False, errors.redact(
+			_(
+				"HTTP listening slot {0} of the terminal posts to another system ({1}); it was left alone. Type the "
+				"values below into a free slot on the terminal's web page."
+			).format(e.host_id, e.url),
+			[password, *secrets],
+		)
 	except Exception as e:
 		return False, _device_failure(doc.name, e, [password, *secrets])
 	return True, None

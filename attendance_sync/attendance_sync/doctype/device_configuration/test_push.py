@@ -414,3 +414,70 @@ class TestPush(AttendanceSyncTestCase):
 				method(device)
 		frappe.set_user("Administrator")
 		self.assertIsNone(frappe.db.get_value(common.DEVICE, device, "push_token_hash"))
+
+	# --- the terminal's HTTP host, over ISAPI --------------------------------------------------------------
+
+	def site_url_is_the_test_server(self) -> None:
+		"""`get_url()` (what Enable Push sends the terminal) names this test's server."""
+		previous = frappe.local.conf.get("host_name")
+		frappe.local.conf.host_name = self.site.url
+		self.addCleanup(frappe.local.conf.__setitem__, "host_name", previous)
+
+	def test_enable_push_writes_the_terminals_http_host_and_disable_push_clears_it(self):
+		sim = self.start_simulator(1, days=1, events_per_day=4)[0]
+		self.site_url_is_the_test_server()
+		device = self.make_device(sim)
+		user = self.device_user_ids(device)[0]
+		self.make_employee(user)
+		answer = push_site.enable_push(device)
+		self.assertTrue(answer["written"], answer)
+		self.assertIsNone(answer["error"])
+		self.assertEqual(frappe.db.get_value(common.DEVICE, device, "push_host_on_terminal"), 1)
+		core = common.load_core()
+		dev = jobs.core_device(frappe.get_doc(common.DEVICE, device), common.get_settings())
+		slot = core.http_hosts(dev)[0]
+		self.assertEqual(slot.url, answer["url"])
+		# The terminal now pushes what it records to the site, with no /sim/push set up by the test.
+		event = sim.add_events(1, employee_no=user)[0]
+		self.wait_pushed(sim, 1)
+		self.assertEqual([p.serial_no for p in self.punches(device)], [event["serial_no"]])
+		# Rotated: the slot gets the new URL, the old token is refused.
+		rotated = push_site.rotate_token(device)
+		self.assertTrue(rotated["written"], rotated)
+		self.assertEqual(core.http_hosts(dev)[0].url, rotated["url"])
+		self.assert_refused(*self.post(answer["token"], json.dumps(notification(901)).encode())[:2], 401)
+		done = push_site.disable_push(device)
+		self.assertEqual((done["cleared"], done["error"]), (True, None))
+		self.assertTrue(core.http_hosts(dev)[0].is_empty)
+		frappe.db.rollback()
+		self.assertEqual(
+			frappe.db.get_value(
+				common.DEVICE, device, ["sync_mode", "push_token_hash", "push_host_on_terminal"]
+			),
+			(L.PULL, None, 0),
+		)
+
+	def test_without_http_listening_enable_push_gives_the_values_to_type(self):
+		sim = self.start_simulator(1, "--no-http-listening", days=1, events_per_day=4)[0]
+		device = self.make_device(sim)
+		answer = push_site.enable_push(device)
+		self.assertFalse(answer["written"])
+		self.assertIn("web page", answer["error"])
+		self.assertNotIn(answer["token"], answer["error"])
+		target = L.terminal_target(frappe.utils.get_url(), answer["token"])
+		self.assertEqual(
+			{k: answer[k] for k in ("protocol", "addressing", "address", "port", "path", "url")},
+			target.as_dict(),
+		)
+		# The token works all the same: typed on the terminal, it is what the terminal pushes with.
+		self.assertEqual(frappe.db.get_value(common.DEVICE, device, "sync_mode"), L.PUSH_RECONCILE)
+		self.assertEqual(
+			self.post(answer["token"], json.dumps(notification(911)).encode())[1]["message"]["result"],
+			"stored",
+		)
+		# A wrong terminal password: one attempt, then Login Rejected, as a sync.
+		other = self.make_device(sim, password="not-the-password")
+		refused = push_site.enable_push(other)
+		self.assertFalse(refused["written"])
+		self.assertEqual(frappe.db.get_value(common.DEVICE, other, "auth_blocked"), 1)
+		self.assertEqual(sim.stats()["failed_logins"], 1)
