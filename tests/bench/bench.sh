@@ -8,8 +8,8 @@
 #   tests/bench/bench.sh dev-test [run-tests options]
 #                                    quick loop on a built bench: copy this working tree into the bench's app,
 #                                    rebuild the extension if the Rust changed, migrate, run-tests (no restore)
-#   tests/bench/bench.sh dev-e2e | dev-browser
-#                                    the same loop for the end-to-end scenario or the browser run
+#   tests/bench/bench.sh dev-e2e | dev-push | dev-browser
+#                                    the same loop for the end-to-end scenario, the push fleet or the browser run
 #   tests/bench/bench.sh bench-frappe [options]
 #                                    restore the bench, install this working tree, run benches/frappe_checkins.py
 #                                    (check-ins per second, results in benches/RESULTS.md format on stdout)
@@ -506,6 +506,13 @@ run_scenario() {
 	WORKDIR=$BENCH/sites as_bench "$BENCH/env/bin/python" "$BENCH/apps/attendance_sync/tests/bench/e2e.py" --site "$SITE"
 }
 
+# 50 simulated terminals pushing to the site (10% of pushes lost), reconciled by search; latency measured.
+run_push_fleet() {
+	stage "push fleet (terminals push over HTTP, some pushes lost, search reconciles)"
+	flush_redis
+	WORKDIR=$BENCH/sites as_bench "$BENCH/env/bin/python" "$BENCH/apps/attendance_sync/tests/bench/push_fleet.py" --site "$SITE"
+}
+
 # The check-in benchmark: it makes its own fixtures on the wizard's site and starts its own workers.
 run_bench_frappe() {
 	stage "check-in benchmark (benches/frappe_checkins.py $*)"
@@ -595,7 +602,7 @@ main() {
 		in_bench --site "$SITE" run-tests --app attendance_sync "$@"
 		stage
 		;;
-	dev-e2e | dev-browser)
+	dev-e2e | dev-push | dev-browser)
 		as_root
 		lock_bench
 		trap stop_all EXIT
@@ -604,7 +611,11 @@ main() {
 		stage "restore the database, install-app"
 		restore_database
 		in_bench --site "$SITE" install-app attendance_sync
-		if [ "$1" = dev-e2e ]; then run_scenario; else run_browser; fi
+		case $1 in
+		dev-e2e) run_scenario ;;
+		dev-push) run_push_fleet ;;
+		*) run_browser ;;
+		esac
 		stage
 		;;
 	bench-frappe)
@@ -640,6 +651,7 @@ main() {
 		install_app
 		run_tests
 		run_scenario
+		run_push_fleet
 		run_browser
 		stage
 		stop_all
