@@ -150,13 +150,53 @@ def insert_checkins(rows: Sequence[PlannedCheckin]) -> list[str | Exception]:
 	reason = unsupported_reason()
 	if reason:
 		frappe.throw(reason, BulkInsertUnsupported)
+	with _quiet(), _shift_memo():
+		return _Batch(rows).run()
+
+
+class Checkins:
+	"""Check-ins prepared one by one and written together: for a caller that decides which rows to write from
+	the outcomes (the check-in step re-plans a batch after a failure).
+
+	`prepare(row)` is what `insert()` would do for the row up to its INSERT, without writing: the prepared
+	document, or the exception. `write(prepared)` reserves the names and inserts the documents in multi-row
+	statements; their names, in order. The rows must be independent (no two with the same employee, time and log
+	type: the duplicate check does not look at rows prepared here and not written), and `rows` given at the
+	start must cover every row prepared later (the batch's reads are made for them).
+	"""
+
+	def __init__(self, rows: Sequence[PlannedCheckin]) -> None:
+		reason = unsupported_reason()
+		if reason:
+			frappe.throw(reason, BulkInsertUnsupported)
+		with _shift_memo():
+			self.batch = _Batch(rows)
+
+	def prepare(self, row: PlannedCheckin) -> Any:
+		with _quiet(), _shift_memo():
+			try:
+				doc, name, _key = self.batch.prepare(row)
+			except Exception as e:
+				return e
+		doc.flags.attendance_sync_name = name
+		return doc
+
+	def write(self, prepared: list[Any]) -> list[str]:
+		names = _reserve_names([doc.flags.attendance_sync_name for doc in prepared])
+		for doc, name in zip(prepared, names, strict=True):
+			doc.name = name
+		self.batch.write(prepared)
+		return names
+
+
+@contextmanager
+def _quiet() -> Iterator[None]:
+	# Every failure here went through frappe.throw, which also queues a message for the browser; the caller
+	# gets the exceptions, as from a doc.insert it catches.
 	messages = len(frappe.local.message_log)
 	try:
-		with _shift_memo():
-			return _Batch(rows).run()
+		yield
 	finally:
-		# Every failure here went through frappe.throw, which also queues a message for the browser; the
-		# caller gets the exceptions, as from a doc.insert it catches.
 		del frappe.local.message_log[messages:]
 
 
@@ -259,21 +299,22 @@ class _Batch:
 				results[i] = self._insert_one(planned)
 				continue
 			try:
-				doc, name, repeat = self._prepare(planned)
+				doc, name, key = self.prepare(planned)
 			except Exception as e:
 				results[i] = e
 				continue
-			if repeat:
+			if key in self.passed:
 				# Same employee, time and log type as an earlier row of the batch that passed: HRMS's check
 				# finds that row once it is in the table.
 				repeats.append((i, doc))
 				continue
+			self.passed.add(key)
 			passed.append((i, doc, name))
 		names = _reserve_names([name for _, _, name in passed])
 		for (i, doc, _), name in zip(passed, names, strict=True):
 			doc.name = name
 			results[i] = name
-		self._write([doc for _, doc, _ in passed])
+		self.write([doc for _, doc, _ in passed])
 		for i, doc in repeats:
 			results[i] = self._repeat(doc, self.rows[i])
 		return results  # type: ignore[return-value]
@@ -288,9 +329,10 @@ class _Batch:
 		frappe.db.release_savepoint(SAVEPOINT)
 		return doc.name
 
-	def _prepare(self, planned: PlannedCheckin) -> tuple[Any, "_Name", bool]:
+	def prepare(self, planned: PlannedCheckin) -> tuple[Any, "_Name", tuple[str, datetime, str | None]]:
 		"""What `insert(ignore_permissions=True)` does up to its INSERT, in its order: the document, its name
-		(the number still to reserve), and whether it repeats a row of this batch that passed."""
+		(the number still to reserve) and its duplicate key; a row repeating one that passed before it in
+		`run` stops at the duplicate check (its key is then in `passed`)."""
 		doc = frappe.get_doc(planned.as_doc())
 		doc.flags.ignore_permissions = True
 		doc.set("__islocal", True)
@@ -318,7 +360,7 @@ class _Batch:
 		if key in self.existing:
 			doc.validate_duplicate_log()
 		if key in self.passed:
-			return doc, name, True
+			return doc, name, key
 		doc.validate_time_change()
 		self._fetch_shift(doc)
 		doc.set_geolocation()
@@ -328,8 +370,7 @@ class _Batch:
 		doc._validate()
 		doc.set_docstatus()
 		doc.flags.in_insert = False
-		self.passed.add(key)
-		return doc, name, False
+		return doc, name, key
 
 	def _employee(self, name: str) -> frappe._dict:
 		if name not in self.employees:
@@ -385,7 +426,7 @@ class _Batch:
 			return
 		doc.fetch_shift()
 
-	def _write(self, docs: list[Any]) -> None:
+	def write(self, docs: list[Any]) -> None:
 		if not docs:
 			return
 		dicts = [d.get_valid_dict(convert_dates_to_str=True, ignore_virtual=True) for d in docs]
