@@ -79,6 +79,14 @@ def test_health_message_says_what_is_wrong():
 	assert S.health_message(S.SYNCED, attention=S.Attention()) == ""
 
 
+def test_a_push_only_device_is_stale_when_nothing_was_pushed():
+	last_push = datetime(2024, 3, 10, 8, 0)
+	assert S.health_message(S.STALE, synced_up_to=last_push) == "No complete sync since 2024-03-10 08:00:00."
+	pushed = S.health_message(S.STALE, synced_up_to=last_push, push_only=True)
+	assert pushed.startswith("Nothing pushed since 2024-03-10 08:00:00")
+	assert "HTTP listening host" in pushed
+
+
 def test_pick_for_enqueue_most_overdue_first_within_limit():
 	candidates = [
 		S.Candidate("b", NOW - timedelta(hours=1)),

@@ -9,7 +9,7 @@ from frappe.utils import now_datetime
 from attendance_sync.attendance_sync.common import DEVICE, PUNCH, dt, get_settings
 from attendance_sync.attendance_sync.cursors import shift_cursor_plans
 from attendance_sync.logic import punches as P
-from attendance_sync.logic import schedule
+from attendance_sync.logic import push, schedule
 
 
 def refresh_health(device: str | None = None) -> None:
@@ -18,7 +18,11 @@ def refresh_health(device: str | None = None) -> None:
 	for d, state, attention in _health(device):
 		message = (
 			schedule.health_message(
-				state, last_error=d.last_error, synced_up_to=dt(d.synced_up_to), attention=attention
+				state,
+				last_error=d.last_error,
+				synced_up_to=_heard_up_to(d),
+				attention=attention,
+				push_only=d.sync_mode == push.PUSH,
 			)
 			or None
 		)
@@ -48,6 +52,8 @@ def _health(device: str | None = None) -> list[tuple[Any, str, schedule.Attentio
 			"sync_frequency",
 			"sync_health",
 			"health_message",
+			"sync_mode",
+			"last_push_at",
 		],
 	)
 	if not devices:
@@ -84,13 +90,19 @@ def _health(device: str | None = None) -> list[tuple[Any, str, schedule.Attentio
 			enabled=bool(d.enabled),
 			auth_blocked=bool(d.auth_blocked),
 			last_sync_status=d.last_sync_status,
-			synced_up_to=dt(d.synced_up_to),
+			synced_up_to=_heard_up_to(d),
 			frequency=d.sync_frequency,
 			now=now,
 			attention=attention,
 		)
 		result.append((d, state, attention))
 	return result
+
+
+def _heard_up_to(device: Any) -> Any:
+	"""How recent the device's news is: its complete search, or, for a device that is never searched (Sync Mode
+	Push), its last push (an event or a heartbeat)."""
+	return dt(device.last_push_at) if device.sync_mode == push.PUSH else dt(device.synced_up_to)
 
 
 def prune_punches() -> int:

@@ -95,13 +95,22 @@ def health_message(
 	last_error: str | None = None,
 	synced_up_to: datetime | None = None,
 	attention: Attention | None = None,
+	push_only: bool = False,
 ) -> str:
-	"""What is wrong with a device, in words, for its form: empty when nothing is."""
+	"""What is wrong with a device, in words, for its form: empty when nothing is.
+
+	`push_only`: the device is never searched (Sync Mode Push), so `synced_up_to` is its last push."""
 	parts: list[str] = []
 	if state == FAILING and last_error:
 		parts.append(last_error)
 	elif state == STALE and synced_up_to is not None:
-		parts.append(_("No complete sync since {0}.").format(synced_up_to))
+		parts.append(
+			_(
+				"Nothing pushed since {0} (no event and no heartbeat): check the terminal's network and its HTTP listening host."
+			).format(synced_up_to)
+			if push_only
+			else _("No complete sync since {0}.").format(synced_up_to)
+		)
 	if attention is not None:
 		if attention.failed:
 			parts.append(
