@@ -271,6 +271,36 @@ def test_a_failed_insert_keeps_what_was_inserted_before_it():
 	assert walked == [("a", P.CHECKED_IN), ("b", P.FAILED), ("c", P.DUPLICATE)]
 
 
+def test_re_deciding_after_a_failure_keeps_existing_checkins_and_the_mapping():
+	"""The keys made once per plan serve every re-decision: existing check-ins (microseconds dropped) still count,
+	and each device user ID is mapped once for the plans sharing an index."""
+	employees = P.employee_index([("1", "EMP-1", "Active"), ("3", "EMP-3", "Active")])
+	existing = [("EMP-1", datetime(2024, 3, 1, 8, 0, 5, 400_000))]
+	batch = [
+		pending("a", "3", naive(8)),
+		pending("b", "1", datetime(2024, 3, 1, 8, 0, 5, 900_000)),
+		pending("c", "3", naive(8, 0, 1)),
+		pending("d", "9", naive(8, 0, 2)),
+		pending("e", "1", naive(8, 1)),
+	]
+	plan = P.CheckinPlan(batch, employees, existing, 0, _core.dedup)
+	walked = walk(plan, {"a"})
+	assert walked == [
+		("a", P.FAILED),
+		("c", P.CHECKED_IN),
+		("d", P.UNMAPPED),
+		("b", P.DUPLICATE),
+		("e", P.CHECKED_IN),
+	]
+	decisions = {d.punch: d for d in plan.decisions}
+	assert decisions["a"].employee == "EMP-3" and decisions["a"].reason == "HRMS refused it"
+	assert decisions["c"].time == naive(8, 0, 1) and decisions["c"].employee == "EMP-3"
+	assert "9" in decisions["d"].reason and decisions["d"].punch == "d"
+	# A second plan on the same index maps "9" to the same reason, under its own punch name.
+	(other,) = P.CheckinPlan([pending("z", "9", naive(9))], employees, [], 0, _core.dedup).decisions
+	assert (other.punch, other.status, other.reason) == ("z", P.UNMAPPED, decisions["d"].reason)
+
+
 def test_existing_checkin_bounds():
 	batch = [pending("a", "1", naive(8)), pending("b", "1", naive(9))]
 	assert P.existing_checkin_bounds(batch) == (naive(7, 59, 59), naive(9, 0, 1))

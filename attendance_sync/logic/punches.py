@@ -17,9 +17,9 @@ same second make one check-in.
 import hashlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from attendance_sync.logic.i18n import _
 from attendance_sync.logic.timezones import reinterpret_in_zone, to_site_naive
@@ -225,6 +225,8 @@ class EmployeeRef:
 class EmployeeIndex:
 	by_device_id: dict[str, EmployeeRef]
 	ambiguous: dict[str, list[str]]
+	# Device user ID -> what `CheckinPlan` maps its punches to (an Employee name, or a Decision saying why not).
+	resolved: dict[str | None, Any] = field(default_factory=dict, compare=False, repr=False)
 
 	def lookup(self, device_user_id: str | None) -> EmployeeRef | None:
 		return self.by_device_id.get(device_user_id) if device_user_id else None
@@ -262,8 +264,9 @@ class PendingPunch:
 	log_type: str | None
 
 
-@dataclass(frozen=True)
-class Decision:
+class Decision(NamedTuple):
+	"""What becomes of one punch. A named tuple: a batch makes one per punch, and planning must stay cheap."""
+
 	punch: str
 	status: str
 	employee: str | None = None
@@ -321,12 +324,16 @@ def map_punch(punch: PendingPunch, employees: EmployeeIndex) -> Decision | None:
 
 
 class CheckinPlan:
-	"""What a batch of Pending punches becomes, in planning order (`ordered`).
+	"""What a batch of Pending punches becomes, in planning order (`punches`).
 
-	Mapping is decided here (`map_punch`); which mapped punches become check-ins is the core's dedup over
-	(Employee, time) against the existing check-ins, with the Double Punch Window. Iterating yields each punch with
-	its decision as it stands when reached: when the caller fails to insert a planned check-in it calls `failed`,
-	and the punches after it are decided again without it, so a later punch of the same second gets its chance.
+	Mapping is decided here (`map_punch`, once per device user ID of the batch); which mapped punches become
+	check-ins is the core's dedup over (Employee, time) against the existing check-ins, with the Double Punch
+	Window. Iterating yields each punch with its decision as it stands when reached: when the caller fails to
+	insert a planned check-in it calls `failed`, and the punches after it are decided again without it, so a later
+	punch of the same second gets its chance.
+
+	Kept cheap, so that the core's call dominates: each punch's dedup key (and its site time to the second) is
+	made once and reused when deciding again; decisions are plain named tuples, made when they are asked for.
 	"""
 
 	def __init__(
@@ -340,75 +347,99 @@ class CheckinPlan:
 		self.punches = ordered(punches)
 		self.window = max(int(double_punch_seconds or 0), 0)
 		self._dedup = dedup
-		self._existing = [checkin_key(employee, time) for employee, time in existing]
-		self._position = {p.name: i for i, p in enumerate(self.punches)}
-		self._employees: list[str | None] = []
-		self._decisions: list[Decision] = []
+		utc = timezone.utc
+		# `checkin_key`, inline: one conversion per check-in, no call.
+		self._existing = [(employee, time.replace(microsecond=0, tzinfo=utc)) for employee, time in existing]
+		self._position: dict[str, int] | None = None
+		# Mapping depends on the device user ID only: decided once per ID (per index, which may serve several plans)
+		# into an Employee name, or the Decision saying why the punches of that ID cannot check in.
+		by_user: dict[str | None, Decision | str] = employees.resolved
 		for punch in self.punches:
-			mapped = map_punch(punch, employees)
-			ref = None if mapped else employees.lookup(punch.device_user_id)
-			self._employees.append(ref.name if ref else None)
-			# A placeholder until `_decide` runs: every mappable punch is decided there.
-			self._decisions.append(mapped or Decision(punch.name, PENDING))
+			if punch.device_user_id not in by_user:
+				by_user[punch.device_user_id] = (
+					map_punch(punch, employees)
+					or employees.by_device_id[
+						punch.device_user_id  # type: ignore[index]
+					].name
+				)
+		# Per punch: its Employee when it can become a check-in (else None), its site time to the second and its
+		# dedup key (None when not mappable); whether the core keeps it; a Failed reason.
+		mapped = [by_user[p.device_user_id] for p in self.punches]
+		self._employees: list[str | None] = [m if m.__class__ is str else None for m in mapped]  # type: ignore[misc]
+		self._times: list[datetime | None] = [
+			(p.time.replace(microsecond=0) if p.time.microsecond else p.time) if e is not None else None
+			for p, e in zip(self.punches, self._employees, strict=True)
+		]
+		self._keys: list[tuple[str, datetime] | None] = [
+			(e, t.replace(tzinfo=utc)) if e is not None else None  # type: ignore[union-attr]
+			for e, t in zip(self._employees, self._times, strict=True)
+		]
+		self._unmapped: list[Decision | None] = [
+			None if m.__class__ is str else m if m.punch == p.name else m._replace(punch=p.name)  # type: ignore[union-attr]
+			for p, m in zip(self.punches, mapped, strict=True)
+		]
+		self._kept: list[bool] = [False] * len(mapped)
+		self._failed: dict[int, str] = {}
+		self._duplicate_reason = (
+			_("Employee {0} already has a check-in within {1} seconds of {2}")
+			if self.window
+			else _("Employee {0} already has a check-in at {1}")
+		)
 		self._decide(0)
 
 	def _decide(self, start: int) -> None:
 		"""Decide the mappable punches from `start` on against the existing check-ins and those planned before."""
-		at = [(i, e) for i, e in enumerate(self._employees[start:], start) if e is not None]
+		keys = self._keys
+		at = [i for i in range(start, len(keys)) if keys[i] is not None]
 		if not at:
 			return
-		keys = [checkin_key(employee, self.punches[i].time) for i, employee in at]
-		planned = [
-			checkin_key(d.employee, d.time)
-			for d in self._decisions[:start]
-			if d.creates_checkin and d.employee and d.time
-		]
-		kept = self._dedup(keys, self._existing + planned, window_seconds=self.window)
+		items = [keys[i] for i in at]
+		planned = [keys[i] for i in range(start) if self._kept[i] and i not in self._failed]
+		kept = self._dedup(
+			items, self._existing + planned if planned else self._existing, window_seconds=self.window
+		)
 		# The core returns the kept items themselves, in input order.
-		j = 0
-		for (i, _employee), key in zip(at, keys, strict=True):
-			keep = j < len(kept) and kept[j] is key
+		j, n_kept = 0, len(kept)
+		for i, key in zip(at, items, strict=True):
+			keep = j < n_kept and kept[j] is key
 			j += keep
-			self._decisions[i] = self._checkin(i) if keep else self._duplicate(i)
+			self._kept[i] = keep
 
-	def _checkin(self, i: int) -> Decision:
-		punch = self.punches[i]
-		return Decision(
-			punch.name,
-			CHECKED_IN,
-			employee=self._employees[i],
-			time=punch.time.replace(microsecond=0),
-			log_type=punch.log_type,
-		)
-
-	def _duplicate(self, i: int) -> Decision:
+	def decision(self, i: int) -> Decision:
+		"""The decision on the punch at position `i`, as it stands."""
+		unmapped = self._unmapped[i]
+		if unmapped is not None:
+			return unmapped
 		punch, employee = self.punches[i], self._employees[i]
-		when = punch.time.replace(microsecond=0)
+		if i in self._failed:
+			return Decision(punch.name, FAILED, employee, self._failed[i])
+		when = self._times[i]
+		if self._kept[i]:
+			return Decision(punch.name, CHECKED_IN, employee, None, when, punch.log_type)
 		reason = (
-			_("Employee {0} already has a check-in within {1} seconds of {2}").format(
-				employee, self.window, when
-			)
+			self._duplicate_reason.format(employee, self.window, when)
 			if self.window
-			else _("Employee {0} already has a check-in at {1}").format(employee, when)
+			else self._duplicate_reason.format(employee, when)
 		)
-		return Decision(punch.name, DUPLICATE, employee=employee, reason=reason)
+		return Decision(punch.name, DUPLICATE, employee, reason)
 
 	def __iter__(self) -> Iterator[tuple[PendingPunch, Decision]]:
 		for i, punch in enumerate(self.punches):
-			yield punch, self._decisions[i]
+			yield punch, self.decision(i)
 
 	@property
 	def decisions(self) -> list[Decision]:
-		return list(self._decisions)
+		return [self.decision(i) for i in range(len(self.punches))]
 
 	def failed(self, punch: PendingPunch, reason: str) -> Decision:
 		"""The planned check-in of `punch` was not inserted: it is Failed, and the punches after it are decided
 		again without it."""
+		if self._position is None:
+			self._position = {p.name: i for i, p in enumerate(self.punches)}
 		i = self._position[punch.name]
-		decision = Decision(punch.name, FAILED, employee=self._employees[i], reason=reason)
-		self._decisions[i] = decision
+		self._failed[i] = reason
 		self._decide(i + 1)
-		return decision
+		return self.decision(i)
 
 
 def checkin_failure_reason(
