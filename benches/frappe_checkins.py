@@ -27,19 +27,16 @@ inserts the same (employee, time) rows into a table of the same size):
   terminals run at the site's offset, so its times are the site times the other paths insert).
 
 Output: a Markdown table (path, workers, punches, check-ins created, seconds, check-ins/s, ratio to b) with the
-machine, versions and the run date, for benches/RESULTS.md; progress goes to stderr. `--profile FILE` runs path
-a once more in this process under cProfile (the same job function the worker runs, through the same
-whitelisted method, executed inline) and writes the stats to FILE and the top functions to stderr.
+machine, versions and the run date, for benches/RESULTS.md; progress goes to stderr. A device run that fails
+(a job that dies, a Sync Log that is not Success) is a row marked failed, with the workers' exceptions below the
+table; the workers' logs stay in the bench's logs/ folder (bench-frappe-worker-N.log).
 """
 
 import argparse
-import cProfile
-import io
 import json
 import math
 import os
 import platform
-import pstats
 import random
 import re
 import signal
@@ -69,7 +66,7 @@ SEED_ADD_LOG = "hrms.hr.doctype.employee_checkin.employee_checkin.add_log_based_
 PASSWORD = "Bench-Terminal-Pass"
 PREFIX = "BENCH"
 QUEUES = "long,default,short"
-POLL = 0.25
+POLL = 1.0
 PUNCHES_PER_DAY = 6
 
 
@@ -498,28 +495,6 @@ class Bench:
 		log(f"(c) {result.created} check-ins in {seconds:.1f} s")
 		return result
 
-	def profile(self, path: str) -> None:
-		"""Path a in this process under cProfile: the whitelisted method runs the job inline (as in tests)."""
-		self.reset()
-		log(f"profile: path (a) in-process under cProfile -> {path}")
-		profiler = cProfile.Profile()
-		frappe.flags.in_test = True
-		started = time.monotonic()
-		try:
-			profiler.runcall(self.fetch_all)
-		finally:
-			frappe.flags.in_test = False
-		seconds = time.monotonic() - started
-		frappe.db.commit()
-		profiler.dump_stats(path)
-		created = self.checkins()
-		log(f"profile: {created} check-ins in {seconds:.1f} s (under the profiler)")
-		out = io.StringIO()
-		stats = pstats.Stats(profiler, stream=out)
-		stats.sort_stats("cumulative").print_stats(45)
-		stats.sort_stats("tottime").print_stats(25)
-		print(out.getvalue(), file=sys.stderr, flush=True)
-
 	def run(self) -> None:
 		self.setup()
 		for path in self.args.paths:
@@ -530,8 +505,6 @@ class Bench:
 				self.results.append(self.run_plain())
 			elif path == "c":
 				self.results.append(self.run_seed())
-		if self.args.profile:
-			self.profile(self.args.profile)
 
 	def close(self) -> None:
 		self.stop_workers()
@@ -643,7 +616,6 @@ def main() -> int:
 	parser.add_argument("--timeout", type=float, default=1800, help="(a): seconds before giving up")
 	parser.add_argument("--seed", type=int, default=20261201)
 	parser.add_argument("--commit", help="the app's git commit to report (default: from the app's folder)")
-	parser.add_argument("--profile", help="also profile path (a) in-process; cProfile stats to this file")
 	args = parser.parse_args()
 	unknown = set(args.paths) - {"a", "b", "c"}
 	if unknown:
