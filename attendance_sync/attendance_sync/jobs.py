@@ -69,6 +69,8 @@ DONE_EVENT = "attendance_sync_done"
 
 SCHEDULED, MANUAL, REPROCESS = "Scheduled", "Manual", "Reprocess"
 RUNNING = "Running"
+# Starts of a device run tried when the database picks it as a deadlock victim.
+START_ATTEMPTS = 3
 
 
 def core_device(doc: Document, settings: SyncSettings) -> Any:
@@ -286,14 +288,43 @@ def sync_device(
 	return result
 
 
+def _open_log(device: str, trigger: str) -> Document:
+	"""Close what a dead worker left of this device's runs and start this run's log, committed.
+
+	Two device jobs starting at the same moment can still meet on the log's naming series row; MariaDB then
+	rolls one back as a deadlock victim, and that one simply starts again (nothing of it was committed)."""
+	attempt = 0
+	while True:
+		try:
+			_close_interrupted_logs(device)
+			log = _start_log(device, trigger)
+			frappe.db.set_value(DEVICE, device, "last_sync_at", log.started_at, update_modified=False)
+			frappe.db.commit()
+			return log
+		except frappe.QueryDeadlockError:
+			frappe.db.rollback()
+			attempt += 1
+			if attempt == START_ATTEMPTS:
+				raise
+			time.sleep(0.1 * attempt)
+
+
 def _close_interrupted_logs(device: str) -> None:
 	# Under the device lock no other run of this device exists, so a Running log is one a dead worker left.
-	frappe.db.set_value(
+	# Found by a plain read and closed by name: an UPDATE ranging over the device index would take gap locks,
+	# and two devices' jobs starting together then deadlock with each other's log insert (found with 2 workers).
+	for name in frappe.get_all(
 		LOG,
-		{"device": device, "status": RUNNING, "trigger": ["in", [SCHEDULED, MANUAL]]},
-		{"status": "Failed", "error": _("Interrupted: the worker stopped before the run finished")},
-		update_modified=False,
-	)
+		filters={"device": device, "status": RUNNING, "trigger": ["in", [SCHEDULED, MANUAL]]},
+		pluck="name",
+	):
+		frappe.db.set_value(
+			LOG,
+			name,
+			{"status": "Failed", "error": _("Interrupted: the worker stopped before the run finished")},
+			update_modified=False,
+		)
+	frappe.db.commit()
 
 
 def _start_log(device: str | None, trigger: str) -> Document:
@@ -365,10 +396,7 @@ def _run_device(
 		}
 	settings = get_settings()
 	site_tz = site_time_zone()
-	_close_interrupted_logs(device)
-	log = _start_log(device, trigger)
-	frappe.db.set_value(DEVICE, device, "last_sync_at", log.started_at, update_modified=False)
-	frappe.db.commit()
+	log = _open_log(device, trigger)
 
 	started = time.monotonic()
 	counts = P.SyncCounts()
