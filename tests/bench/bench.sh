@@ -517,8 +517,11 @@ run_push_fleet() {
 run_bench_frappe() {
 	stage "check-in benchmark (benches/frappe_checkins.py $*)"
 	flush_redis
+	# The app on the bench is a copy committed as "working tree": the run names the checkout's own commit.
+	local commit
+	commit=$(git -C "$REPO" rev-parse --short HEAD)$(git -C "$REPO" diff --quiet HEAD || echo -dirty)
 	WORKDIR=$BENCH/sites as_bench "$BENCH/env/bin/python" "$BENCH/apps/attendance_sync/benches/frappe_checkins.py" \
-		--site "$SITE" --bench "$BENCH" "$@"
+		--site "$SITE" --bench "$BENCH" --commit "$commit" "$@"
 }
 
 # One command at a time on a bench: they share its database and services. Services started under the lock
