@@ -39,7 +39,6 @@ import os
 import platform
 import random
 import re
-import signal
 import subprocess
 import sys
 import tempfile
@@ -50,10 +49,13 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import frappe
-import psutil
 from frappe.utils import add_days, get_system_timezone, now_datetime
 
 from attendance_sync.simulator import SimDevice, Simulator
+
+# The bench scripts' shared parts (tests/bench/harness.py), beside e2e.py which this benchmark grew from.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "bench"))
+from harness import busy, start_frappe, stop
 
 # Doctype names and the whitelisted method behind the Fetch Check-in button: the app's stable surface.
 DEVICE = "Device Configuration"
@@ -297,26 +299,9 @@ class Bench:
 		conn = get_redis_conn()
 		before = len(Worker.all(connection=conn))
 		for _ in range(count):
-			out = open(self.logdir / f"bench-frappe-worker-{self.started_workers}.log", "w")
+			log = self.logdir / f"bench-frappe-worker-{self.started_workers}.log"
 			self.started_workers += 1
-			self.workers.append(
-				subprocess.Popen(
-					[
-						sys.executable,
-						"-m",
-						"frappe.utils.bench_helper",
-						"frappe",
-						"--site",
-						self.site,
-						"worker",
-						"--queue",
-						QUEUES,
-					],
-					stdout=out,
-					stderr=subprocess.STDOUT,
-					start_new_session=True,
-				)
-			)
+			self.workers.append(start_frappe(self.site, log, "worker", "--queue", QUEUES))
 		deadline = time.monotonic() + 120
 		while len(Worker.all(connection=conn)) < before + count:
 			if time.monotonic() > deadline:
@@ -325,18 +310,7 @@ class Bench:
 
 	def stop_workers(self) -> None:
 		for worker in self.workers:
-			if worker.poll() is not None:
-				continue
-			for process in [*psutil.Process(worker.pid).children(recursive=True), psutil.Process(worker.pid)]:
-				try:
-					process.send_signal(signal.SIGTERM)
-				except psutil.NoSuchProcess:
-					pass
-			try:
-				worker.wait(timeout=60)
-			except subprocess.TimeoutExpired:
-				worker.kill()
-				worker.wait()
+			stop(worker)
 		self.workers = []
 		# A stopped worker leaves its registration behind for a moment; the next start counts from zero.
 		from frappe.utils.background_jobs import get_redis_conn
@@ -359,13 +333,6 @@ class Bench:
 				if re.match(r"^\w[\w.]*(Error|Exception): ", line)
 			]
 		return errors
-
-	def busy(self) -> bool:
-		from frappe.utils.background_jobs import get_queue, get_redis_conn
-		from rq import Worker
-
-		pending = sum(len(get_queue(q)) for q in QUEUES.split(","))
-		return pending > 0 or any(w.get_state() == "busy" for w in Worker.all(connection=get_redis_conn()))
 
 	# --- the paths --------------------------------------------------------------------------------------
 
@@ -396,7 +363,7 @@ class Bench:
 			now = time.monotonic()
 			if count != seen:
 				seen, last_change = count, now
-			quiet = quiet + 1 if not self.busy() else 0
+			quiet = quiet + 1 if not busy(QUEUES.split(",")) else 0
 			if now > deadline:
 				raise TimeoutError(f"jobs still running after {self.args.timeout} s ({seen} check-ins)")
 		finished = time.monotonic()

@@ -11,7 +11,6 @@ Employee hook reprocesses unmapped punches. Prints one line per check and "N pas
 
 import argparse
 import json
-import os
 import random
 import signal
 import subprocess
@@ -26,8 +25,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import frappe
-import psutil
 from frappe.utils import add_days, get_system_timezone, now_datetime
+from harness import Checks, start_frappe, stop, wait_idle
 
 from attendance_sync.attendance_sync import common
 from attendance_sync.simulator import SimDevice, Simulator
@@ -36,7 +35,7 @@ PASSWORD = "E2e-Terminal-Pass"
 WRONG_PASSWORD = "not-the-password"
 TICK = "attendance_sync.attendance_sync.jobs.scheduled_tick"
 DAILY = "attendance_sync.attendance_sync.jobs.scheduled_daily"
-QUEUES = "long,default,short"
+QUEUES = ("long", "default", "short")
 # An RQ job whose worker died stays "started" until its heartbeat lapses (rq: monitoring interval + 60 s).
 RQ_HEARTBEAT_LAPSE = 95
 
@@ -120,70 +119,28 @@ def log_type(terminal: Terminal, status: str) -> str | None:
 	return "IN" if status == "checkIn" else "OUT"
 
 
-class Scenario:
+class Scenario(Checks):
 	def __init__(self, site: str, workdir: Path) -> None:
+		super().__init__()
 		self.site = site
 		self.workdir = workdir
-		self.passed = 0
-		self.failed = 0
 		self.workers: list[subprocess.Popen] = []
 		self.terminals: dict[str, Terminal] = {}
 		self.employees: dict[str, str] = {}
 		self.shift_types: dict[str, str] = {}
 		self.rng = random.Random(20261201)
 
-	# --- reporting ----------------------------------------------------------------------------------------
-
-	def check(self, what: str, ok: bool, detail: object = "") -> bool:
-		if ok:
-			self.passed += 1
-			print(f"ok   {what}", flush=True)
-		else:
-			self.failed += 1
-			print(f"FAIL {what}: {detail}", flush=True)
-		return ok
-
-	def step(self, what: str) -> None:
-		print(f"\n-- {what}", flush=True)
-
 	# --- workers and the scheduler --------------------------------------------------------------------------
 
 	def start_worker(self) -> subprocess.Popen:
-		log = open(self.workdir / f"worker-{len(self.workers)}.log", "w")
-		worker = subprocess.Popen(
-			[
-				sys.executable,
-				"-m",
-				"frappe.utils.bench_helper",
-				"frappe",
-				"--site",
-				self.site,
-				"worker",
-				"--queue",
-				QUEUES,
-			],
-			stdout=log,
-			stderr=subprocess.STDOUT,
-			start_new_session=True,
-		)
+		log = self.workdir / f"worker-{len(self.workers)}.log"
+		worker = start_frappe(self.site, log, "worker", "--queue", ",".join(QUEUES))
 		self.workers.append(worker)
 		return worker
 
-	def kill_worker(self, worker: subprocess.Popen, sig: int = signal.SIGKILL) -> None:
-		"""Signal the worker and its work horses (rq puts each horse in a session of its own)."""
-		if worker.poll() is not None:
-			return
-		for process in [*psutil.Process(worker.pid).children(recursive=True), psutil.Process(worker.pid)]:
-			try:
-				process.send_signal(sig)
-			except psutil.NoSuchProcess:
-				pass
-		worker.wait(timeout=60)
-
 	def stop_workers(self) -> None:
 		for worker in self.workers:
-			if worker.poll() is None:
-				self.kill_worker(worker, signal.SIGTERM)
+			stop(worker)
 
 	def trigger(self, method: str) -> None:
 		"""What the scheduler does when the event is due: the Scheduled Job Type enqueues the hook."""
@@ -194,22 +151,7 @@ class Scenario:
 		frappe.db.commit()
 
 	def wait_idle(self, timeout: float = 900) -> None:
-		"""Until every queue is empty and no worker is busy, twice in a row."""
-		from frappe.utils.background_jobs import get_queue, get_redis_conn
-		from rq import Worker
-
-		conn = get_redis_conn()
-		deadline = time.monotonic() + timeout
-		quiet = 0
-		while time.monotonic() < deadline:
-			pending = sum(len(get_queue(q)) for q in QUEUES.split(","))
-			busy = sum(1 for w in Worker.all(connection=conn) if w.get_state() == "busy")
-			quiet = quiet + 1 if pending == 0 and busy == 0 else 0
-			if quiet >= 3:
-				frappe.db.rollback()
-				return
-			time.sleep(0.5)
-		raise TimeoutError("jobs still running after the timeout")
+		wait_idle(QUEUES, timeout)
 
 	# --- fixtures ---------------------------------------------------------------------------------------
 
@@ -428,7 +370,7 @@ class Scenario:
 		self.employees[user] = employee.name
 		self.wait_idle()
 		self.check_checkins("after mapping", ["Gate", "Kathmandu"], [*checked_in_users, user])
-		self.kill_worker(worker, signal.SIGTERM)
+		stop(worker)
 
 		self.step("two workers, two device configurations per terminal, one sync of everything")
 		self.reset_fleet()
@@ -448,7 +390,7 @@ class Scenario:
 			twin_statuses,
 		)
 		for w in workers:
-			self.kill_worker(w, signal.SIGTERM)
+			stop(w)
 
 		self.step("a worker killed (SIGKILL) in the middle of check-ins, then restarted")
 		self.killed_worker_run()
@@ -473,7 +415,9 @@ class Scenario:
 	def reset_fleet(self) -> None:
 		"""Back to nothing synced: check-ins, punches and cursors of the E2E devices go."""
 		frappe.db.rollback()
-		devices = frappe.get_all(common.DEVICE, filters={"device_name": ["like", f"{PREFIX} %"]}, pluck="name")
+		devices = frappe.get_all(
+			common.DEVICE, filters={"device_name": ["like", f"{PREFIX} %"]}, pluck="name"
+		)
 		frappe.db.delete("Employee Checkin", {"employee": ["in", list(self.employees.values())]})
 		frappe.db.delete(common.PUNCH, {"device": ["in", devices]})
 		for device in devices:
@@ -500,7 +444,7 @@ class Scenario:
 		deadline = time.monotonic() + 600
 		while count() == 0 and time.monotonic() < deadline:
 			time.sleep(0.05)
-		self.kill_worker(worker)
+		stop(worker, signal.SIGKILL)
 		time.sleep(2)  # a horse that survived would go on committing
 		done = count()
 		self.check(
@@ -541,7 +485,7 @@ class Scenario:
 			bool(log) and log[0].status == "Failed" and "Interrupted" in (log[0].error or ""),
 			log,
 		)
-		self.kill_worker(worker, signal.SIGTERM)
+		stop(worker)
 
 	def close(self) -> None:
 		self.stop_workers()

@@ -15,8 +15,6 @@ push was not lost. Prints one line per check and a Markdown table for benches/RE
 """
 
 import argparse
-import os
-import signal
 import socket
 import statistics
 import subprocess
@@ -32,6 +30,7 @@ from zoneinfo import ZoneInfo
 
 import frappe
 from frappe.utils import get_system_timezone, now_datetime
+from harness import Checks, start_frappe, stop, wait_idle
 
 from attendance_sync.attendance_sync import common, jobs
 from attendance_sync.attendance_sync import push as push_site
@@ -59,12 +58,11 @@ def percentile(values: list[float], share: float) -> float:
 	return ordered[rank - 1]
 
 
-class Fleet:
+class Fleet(Checks):
 	def __init__(self, args: argparse.Namespace, workdir: Path) -> None:
+		super().__init__()
 		self.args = args
 		self.workdir = workdir
-		self.passed = 0
-		self.failed = 0
 		self.processes: list[subprocess.Popen] = []
 		self.sim: Simulator | None = None
 		self.devices: list[tuple[object, str]] = []  # (SimDevice, Device Configuration)
@@ -72,38 +70,10 @@ class Fleet:
 		self.employees: dict[str, str] = {}
 		self.port = args.port or free_port()
 
-	def check(self, what: str, ok: bool, detail: object = "") -> bool:
-		if ok:
-			self.passed += 1
-			print(f"ok   {what}", flush=True)
-		else:
-			self.failed += 1
-			print(f"FAIL {what}: {detail}", flush=True)
-		return ok
-
-	def step(self, what: str) -> None:
-		print(f"\n-- {what}", flush=True)
-
 	# --- processes -------------------------------------------------------------------------------------
 
 	def start(self, name: str, *command: str) -> None:
-		log = open(self.workdir / f"{name}.log", "w")
-		self.processes.append(
-			subprocess.Popen(
-				[
-					sys.executable,
-					"-m",
-					"frappe.utils.bench_helper",
-					"frappe",
-					"--site",
-					self.args.site,
-					*command,
-				],
-				stdout=log,
-				stderr=subprocess.STDOUT,
-				start_new_session=True,
-			)
-		)
+		self.processes.append(start_frappe(self.args.site, self.workdir / f"{name}.log", *command))
 
 	def start_services(self) -> None:
 		self.start("web", "serve", "--port", str(self.port), "--noreload")
@@ -121,32 +91,10 @@ class Fleet:
 
 	def stop_services(self) -> None:
 		for process in self.processes:
-			if process.poll() is None:
-				# Each was started in a session of its own: its group is it and its children (rq's work horses).
-				os.killpg(process.pid, signal.SIGTERM)
-		for process in self.processes:
-			try:
-				process.wait(timeout=30)
-			except subprocess.TimeoutExpired:
-				os.killpg(process.pid, signal.SIGKILL)
-				process.wait()
+			stop(process, timeout=30)
 
 	def wait_idle(self, timeout: float = 900) -> None:
-		from frappe.utils.background_jobs import get_queue, get_redis_conn
-		from rq import Worker
-
-		conn = get_redis_conn()
-		deadline = time.monotonic() + timeout
-		quiet = 0
-		while time.monotonic() < deadline:
-			pending = sum(len(get_queue(q)) for q in QUEUES)
-			busy = sum(1 for w in Worker.all(connection=conn) if w.get_state() == "busy")
-			quiet = quiet + 1 if pending == 0 and busy == 0 else 0
-			if quiet >= 4:
-				frappe.db.rollback()
-				return
-			time.sleep(0.5)
-		raise TimeoutError("jobs still running after the timeout")
+		wait_idle(QUEUES, timeout, quiet_rounds=4)
 
 	# --- fixtures --------------------------------------------------------------------------------------
 
