@@ -1,27 +1,37 @@
 """Pending Device Punches into Employee Checkins: the check-in step of a device job and of a Reprocess.
 
-Batches are committed one at a time under a site-wide lock (two devices reporting one employee in one second
+Batches are committed one at a time, each under advisory locks of its own device user IDs and Employees
+(`checkin_lock_names`): jobs working on other people run in parallel, while two jobs never decide the same
+punch, nor insert check-ins of one employee at the same time (two devices reporting one employee in one second
 must not both insert). Which punches become check-ins is decided by the rules in `attendance_sync.logic.punches`.
 """
 
+import json
+import os
+import time
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
 import frappe
 from frappe import _
-from frappe.utils import get_datetime, strip_html
+from frappe.utils import cint, flt, get_datetime, strip_html
 
 from attendance_sync.attendance_sync.common import DEVICE, PUNCH, load_core
-from attendance_sync.attendance_sync.locks import advisory_lock
+from attendance_sync.attendance_sync.locks import advisory_locks
 from attendance_sync.logic import punches as P
 from attendance_sync.logic.settings import SyncSettings
 
 BATCH_SIZE = 500
-# How long a batch waits for another job's check-in batch to commit.
+# How long a batch waits for other jobs' check-in batches of the same people to commit.
 CHECKIN_LOCK_WAIT = 600
-CHECKIN_LOCK = "attendance_sync:checkins"
 CHECKIN_SAVEPOINT = "attendance_sync_checkin"
+PUNCH_FIELDS = ["name", "device", "device_user_id", "time", "log_type"]
+# Test hook (site config): {"parties": N, "timeout": seconds}. A batch holding its locks registers in a Redis list
+# and waits until N batches have registered (or the timeout): two batches can only both see N when they held
+# their locks at the same time.
+LOCK_BARRIER_CONF = "attendance_sync_checkin_lock_barrier"
+LOCK_BARRIER_KEY = "attendance_sync:checkin_lock_barrier"
 
 
 def process_pending(
@@ -35,31 +45,36 @@ def process_pending(
 ) -> P.SyncCounts:
 	"""Turn the Pending punches matching `filters` into check-ins, one committed batch at a time.
 
-	`on_progress(done, total)` is told after each batch. Each batch runs under the site-wide check-in lock and reads its punches and the existing check-ins after
-	taking it, so two jobs never decide on the same punch or miss each other's check-ins.
+	`on_progress(done, total)` is told after each batch. A batch takes the locks of its device user IDs and
+	Employees (`checkin_lock_names`), then reads its punches again (those still Pending) and the existing
+	check-ins, so two jobs never decide on the same punch or miss each other's check-ins.
 	"""
 	pending = {**filters, "status": P.PENDING}
 	batch_size = batch_size or BATCH_SIZE
 	total = frappe.db.count(PUNCH, pending)
 	done = batches = 0
 	while max_batches is None or batches < max_batches:
-		# End the transaction: the reads below must see what other jobs committed while we waited.
+		# End the transaction: the reads below must see what other jobs committed.
 		frappe.db.commit()
-		with advisory_lock(CHECKIN_LOCK, CHECKIN_LOCK_WAIT) as acquired:
+		candidates = _pending_rows(pending, batch_size)
+		if not candidates:
+			break
+		employees = employee_index(r.device_user_id for r in candidates)
+		with advisory_locks(checkin_lock_names(candidates, employees), CHECKIN_LOCK_WAIT) as acquired:
 			if not acquired:
-				frappe.throw(_("Timed out waiting for another job's check-ins to commit"))
-			rows = frappe.get_all(
-				PUNCH,
-				filters=pending,
-				fields=["name", "device", "device_user_id", "time", "log_type"],
-				order_by="time asc, name asc",
-				limit=batch_size,
-			)
+				frappe.throw(
+					_("Timed out waiting for another job's check-ins of the same employees to commit")
+				)
+			_lock_barrier()
+			# A new transaction: what another job committed while we waited for its locks is seen from here on.
+			frappe.db.commit()
+			# Still Pending: a job that held these locks before (a Reprocess spans devices) may have decided some.
+			rows = _pending_rows({"name": ["in", [r.name for r in candidates]], "status": P.PENDING})
 			if not rows:
-				break
+				continue
 			# Counted once committed: a batch that fails is rolled back, and the log must not count it.
 			batch = P.SyncCounts()
-			_process_batch(rows, batch, settings)
+			_process_batch(rows, batch, settings, employees)
 			frappe.db.commit()
 			counts.merge(batch)
 		done += len(rows)
@@ -69,7 +84,48 @@ def process_pending(
 	return counts
 
 
-def _process_batch(rows: list[dict[str, Any]], counts: P.SyncCounts, settings: SyncSettings) -> None:
+def _pending_rows(filters: dict[str, Any], limit: int | None = None) -> list[Any]:
+	return frappe.get_all(
+		PUNCH, filters=filters, fields=PUNCH_FIELDS, order_by="time asc, name asc", limit=limit
+	)
+
+
+def checkin_lock_names(rows: Iterable[Any], employees: P.EmployeeIndex) -> list[str]:
+	"""The locks a batch holds: one per device user ID of its punches, one per Employee they map to.
+
+	The device user ID lock makes deciding a punch exclusive whatever the Employee index said when it was read
+	(the ID of a punch never changes); the Employee lock makes inserting an Employee's check-ins exclusive, so
+	the batch that holds it sees every check-in of that Employee committed before, by any job.
+	"""
+	users = {P.normalize_device_user_id(r.device_user_id) or "" for r in rows}
+	names = [f"checkin:user:{u}" for u in users]
+	for user in users:
+		employee = employees.lookup(user)
+		if employee is not None:
+			names.append(f"checkin:employee:{employee.name}")
+	return names
+
+
+def _lock_barrier() -> None:
+	"""The test hook `LOCK_BARRIER_CONF` (off unless the site config sets it)."""
+	conf = frappe.conf.get(LOCK_BARRIER_CONF)
+	if not isinstance(conf, dict):
+		return
+	parties, timeout = cint(conf.get("parties")), flt(conf.get("timeout")) or 60
+	acquired = time.time()
+	key = LOCK_BARRIER_KEY
+	frappe.cache.rpush(key, json.dumps({"pid": os.getpid(), "at": acquired}))
+	deadline = time.monotonic() + timeout
+	while frappe.cache.llen(key) < parties and time.monotonic() < deadline:
+		time.sleep(0.05)
+	met = frappe.cache.llen(key) >= parties
+	frappe.cache.rpush(f"{key}:done", json.dumps({"pid": os.getpid(), "at": acquired, "met": met}))
+
+
+def _process_batch(
+	rows: list[dict[str, Any]], counts: P.SyncCounts, settings: SyncSettings, employees: P.EmployeeIndex
+) -> None:
+	"""Decide and insert one batch, under its locks: `employees` covers every device user ID of `rows`."""
 	batch = [
 		P.PendingPunch(
 			name=r.name,
@@ -80,27 +136,11 @@ def _process_batch(rows: list[dict[str, Any]], counts: P.SyncCounts, settings: S
 		)
 		for r in rows
 	]
-	employees = employee_index(p.device_user_id for p in batch)
-	existing: list[tuple[str, datetime]] = []
-	bounds = P.existing_checkin_bounds(batch, settings.double_punch_seconds)
-	mapped = sorted({e.name for e in employees.by_device_id.values()})
-	if mapped and bounds:
-		existing = [
-			(employee, get_datetime(t))
-			for employee, t in frappe.get_all(
-				"Employee Checkin",
-				filters=[
-					["employee", "in", mapped],
-					["time", ">=", bounds[0]],
-					["time", "<=", bounds[1]],
-				],
-				fields=["employee", "time"],
-				as_list=True,
-			)
-		]
+	existing = _existing_checkins(batch, employees, settings.double_punch_seconds)
 	# The duplicate rule is the core's (`_core.dedup`), decided for the whole batch and again after a failure.
 	plan = P.CheckinPlan(batch, employees, existing, settings.double_punch_seconds, load_core().dedup)
 	geo = _device_geo({p.device for p in batch})
+	decided: list[tuple[P.Decision, str | None]] = []
 	for punch, decision in plan:
 		checkin = None
 		if decision.creates_checkin:
@@ -115,22 +155,62 @@ def _process_batch(rows: list[dict[str, Any]], counts: P.SyncCounts, settings: S
 				decision = plan.failed(punch, _checkin_failure_reason(decision.employee, e))
 			else:
 				frappe.db.release_savepoint(CHECKIN_SAVEPOINT)
-		_record(punch, decision, checkin)
+		decided.append(_record(punch, decision, checkin))
 		counts.add(decision.status)
+	record_decisions(decided)
 
 
-def _record(punch: P.PendingPunch, decision: P.Decision, checkin: str | None) -> None:
-	"""Write the decision on its Device Punch."""
-	frappe.db.set_value(
-		PUNCH,
-		punch.name,
-		{
-			"status": decision.status,
-			"reason": decision.reason,
-			"employee": decision.employee,
-			"employee_checkin": checkin,
-		},
-		update_modified=False,
+def _record(
+	punch: P.PendingPunch, decision: P.Decision, checkin: str | None
+) -> tuple[P.Decision, str | None]:
+	"""What the batch's one UPDATE (`record_decisions`) writes on the punch's Device Punch."""
+	return decision, checkin
+
+
+def _existing_checkins(
+	batch: list[P.PendingPunch], employees: P.EmployeeIndex, double_punch_seconds: int
+) -> list[tuple[str, datetime]]:
+	"""The check-ins of the batch's Employees that its punches can collide with, in one query."""
+	bounds = P.existing_checkin_bounds(batch, double_punch_seconds)
+	mapped = sorted({e.name for p in batch if (e := employees.lookup(p.device_user_id)) is not None})
+	if not mapped or not bounds:
+		return []
+	return [
+		(employee, get_datetime(t))
+		for employee, t in frappe.get_all(
+			"Employee Checkin",
+			filters=[
+				["employee", "in", mapped],
+				["time", ">=", bounds[0]],
+				["time", "<=", bounds[1]],
+			],
+			fields=["employee", "time"],
+			as_list=True,
+		)
+	]
+
+
+def record_decisions(decided: list[tuple[P.Decision, str | None]]) -> None:
+	"""Write the decisions on their Device Punches: one UPDATE for the batch (a CASE per column), not one per
+	punch. Plain SQL that MariaDB and Postgres both take; `modified` is left alone, as before."""
+	if not decided:
+		return
+	columns = {
+		"status": lambda d, c: d.status,
+		"reason": lambda d, c: d.reason,
+		"employee": lambda d, c: d.employee,
+		"employee_checkin": lambda d, c: c,
+	}
+	sets, values = [], []
+	for column, value_of in columns.items():
+		sets.append(f"`{column}` = case `name`" + " when %s then %s" * len(decided) + " end")
+		for decision, checkin in decided:
+			values += [decision.punch, value_of(decision, checkin)]
+	names = [d.punch for d, _c in decided]
+	values += names
+	frappe.db.sql(
+		f"update `tab{PUNCH}` set {', '.join(sets)} where `name` in ({', '.join(['%s'] * len(names))})",
+		values,
 	)
 
 
