@@ -171,8 +171,9 @@ def _store_event(device: Any, pushed: Any) -> dict[str, Any]:
 	last = device.last_push_serial or device.last_serial_no or None
 	gap = L.push_gap(cint(last) or None, event.serial_no, pushed.front_serial_no, pushed.current_event)
 	updates: dict[str, Any] = {"last_push_at": now_datetime()}
-	if event.serial_no is not None and pushed.current_event is not False:
-		# The serial the terminal is at; a restarted counter takes it down again.
+	if new and event.serial_no is not None and pushed.current_event is not False:
+		# The serial the terminal is at (a restarted counter takes it down again: its events are new punches);
+		# a redelivered event, already stored, says nothing of where the terminal is.
 		updates["last_push_serial"] = event.serial_no
 	if gap:
 		frappe.db.sql(
