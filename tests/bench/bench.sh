@@ -390,6 +390,8 @@ build_core_wheel() {
 		"$BENCH_HOME/tools/bin/maturin" build --release --locked -q -i "$BENCH/env/bin/python" -o "$WHEELS")
 	chmod -R a+rX "$WHEELS"
 	ls "$WHEELS"
+	# uv caches a wheel by name and version: an earlier build of this version must not stand in for this one.
+	as_bench uv cache clean -q attendance-sync-core
 }
 
 # The installed core must be the wheel just built (no stale copy from a cache).
