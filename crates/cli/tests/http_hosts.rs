@@ -11,10 +11,8 @@ use attendance_sync::isapi::http_hosts::{
 };
 use attendance_sync::isapi::IsapiClient;
 use attendance_sync::{DeviceConfig, Error, Password};
-use attendance_sync_sim::{
-    self as sim, Faults, PushConfig, PushFormat, RecordRequest, SimConfig, SimDevice,
-};
-use support::{eventually, Receiver};
+use attendance_sync_sim::{self as sim, Faults, PushConfig, PushFormat, SimConfig, SimDevice};
+use support::{eventually, record, Receiver};
 
 const PUSH_PATH: &str = "/api/method/attendance_sync.api.push";
 
@@ -40,19 +38,6 @@ fn client(d: &SimDevice, password: &str) -> IsapiClient {
 
 fn healthy(d: &SimDevice) -> IsapiClient {
     client(d, &SimConfig::default().password)
-}
-
-fn record(d: &SimDevice, count: u32) -> Vec<u64> {
-    let request = RecordRequest {
-        count,
-        ..RecordRequest::default()
-    };
-    d.state
-        .record(&request, &d.state.faults())
-        .expect("recorded")
-        .into_iter()
-        .map(|r| r.serial_no)
-        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -6,11 +6,9 @@ mod support;
 use std::collections::HashSet;
 use std::time::Duration;
 
-use attendance_sync_sim::{
-    self as sim, PushConfig, PushFormat, RecordRequest, SimConfig, SimDevice,
-};
+use attendance_sync_sim::{self as sim, PushConfig, PushFormat, SimConfig, SimDevice};
 use chrono::FixedOffset;
-use support::{eventually, Receiver};
+use support::{eventually, record, Receiver};
 
 async fn one_terminal() -> sim::RunningSim {
     sim::start(SimConfig {
@@ -21,19 +19,6 @@ async fn one_terminal() -> sim::RunningSim {
     })
     .await
     .expect("simulator starts")
-}
-
-fn record(d: &SimDevice, count: u32) -> Vec<u64> {
-    let request = RecordRequest {
-        count,
-        ..RecordRequest::default()
-    };
-    d.state
-        .record(&request, &d.state.faults())
-        .expect("recorded")
-        .into_iter()
-        .map(|r| r.serial_no)
-        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

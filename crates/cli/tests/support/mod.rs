@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use attendance_sync::push::{parse_push_body, PushOutcome};
 use attendance_sync::Classifier;
+use attendance_sync_sim::{RecordRequest, SimDevice};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
@@ -178,4 +179,18 @@ pub async fn eventually(limit: Duration, mut check: impl FnMut() -> bool) -> boo
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     check()
+}
+
+/// Records `count` new events on a simulated terminal (its pusher sends them on); their serial numbers.
+pub fn record(d: &SimDevice, count: u32) -> Vec<u64> {
+    let request = RecordRequest {
+        count,
+        ..RecordRequest::default()
+    };
+    d.state
+        .record(&request, &d.state.faults())
+        .expect("recorded")
+        .into_iter()
+        .map(|r| r.serial_no)
+        .collect()
 }
