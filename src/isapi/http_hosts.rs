@@ -466,16 +466,7 @@ fn parse_xml(body: &[u8]) -> Result<Vec<HttpHost>, String> {
                 }
             }
             Ok(XmlEvent::Text(t)) => text.push_str(&t.decode().map_err(|e| e.to_string())?),
-            Ok(XmlEvent::GeneralRef(r)) => {
-                let name = r.decode().map_err(|e| e.to_string())?;
-                match r.resolve_char_ref().map_err(|e| e.to_string())? {
-                    Some(c) => text.push(c),
-                    None => text.push_str(
-                        quick_xml::escape::resolve_predefined_entity(&name)
-                            .ok_or_else(|| format!("unknown entity &{name};"))?,
-                    ),
-                }
-            }
+            Ok(XmlEvent::GeneralRef(r)) => xml::push_reference(&mut text, &r)?,
             Ok(XmlEvent::End(_)) => {
                 let depth = stack.len();
                 let name = stack.pop().unwrap_or_default();

@@ -3,7 +3,7 @@
 //! Matches on local names, so both the isapi.org and the hikvision.com namespaces work
 //! (docs/isapi.md#transport).
 
-use quick_xml::events::Event as XmlEvent;
+use quick_xml::events::{BytesRef, Event as XmlEvent};
 use quick_xml::Reader;
 
 /// The text of every leaf element, as `(local name, text)` in document order.
@@ -34,14 +34,7 @@ pub fn leaves(body: &[u8]) -> Result<Vec<(String, String)>, String> {
             }
             Ok(XmlEvent::GeneralRef(r)) => {
                 if let Some((_, text)) = current.as_mut() {
-                    let name = r.decode().map_err(|e| e.to_string())?;
-                    let resolved = match r.resolve_char_ref().map_err(|e| e.to_string())? {
-                        Some(c) => c.to_string(),
-                        None => quick_xml::escape::resolve_predefined_entity(&name)
-                            .ok_or_else(|| format!("unknown entity &{name};"))?
-                            .to_owned(),
-                    };
-                    text.push_str(&resolved);
+                    push_reference(text, &r)?;
                 }
             }
             Ok(XmlEvent::End(_)) => {
@@ -68,6 +61,19 @@ pub fn leaves(body: &[u8]) -> Result<Vec<(String, String)>, String> {
     } else {
         Err("no XML element".to_owned())
     }
+}
+
+/// Appends what a character or predefined entity reference (`&#233;`, `&amp;`) stands for to `text`.
+pub(crate) fn push_reference(text: &mut String, r: &BytesRef<'_>) -> Result<(), String> {
+    let name = r.decode().map_err(|e| e.to_string())?;
+    match r.resolve_char_ref().map_err(|e| e.to_string())? {
+        Some(c) => text.push(c),
+        None => text.push_str(
+            quick_xml::escape::resolve_predefined_entity(&name)
+                .ok_or_else(|| format!("unknown entity &{name};"))?,
+        ),
+    }
+    Ok(())
 }
 
 /// The first leaf with this local name.
