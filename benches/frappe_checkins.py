@@ -55,7 +55,7 @@ from attendance_sync.simulator import SimDevice, Simulator
 
 # The bench scripts' shared parts (tests/bench/harness.py), beside e2e.py which this benchmark grew from.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "bench"))
-from harness import busy, start_frappe, stop
+from harness import busy, make_employee, start_frappe, stop
 
 # Doctype names and the whitelisted method behind the Fetch Check-in button: the app's stable surface.
 DEVICE = "Device Configuration"
@@ -164,7 +164,6 @@ class Bench:
 		log(f"fixtures: {args.employees} employees, {args.punches} punches, {args.terminals} terminals")
 		frappe.db.set_single_value("HR Settings", "allow_geolocation_tracking", 0)
 		company = frappe.defaults.get_global_default("company")
-		gender = frappe.get_all("Gender", pluck="name", limit=1)[0]
 		for shift, start, end in (("General", "09:00:00", "18:00:00"), ("Early", "07:00:00", "16:00:00")):
 			name = f"{PREFIX} {shift}"
 			if not frappe.db.exists("Shift Type", name):
@@ -175,19 +174,9 @@ class Bench:
 		users = [f"{81000 + n}" for n in range(args.employees)]
 		started = time.monotonic()
 		for n, user in enumerate(users):
-			doc = frappe.get_doc(
-				{
-					"doctype": "Employee",
-					"first_name": f"{PREFIX} {user}",
-					"gender": gender,
-					"date_of_birth": "1990-01-01",
-					"date_of_joining": "2020-01-01",
-					"company": company,
-					"status": "Active",
-					"attendance_device_id": user,
-					"default_shift": self.shift_types[0],
-				}
-			).insert(ignore_permissions=True)
+			doc = make_employee(
+				f"{PREFIX} {user}", attendance_device_id=user, default_shift=self.shift_types[0]
+			)
 			self.employees[user] = doc.name
 			if n % 2:
 				frappe.get_doc(

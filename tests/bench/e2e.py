@@ -17,7 +17,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import traceback
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -26,7 +25,7 @@ from zoneinfo import ZoneInfo
 
 import frappe
 from frappe.utils import add_days, get_system_timezone, now_datetime
-from harness import Checks, start_frappe, stop, wait_idle
+from harness import Checks, make_employee, run_script, start_frappe, stop, wait_idle
 
 from attendance_sync.attendance_sync import common
 from attendance_sync.simulator import SimDevice, Simulator
@@ -171,22 +170,14 @@ class Scenario(Checks):
 			self.start_terminal(terminal, now, shared.get(terminal.key, []))
 
 		company = frappe.defaults.get_global_default("company")
-		gender = frappe.get_all("Gender", pluck="name", limit=1)[0]
 		for user in [*MAPPED, LEFT, INACTIVE]:
 			status = "Left" if user == LEFT else "Inactive" if user == INACTIVE else "Active"
-			doc = frappe.get_doc(
-				{
-					"doctype": "Employee",
-					"first_name": f"{PREFIX} {user}",
-					"gender": gender,
-					"date_of_birth": "1990-01-01",
-					"date_of_joining": "2020-01-01",
-					"company": company,
-					"status": status,
-					"relieving_date": frappe.utils.today() if status == "Left" else None,
-					"attendance_device_id": user,
-				}
-			).insert(ignore_permissions=True)
+			doc = make_employee(
+				f"{PREFIX} {user}",
+				status=status,
+				relieving_date=frappe.utils.today() if status == "Left" else None,
+				attendance_device_id=user,
+			)
 			self.employees[user] = doc.name
 
 		for shift, start, end, users in (
@@ -352,17 +343,7 @@ class Scenario(Checks):
 
 		self.step("an unmapped user gets an Employee: their punches become check-ins")
 		user = UNMAPPED[0]
-		company = frappe.defaults.get_global_default("company")
-		employee = frappe.get_doc(
-			{
-				"doctype": "Employee",
-				"first_name": f"{PREFIX} {user}",
-				"gender": frappe.get_all("Gender", pluck="name", limit=1)[0],
-				"date_of_birth": "1990-01-01",
-				"date_of_joining": "2020-01-01",
-				"company": company,
-			}
-		).insert(ignore_permissions=True)
+		employee = make_employee(f"{PREFIX} {user}")
 		frappe.db.commit()
 		employee.attendance_device_id = user
 		employee.save(ignore_permissions=True)
@@ -528,19 +509,7 @@ def main() -> int:
 		scenario = Scenario(args.site, Path(tmp))
 		if args.demo:
 			return demo(scenario)
-		try:
-			scenario.run()
-		except Exception:
-			traceback.print_exc()
-			scenario.failed += 1
-			for log in sorted(Path(tmp).glob("worker-*.log")):
-				print(f"--- {log.name} (last lines)")
-				print("".join(log.read_text().splitlines(keepends=True)[-30:]))
-		finally:
-			scenario.close()
-			frappe.destroy()
-	print(f"\ne2e: {scenario.passed} passed, {scenario.failed} failed")
-	return 1 if scenario.failed else 0
+		return run_script("e2e", scenario, Path(tmp), scenario.run, scenario.close, logs="worker-*.log")
 
 
 if __name__ == "__main__":

@@ -93,3 +93,43 @@ def wait_idle(queues: Iterable[str], timeout: float = 900, quiet_rounds: int = 3
 			return
 		time.sleep(0.5)
 	raise TimeoutError("jobs still running after the timeout")
+
+
+def make_employee(first_name: str, **fields: object) -> object:
+	"""An Employee of the site's default company (the wizard's), inserted; `fields` add to or override it."""
+	import frappe
+
+	return frappe.get_doc(
+		{
+			"doctype": "Employee",
+			"first_name": first_name,
+			"gender": frappe.get_all("Gender", pluck="name", limit=1)[0],
+			"date_of_birth": "1990-01-01",
+			"date_of_joining": "2020-01-01",
+			"company": frappe.defaults.get_global_default("company"),
+			**fields,
+		}
+	).insert(ignore_permissions=True)
+
+
+def run_script(name: str, checks: Checks, workdir: Path, run, close, logs: str = "*.log") -> int:
+	"""Run a bench script's checks: an exception is one failure, reported with the last lines of the logs of the
+	processes it started (`logs`, a glob in `workdir`); `close` always runs; the counts are printed last.
+	Returns the exit status."""
+	import traceback
+
+	import frappe
+
+	try:
+		run()
+	except Exception:
+		traceback.print_exc()
+		checks.failed += 1
+		for log in sorted(workdir.glob(logs)):
+			print(f"--- {log.name} (last lines)")
+			print("".join(log.read_text(errors="replace").splitlines(keepends=True)[-30:]))
+	finally:
+		close()
+		frappe.destroy()
+	print(f"\n{name}: {checks.passed} passed, {checks.failed} failed")
+	return 1 if checks.failed else 0

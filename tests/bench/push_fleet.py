@@ -21,7 +21,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import traceback
 import urllib.request
 from collections import Counter
 from datetime import timedelta
@@ -30,7 +29,7 @@ from zoneinfo import ZoneInfo
 
 import frappe
 from frappe.utils import get_system_timezone, now_datetime
-from harness import Checks, start_frappe, stop, wait_idle
+from harness import Checks, make_employee, run_script, start_frappe, stop, wait_idle
 
 from attendance_sync.attendance_sync import common, jobs
 from attendance_sync.attendance_sync import push as push_site
@@ -108,24 +107,10 @@ class Fleet(Checks):
 		self.sim.start()
 		first = self.sim.devices[0]
 		users = common.load_core().device_users(first.connection(password=PASSWORD))
-		company = frappe.defaults.get_global_default("company")
-		gender = frappe.get_all("Gender", pluck="name", limit=1)[0]
 		for user in sorted({P.normalize_device_user_id(u.employee_no) for u in users} - {None}):
 			existing = frappe.db.get_value("Employee", {"attendance_device_id": user})
-			self.employees[user] = existing or (
-				frappe.get_doc(
-					{
-						"doctype": "Employee",
-						"first_name": f"{PREFIX} {user}",
-						"gender": gender,
-						"date_of_birth": "1990-01-01",
-						"date_of_joining": "2020-01-01",
-						"company": company,
-						"attendance_device_id": user,
-					}
-				)
-				.insert(ignore_permissions=True)
-				.name
+			self.employees[user] = (
+				existing or make_employee(f"{PREFIX} {user}", attendance_device_id=user).name
 			)
 		frappe.db.commit()
 		self.start_services()
@@ -337,19 +322,7 @@ def main() -> int:
 	frappe.set_user("Administrator")
 	with tempfile.TemporaryDirectory(prefix="attendance-sync-push-fleet-") as tmp:
 		fleet = Fleet(args, Path(tmp))
-		try:
-			fleet.run()
-		except Exception:
-			traceback.print_exc()
-			fleet.failed += 1
-			for log in sorted(Path(tmp).glob("*.log")):
-				print(f"--- {log.name} (last lines)")
-				print("".join(log.read_text(errors="replace").splitlines(keepends=True)[-30:]))
-		finally:
-			fleet.close()
-			frappe.destroy()
-	print(f"\npush fleet: {fleet.passed} passed, {fleet.failed} failed")
-	return 1 if fleet.failed else 0
+		return run_script("push fleet", fleet, Path(tmp), fleet.run, fleet.close)
 
 
 if __name__ == "__main__":
