@@ -103,6 +103,12 @@ def set_field(page: Page, fieldname: str, value: str) -> None:
 	field.press("Tab")
 
 
+PROGRESS_STATE = """() => {
+	const bar = document.querySelector(".progress-area .progress-bar");
+	return bar && [bar.getAttribute("style") || "", document.querySelector(".progress-area").innerText];
+}"""
+
+
 def run(page: Page, steps: Steps, base: str, admin_password: str, sim_url: str) -> None:
 	page.goto(f"{base}/login")
 	page.fill("#login_email", "Administrator")
@@ -146,9 +152,10 @@ def run(page: Page, steps: Steps, base: str, admin_password: str, sim_url: str) 
 	states: list[tuple[str, str]] = []
 	deadline = time.monotonic() + 300
 	while time.monotonic() < deadline and not summary.count():
-		bar = page.locator(".progress-area .progress-bar").first
-		if bar.count():
-			state = (bar.get_attribute("style") or "", page.locator(".progress-area").inner_text())
+		# One read in the page: the summary may replace the bar between two locator calls.
+		state = page.evaluate(PROGRESS_STATE)
+		if state:
+			state = tuple(state)
 			if state not in states:
 				states.append(state)
 				if len(states) == 2:
