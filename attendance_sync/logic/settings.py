@@ -15,6 +15,7 @@ DEFAULTS: dict[str, Any] = {
 	"request_timeout": 30.0,
 	"punch_retention_days": 90,
 	"double_punch_seconds": 0,
+	"bulk_insert_above": 5000,
 }
 
 
@@ -26,11 +27,17 @@ class SyncSettings:
 	request_timeout: float = DEFAULTS["request_timeout"]
 	punch_retention_days: int = DEFAULTS["punch_retention_days"]
 	double_punch_seconds: int = DEFAULTS["double_punch_seconds"]
+	# A run with more Pending punches than this inserts its check-ins in bulk (`bulk.insert_checkins`); 0: never.
+	bulk_insert_above: int = DEFAULTS["bulk_insert_above"]
 	punch_codes: frozenset[tuple[int, int]] | None = None
 
 	@property
 	def overlap(self) -> timedelta:
 		return timedelta(minutes=self.overlap_minutes)
+
+	def bulk_for(self, pending: int) -> bool:
+		"""Whether a run with this many Pending punches inserts its check-ins in bulk when not told."""
+		return 0 < self.bulk_insert_above < pending
 
 	def validate(self) -> None:
 		"""Raise ValueError with a message naming the setting to fix."""
@@ -44,6 +51,8 @@ class SyncSettings:
 			raise ValueError(_("Punch Retention Days cannot be negative"))
 		if self.double_punch_seconds < 0:
 			raise ValueError(_("Double-Punch Window cannot be negative"))
+		if self.bulk_insert_above < 0:
+			raise ValueError(_("Bulk Insert Above cannot be negative (0: never)"))
 		for major, minor in self.punch_codes or ():
 			if major <= 0 or minor <= 0:
 				raise ValueError(
@@ -67,5 +76,6 @@ def settings_from_values(values: dict[str, Any], punch_codes: Iterable[tuple[Any
 		request_timeout=pick("request_timeout", float) or DEFAULTS["request_timeout"],
 		punch_retention_days=pick("punch_retention_days", int),
 		double_punch_seconds=pick("double_punch_seconds", int),
+		bulk_insert_above=pick("bulk_insert_above", int),
 		punch_codes=parse_punch_codes(punch_codes),
 	)
