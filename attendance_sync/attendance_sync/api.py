@@ -11,7 +11,7 @@ import frappe
 from frappe import _
 from frappe.query_builder import Order
 from frappe.query_builder.functions import Count, Max, Min
-from frappe.utils import get_datetime, now_datetime, strip_html
+from frappe.utils import cint, get_datetime, now_datetime, strip_html
 
 from attendance_sync.attendance_sync import common, jobs, maintenance
 from attendance_sync.logic import errors, windows
@@ -66,8 +66,11 @@ def fetch_window_defaults(device: str) -> dict[str, Any]:
 
 
 @frappe.whitelist(methods=["POST"])
-def fetch_checkins(device: str, from_time: str, to_time: str) -> dict[str, Any]:
-	"""Fetch Check-in: queue the device job for a window of at most 31 days."""
+def fetch_checkins(device: str, from_time: str, to_time: str, bulk: int | str | bool = 0) -> dict[str, Any]:
+	"""Fetch Check-in: queue the device job for a window of at most 31 days.
+
+	`bulk`: insert this run's check-ins in bulk (large backfills; docs/frappe.md, Bulk insert). Otherwise the
+	run does so only above Attendance Sync Settings' Bulk Insert Above."""
 	only_for(MANAGER)
 	doc = frappe.get_doc(common.DEVICE, device)
 	if doc.auth_blocked:
@@ -86,6 +89,7 @@ def fetch_checkins(device: str, from_time: str, to_time: str) -> dict[str, Any]:
 			jobs.MANUAL,
 			from_time=str(window.start),
 			to_time=str(window.end),
+			bulk=cint(bulk),
 		)
 	except frappe.ValidationError:
 		raise

@@ -17,6 +17,7 @@ import frappe
 from frappe import _
 from frappe.utils import cint, flt, get_datetime, strip_html
 
+from attendance_sync.attendance_sync import bulk as bulk_insert
 from attendance_sync.attendance_sync.common import DEVICE, PUNCH, load_core
 from attendance_sync.attendance_sync.locks import advisory_locks
 from attendance_sync.logic import punches as P
@@ -42,8 +43,13 @@ def process_pending(
 	on_progress: Callable[[int, int], None] | None = None,
 	batch_size: int | None = None,
 	max_batches: int | None = None,
+	bulk: bool | None = None,
 ) -> P.SyncCounts:
 	"""Turn the Pending punches matching `filters` into check-ins, one committed batch at a time.
+
+	`bulk`: insert the check-ins with `bulk.Checkins` (the same rows, in multi-row statements); None: when there
+	are more Pending punches than Settings' Bulk Insert Above. A site where something reacts to new Employee
+	Checkins (`bulk.unsupported_reason`) inserts one by one whatever was asked.
 
 	`on_progress(done, total)` is told after each batch. A batch takes the locks of its device user IDs and
 	Employees (`checkin_lock_names`), then reads its punches again (those still Pending) and the existing
@@ -52,6 +58,7 @@ def process_pending(
 	pending = {**filters, "status": P.PENDING}
 	batch_size = batch_size or BATCH_SIZE
 	total = frappe.db.count(PUNCH, pending)
+	in_bulk = (settings.bulk_for(total) if bulk is None else bulk) and not bulk_insert.unsupported_reason()
 	done = batches = 0
 	while max_batches is None or batches < max_batches:
 		# End the transaction: the reads below must see what other jobs committed.
@@ -74,7 +81,7 @@ def process_pending(
 				continue
 			# Counted once committed: a batch that fails is rolled back, and the log must not count it.
 			batch = P.SyncCounts()
-			_process_batch(rows, batch, settings, employees)
+			_process_batch(rows, batch, settings, employees, in_bulk=in_bulk)
 			frappe.db.commit()
 			counts.merge(batch)
 		done += len(rows)
@@ -123,7 +130,12 @@ def _lock_barrier() -> None:
 
 
 def _process_batch(
-	rows: list[dict[str, Any]], counts: P.SyncCounts, settings: SyncSettings, employees: P.EmployeeIndex
+	rows: list[dict[str, Any]],
+	counts: P.SyncCounts,
+	settings: SyncSettings,
+	employees: P.EmployeeIndex,
+	*,
+	in_bulk: bool = False,
 ) -> None:
 	"""Decide and insert one batch, under its locks: `employees` covers every device user ID of `rows`."""
 	batch = [
@@ -140,6 +152,9 @@ def _process_batch(
 	# The duplicate rule is the core's (`_core.dedup`), decided for the whole batch and again after a failure.
 	plan = P.CheckinPlan(batch, employees, existing, settings.double_punch_seconds, load_core().dedup)
 	geo = _device_geo({p.device for p in batch})
+	if in_bulk:
+		_bulk_batch(plan, geo, counts)
+		return
 	decided: list[tuple[P.Decision, str | None]] = []
 	for punch, decision in plan:
 		checkin = None
@@ -156,6 +171,47 @@ def _process_batch(
 			else:
 				frappe.db.release_savepoint(CHECKIN_SAVEPOINT)
 		decided.append(_record(punch, decision, checkin))
+		counts.add(decision.status)
+	record_decisions(decided)
+
+
+def _bulk_batch(
+	plan: P.CheckinPlan, geo: dict[str, tuple[float | None, float | None]], counts: P.SyncCounts
+) -> None:
+	"""The batch's check-ins through `bulk.Checkins`, with the outcome of the one-by-one loop: each planned row
+	is prepared once; a failure fails its punch and the plan decides the punches after it again, as the loop
+	does (the rows are independent: the plan never puts two check-ins of one employee in one second); then the
+	check-ins that stand are written in one step and the decisions recorded as the loop records them."""
+
+	def planned(punch: P.PendingPunch, employee: str, time: datetime, log_type: str | None):
+		latitude, longitude = geo.get(punch.device, (None, None))
+		return bulk_insert.PlannedCheckin(employee, time, log_type, punch.device, latitude, longitude)
+
+	def row(punch: P.PendingPunch, decision: P.Decision):
+		return planned(punch, decision.employee, decision.time, decision.log_type)
+
+	checkins = bulk_insert.Checkins(
+		[planned(p, d.employee, p.time.replace(microsecond=0), p.log_type) for p, d in plan if d.employee]
+	)
+	prepared: dict[Any, Any] = {}
+	again = True
+	while again:
+		again = False
+		for punch, decision in plan:
+			if not decision.creates_checkin:
+				continue
+			key = row(punch, decision)
+			if key not in prepared:
+				prepared[key] = checkins.prepare(key)
+			if isinstance(prepared[key], Exception):
+				plan.failed(punch, _checkin_failure_reason(decision.employee, prepared[key]))
+				again = True
+				break
+	chosen = [(punch.name, prepared[row(punch, d)]) for punch, d in plan if d.creates_checkin]
+	names = dict(zip([p for p, _doc in chosen], checkins.write([doc for _p, doc in chosen]), strict=True))
+	decided = []
+	for punch, decision in plan:
+		decided.append(_record(punch, decision, names.get(punch.name)))
 		counts.add(decision.status)
 	record_decisions(decided)
 

@@ -272,8 +272,12 @@ def sync_device(
 	trigger: str = SCHEDULED,
 	from_time: str | None = None,
 	to_time: str | None = None,
+	bulk: int | bool = 0,
 ) -> dict[str, Any]:
-	"""Run one device: fetch, store, check in, move the cursors. Never raises for a device fault."""
+	"""Run one device: fetch, store, check in, move the cursors. Never raises for a device fault.
+
+	`bulk` (Fetch Check-in's choice): insert the check-ins in bulk (`checkins.process_pending(bulk=True)`);
+	otherwise the run decides by Attendance Sync Settings' Bulk Insert Above."""
 	progress = Progress(device)
 	with advisory_lock(job_id(device)) as acquired:
 		if not acquired:
@@ -281,7 +285,7 @@ def sync_device(
 			progress.publish(DONE_EVENT, result)
 			return result
 		progress.started()
-		result = _run_device(device, trigger, dt(from_time), dt(to_time), progress)
+		result = _run_device(device, trigger, dt(from_time), dt(to_time), progress, bulk=bool(cint(bulk)))
 	progress.publish(DONE_EVENT, result)
 	if get_settings().fetch_concurrency > 0 and trigger == SCHEDULED:
 		scheduled_tick(finishing=device)
@@ -387,6 +391,8 @@ def _run_device(
 	from_time: datetime | None,
 	to_time: datetime | None,
 	progress: Progress,
+	*,
+	bulk: bool = False,
 ) -> dict[str, Any]:
 	doc = frappe.get_doc(DEVICE, device)
 	if trigger == SCHEDULED and (not doc.enabled or doc.auth_blocked):
@@ -457,7 +463,9 @@ def _run_device(
 				limit=windows.cursor_limit(device_now, server_now),
 			)
 
-		process_pending({"device": device}, counts, settings, on_progress=progress.checkins)
+		process_pending(
+			{"device": device}, counts, settings, on_progress=progress.checkins, bulk=True if bulk else None
+		)
 		if failure is not None:
 			# What arrived before the failure is stored and checked in; the run is still a failure.
 			frappe.db.set_value(DEVICE, device, updates, update_modified=False)

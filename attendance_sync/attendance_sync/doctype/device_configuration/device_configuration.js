@@ -168,6 +168,15 @@ function make_fetch_dialog(frm, defaults) {
 					[max_days]
 				)}</p>`,
 			},
+			{
+				fieldname: "bulk",
+				fieldtype: "Check",
+				label: __("Bulk insert (large backfills)"),
+				default: 0,
+				description: __(
+					"Creates the same check-ins many times faster, without other apps' hooks, scripts or notifications on Employee Checkin (skipped automatically where any is set). Runs above Bulk Insert Above in Attendance Sync Settings use it anyway."
+				),
+			},
 		],
 		primary_action_label: __("Fetch"),
 		primary_action(values) {
@@ -184,7 +193,12 @@ function make_fetch_dialog(frm, defaults) {
 			frappe
 				.call({
 					method: `${ATTENDANCE_SYNC_API}.fetch_checkins`,
-					args: { device: frm.doc.name, from_time: values.from_time, to_time: values.to_time },
+					args: {
+						device: frm.doc.name,
+						from_time: values.from_time,
+						to_time: values.to_time,
+						bulk: values.bulk ? 1 : 0,
+					},
 					freeze: true,
 				})
 				.then((r) => {
