@@ -25,6 +25,9 @@ inserts the same (employee, time) rows into a table of the same size):
   device_id=<device user id>)` without a log type, as the seed called it; one commit at the end (the job's).
   The events are the terminals' records (ISO time with the terminal's offset, which the seed dropped; the
   terminals run at the site's offset, so its times are the site times the other paths insert).
+- d: the app's path with the dialog's "Bulk insert" ticked (`fetch_checkins(..., bulk=1)`), otherwise as (a),
+  once per `--workers` count. Its Employee Checkin rows must be those of the (a) run (every field but name,
+  owner and timestamps): the report says so, or the row is marked failed with what differs.
 
 Output: a Markdown table (path, workers, punches, check-ins created, seconds, check-ins/s, ratio to b) with the
 machine, versions and the run date, for benches/RESULTS.md; progress goes to stderr. A device run that fails
@@ -127,6 +130,7 @@ class Bench:
 		self.site_tz = ZoneInfo(get_system_timezone())
 		self.window: tuple[datetime, datetime] | None = None
 		self.results: list[Result] = []
+		self.app_rows: list[tuple] | None = None
 		# Worker logs outlive the run in the bench's logs/ folder (where the bench user can write).
 		logs = Path(args.bench) / "logs" if args.bench else None
 		self.logdir = logs if logs and os.access(logs, os.W_OK) else workdir
@@ -325,25 +329,28 @@ class Bench:
 
 	# --- the paths --------------------------------------------------------------------------------------
 
-	def fetch_all(self) -> None:
+	def fetch_all(self, bulk: bool = False) -> None:
 		"""What pressing Fetch Check-in on every terminal's form does: the whitelisted method, once per device."""
 		fetch = frappe.get_attr(FETCH_CHECKINS)
 		start, end = (str(t) for t in self.window)
 		for n, terminal in enumerate(self.terminals):
 			if n and self.args.stagger:
 				time.sleep(self.args.stagger)
-			answer = fetch(device=terminal.doc, from_time=start, to_time=end)
+			answer = fetch(device=terminal.doc, from_time=start, to_time=end, bulk=int(bulk))
 			if not answer.get("queued"):
 				raise RuntimeError(f"Fetch Check-in of {terminal.doc} was not queued: {answer}")
 		frappe.db.commit()
 
-	def run_app(self, workers: int) -> Result:
+	def run_app(self, workers: int, bulk: bool = False) -> Result:
+		path = "d" if bulk else "a"
 		self.reset()
 		self.worker_log_start = self.started_workers
 		self.start_workers(workers)
-		log(f"(a) app path, {workers} worker(s): Fetch Check-in of {len(self.terminals)} devices")
+		log(
+			f"({path}) app path{' in bulk' if bulk else ''}, {workers} worker(s): Fetch Check-in of {len(self.terminals)} devices"
+		)
 		started = time.monotonic()
-		self.fetch_all()
+		self.fetch_all(bulk)
 		seen, last_change, quiet = 0, started, 0
 		deadline = started + self.args.timeout
 		while quiet < 3:
@@ -385,10 +392,37 @@ class Bench:
 					*self.worker_errors(),
 				]
 			)
-			log(f"(a) {workers} worker(s) FAILED: {failure}")
-		result = Result("a", workers, len(self.punches()), seen, last_change - started, notes, failure)
-		log(f"(a) {workers} worker(s): {result.created} check-ins in {result.seconds:.1f} s ({notes})")
+			log(f"({path}) {workers} worker(s) FAILED: {failure}")
+		rows = self.checkin_rows()
+		if bulk and not failure:
+			failure = self.compare_rows(rows)
+			notes += (
+				"; rows identical to (a)'s (every field but name, owner, timestamps)" if not failure else ""
+			)
+		elif not bulk and not failure:
+			self.app_rows = rows
+		result = Result(path, workers, len(self.punches()), seen, last_change - started, notes, failure)
+		log(f"({path}) {workers} worker(s): {result.created} check-ins in {result.seconds:.1f} s ({notes})")
 		return result
+
+	def checkin_rows(self) -> list[tuple]:
+		"""The bench's Employee Checkins, every field but name, owner and timestamps, in a stable order."""
+		frappe.db.rollback()
+		skip = {"name", "owner", "creation", "modified", "modified_by"}
+		fields = sorted(set(frappe.db.get_table_columns(CHECKIN)) - skip)
+		rows = frappe.get_all(
+			CHECKIN, filters={"employee": ["in", list(self.employees.values())]}, fields=fields
+		)
+		return sorted(tuple(str(r[f]) for f in fields) for r in rows)
+
+	def compare_rows(self, rows: list[tuple]) -> str:
+		"""'' when `rows` are the (a) run's, else what differs."""
+		if self.app_rows is None:
+			return "no (a) run to compare the rows with (run path a before d)"
+		if rows == self.app_rows:
+			return ""
+		differ = sorted(set(rows) ^ set(self.app_rows))[:3]
+		return f"rows differ from (a)'s: {len(self.app_rows)} vs {len(rows)} check-ins; e.g. {differ}"
 
 	def run_plain(self) -> Result:
 		self.reset()
@@ -457,6 +491,9 @@ class Bench:
 			if path == "a":
 				for workers in self.args.workers:
 					self.results.append(self.run_app(workers))
+			elif path == "d":
+				for workers in self.args.workers:
+					self.results.append(self.run_app(workers, bulk=True))
 			elif path == "b":
 				self.results.append(self.run_plain())
 			elif path == "c":
@@ -512,6 +549,7 @@ def report(bench: Bench, args: argparse.Namespace, started: datetime, wall: floa
 		"a": "(a) app: Fetch Check-in, `bench worker`",
 		"b": "(b) plain `doc.insert` loop",
 		"c": "(c) seed: per-event lookup + `exists` + `add_log_based_on_employee_field`",
+		"d": "(d) app, Bulk insert ticked: Fetch Check-in, `bench worker`",
 	}
 	mariadb = frappe.db.sql("select version()")[0][0]
 	lines = [
@@ -539,8 +577,8 @@ def report(bench: Bench, args: argparse.Namespace, started: datetime, wall: floa
 			f"| {names[r.path]} | {r.workers if r.workers is not None else '— (this process)'} | {r.punches} | "
 			f"{r.created} | {r.seconds:.1f} | {rate} | {ratio} |"
 		)
-	notes = [f"- (a) {r.workers} worker(s): {r.notes}" for r in results if r.notes]
-	notes += [f"- (a) {r.workers} worker(s) FAILED: {r.failure}" for r in results if r.failure]
+	notes = [f"- ({r.path}) {r.workers} worker(s): {r.notes}" for r in results if r.notes]
+	notes += [f"- ({r.path}) {r.workers} worker(s) FAILED: {r.failure}" for r in results if r.failure]
 	if notes:
 		lines += ["", *notes]
 	return "\n".join(lines)
@@ -560,7 +598,7 @@ def main() -> int:
 	parser.add_argument("--employees", type=int, default=150)
 	parser.add_argument("--terminals", type=int, default=4)
 	parser.add_argument("--days", type=int, default=0, help="days of history (default: as the punches need)")
-	parser.add_argument("--paths", type=lambda s: parse_list(s), default=["a", "b", "c"])
+	parser.add_argument("--paths", type=lambda s: parse_list(s), default=["a", "b", "c", "d"])
 	parser.add_argument("--workers", type=lambda s: parse_list(s, int), default=[1, 2])
 	parser.add_argument(
 		"--stagger",
@@ -573,9 +611,9 @@ def main() -> int:
 	parser.add_argument("--seed", type=int, default=20261201)
 	parser.add_argument("--commit", help="the app's git commit to report (default: from the app's folder)")
 	args = parser.parse_args()
-	unknown = set(args.paths) - {"a", "b", "c"}
+	unknown = set(args.paths) - {"a", "b", "c", "d"}
 	if unknown:
-		parser.error(f"unknown paths: {', '.join(sorted(unknown))} (a, b, c)")
+		parser.error(f"unknown paths: {', '.join(sorted(unknown))} (a, b, c, d)")
 	if args.employees < args.terminals:
 		parser.error("at least one employee per terminal")
 
