@@ -11,10 +11,20 @@ script records punches on the terminals at `--rate` per second (each a different
 punch is one check-in), waits for the pushes and their jobs, then runs the reconciling search of every device
 (the daily scheduler event) and checks that every punch recorded is exactly one Employee Checkin. Latency is from
 the moment a punch is recorded on the terminal to the creation of its Employee Checkin, over the punches whose
-push was not lost. Prints one line per check and a Markdown table for benches/RESULTS.md; exits 1 if a check fails.
+push was not lost.
+
+Then the relay (`--relay-devices`, 0 to skip): terminals that do not push (no HTTP listening) and that the site
+never pulls (Sync Mode Push), each with a token from Enable Push, served by `attendance-sync relay` with a
+relay.toml pointing at the same web server. Punches are recorded on them while the relay runs; the relay is
+killed (SIGKILL) in the middle and started again on the same queue. Every punch must end as exactly one Employee
+Checkin.
+
+Prints one line per check and a Markdown table for benches/RESULTS.md; exits 1 if a check fails.
 """
 
 import argparse
+import os
+import signal
 import socket
 import statistics
 import subprocess
@@ -35,7 +45,7 @@ from attendance_sync.attendance_sync import common, jobs
 from attendance_sync.attendance_sync import push as push_site
 from attendance_sync.logic import punches as P
 from attendance_sync.logic import push as L
-from attendance_sync.simulator import Simulator
+from attendance_sync.simulator import Simulator, find_binary
 
 PASSWORD = "Push-Fleet-Pass-1"
 PREFIX = "PF"
@@ -65,6 +75,11 @@ class Fleet(Checks):
 		self.processes: list[subprocess.Popen] = []
 		self.sim: Simulator | None = None
 		self.devices: list[tuple[object, str]] = []  # (SimDevice, Device Configuration)
+		self.relay_sim: Simulator | None = None
+		self.relay_devices: list[tuple[object, str]] = []
+		self.relay_recorded: dict[tuple[str, int], float] = {}
+		self.relay: subprocess.Popen | None = None
+		self.relay_figures: dict[str, object] = {}
 		self.recorded: dict[tuple[str, int], float] = {}  # (device, serial) -> epoch seconds when recorded
 		self.employees: dict[str, str] = {}
 		self.port = args.port or free_port()
@@ -192,31 +207,36 @@ class Fleet(Checks):
 		}
 		self.check("every push the terminals sent was answered 200", not refused, refused)
 
-	def latency(self) -> tuple[list[float], set[tuple[str, int]]]:
-		"""Seconds from recording to the check-in's creation, for the punches whose push was not lost."""
+	def latency(self) -> tuple[list[float], list[float], set[tuple[str, int]]]:
+		"""Seconds from recording to the check-in's creation, and to the Device Punch's (the push request's
+		commit), for the punches whose push was not lost."""
 		frappe.db.rollback()
 		stats = self.push_stats()
 		dropped = {(d, int(s)) for d, st in stats.items() for s in st["dropped_serials"]}
 		site_tz = ZoneInfo(get_system_timezone())
 		rows = frappe.db.sql(
-			"""select p.device, p.serial_no, c.creation from `tabDevice Punch` p
+			"""select p.device, p.serial_no, p.creation as stored, c.creation from `tabDevice Punch` p
 			join `tabEmployee Checkin` c on c.name = p.employee_checkin
 			where p.device like %s""",
 			(f"{PREFIX} %",),
 			as_dict=True,
 		)
-		created = {(r.device, int(r.serial_no)): r.creation.replace(tzinfo=site_tz).timestamp() for r in rows}
-		values = [
-			created[key] - at for key, at in self.recorded.items() if key not in dropped and key in created
-		]
-		return values, dropped
+
+		def epoch(value) -> float:
+			return value.replace(tzinfo=site_tz).timestamp()
+
+		created = {(r.device, int(r.serial_no)): (epoch(r.stored), epoch(r.creation)) for r in rows}
+		delivered = [(key, at) for key, at in self.recorded.items() if key not in dropped and key in created]
+		values = [created[key][1] - at for key, at in delivered]
+		stored = [created[key][0] - at for key, at in delivered]
+		return values, stored, dropped
 
 	def run(self) -> None:
 		self.setup()
 		self.record()
 		self.step("pushed punches checked in by the short-queue jobs (gaps queue searches on the long queue)")
 		self.wait_idle()
-		values, dropped = self.latency()
+		values, stored, dropped = self.latency()
 		delivered = len(self.recorded) - len(dropped)
 		self.check(
 			f"every delivered push became a check-in before reconciliation ({len(values)} of {delivered})",
@@ -233,7 +253,9 @@ class Fleet(Checks):
 		frappe.db.commit()
 		self.wait_idle()
 		self.verify(dropped)
-		self.report(values, dropped, gaps)
+		if self.args.relay_devices:
+			self.relay_phase()
+		self.report(values, stored, dropped, gaps)
 
 	def verify(self, dropped: set[tuple[str, int]]) -> None:
 		frappe.db.rollback()
@@ -272,7 +294,143 @@ class Fleet(Checks):
 			(len(checkins), [k for k, n in keys.items() if n > 1][:5]),
 		)
 
-	def report(self, values: list[float], dropped: set[tuple[str, int]], gaps: int) -> None:
+	# --- the relay ---------------------------------------------------------------------------------------
+
+	def start_relay(self, config: Path, env: dict[str, str]) -> None:
+		log = (self.workdir / "relay.log").open("ab")
+		self.relay = subprocess.Popen(
+			[find_binary() or "attendance-sync", "relay", "--config", str(config)],
+			stdout=log,
+			stderr=log,
+			env=env,
+		)
+
+	def relay_phase(self) -> None:
+		a = self.args
+		self.step(
+			f"relay: {a.relay_devices} terminals the site cannot pull and that do not push, "
+			"served by `attendance-sync relay`"
+		)
+		self.relay_sim = Simulator(
+			devices=a.relay_devices,
+			args=["--password", PASSWORD, "--events-per-day", "0", "--employees", "60"],
+		)
+		self.relay_sim.start()
+		env = dict(os.environ)
+		lines = [
+			f'site = "http://127.0.0.1:{self.port}"',
+			f'queue = "{self.workdir / "relay.sqlite3"}"',
+			"poll_secs = 2",
+			"backfill_hours = 1",
+			"",
+		]
+		for i, sim_device in enumerate(self.relay_sim.devices):
+			doc = frappe.get_doc(
+				{
+					"doctype": common.DEVICE,
+					"device_name": f"{PREFIX} Relayed {i + 1:02d}",
+					"device_ip": sim_device.host,
+					"port": sim_device.port,
+					"device_user": "admin",
+					"device_user_password": PASSWORD,
+					"sync_frequency": "Daily",
+					"sync_start": now_datetime() - timedelta(minutes=5),
+				}
+			).insert(ignore_permissions=True)
+			answer = push_site.enable_push(doc.name, write_to_terminal=0)
+			frappe.db.set_value(common.DEVICE, doc.name, "sync_mode", L.PUSH)
+			frappe.db.commit()
+			env[f"RELAYED{i}_PASSWORD"] = PASSWORD
+			env[f"RELAYED{i}_TOKEN"] = answer["token"]
+			lines += [
+				"[[device]]",
+				f'name = "{doc.name}"',
+				f'host = "{sim_device.host}:{sim_device.port}"',
+				'user = "admin"',
+				f'password_env = "RELAYED{i}_PASSWORD"',
+				f'token_env = "RELAYED{i}_TOKEN"',
+				"",
+			]
+			self.relay_devices.append((sim_device, doc.name))
+		config = self.workdir / "relay.toml"
+		config.write_text("\n".join(lines))
+		self.start_relay(config, env)
+
+		people = sorted(self.employees)
+		total = a.relay_events
+		kill_at, restart_at = total // 2, total // 2 + total // 4
+		down: list[float] = []  # when it was killed, when it started again
+		for k in range(total):
+			if k == kill_at:
+				# Killed as a power cut would: no shutdown, the queue as the last commit left it.
+				self.relay.send_signal(signal.SIGKILL)
+				self.relay.wait(timeout=30)
+				down.append(time.time())
+			if k == restart_at:
+				down.append(time.time())
+				self.start_relay(config, env)
+			sim_device, device = self.relay_devices[k % len(self.relay_devices)]
+			at = time.time()
+			event = sim_device.add_events(1, employee_no=people[k % len(people)])[0]
+			self.relay_recorded[(device, int(event["serial_no"]))] = at
+			time.sleep(1 / a.rate)
+
+		names = [device for _sim, device in self.relay_devices]
+		deadline = time.monotonic() + 300
+		while time.monotonic() < deadline:
+			frappe.db.rollback()
+			if frappe.db.count("Employee Checkin", {"device_id": ["in", names]}) >= total:
+				break
+			time.sleep(1)
+		self.wait_idle()
+		frappe.db.rollback()
+		punches = frappe.get_all(
+			common.PUNCH,
+			filters={"device": ["in", names]},
+			fields=["device", "serial_no", "status", "employee_checkin", "creation"],
+		)
+		by_key = {(p.device, int(p.serial_no)): p for p in punches}
+		missing = sorted(set(self.relay_recorded) - set(by_key))
+		self.check(
+			f"the relay delivered every punch, across a SIGKILL and a restart ({len(by_key)} of {total})",
+			not missing and len(by_key) == total,
+			missing[:5],
+		)
+		checkins = frappe.get_all(
+			"Employee Checkin", filters={"device_id": ["in", names]}, fields=["name", "employee", "time"]
+		)
+		linked = Counter(p.employee_checkin for p in punches)
+		self.check(
+			f"exactly one Employee Checkin per relayed punch ({len(checkins)} check-ins)",
+			len(checkins) == total
+			and set(linked) == {c.name for c in checkins}
+			and all(n == 1 for n in linked.values()),
+			(len(checkins), Counter(p.status for p in punches)),
+		)
+		site_tz = ZoneInfo(get_system_timezone())
+		rows = frappe.db.sql(
+			"""select p.device, p.serial_no, c.creation from `tabDevice Punch` p
+			join `tabEmployee Checkin` c on c.name = p.employee_checkin where p.device in %s""",
+			(names,),
+			as_dict=True,
+		)
+		created = {(r.device, int(r.serial_no)): r.creation.replace(tzinfo=site_tz).timestamp() for r in rows}
+		# Latency while the relay ran: not the punches recorded while it was down.
+		live = [
+			created[key] - at
+			for key, at in self.relay_recorded.items()
+			if key in created and not down[0] <= at < down[1]
+		]
+		self.relay_figures = {
+			"devices": len(self.relay_devices),
+			"events": total,
+			"p50": percentile(live, 0.5) if live else None,
+			"p99": percentile(live, 0.99) if live else None,
+		}
+
+	def report(
+		self, values: list[float], stored: list[float], dropped: set[tuple[str, int]], gaps: int
+	) -> None:
 		if not values:
 			self.check("latency measured", False, "no delivered punch was checked in")
 			return
@@ -293,18 +451,34 @@ class Fleet(Checks):
 | Pushes lost (seeded, seed {a.seed}) | {len(dropped)} ({len(dropped) / len(self.recorded):.1%}); gaps detected by the site: {gaps} |
 | Check-ins after reconciliation | {len(self.recorded)}, each exactly once; the lost ones found by the search |
 | Punch-to-check-in latency, delivered pushes ({len(values)}) | p50 **{p50:.2f} s**, p99 **{p99:.2f} s**, mean {statistics.fmean(values):.2f} s, max {max(values):.2f} s |
+| of which punch to Device Punch (the push request) | p50 {percentile(stored, 0.5):.2f} s, p99 {percentile(stored, 0.99):.2f} s |
 | Goal p99 <= {GOAL_P99:g} s | {verdict} |
-
+{self.relay_row()}
 Latency: from the simulator's `POST /sim/events` (the punch recorded on the terminal, which pushes it at once) to
 the `creation` of its Employee Checkin (the short-queue job's insert), over the punches whose push was not lost.
 """,
 			flush=True,
 		)
 
+	def relay_row(self) -> str:
+		f = self.relay_figures
+		if not f:
+			return ""
+		latency = f"p50 {f['p50']:.2f} s, p99 {f['p99']:.2f} s" if f["p50"] is not None else "—"
+		return (
+			f"| Relay | {f['devices']} terminals pulled by `attendance-sync relay` (poll 2 s), {f['events']} punches, "
+			f"the relay SIGKILLed halfway and restarted: every punch exactly one check-in; punch-to-check-in "
+			f"while it ran {latency} |\n"
+		)
+
 	def close(self) -> None:
+		if self.relay and self.relay.poll() is None:
+			self.relay.terminate()
+			self.relay.wait(timeout=30)
 		self.stop_services()
-		if self.sim:
-			self.sim.stop()
+		for sim in (self.sim, self.relay_sim):
+			if sim:
+				sim.stop()
 
 
 def main() -> int:
@@ -316,6 +490,10 @@ def main() -> int:
 	parser.add_argument("--events", type=int, default=500, help="punches recorded in all")
 	parser.add_argument("--rate", type=float, default=5.0, help="punches recorded per second, fleet-wide")
 	parser.add_argument("--port", type=int, default=0, help="the web server's port (default: a free one)")
+	parser.add_argument(
+		"--relay-devices", type=int, default=3, help="terminals served by the relay (0: none)"
+	)
+	parser.add_argument("--relay-events", type=int, default=60, help="punches recorded on them")
 	args = parser.parse_args()
 	frappe.init(site=args.site, sites_path=".")
 	frappe.connect()
