@@ -4,7 +4,7 @@
 device's token names it, the body is read by the core (`_core.parse_push`, the same `Event` a search gives), a
 punch is stored as a Device Punch by the code the search-based sync stores with (`punches.punch_rows`,
 `jobs.store_punches`, whose (device, event key) makes a redelivery a duplicate), and its check-in is left to a
-job on the `short` queue (`process_device`). The request runs as Guest and never as anyone else.
+job on the `short` queue (`process_pushed`). The request runs as Guest and never as anyone else.
 
 `enable_push`, `rotate_token`, `disable_push` are the form's buttons (System Manager): the token is made here,
 shown once and stored only as a hash and a prefix; the terminal's HTTP host is written over ISAPI when the site
@@ -29,9 +29,10 @@ from attendance_sync.logic import punches as P
 from attendance_sync.logic import push as L
 from attendance_sync.logic.timezones import device_utc_offset, site_naive_to_aware
 
-PROCESS = "attendance_sync.attendance_sync.push.process_device"
+PROCESS = "attendance_sync.attendance_sync.push.process_pushed"
+PUSH_JOB_ID = "attendance_sync::push"
 # A processing job that was queued but never started (its worker died, the queue was flushed) stops holding
-# the device's place after this long; the reconciling search processes what it left anyway.
+# the site's place after this long; the reconciling search processes what it left anyway.
 QUEUED_MARKER_TTL = 600
 PROCESS_TIMEOUT = 900
 # Requests per token per minute; site config `attendance_sync_push_rate_limit` overrides it.
@@ -183,7 +184,7 @@ def _store_event(device: Any, pushed: Any) -> dict[str, Any]:
 	frappe.db.set_value(common.DEVICE, device.name, updates, update_modified=False)
 	frappe.db.commit()
 	if any(r.status == P.PENDING for r in new):
-		enqueue_processing(device.name)
+		enqueue_processing()
 	if gap and L.reconciles(device.sync_mode) and device.enabled and not device.auth_blocked:
 		# A search of the device from its cursors (serial first), the scheduled run itself; deduplicated by
 		# the device's job id, so a burst of gaps makes one search.
@@ -221,26 +222,24 @@ def _log_unreadable(device: str, reason: str, body: bytes, content_type: str | N
 # --- processing on the short queue ---------------------------------------------------------------------------
 
 
-def _queued_key(device: str) -> str:
-	return frappe.cache.make_key(f"attendance_sync:push_queued:{device}")
+def _queued_key() -> str:
+	return frappe.cache.make_key("attendance_sync:push_queued")
 
 
-def push_job_id(device: str) -> str:
-	return f"attendance_sync::push::{device}"
+def enqueue_processing() -> bool:
+	"""Queue the check-in of the pushed punches on the short queue, unless a job of it is queued.
 
-
-def enqueue_processing(device: str) -> bool:
-	"""Queue the check-in of the device's Pending punches on the short queue, unless a job of it is queued.
-
-	One queued job per device: a job that has not started will read every punch committed before it starts, so a
-	burst of pushes makes one job. A running job does not count (it may have read its last batch already): the
-	push after it queues the next. The device's place is a Redis key holding the queued job's id, taken
-	atomically (SET NX) and given up by the job as it starts.
+	One queued job for the site, not one per device: a job that has not started will read every Pending punch
+	of the push devices committed before it starts, so pushes from any number of terminals meanwhile make one
+	job, whose batch grows with the load. (A job per device made a job per punch across a fleet, and each job's
+	fork, connection and reads put the short worker behind: the latency grew with the queue.) A running job does
+	not count (it may have read its last batch already): the push after it queues the next. The place is a Redis
+	key holding the queued job's id, taken atomically (SET NX) and given up by the job as it starts.
 	"""
 	from frappe.utils.background_jobs import get_job_status
 
-	key = _queued_key(device)
-	jid = f"{push_job_id(device)}::{frappe.generate_hash(length=10)}"
+	key = _queued_key()
+	jid = f"{PUSH_JOB_ID}::{frappe.generate_hash(length=10)}"
 	if not frappe.cache.set(key, jid, nx=True, ex=QUEUED_MARKER_TTL):
 		held = frappe.cache.get(key)
 		if held and get_job_status(held.decode() if isinstance(held, bytes) else held) == "queued":
@@ -251,15 +250,15 @@ def enqueue_processing(device: str) -> bool:
 		queue="short",
 		timeout=PROCESS_TIMEOUT,
 		job_id=jid,
-		device=device,
 		marker=jid,
 	)
 	return True
 
 
-def process_device(device: str, marker: str | None = None) -> dict[str, int]:
-	"""The short-queue job: the device's Pending punches into Employee Checkins (`checkins.process_pending`)."""
-	key = _queued_key(device)
+def process_pushed(marker: str | None = None) -> dict[str, int]:
+	"""The short-queue job: the Pending punches of the devices in a push mode into Employee Checkins
+	(`checkins.process_pending`, whose per-person locks keep it apart from a device's own sync)."""
+	key = _queued_key()
 	held = frappe.cache.get(key)
 	if marker and held and (held.decode() if isinstance(held, bytes) else held) == marker:
 		# From here a new push queues a new job: this one may have read its last batch before that push.
@@ -267,9 +266,17 @@ def process_device(device: str, marker: str | None = None) -> dict[str, int]:
 	# Like every scheduled device job: the request that queued this one ran as Guest.
 	frappe.set_user("Administrator")
 	counts = P.SyncCounts()
-	process_pending({"device": device}, counts, common.get_settings())
+	devices = frappe.get_all(common.DEVICE, filters={"sync_mode": ["in", L.PUSH_MODES]}, pluck="name")
+	if not devices:
+		return counts.as_dict()
+	filters = {"device": ["in", devices]}
+	pending = frappe.get_all(
+		common.PUNCH, filters={**filters, "status": P.PENDING}, pluck="device", distinct=True
+	)
+	process_pending(filters, counts, common.get_settings())
 	if counts.failed or counts.unmapped:
-		refresh_health(device)
+		for device in pending:
+			refresh_health(device)
 		frappe.db.commit()
 	return counts.as_dict()
 

@@ -150,8 +150,8 @@ class TestPush(AttendanceSyncTestCase):
 		frappe.db.rollback()
 		return frappe.db.count(common.PUNCH, {"device": device})
 
-	def push_jobs(self, device: str) -> list[str]:
-		prefix = f"{frappe.local.site}::{push_site.push_job_id(device)}::"
+	def push_jobs(self) -> list[str]:
+		prefix = f"{frappe.local.site}::{push_site.PUSH_JOB_ID}::"
 		return [j for j in get_queue("short").job_ids if j.startswith(prefix)]
 
 	def assert_refused(self, status: int, answer: dict, expected: int) -> None:
@@ -281,7 +281,7 @@ class TestPush(AttendanceSyncTestCase):
 			status, answer, _headers = self.post(token, json.dumps(body).encode())
 			self.assertEqual((status, answer["message"]), (200, {"ok": True, "result": "ignored"}))
 		self.assertEqual(self.punch_count(device), 0)
-		self.assertEqual(self.push_jobs(device), [])
+		self.assertEqual(self.push_jobs(), [])
 
 	def test_rate_limit_answers_429_with_retry_after(self):
 		device, token = self.push_device()
@@ -299,34 +299,38 @@ class TestPush(AttendanceSyncTestCase):
 	# --- processing ----------------------------------------------------------------------------------------
 
 	def test_pushed_punches_become_checkins_through_one_short_queue_job(self):
-		sim = self.start_simulator(1, days=1, events_per_day=4)[0]
-		device, token = self.push_device(sim)
-		users = self.device_user_ids(device)[:3]
-		for user in users:
+		sims = self.start_simulator(2, days=1, events_per_day=4)
+		pushing = [self.push_device(sim) for sim in sims]
+		# Other people on each terminal: every punch is a check-in of its own.
+		people = self.device_user_ids(pushing[0][0])[:6]
+		for user in people:
 			self.make_employee(user)
-		url = f"{self.site.url}{L.METHOD_PATH}?token={token}"
-		recorded = []
+		recorded: dict[str, list] = {device: [] for device, _token in pushing}
 		for fmt in ("event_log", "access_controller_event", "json"):
-			sim.set_push(url, format=fmt, picture=fmt == "event_log")
-			for user in users:
-				recorded += sim.add_events(1, employee_no=user)
-			self.wait_pushed(sim, len(users))
-		self.assertEqual(len(recorded), 3 * len(users))
-		# A burst of pushes makes one queued job.
-		self.assertEqual(len(self.push_jobs(device)), 1, self.push_jobs(device))
+			for n, (sim, (device, token)) in enumerate(zip(sims, pushing, strict=True)):
+				url = f"{self.site.url}{L.METHOD_PATH}?token={token}"
+				sim.set_push(url, format=fmt, picture=fmt == "event_log")
+				for user in people[n * 3 : n * 3 + 3]:
+					recorded[device] += sim.add_events(1, employee_no=user)
+				self.wait_pushed(sim, 3)
+		# A burst of pushes from both terminals makes one queued job.
+		self.assertEqual(len(self.push_jobs()), 1, self.push_jobs())
 		self.run_worker("short")
-		punches = {p.serial_no: p for p in self.punches(device)}
-		self.assertEqual(sorted(punches), sorted(e["serial_no"] for e in recorded))
-		self.assertTrue(all(p.status == P.CHECKED_IN for p in punches.values()), punches)
-		self.assertEqual(self.assert_checkins_exactly_once(device), len(recorded))
+		for device, events in recorded.items():
+			self.assertEqual(len(events), 9)
+			punches = {p.serial_no: p for p in self.punches(device)}
+			self.assertEqual(sorted(punches), sorted(e["serial_no"] for e in events))
+			self.assertTrue(all(p.status == P.CHECKED_IN for p in punches.values()), punches)
+			self.assertEqual(self.assert_checkins_exactly_once(device), len(events))
 		# The next push after the job queues the next job.
-		sim.add_events(1, employee_no=users[0])
+		device = pushing[0][0]
+		sims[0].add_events(1, employee_no=people[0])
 		# The counters run since the last set_push: its burst and this one.
-		self.wait_pushed(sim, len(users) + 1)
-		self.assertEqual(len(self.push_jobs(device)), 1)
+		self.wait_pushed(sims[0], 3 + 1)
+		self.assertEqual(len(self.push_jobs()), 1)
 		self.run_worker("short")
 		frappe.db.rollback()
-		self.assertEqual(self.assert_checkins_exactly_once(device), len(recorded) + 1)
+		self.assertEqual(self.assert_checkins_exactly_once(device), len(recorded[device]) + 1)
 
 	def wait_pushed(self, sim, count: int, timeout: float = 60) -> dict[str, Any]:
 		"""Until the simulator has had `count` event pushes answered since its push was configured."""
