@@ -222,7 +222,7 @@ def _log_unreadable(device: str, reason: str, body: bytes, content_type: str | N
 # --- processing on the short queue ---------------------------------------------------------------------------
 
 
-def _queued_key() -> str:
+def queued_key() -> str:
 	return frappe.cache.make_key("attendance_sync:push_queued")
 
 
@@ -238,7 +238,7 @@ def enqueue_processing() -> bool:
 	"""
 	from frappe.utils.background_jobs import get_job_status
 
-	key = _queued_key()
+	key = queued_key()
 	jid = f"{PUSH_JOB_ID}::{frappe.generate_hash(length=10)}"
 	if not frappe.cache.set(key, jid, nx=True, ex=QUEUED_MARKER_TTL):
 		held = frappe.cache.get(key)
@@ -258,7 +258,7 @@ def enqueue_processing() -> bool:
 def process_pushed(marker: str | None = None) -> dict[str, int]:
 	"""The short-queue job: the Pending punches of the devices in a push mode into Employee Checkins
 	(`checkins.process_pending`, whose per-person locks keep it apart from a device's own sync)."""
-	key = _queued_key()
+	key = queued_key()
 	held = frappe.cache.get(key)
 	if marker and held and (held.decode() if isinstance(held, bytes) else held) == marker:
 		# From here a new push queues a new job: this one may have read its last batch before that push.

@@ -109,6 +109,15 @@ class TestPush(AttendanceSyncTestCase):
 		super().setUp()
 		self.site = SiteServer(frappe.local.site)
 		self.addCleanup(self.site.stop)
+		self.drop_push_jobs()
+		self.addCleanup(self.drop_push_jobs)
+
+	def drop_push_jobs(self) -> None:
+		"""No queued push job and no place held: one test's site-wide job must not stand in for another's."""
+		queue = get_queue("short")
+		for job_id in self.push_jobs():
+			queue.remove(job_id)
+		frappe.cache.delete(push_site.queued_key())
 
 	# --- helpers ---------------------------------------------------------------------------------------
 
