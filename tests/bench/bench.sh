@@ -435,6 +435,11 @@ install_app() {
 	fi
 	in_bench get-app --skip-assets "$staging"
 	check_core_installed
+	# Frappe reads its module map from the Redis cache when a process starts, and clear_cache (which
+	# install-app runs) does not rebuild it: a map cached before this app was in apps.txt makes install-app sync
+	# none of its DocTypes (seen on a freshly built bench: "No module named
+	# 'frappe.core.doctype.attendance_sync_settings'").
+	flush_redis
 	in_bench --site "$SITE" install-app attendance_sync
 }
 
