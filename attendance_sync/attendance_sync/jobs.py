@@ -278,6 +278,10 @@ def sync_device(
 
 	`bulk` (Fetch Check-in's choice): insert the check-ins in bulk (`checkins.process_pending(bulk=True)`);
 	otherwise the run decides by Attendance Sync Settings' Bulk Insert Above."""
+	if frappe.session.user == "Guest":
+		# A search queued by a push request (a gap) was queued as Guest: it runs, logs and owns its
+		# check-ins as Administrator, like the scheduler's runs.
+		frappe.set_user("Administrator")
 	progress = Progress(device)
 	with advisory_lock(job_id(device)) as acquired:
 		if not acquired:

@@ -608,6 +608,11 @@ main() {
 		lock_bench
 		shift
 		dev_sync
+		# From the wizard's site, as in the test stage: a scenario or benchmark run leaves Employees holding the
+		# simulator's device IDs, which the tests' own fixtures would collide with.
+		stage "restore the database, install-app"
+		restore_database
+		in_bench --site "$SITE" install-app attendance_sync
 		stage "run-tests $*"
 		in_bench --site "$SITE" run-tests --app attendance_sync "$@"
 		stage

@@ -378,6 +378,15 @@ class TestPush(AttendanceSyncTestCase):
 		for event in (first, lost, last):
 			self.assertEqual(statuses.get(event["serial_no"]), P.CHECKED_IN, (event, statuses))
 		self.assert_checkins_exactly_once(device)
+		# Queued by a Guest request, the search ran as Administrator: its log and the check-in it made.
+		self.assertEqual(
+			frappe.get_all(common.LOG, filters={"device": device, "trigger": jobs.SCHEDULED}, pluck="user"),
+			["Administrator"],
+		)
+		checkin = frappe.db.get_value(
+			common.PUNCH, {"device": device, "serial_no": lost["serial_no"]}, "employee_checkin"
+		)
+		self.assertEqual(frappe.db.get_value("Employee Checkin", checkin, "owner"), "Administrator")
 
 	def test_pure_push_counts_a_gap_but_does_not_search_and_is_not_scheduled(self):
 		device, token = self.push_device()
