@@ -7,7 +7,8 @@
 #   tests/bench/bench.sh demo-site   the same bench serving http://127.0.0.1:8000 with a simulated fleet
 #   tests/bench/bench.sh dev-test [run-tests options]
 #                                    quick loop on a built bench: copy this working tree into the bench's app,
-#                                    rebuild the extension if the Rust changed, migrate, run-tests (no restore)
+#                                    rebuild the extension if the Rust changed, restore the database, install-app,
+#                                    run-tests
 #   tests/bench/bench.sh dev-e2e | dev-push | dev-browser
 #                                    the same loop for the end-to-end scenario, the push fleet or the browser run
 #   tests/bench/bench.sh bench-frappe [options]
@@ -544,7 +545,7 @@ core_sources_hash() {
 	(cd "$1" && cat Cargo.toml Cargo.lock pyproject.toml python/pyproject.toml $(find src python -name '*.rs' -o -name '*.py' -o -name '*.pyi' | sort) 2>/dev/null | sha256sum)
 }
 
-# The developers' loop: no restore, no reinstall; what changed is copied in and picked up.
+# The developers' loop: no reinstall; what changed is copied in and picked up.
 dev_sync() {
 	[ -f "$BENCH_HOME/.built" ] && [ -d "$BENCH/apps/attendance_sync" ] || die "no bench yet: run '$0 test' once"
 	prepare_user
