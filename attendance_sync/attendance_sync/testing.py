@@ -8,6 +8,7 @@ again by `cleanup`.
 import os
 import subprocess
 import sys
+from datetime import datetime
 from typing import Any
 
 import frappe
@@ -38,6 +39,30 @@ def before_tests() -> None:
 	"""
 	if not frappe.db.a_row_exists("Company"):
 		complete_setup_for_tests()
+
+
+def punch_row(
+	device: str, serial: int | None, user: str | None, time: datetime, key: str | None = None
+) -> P.PunchRow:
+	"""A Device Punch row as a search stores it (face, major 5): Pending when it names a device user ID."""
+	event_key = key or (P.serial_event_key(serial, time) if serial is not None else f"t:{time}")
+	return P.PunchRow(
+		name=P.punch_name(device, event_key),
+		device=device,
+		serial_no=serial,
+		event_key=event_key,
+		device_user_id=user,
+		name_on_device=None,
+		card_no=None,
+		time=time,
+		device_time=time.isoformat(),
+		log_type=None,
+		verify_method="face",
+		major=5,
+		minor=75,
+		status=P.PENDING if user else P.UNMAPPED,
+		reason=None,
+	)
 
 
 class AttendanceSyncTestCase(BaseTestCase):

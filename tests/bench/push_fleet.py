@@ -131,21 +131,8 @@ class Fleet(Checks):
 		self.start_services()
 		site_url = f"http://127.0.0.1:{self.port}"
 		for i, sim_device in enumerate(self.sim.devices):
-			doc = frappe.get_doc(
-				{
-					"doctype": common.DEVICE,
-					"device_name": f"{PREFIX} Terminal {i + 1:02d}",
-					"device_ip": sim_device.host,
-					"port": sim_device.port,
-					"device_user": "admin",
-					"device_user_password": PASSWORD,
-					"sync_frequency": "Daily",
-					"sync_start": now_datetime() - timedelta(minutes=5),
-				}
-			).insert(ignore_permissions=True)
-			answer = push_site.enable_push(doc.name, write_to_terminal=0)
-			frappe.db.commit()
-			url = L.terminal_target(site_url, answer["token"]).url
+			device, token = self.push_device(f"{PREFIX} Terminal {i + 1:02d}", sim_device)
+			url = L.terminal_target(site_url, token).url
 			fmt = FORMATS[i % len(FORMATS)]
 			sim_device.set_push(
 				url,
@@ -155,7 +142,7 @@ class Fleet(Checks):
 				drop_share=self.args.drop_share,
 				seed=self.args.seed,
 			)
-			self.devices.append((sim_device, doc.name))
+			self.devices.append((sim_device, device))
 		modes = Counter(
 			frappe.get_all(common.DEVICE, filters={"device_name": ["like", f"{PREFIX} %"]}, pluck="sync_mode")
 		)
@@ -164,6 +151,27 @@ class Fleet(Checks):
 			modes == Counter({L.PUSH_RECONCILE: len(self.devices)}),
 			modes,
 		)
+
+	def push_device(self, name: str, sim_device, mode: str | None = None) -> tuple[str, str]:
+		"""A Device Configuration for the simulated terminal, push enabled (the terminal not written): its name
+		and token."""
+		doc = frappe.get_doc(
+			{
+				"doctype": common.DEVICE,
+				"device_name": name,
+				"device_ip": sim_device.host,
+				"port": sim_device.port,
+				"device_user": "admin",
+				"device_user_password": PASSWORD,
+				"sync_frequency": "Daily",
+				"sync_start": now_datetime() - timedelta(minutes=5),
+			}
+		).insert(ignore_permissions=True)
+		answer = push_site.enable_push(doc.name, write_to_terminal=0)
+		if mode:
+			frappe.db.set_value(common.DEVICE, doc.name, "sync_mode", mode)
+		frappe.db.commit()
+		return doc.name, answer["token"]
 
 	# --- the run ---------------------------------------------------------------------------------------
 
@@ -325,33 +333,20 @@ class Fleet(Checks):
 			"",
 		]
 		for i, sim_device in enumerate(self.relay_sim.devices):
-			doc = frappe.get_doc(
-				{
-					"doctype": common.DEVICE,
-					"device_name": f"{PREFIX} Relayed {i + 1:02d}",
-					"device_ip": sim_device.host,
-					"port": sim_device.port,
-					"device_user": "admin",
-					"device_user_password": PASSWORD,
-					"sync_frequency": "Daily",
-					"sync_start": now_datetime() - timedelta(minutes=5),
-				}
-			).insert(ignore_permissions=True)
-			answer = push_site.enable_push(doc.name, write_to_terminal=0)
-			frappe.db.set_value(common.DEVICE, doc.name, "sync_mode", L.PUSH)
-			frappe.db.commit()
+			# Sync Mode Push: the site never pulls it (it could not reach it on a real LAN).
+			device, token = self.push_device(f"{PREFIX} Relayed {i + 1:02d}", sim_device, L.PUSH)
 			env[f"RELAYED{i}_PASSWORD"] = PASSWORD
-			env[f"RELAYED{i}_TOKEN"] = answer["token"]
+			env[f"RELAYED{i}_TOKEN"] = token
 			lines += [
 				"[[device]]",
-				f'name = "{doc.name}"',
+				f'name = "{device}"',
 				f'host = "{sim_device.host}:{sim_device.port}"',
 				'user = "admin"',
 				f'password_env = "RELAYED{i}_PASSWORD"',
 				f'token_env = "RELAYED{i}_TOKEN"',
 				"",
 			]
-			self.relay_devices.append((sim_device, doc.name))
+			self.relay_devices.append((sim_device, device))
 		config = self.workdir / "relay.toml"
 		config.write_text("\n".join(lines))
 		self.start_relay(config, env)

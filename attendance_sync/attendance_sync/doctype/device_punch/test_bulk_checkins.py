@@ -27,7 +27,7 @@ from unittest.mock import patch
 from frappe.utils import add_days, getdate
 
 from attendance_sync.attendance_sync import api, bulk, checkins, common, jobs
-from attendance_sync.attendance_sync.testing import AttendanceSyncTestCase
+from attendance_sync.attendance_sync.testing import AttendanceSyncTestCase, punch_row
 from attendance_sync.logic import punches as P
 
 # Columns that differ between two inserts of the same row: the name (the series moves on) and the timestamps.
@@ -423,7 +423,7 @@ class TestBulkCheckins(AttendanceSyncTestCase):
 		employee = self.make_employee("B-1")
 		base = self.at(0, "08:00:00")
 		jobs.store_punches(
-			[self.punch_row(device, n, "B-1", base + timedelta(minutes=n)) for n in range(1, 8)], None
+			[punch_row(device, n, "B-1", base + timedelta(minutes=n)) for n in range(1, 8)], None
 		)
 		frappe.db.commit()
 		self.set_single_value(common.SETTINGS, "bulk_insert_above", 0)
@@ -438,26 +438,6 @@ class TestBulkCheckins(AttendanceSyncTestCase):
 			checkins.process_pending({"device": device}, P.SyncCounts(), common.get_settings())
 		self.assertEqual(writes, [4])
 		self.assertEqual(frappe.db.count("Employee Checkin", {"employee": employee}), 7)
-
-	def punch_row(self, device: str, serial: int, user: str, time: datetime) -> P.PunchRow:
-		key = P.serial_event_key(serial, time)
-		return P.PunchRow(
-			name=P.punch_name(device, key),
-			device=device,
-			serial_no=serial,
-			event_key=key,
-			device_user_id=user,
-			name_on_device=None,
-			card_no=None,
-			time=time,
-			device_time=time.isoformat(),
-			log_type=None,
-			verify_method="face",
-			major=5,
-			minor=75,
-			status=P.PENDING,
-			reason=None,
-		)
 
 
 @contextmanager

@@ -17,7 +17,7 @@ from unittest.mock import patch
 from frappe.utils import add_days, get_datetime, now_datetime
 
 from attendance_sync.attendance_sync import api, checkins, common, jobs, maintenance
-from attendance_sync.attendance_sync.testing import AttendanceSyncTestCase
+from attendance_sync.attendance_sync.testing import AttendanceSyncTestCase, punch_row
 from attendance_sync.logic import punches as P
 from attendance_sync.logic.timezones import REINTERPRET, reinterpret_in_zone, to_site_naive
 
@@ -25,29 +25,6 @@ from attendance_sync.logic.timezones import REINTERPRET, reinterpret_in_zone, to
 class WorkerDied(BaseException):
 	"""The worker process ends mid-job (killed, out of memory): nothing after this point runs, not even
 	`except Exception` handlers."""
-
-
-def row(
-	device: str, serial: int | None, user: str | None, time: datetime, key: str | None = None
-) -> P.PunchRow:
-	event_key = key or (P.serial_event_key(serial, time) if serial is not None else f"t:{time}")
-	return P.PunchRow(
-		name=P.punch_name(device, event_key),
-		device=device,
-		serial_no=serial,
-		event_key=event_key,
-		device_user_id=user,
-		name_on_device=None,
-		card_no=None,
-		time=time,
-		device_time=time.isoformat(),
-		log_type=None,
-		verify_method="face",
-		major=5,
-		minor=75,
-		status=P.PENDING if user else P.UNMAPPED,
-		reason=None,
-	)
 
 
 class TestDevicePunch(AttendanceSyncTestCase):
@@ -60,7 +37,7 @@ class TestDevicePunch(AttendanceSyncTestCase):
 
 	def test_refetch_stores_nothing_and_the_unique_key_holds(self):
 		device = self.make_device(None)
-		rows = [row(device, n, "1", self.base + timedelta(minutes=n)) for n in range(1, 6)]
+		rows = [punch_row(device, n, "1", self.base + timedelta(minutes=n)) for n in range(1, 6)]
 		self.assertEqual(len(jobs.store_punches(rows, None)), 5)
 		self.assertEqual(jobs.store_punches(rows, None), [])
 		# Same (device, event_key) under another name: the unique index turns it away.
@@ -74,7 +51,7 @@ class TestDevicePunch(AttendanceSyncTestCase):
 		frappe.db.commit()
 		self.assertEqual(frappe.db.count(common.PUNCH, {"device": device}), 5)
 		# The same serial at another time is another event (a restarted counter): stored.
-		restarted = row(device, 3, "1", self.base + timedelta(days=1))
+		restarted = punch_row(device, 3, "1", self.base + timedelta(days=1))
 		self.assertEqual(len(jobs.store_punches([restarted], None)), 1)
 		self.assertEqual(frappe.db.count(common.PUNCH, {"device": device, "serial_no": 3}), 2)
 
@@ -82,21 +59,21 @@ class TestDevicePunch(AttendanceSyncTestCase):
 		a, b = self.make_device(None), self.make_device(None)
 		employee = self.make_employee("A-1")
 		t = self.base + timedelta(hours=1)
-		jobs.store_punches([row(a, 10, "A-1", t)], None)
-		jobs.store_punches([row(b, 77, "A-1", t)], None)
+		jobs.store_punches([punch_row(a, 10, "A-1", t)], None)
+		jobs.store_punches([punch_row(b, 77, "A-1", t)], None)
 		frappe.db.commit()
 		counts = self.process({"device": ["in", [a, b]]})
 		self.assertEqual((counts.checkins_created, counts.duplicates), (1, 1))
 		self.assertEqual(frappe.db.count("Employee Checkin", {"employee": employee}), 1)
 		# And across runs: a later punch of the same second from a third device is a Duplicate too.
 		c = self.make_device(None)
-		jobs.store_punches([row(c, 5, "A-1", t)], None)
+		jobs.store_punches([punch_row(c, 5, "A-1", t)], None)
 		self.assertEqual(self.process({"device": c}).duplicates, 1)
 
 	def test_crash_half_way_rerun_creates_exactly_the_missing_checkins(self):
 		device = self.make_device(None)
 		employees = [self.make_employee(f"C-{i}") for i in range(4)]
-		rows = [row(device, n, f"C-{n % 4}", self.base + timedelta(minutes=n)) for n in range(1, 21)]
+		rows = [punch_row(device, n, f"C-{n % 4}", self.base + timedelta(minutes=n)) for n in range(1, 21)]
 		jobs.store_punches(rows, None)
 		frappe.db.commit()
 		# One committed batch, then the worker dies.
@@ -111,7 +88,7 @@ class TestDevicePunch(AttendanceSyncTestCase):
 		device = self.make_device(None)
 		self.make_employee("G-1")
 		self.set_single_value("HR Settings", "allow_geolocation_tracking", 1)
-		jobs.store_punches([row(device, 1, "G-1", self.base)], None)
+		jobs.store_punches([punch_row(device, 1, "G-1", self.base)], None)
 		counts = self.process({"device": device})
 		self.assertEqual((counts.failed, counts.status), (1, "Partial"))
 		punch = frappe.get_all(common.PUNCH, filters={"device": device}, fields=["status", "reason"])[0]
@@ -125,7 +102,7 @@ class TestDevicePunch(AttendanceSyncTestCase):
 
 	def test_reprocess_api_queues_only_eligible_punches(self):
 		device = self.make_device(None)
-		rows = [row(device, 1, "R-404", self.base), row(device, 2, None, self.base)]
+		rows = [punch_row(device, 1, "R-404", self.base), punch_row(device, 2, None, self.base)]
 		jobs.store_punches(rows, None)
 		self.process({"device": device})
 		names = frappe.get_all(common.PUNCH, filters={"device": device}, pluck="name")
@@ -141,7 +118,11 @@ class TestDevicePunch(AttendanceSyncTestCase):
 	def test_prune_keeps_unmapped_and_failed(self):
 		device = self.make_device(None)
 		old = add_days(now_datetime(), -400)
-		rows = [row(device, 1, "P-1", old), row(device, 2, "P-2", old), row(device, 3, "P-3", self.base)]
+		rows = [
+			punch_row(device, 1, "P-1", old),
+			punch_row(device, 2, "P-2", old),
+			punch_row(device, 3, "P-3", self.base),
+		]
 		jobs.store_punches(rows, None)
 		frappe.db.set_value(common.PUNCH, rows[0].name, "status", P.CHECKED_IN)
 		frappe.db.set_value(common.PUNCH, rows[1].name, "status", P.UNMAPPED)
@@ -164,7 +145,9 @@ class TestDevicePunch(AttendanceSyncTestCase):
 		frappe.db.delete("Shift Type", {"name": gone})
 		frappe.clear_document_cache("Shift Type", gone)
 		frappe.db.commit()
-		rows = [row(device, n, f"X-{1 + n % 3}", self.base + timedelta(minutes=n)) for n in range(1, 10)]
+		rows = [
+			punch_row(device, n, f"X-{1 + n % 3}", self.base + timedelta(minutes=n)) for n in range(1, 10)
+		]
 		jobs.store_punches(rows, None)
 		frappe.db.commit()
 		counts = self.process({"device": device})
