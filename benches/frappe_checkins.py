@@ -12,7 +12,8 @@ disjoint employees, so that device jobs can run in parallel.
 
 Paths (`--paths`, in that order; the check-ins of the previous path are deleted before each, so every path
 inserts the same (employee, time) rows into a table of the same size):
-- a: the app's normal path. A Device Configuration per terminal, Fetch Check-in of the whole range through the
+- a: the app's normal path, one check-in at a time (Bulk Insert Above set to 0 for the run: a device's backfill
+  here is above its default of 5,000). A Device Configuration per terminal, Fetch Check-in of the whole range through the
   whitelisted method behind the form's button (`api.fetch_checkins`), run by real `bench worker` processes
   (once per `--workers` count; punches, logs and cursors are reset between them; `--stagger` seconds between
   two devices' presses, default 0: all at once, as the daily event enqueues them). Timed from the first enqueue
@@ -65,6 +66,7 @@ DEVICE = "Device Configuration"
 PUNCH = "Device Punch"
 LOG = "Attendance Sync Log"
 CHECKIN = "Employee Checkin"
+SETTINGS = "Attendance Sync Settings"
 FETCH_CHECKINS = "attendance_sync.attendance_sync.api.fetch_checkins"
 SEED_ADD_LOG = "hrms.hr.doctype.employee_checkin.employee_checkin.add_log_based_on_employee_field"
 
@@ -167,6 +169,8 @@ class Bench:
 		args = self.args
 		log(f"fixtures: {args.employees} employees, {args.punches} punches, {args.terminals} terminals")
 		frappe.db.set_single_value("HR Settings", "allow_geolocation_tracking", 0)
+		# (a) is the one-by-one path whatever the run's size; (d) asks for bulk itself.
+		frappe.db.set_single_value(SETTINGS, "bulk_insert_above", 0)
 		company = frappe.defaults.get_global_default("company")
 		for shift, start, end in (("General", "09:00:00", "18:00:00"), ("Early", "07:00:00", "16:00:00")):
 			name = f"{PREFIX} {shift}"
