@@ -169,11 +169,13 @@ class Checkins:
 		reason = unsupported_reason()
 		if reason:
 			frappe.throw(reason, BulkInsertUnsupported)
-		with _shift_memo():
+		# One memo for every prepare of the batch: a memo per prepare read the rows again for each check-in.
+		self.shifts: dict[tuple[str, Any], list[dict[str, Any]]] = {}
+		with _shift_memo(self.shifts):
 			self.batch = _Batch(rows)
 
 	def prepare(self, row: PlannedCheckin) -> Any:
-		with _quiet(), _shift_memo():
+		with _quiet(), _shift_memo(self.shifts):
 			try:
 				doc, name, _key = self.batch.prepare(row)
 			except Exception as e:
@@ -222,10 +224,14 @@ def _install_shift_memo() -> None:
 
 
 @contextmanager
-def _shift_memo() -> Iterator[None]:
+def _shift_memo(memo: dict[tuple[str, Any], list[dict[str, Any]]] | None = None) -> Iterator[None]:
+	"""Inside it, HRMS's shift rows are read once per employee and date into `memo`, else into the memo already
+	in use, else into a new one."""
 	_install_shift_memo()
 	previous = getattr(frappe.local, _MEMO, None)
-	setattr(frappe.local, _MEMO, {} if previous is None else previous)
+	if memo is None:
+		memo = {} if previous is None else previous
+	setattr(frappe.local, _MEMO, memo)
 	try:
 		yield
 	finally:

@@ -275,6 +275,25 @@ class TestBulkCheckins(AttendanceSyncTestCase):
 		)
 		self.assertEqual(shifts, {day, night, strict, None})
 
+	def test_a_batch_reads_an_employees_shift_assignments_once_per_day(self):
+		day = self.make_shift_type()
+		employee = self.make_employee(None, default_shift=day)
+		self.assign(employee, day, self.day0)
+		rows = [bulk.PlannedCheckin(employee, self.at(0, f"{8 + n:02d}:00:00")) for n in range(6)]
+		checkins = bulk.Checkins(rows)
+
+		def shift_reads(row: bulk.PlannedCheckin) -> int:
+			with patch.object(frappe.db, "sql", wraps=frappe.db.sql) as spy:
+				prepared = checkins.prepare(row)
+			self.assertNotIsInstance(prepared, Exception)
+			return sum("Shift Assignment" in str(call.args[0]) for call in spy.call_args_list)
+
+		self.assertGreater(shift_reads(rows[0]), 0)
+		# The same employee and day again: HRMS's shift rows come from the batch's memo.
+		self.assertEqual([shift_reads(row) for row in rows[1:]], [0] * 5)
+		names = checkins.write([checkins.prepare(row) for row in rows])
+		self.assertEqual(len(set(names)), 6)
+
 	def test_geolocation_tracking_rows_and_failures_are_the_same(self):
 		self.set_single_value("HR Settings", "allow_geolocation_tracking", 1)
 		shift = self.make_shift_type()
