@@ -32,12 +32,15 @@ from frappe.utils.background_jobs import get_job
 
 from attendance_sync.attendance_sync import checkins, common, jobs
 from attendance_sync.attendance_sync.locks import advisory_lock
-from attendance_sync.attendance_sync.testing import SIM_PASSWORD, SIM_USER, AttendanceSyncTestCase
+from attendance_sync.attendance_sync.testing import (
+	SIM_PASSWORD,
+	SIM_USER,
+	AttendanceSyncTestCase,
+	punch_row,
+)
 from attendance_sync.logic import punches as P
 from attendance_sync.logic.timezones import site_naive_to_aware
 from attendance_sync.simulator import Simulator, find_binary
-
-from .test_device_punch import row
 
 
 class TestCheckinLocks(AttendanceSyncTestCase):
@@ -195,9 +198,9 @@ class TestCheckinLocks(AttendanceSyncTestCase):
 		device, other = self.make_device(None), self.make_device(None)
 		held_employee = self.make_employee("LK-H1")
 		free_employee = self.make_employee("LK-F1")
-		jobs.store_punches([row(device, 1, "LK-H1", self.base)], None)
-		jobs.store_punches([row(other, 1, "LK-F1", self.base)], None)
-		jobs.store_punches([row(other, 2, "LK-U1", self.base)], None)  # mapped to nobody yet
+		jobs.store_punches([punch_row(device, 1, "LK-H1", self.base)], None)
+		jobs.store_punches([punch_row(other, 1, "LK-F1", self.base)], None)
+		jobs.store_punches([punch_row(other, 2, "LK-U1", self.base)], None)  # mapped to nobody yet
 		frappe.db.commit()
 
 		def process(filters):
