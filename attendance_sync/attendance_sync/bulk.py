@@ -15,14 +15,16 @@ differ inside one transaction:
 - the duplicate check (same employee, time and log type) against one query of the batch's employees and time
   range, and against the rows before it in the batch; a hit is confirmed, and its error raised, by HRMS's own
   `validate_duplicate_log`;
-- HRMS's Shift Assignment read for (employee, date) (`get_shifts_for_date`), once per employee and day; an
-  employee with neither a Default Shift nor any active submitted Shift Assignment has no shift at any time (the
-  function returns nothing for them), so the function is not called for them.
+- HRMS's Shift Assignment rows for (employee, date) (`get_shifts_for_date`): the batch's active submitted
+  assignments are read in one query and each (employee, date) near a row is answered from them with HRMS's own
+  condition (and in name order; HRMS's query names none); other dates HRMS's function reads, once per employee
+  and day. An employee with neither a Default Shift nor any active submitted Shift Assignment has no shift at
+  any time (the function returns nothing for them), so the function is not called for them.
 
 Names: the doctype's series is parsed per row with `frappe.model.naming.parse_naming_series` and the numbers of
 all rows that pass are reserved in one step per series key (the `tabSeries` row locked and moved by N, as
 `getseries` moves it by 1), in row order, so names come out as the loop would give them. The rows are written
-with `frappe.db.bulk_insert`.
+in multi-row INSERTs (`common.insert_rows`).
 
 Not run (see docs/frappe.md, "Bulk insert"): `doc_events` hooks of any app on Employee Checkin (including the
 generic "*" ones of frappe and erpnext), Server Scripts, Notifications, Webhooks, Assignment / Energy Point
@@ -35,7 +37,7 @@ import functools
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import frappe
@@ -46,6 +48,8 @@ from frappe.utils import cint, get_datetime, now
 from hrms.hr.doctype.employee_checkin.employee_checkin import EmployeeCheckin
 from hrms.hr.doctype.shift_assignment import shift_assignment
 from hrms.hr.utils import validate_active_employee
+
+from attendance_sync.attendance_sync.common import chunks, insert_rows
 
 DOCTYPE = "Employee Checkin"
 SAVEPOINT = "attendance_sync_bulk_checkin"
@@ -83,6 +87,11 @@ CONFIGURED_ON_DOCTYPE = (
 	("Milestone Tracker", "document_type", {"disabled": 0}),
 )
 _MEMO = "attendance_sync_shifts_for_date"
+# Days either side of a row's date whose shift rows the batch reads ahead: HRMS looks at the shifts of the day
+# before and after a check-in, and each of those reads the assignments of its own neighbouring days.
+_SHIFT_DAYS_AROUND = 2
+# Rows per query of the batch's reads.
+_READ_CHUNK = 500
 _TOKEN = "\x00attendance-sync-series\x00"
 
 
@@ -238,11 +247,6 @@ def _shift_memo(memo: dict[tuple[str, Any], list[dict[str, Any]]] | None = None)
 		setattr(frappe.local, _MEMO, previous)
 
 
-def _chunks(values: list[Any], size: int = 500) -> Iterator[list[Any]]:
-	for i in range(0, len(values), size):
-		yield values[i : i + size]
-
-
 def _log_type_key(value: str | None) -> str | None:
 	# The database compares without case and trailing spaces; a hit is confirmed by HRMS's own query.
 	return value.rstrip().casefold() if isinstance(value, str) else value
@@ -273,7 +277,7 @@ class _Batch:
 		names = sorted({r.employee for r in rows if r.employee})
 		sources = sorted({df.fetch_from.split(".")[-1] for df in self.fetch_fields})
 		fields = sorted({"name", "status", "default_shift", *sources})
-		for chunk in _chunks(names):
+		for chunk in chunks(names, _READ_CHUNK):
 			for row in frappe.get_all("Employee", filters={"name": ["in", chunk]}, fields=fields):
 				self.employees[row.name] = row
 			self.with_assignments.update(
@@ -287,13 +291,58 @@ class _Batch:
 		times = [get_datetime(r.time).replace(microsecond=0) for r in rows if r.time]
 		if not names or not times:
 			return
-		for chunk in _chunks(names):
+		self._read_shifts(rows)
+		for chunk in chunks(names, _READ_CHUNK):
 			for row in frappe.get_all(
 				DOCTYPE,
 				filters=[["employee", "in", chunk], ["time", ">=", min(times)], ["time", "<=", max(times)]],
 				fields=["employee", "time", "log_type"],
 			):
 				self.existing.add((row.employee, get_datetime(row.time), _log_type_key(row.log_type)))
+
+	def _read_shifts(self, rows: Sequence[PlannedCheckin]) -> None:
+		"""Fill the shift memo in use for the (employee, date)s around the rows: what HRMS's
+		`get_shifts_for_date` would read for them, from one query of the batch's assignments."""
+		memo = getattr(frappe.local, _MEMO, None)
+		if memo is None:
+			return
+		keys: set[tuple[str, date]] = set()
+		for row in rows:
+			employee = self.employees.get(row.employee)
+			if not row.time or not employee or not employee.name:
+				continue
+			day = get_datetime(row.time).date()
+			for offset in range(-_SHIFT_DAYS_AROUND, _SHIFT_DAYS_AROUND + 1):
+				keys.add((employee.name, day + timedelta(days=offset)))
+		if not keys:
+			return
+		first, last = min(day for _e, day in keys), max(day for _e, day in keys)
+		assigned = sorted({employee for employee, _day in keys} & self.with_assignments)
+		assignments: dict[str, list[frappe._dict]] = {}
+		for chunk in chunks(assigned, _READ_CHUNK):
+			for row in frappe.get_all(
+				"Shift Assignment",
+				filters=[
+					["employee", "in", chunk],
+					["docstatus", "=", 1],
+					["status", "=", "Active"],
+					["start_date", "<=", last + timedelta(days=1)],
+				],
+				or_filters=[["end_date", "is", "not set"], ["end_date", ">=", first - timedelta(days=1)]],
+				fields=["employee", "name", "shift_type", "start_date", "end_date"],
+				order_by="name asc",
+			):
+				assignments.setdefault(row.pop("employee"), []).append(row)
+		for employee, day in keys:
+			if (employee, day) in memo:
+				continue
+			# get_shifts_for_date's condition: starts by the next day, and open-ended or ends from the day before.
+			memo[(employee, day)] = [
+				row
+				for row in assignments.get(employee, [])
+				if row.start_date <= day + timedelta(days=1)
+				and (row.end_date is None or day - timedelta(days=1) <= row.end_date)
+			]
 
 	def run(self) -> list[str | Exception]:
 		results: list[str | Exception | None] = [None] * len(self.rows)
@@ -437,7 +486,7 @@ class _Batch:
 			return
 		dicts = [d.get_valid_dict(convert_dates_to_str=True, ignore_virtual=True) for d in docs]
 		fields = list(dicts[0])
-		frappe.db.bulk_insert(DOCTYPE, fields, ([d[f] for f in fields] for d in dicts))
+		insert_rows(DOCTYPE, fields, [[d[f] for f in fields] for d in dicts])
 		for doc in docs:
 			doc.flags.in_insert = False
 			if hasattr(doc, "__islocal"):

@@ -18,12 +18,15 @@ from frappe import _
 from frappe.utils import cint, flt, get_datetime, strip_html
 
 from attendance_sync.attendance_sync import bulk as bulk_insert
-from attendance_sync.attendance_sync.common import DEVICE, PUNCH, load_core
+from attendance_sync.attendance_sync.common import DEVICE, PUNCH, chunks, load_core
 from attendance_sync.attendance_sync.locks import advisory_locks
 from attendance_sync.logic import punches as P
 from attendance_sync.logic.settings import SyncSettings
 
 BATCH_SIZE = 500
+# A bulk batch costs a few reads and statements whatever its size: larger batches spread them over more rows.
+BULK_BATCH_SIZE = 2000
+RECORD_CHUNK = 500
 # How long a batch waits for other jobs' check-in batches of the same people to commit.
 CHECKIN_LOCK_WAIT = 600
 CHECKIN_SAVEPOINT = "attendance_sync_checkin"
@@ -56,9 +59,9 @@ def process_pending(
 	check-ins, so two jobs never decide on the same punch or miss each other's check-ins.
 	"""
 	pending = {**filters, "status": P.PENDING}
-	batch_size = batch_size or BATCH_SIZE
 	total = frappe.db.count(PUNCH, pending)
 	in_bulk = (settings.bulk_for(total) if bulk is None else bulk) and not bulk_insert.unsupported_reason()
+	batch_size = batch_size or (BULK_BATCH_SIZE if in_bulk else BATCH_SIZE)
 	done = batches = 0
 	while max_batches is None or batches < max_batches:
 		# End the transaction: the reads below must see what other jobs committed.
@@ -247,27 +250,27 @@ def _existing_checkins(
 
 
 def record_decisions(decided: list[tuple[P.Decision, str | None]]) -> None:
-	"""Write the decisions on their Device Punches: one UPDATE for the batch (a CASE per column), not one per
-	punch. Plain SQL that MariaDB and Postgres both take; `modified` is left alone, as before."""
-	if not decided:
-		return
+	"""Write the decisions on their Device Punches: one UPDATE per RECORD_CHUNK punches (a CASE per column), not
+	one per punch. Plain SQL that MariaDB and Postgres both take; `modified` is left alone, as before."""
 	columns = {
 		"status": lambda d, c: d.status,
 		"reason": lambda d, c: d.reason,
 		"employee": lambda d, c: d.employee,
 		"employee_checkin": lambda d, c: c,
 	}
-	sets, values = [], []
-	for column, value_of in columns.items():
-		sets.append(f"`{column}` = case `name`" + " when %s then %s" * len(decided) + " end")
-		for decision, checkin in decided:
-			values += [decision.punch, value_of(decision, checkin)]
-	names = [d.punch for d, _c in decided]
-	values += names
-	frappe.db.sql(
-		f"update `tab{PUNCH}` set {', '.join(sets)} where `name` in ({', '.join(['%s'] * len(names))})",
-		values,
-	)
+	# Each row's CASE is searched from the top: a statement costs the square of its punches.
+	for chunk in chunks(decided, RECORD_CHUNK):
+		sets, values = [], []
+		for column, value_of in columns.items():
+			sets.append(f"`{column}` = case `name`" + " when %s then %s" * len(chunk) + " end")
+			for decision, checkin in chunk:
+				values += [decision.punch, value_of(decision, checkin)]
+		names = [d.punch for d, _c in chunk]
+		values += names
+		frappe.db.sql(
+			f"update `tab{PUNCH}` set {', '.join(sets)} where `name` in ({', '.join(['%s'] * len(names))})",
+			values,
+		)
 
 
 def _insert_checkin(decision: P.Decision, device: str, geo: tuple[float | None, float | None]) -> str:

@@ -1,6 +1,7 @@
 """What the app's jobs, check-ins, cursors and maintenance share: doctype names, job ids, the settings, the
-extension, and the test switch."""
+extension, multi-row inserts, and the test switch."""
 
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -15,6 +16,8 @@ LOG = "Attendance Sync Log"
 SETTINGS = "Attendance Sync Settings"
 
 JOB_TIMEOUT = 4 * 3600
+# Rows per INSERT statement: well under MariaDB's max_allowed_packet for these doctypes.
+INSERT_CHUNK = 1000
 
 
 def in_test() -> bool:
@@ -47,3 +50,26 @@ def site_time_zone() -> str:
 
 def dt(value: Any) -> datetime | None:
 	return get_datetime(value) if value else None
+
+
+def chunks(values: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+	for i in range(0, len(values), size):
+		yield values[i : i + size]
+
+
+def insert_rows(
+	doctype: str, fields: Sequence[str], rows: Sequence[Sequence[Any]], *, ignore_duplicates: bool = False
+) -> None:
+	"""What `frappe.db.bulk_insert` writes, as parametrised multi-row INSERTs: the driver escapes the values,
+	where bulk_insert builds a query object per value (formatting 5,000 check-ins took it longer than MariaDB
+	took to insert them). `ignore_duplicates`: rows that hit a unique key are skipped."""
+	postgres = frappe.db.db_type == "postgres"
+	verb = "insert ignore into" if ignore_duplicates and not postgres else "insert into"
+	conflict = " on conflict do nothing" if ignore_duplicates and postgres else ""
+	columns = ", ".join(f"`{field}`" for field in fields)
+	row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+	for chunk in chunks(rows, INSERT_CHUNK):
+		frappe.db.sql(
+			f"{verb} `tab{doctype}` ({columns}) values {', '.join([row] * len(chunk))}{conflict}",
+			[value for values in chunk for value in values],
+		)

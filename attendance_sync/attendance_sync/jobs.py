@@ -32,9 +32,11 @@ from attendance_sync.attendance_sync.common import (
 	JOB_TIMEOUT,
 	LOG,
 	PUNCH,
+	chunks,
 	dt,
 	get_settings,
 	in_test,
+	insert_rows,
 	job_id,
 	load_core,
 	site_time_zone,
@@ -379,10 +381,10 @@ def _stored_keys(device: str, serials: Iterable[int]) -> dict[int, set[str]]:
 	"""The event keys stored for each of `serials` of the device."""
 	wanted = sorted(set(serials))
 	found: dict[int, set[str]] = {}
-	for i in range(0, len(wanted), 1000):
+	for chunk in chunks(wanted, 1000):
 		for row in frappe.get_all(
 			PUNCH,
-			filters={"device": device, "serial_no": ["in", wanted[i : i + 1000]]},
+			filters={"device": device, "serial_no": ["in", chunk]},
 			fields=["serial_no", "event_key"],
 		):
 			found.setdefault(int(row.serial_no), set()).add(row.event_key)
@@ -729,8 +731,8 @@ def store_punches(rows: list[P.PunchRow], log_name: str | None) -> list[P.PunchR
 		return []
 	existing: set[str] = set()
 	names = [r.name for r in rows]
-	for i in range(0, len(names), 1000):
-		existing.update(frappe.get_all(PUNCH, filters={"name": ["in", names[i : i + 1000]]}, pluck="name"))
+	for chunk in chunks(names, 1000):
+		existing.update(frappe.get_all(PUNCH, filters={"name": ["in", chunk]}, pluck="name"))
 	new = [r for r in rows if r.name not in existing]
 	if not new:
 		return []
@@ -740,7 +742,7 @@ def store_punches(rows: list[P.PunchRow], log_name: str | None) -> list[P.PunchR
 	values = [(*r.values(), log_name, now, now, user, user, 0) for r in new]
 	# The device lock already keeps two runs of a device apart; IGNORE makes a race with a pruned-and-refetched
 	# row, or any other, harmless: the keys on name and (device, event_key) turn repeats away.
-	frappe.db.bulk_insert(PUNCH, fields, values, ignore_duplicates=True)
+	insert_rows(PUNCH, fields, values, ignore_duplicates=True)
 	return new
 
 

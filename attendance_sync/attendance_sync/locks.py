@@ -18,6 +18,8 @@ from contextlib import contextmanager
 
 import frappe
 
+from attendance_sync.attendance_sync.common import chunks
+
 # Keys per statement: far below any packet or placeholder limit.
 CHUNK = 500
 
@@ -35,15 +37,10 @@ def _pg_id(key: str) -> int:
 	return int.from_bytes(bytes.fromhex(key[:16]), "big", signed=True)
 
 
-def _chunks(keys: list[str]) -> Iterator[list[str]]:
-	for i in range(0, len(keys), CHUNK):
-		yield keys[i : i + CHUNK]
-
-
 def _try_all(keys: list[str]) -> list[str]:
 	"""Take every key that is free, without waiting; the keys had."""
 	had: list[str] = []
-	for chunk in _chunks(keys):
+	for chunk in chunks(keys, CHUNK):
 		if _postgres():
 			sql = "select " + ", ".join(["pg_try_advisory_lock(%s)"] * len(chunk))
 			got = frappe.db.sql(sql, [_pg_id(k) for k in chunk])[0]
@@ -68,7 +65,7 @@ def _take(key: str, timeout: float) -> bool:
 
 
 def _release(keys: list[str]) -> None:
-	for chunk in _chunks(keys):
+	for chunk in chunks(keys, CHUNK):
 		if _postgres():
 			frappe.db.sql(
 				"select " + ", ".join(["pg_advisory_unlock(%s)"] * len(chunk)), [_pg_id(k) for k in chunk]

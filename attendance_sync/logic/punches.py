@@ -132,7 +132,7 @@ class PunchRow:
 	status: str
 	reason: str | None
 
-	# Column order for frappe.db.bulk_insert; keep in step with `values()`.
+	# Column order of the stored row (`jobs.store_punches`); keep in step with `values()`.
 	FIELDS = (
 		"name",
 		"device",

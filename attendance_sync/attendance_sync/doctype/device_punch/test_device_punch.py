@@ -42,12 +42,7 @@ class TestDevicePunch(AttendanceSyncTestCase):
 		self.assertEqual(jobs.store_punches(rows, None), [])
 		# Same (device, event_key) under another name: the unique index turns it away.
 		clash = dataclasses.replace(rows[2], name="another-name-same-key")
-		frappe.db.bulk_insert(
-			common.PUNCH,
-			[*P.PunchRow.FIELDS, "creation", "modified", "owner", "modified_by"],
-			[(*clash.values(), self.base, self.base, "Administrator", "Administrator")],
-			ignore_duplicates=True,
-		)
+		jobs.store_punches([clash], None)
 		frappe.db.commit()
 		self.assertEqual(frappe.db.count(common.PUNCH, {"device": device}), 5)
 		# The same serial at another time is another event (a restarted counter): stored.
