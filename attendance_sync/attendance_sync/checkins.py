@@ -25,7 +25,7 @@ from attendance_sync.logic.settings import SyncSettings
 
 BATCH_SIZE = 500
 # A bulk batch costs a few reads and statements whatever its size: larger batches spread them over more rows.
-BULK_BATCH_SIZE = 2000
+BULK_BATCH_SIZE = 5000
 RECORD_CHUNK = 500
 # How long a batch waits for other jobs' check-in batches of the same people to commit.
 CHECKIN_LOCK_WAIT = 600
@@ -196,21 +196,17 @@ def _bulk_batch(
 	checkins = bulk_insert.Checkins(
 		[planned(p, d.employee, p.time.replace(microsecond=0), p.log_type) for p, d in plan if d.employee]
 	)
-	prepared: dict[Any, Any] = {}
-	again = True
-	while again:
-		again = False
-		for punch, decision in plan:
-			if not decision.creates_checkin:
-				continue
-			key = row(punch, decision)
-			if key not in prepared:
-				prepared[key] = checkins.prepare(key)
-			if isinstance(prepared[key], Exception):
-				plan.failed(punch, _checkin_failure_reason(decision.employee, prepared[key]))
-				again = True
-				break
-	chosen = [(punch.name, prepared[row(punch, d)]) for punch, d in plan if d.creates_checkin]
+	prepared: dict[str, Any] = {}
+	# One pass: a punch's decision is made when it is reached, so those after a failure already stand without it.
+	for punch, decision in plan:
+		if not decision.creates_checkin:
+			continue
+		doc = checkins.prepare(row(punch, decision))
+		if isinstance(doc, Exception):
+			plan.failed(punch, _checkin_failure_reason(decision.employee, doc))
+		else:
+			prepared[punch.name] = doc
+	chosen = [(punch.name, prepared[punch.name]) for punch, d in plan if d.creates_checkin]
 	names = dict(zip([p for p, _doc in chosen], checkins.write([doc for _p, doc in chosen]), strict=True))
 	decided = []
 	for punch, decision in plan:
