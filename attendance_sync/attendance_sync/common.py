@@ -1,9 +1,10 @@
 """What the app's jobs, check-ins, cursors and maintenance share: doctype names, job ids, the settings, the
 extension, multi-row inserts, and the test switch."""
 
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import frappe
 from frappe.utils import get_datetime, get_system_timezone
@@ -18,6 +19,10 @@ SETTINGS = "Attendance Sync Settings"
 JOB_TIMEOUT = 4 * 3600
 # Rows per INSERT statement: well under MariaDB's max_allowed_packet for these doctypes.
 INSERT_CHUNK = 1000
+# Tries of a transaction the database may pick as a deadlock victim.
+DEADLOCK_ATTEMPTS = 3
+
+T = TypeVar("T")
 
 
 def in_test() -> bool:
@@ -50,6 +55,24 @@ def site_time_zone() -> str:
 
 def dt(value: Any) -> datetime | None:
 	return get_datetime(value) if value else None
+
+
+def committed_despite_deadlocks(work: Callable[[], T]) -> T:
+	"""Run `work` and commit. When the database picks it as a deadlock victim it rolls the whole transaction back:
+	roll back and run `work` again (up to DEADLOCK_ATTEMPTS times), so `work` must be the whole transaction (the
+	caller has committed before)."""
+	attempt = 0
+	while True:
+		try:
+			result = work()
+			frappe.db.commit()
+			return result
+		except frappe.QueryDeadlockError:
+			frappe.db.rollback()
+			attempt += 1
+			if attempt == DEADLOCK_ATTEMPTS:
+				raise
+			time.sleep(0.1 * attempt)
 
 
 def chunks(values: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:

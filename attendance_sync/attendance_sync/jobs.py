@@ -33,6 +33,7 @@ from attendance_sync.attendance_sync.common import (
 	LOG,
 	PUNCH,
 	chunks,
+	committed_despite_deadlocks,
 	dt,
 	get_settings,
 	in_test,
@@ -71,8 +72,6 @@ DONE_EVENT = "attendance_sync_done"
 
 SCHEDULED, MANUAL, REPROCESS = "Scheduled", "Manual", "Reprocess"
 RUNNING = "Running"
-# Starts of a device run tried when the database picks it as a deadlock victim.
-START_ATTEMPTS = 3
 
 
 def core_device(doc: Document, settings: SyncSettings) -> Any:
@@ -303,20 +302,14 @@ def _open_log(device: str, trigger: str) -> Document:
 
 	Two device jobs starting at the same moment can still meet on the log's naming series row; MariaDB then
 	rolls one back as a deadlock victim, and that one simply starts again (nothing of it was committed)."""
-	attempt = 0
-	while True:
-		try:
-			_close_interrupted_logs(device)
-			log = _start_log(device, trigger)
-			frappe.db.set_value(DEVICE, device, "last_sync_at", log.started_at, update_modified=False)
-			frappe.db.commit()
-			return log
-		except frappe.QueryDeadlockError:
-			frappe.db.rollback()
-			attempt += 1
-			if attempt == START_ATTEMPTS:
-				raise
-			time.sleep(0.1 * attempt)
+
+	def start() -> Document:
+		_close_interrupted_logs(device)
+		log = _start_log(device, trigger)
+		frappe.db.set_value(DEVICE, device, "last_sync_at", log.started_at, update_modified=False)
+		return log
+
+	return committed_despite_deadlocks(start)
 
 
 def _close_interrupted_logs(device: str) -> None:
@@ -726,9 +719,18 @@ def _fail(
 
 
 def store_punches(rows: list[P.PunchRow], log_name: str | None) -> list[P.PunchRow]:
-	"""Insert the rows not stored yet, in one multi-row INSERT IGNORE; returns the new ones."""
+	"""Insert the rows not stored yet, in multi-row INSERT IGNOREs, and commit; returns the new ones.
+
+	What the caller wrote before is committed first: two devices' stores meet in the Device Punch indexes (more so
+	where rows of the same names were just deleted) and the database may pick one as a deadlock victim, whose
+	whole transaction it rolls back; the store is then tried again on its own."""
 	if not rows:
 		return []
+	frappe.db.commit()
+	return committed_despite_deadlocks(lambda: _insert_new_punches(rows, log_name))
+
+
+def _insert_new_punches(rows: list[P.PunchRow], log_name: str | None) -> list[P.PunchRow]:
 	existing: set[str] = set()
 	names = [r.name for r in rows]
 	for chunk in chunks(names, 1000):
@@ -739,7 +741,8 @@ def store_punches(rows: list[P.PunchRow], log_name: str | None) -> list[P.PunchR
 	now = now_datetime()
 	user = frappe.session.user
 	fields = [*P.PunchRow.FIELDS, "sync_log", "creation", "modified", "owner", "modified_by", "docstatus"]
-	values = [(*r.values(), log_name, now, now, user, user, 0) for r in new]
+	# In name order: two stores then take their locks on the primary key in one order.
+	values = [(*r.values(), log_name, now, now, user, user, 0) for r in sorted(new, key=lambda r: r.name)]
 	# The device lock already keeps two runs of a device apart; IGNORE makes a race with a pruned-and-refetched
 	# row, or any other, harmless: the keys on name and (device, event_key) turn repeats away.
 	insert_rows(PUNCH, fields, values, ignore_duplicates=True)

@@ -11,9 +11,12 @@ except ImportError:  # outside a bench there is no site to test against
 	) from None
 
 import dataclasses
+import threading
+import time
 from datetime import datetime, timedelta
 from unittest.mock import patch
 
+import pymysql
 from frappe.utils import add_days, get_datetime, now_datetime
 
 from attendance_sync.attendance_sync import api, checkins, common, jobs, maintenance
@@ -49,6 +52,54 @@ class TestDevicePunch(AttendanceSyncTestCase):
 		restarted = punch_row(device, 3, "1", self.base + timedelta(days=1))
 		self.assertEqual(len(jobs.store_punches([restarted], None)), 1)
 		self.assertEqual(frappe.db.count(common.PUNCH, {"device": device, "serial_no": 3}), 2)
+
+	def test_a_store_picked_as_deadlock_victim_stores_its_rows_again(self):
+		"""Another session inserts the same two Device Punches in the other order: the sessions deadlock and
+		MariaDB rolls back the one that wrote less, the store; the store runs again and keeps its rows."""
+		device = self.make_device(None)
+		first, second = sorted(
+			(punch_row(device, n, "1", self.base + timedelta(minutes=n)) for n in (1, 2)),
+			key=lambda r: r.name,
+		)
+		# The other session's own rows make it the heavier transaction, so MariaDB picks the store as victim.
+		heavy = [punch_row(device, n, "1", self.base + timedelta(minutes=n)) for n in range(100, 150)]
+		frappe.db.commit()
+		other = pymysql.connect(**frappe.db.get_connection_settings())
+		self.addCleanup(other.close)
+
+		def insert(rows: list[P.PunchRow]) -> None:
+			with other.cursor() as cursor:
+				cursor.executemany(
+					f"insert into `tab{common.PUNCH}` (name, device, event_key, status) values (%s, %s, %s, %s)",
+					[(r.name, r.device, r.event_key, r.status) for r in rows],
+				)
+
+		other.begin()
+		insert([*heavy, second])
+		failures: list[BaseException] = []
+
+		def close_the_cycle() -> None:
+			try:
+				time.sleep(1)  # the store has inserted `first` and waits for `second`
+				insert([first])  # waits for the store: a cycle, and the store is rolled back
+				time.sleep(0.5)  # the store, again, waits for `first`
+				other.rollback()
+			except BaseException as e:
+				failures.append(e)
+				other.rollback()
+
+		helper = threading.Thread(target=close_the_cycle)
+		helper.start()
+		with patch.object(jobs, "_insert_new_punches", wraps=jobs._insert_new_punches) as attempts:
+			stored = jobs.store_punches([first, second], None)
+		helper.join()
+		self.assertEqual(failures, [], "the other session was not the victim")
+		self.assertEqual(attempts.call_count, 2, "the store was rolled back once and ran again")
+		self.assertEqual(sorted(r.name for r in stored), [first.name, second.name])
+		self.assertEqual(
+			sorted(frappe.get_all(common.PUNCH, filters={"device": device}, pluck="name")),
+			[first.name, second.name],
+		)
 
 	def test_two_devices_one_employee_same_second_make_one_checkin(self):
 		a, b = self.make_device(None), self.make_device(None)
