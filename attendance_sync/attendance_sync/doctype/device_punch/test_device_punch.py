@@ -74,15 +74,28 @@ class TestDevicePunch(AttendanceSyncTestCase):
 					[(r.name, r.device, r.event_key, r.status) for r in rows],
 				)
 
+		def store_waits() -> None:
+			"""Return once the store's INSERT has been running for a while: it waits for one of our rows."""
+			seen = 0
+			deadline = time.monotonic() + 30
+			while seen < 3 and time.monotonic() < deadline:
+				with other.cursor() as cursor:
+					cursor.execute(
+						"select count(*) from information_schema.processlist where info like %s",
+						[f"insert ignore into `tab{common.PUNCH}`%"],
+					)
+					seen = seen + 1 if cursor.fetchone()[0] else 0
+				time.sleep(0.1)
+
 		other.begin()
 		insert([*heavy, second])
 		failures: list[BaseException] = []
 
 		def close_the_cycle() -> None:
 			try:
-				time.sleep(1)  # the store has inserted `first` and waits for `second`
+				store_waits()  # it has inserted `first` and waits for `second`
 				insert([first])  # waits for the store: a cycle, and the store is rolled back
-				time.sleep(0.5)  # the store, again, waits for `first`
+				store_waits()  # its second try waits for `first`
 				other.rollback()
 			except BaseException as e:
 				failures.append(e)
