@@ -10,6 +10,9 @@
 //! nothing here serves HTTP or parses a command line, so the Python extension built from this crate carries
 //! neither.
 
+// Input from a device or a user must never panic: no unwrap/expect outside tests.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 pub mod dedup;
 pub mod device;
 pub mod error;

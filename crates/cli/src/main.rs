@@ -2,6 +2,9 @@
 //!
 //! Exit codes: 0 ok, 2 usage, 3 authentication, 4 unreachable, timeout or TLS, 5 device or protocol error.
 
+// Input from a device or a user must never panic: no unwrap/expect outside tests.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 mod demo;
 mod output;
 mod relay;

@@ -5,6 +5,9 @@
 //! A library for tests, the demo and the benchmarks; `attendance-sync simulate` (crates/cli) serves it from
 //! the command line. It shares no code with the client core, so the two check each other.
 
+// Input from a device or a user must never panic: no unwrap/expect outside tests.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 mod acs;
 mod acs_cond;
 mod auth;
