@@ -49,7 +49,7 @@ from hrms.hr.doctype.employee_checkin.employee_checkin import EmployeeCheckin
 from hrms.hr.doctype.shift_assignment import shift_assignment
 from hrms.hr.utils import validate_active_employee
 
-from attendance_sync.attendance_sync.common import chunks, insert_rows
+from attendance_sync.attendance_sync.common import QUERY_CHUNK, chunks, insert_rows
 
 DOCTYPE = "Employee Checkin"
 SAVEPOINT = "attendance_sync_bulk_checkin"
@@ -90,8 +90,6 @@ _MEMO = "attendance_sync_shifts_for_date"
 # Days either side of a row's date whose shift rows the batch reads ahead: HRMS looks at the shifts of the day
 # before and after a check-in, and each of those reads the assignments of its own neighbouring days.
 _SHIFT_DAYS_AROUND = 2
-# Rows per query of the batch's reads.
-_READ_CHUNK = 500
 _TOKEN = "\x00attendance-sync-series\x00"
 
 
@@ -277,7 +275,7 @@ class _Batch:
 		names = sorted({r.employee for r in rows if r.employee})
 		sources = sorted({df.fetch_from.split(".")[-1] for df in self.fetch_fields})
 		fields = sorted({"name", "status", "default_shift", *sources})
-		for chunk in chunks(names, _READ_CHUNK):
+		for chunk in chunks(names, QUERY_CHUNK):
 			for row in frappe.get_all("Employee", filters={"name": ["in", chunk]}, fields=fields):
 				self.employees[row.name] = row
 			self.with_assignments.update(
@@ -292,7 +290,7 @@ class _Batch:
 		if not names or not times:
 			return
 		self._read_shifts(rows)
-		for chunk in chunks(names, _READ_CHUNK):
+		for chunk in chunks(names, QUERY_CHUNK):
 			for row in frappe.get_all(
 				DOCTYPE,
 				filters=[["employee", "in", chunk], ["time", ">=", min(times)], ["time", "<=", max(times)]],
@@ -319,7 +317,7 @@ class _Batch:
 		first, last = min(day for _e, day in keys), max(day for _e, day in keys)
 		assigned = sorted({employee for employee, _day in keys} & self.with_assignments)
 		assignments: dict[str, list[frappe._dict]] = {}
-		for chunk in chunks(assigned, _READ_CHUNK):
+		for chunk in chunks(assigned, QUERY_CHUNK):
 			for row in frappe.get_all(
 				"Shift Assignment",
 				filters=[

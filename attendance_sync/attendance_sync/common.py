@@ -19,6 +19,8 @@ SETTINGS = "Attendance Sync Settings"
 JOB_TIMEOUT = 4 * 3600
 # Rows per INSERT statement: well under MariaDB's max_allowed_packet for these doctypes.
 INSERT_CHUNK = 1000
+# Values per IN list of a read.
+QUERY_CHUNK = 1000
 # Tries of a transaction the database may pick as a deadlock victim.
 DEADLOCK_ATTEMPTS = 3
 
@@ -75,6 +77,10 @@ def committed_despite_deadlocks(work: Callable[[], T]) -> T:
 			time.sleep(0.1 * attempt)
 
 
+def on_postgres() -> bool:
+	return frappe.db.db_type == "postgres"
+
+
 def chunks(values: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
 	for i in range(0, len(values), size):
 		yield values[i : i + size]
@@ -86,7 +92,7 @@ def insert_rows(
 	"""What `frappe.db.bulk_insert` writes, as parametrised multi-row INSERTs: the driver escapes the values,
 	where bulk_insert builds a query object per value (formatting 5,000 check-ins took it longer than MariaDB
 	took to insert them). `ignore_duplicates`: rows that hit a unique key are skipped."""
-	postgres = frappe.db.db_type == "postgres"
+	postgres = on_postgres()
 	verb = "insert ignore into" if ignore_duplicates and not postgres else "insert into"
 	conflict = " on conflict do nothing" if ignore_duplicates and postgres else ""
 	columns = ", ".join(f"`{field}`" for field in fields)

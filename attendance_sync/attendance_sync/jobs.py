@@ -32,6 +32,7 @@ from attendance_sync.attendance_sync.common import (
 	JOB_TIMEOUT,
 	LOG,
 	PUNCH,
+	QUERY_CHUNK,
 	chunks,
 	committed_despite_deadlocks,
 	dt,
@@ -374,7 +375,7 @@ def _stored_keys(device: str, serials: Iterable[int]) -> dict[int, set[str]]:
 	"""The event keys stored for each of `serials` of the device."""
 	wanted = sorted(set(serials))
 	found: dict[int, set[str]] = {}
-	for chunk in chunks(wanted, 1000):
+	for chunk in chunks(wanted, QUERY_CHUNK):
 		for row in frappe.get_all(
 			PUNCH,
 			filters={"device": device, "serial_no": ["in", chunk]},
@@ -592,7 +593,6 @@ def _fetch_and_store(
 	extra.update({"pages": pages, "exchanges": exchanges, "serial_mode": int(serial_mode)})
 
 	new_rows = store_punches(rows, log_name)
-	frappe.db.commit()
 	counts.fetched = events
 	counts.new_punches = len(new_rows)
 	counts.unmapped += sum(1 for r in new_rows if r.status == P.UNMAPPED)
@@ -724,8 +724,6 @@ def store_punches(rows: list[P.PunchRow], log_name: str | None) -> list[P.PunchR
 	What the caller wrote before is committed first: two devices' stores meet in the Device Punch indexes (more so
 	where rows of the same names were just deleted) and the database may pick one as a deadlock victim, whose
 	whole transaction it rolls back; the store is then tried again on its own."""
-	if not rows:
-		return []
 	frappe.db.commit()
 	return committed_despite_deadlocks(lambda: _insert_new_punches(rows, log_name))
 
@@ -733,7 +731,7 @@ def store_punches(rows: list[P.PunchRow], log_name: str | None) -> list[P.PunchR
 def _insert_new_punches(rows: list[P.PunchRow], log_name: str | None) -> list[P.PunchRow]:
 	existing: set[str] = set()
 	names = [r.name for r in rows]
-	for chunk in chunks(names, 1000):
+	for chunk in chunks(names, QUERY_CHUNK):
 		existing.update(frappe.get_all(PUNCH, filters={"name": ["in", chunk]}, pluck="name"))
 	new = [r for r in rows if r.name not in existing]
 	if not new:

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 
 import frappe
 
-from attendance_sync.attendance_sync.common import chunks
+from attendance_sync.attendance_sync.common import chunks, on_postgres
 
 # Keys per statement: far below any packet or placeholder limit.
 CHUNK = 500
@@ -29,10 +29,6 @@ def _key(name: str) -> str:
 	return hashlib.sha1(f"{frappe.local.site}:{name}".encode()).hexdigest()
 
 
-def _postgres() -> bool:
-	return frappe.db.db_type == "postgres"
-
-
 def _pg_id(key: str) -> int:
 	return int.from_bytes(bytes.fromhex(key[:16]), "big", signed=True)
 
@@ -41,7 +37,7 @@ def _try_all(keys: list[str]) -> list[str]:
 	"""Take every key that is free, without waiting; the keys had."""
 	had: list[str] = []
 	for chunk in chunks(keys, CHUNK):
-		if _postgres():
+		if on_postgres():
 			sql = "select " + ", ".join(["pg_try_advisory_lock(%s)"] * len(chunk))
 			got = frappe.db.sql(sql, [_pg_id(k) for k in chunk])[0]
 			had += [k for k, ok in zip(chunk, got, strict=True) if ok]
@@ -54,7 +50,7 @@ def _try_all(keys: list[str]) -> list[str]:
 
 def _take(key: str, timeout: float) -> bool:
 	"""Take one key, waiting at most `timeout` seconds."""
-	if _postgres():
+	if on_postgres():
 		deadline = time.monotonic() + timeout
 		while not frappe.db.sql("select pg_try_advisory_lock(%s)", (_pg_id(key),))[0][0]:
 			if time.monotonic() >= deadline:
@@ -66,7 +62,7 @@ def _take(key: str, timeout: float) -> bool:
 
 def _release(keys: list[str]) -> None:
 	for chunk in chunks(keys, CHUNK):
-		if _postgres():
+		if on_postgres():
 			frappe.db.sql(
 				"select " + ", ".join(["pg_advisory_unlock(%s)"] * len(chunk)), [_pg_id(k) for k in chunk]
 			)
@@ -78,7 +74,7 @@ def _release_after(keys: list[str]) -> None:
 	try:
 		_release(keys)
 	except Exception:
-		if not _postgres():
+		if not on_postgres():
 			raise
 		# An error inside the block aborts a Postgres transaction, and the unlock with it.
 		frappe.db.rollback()

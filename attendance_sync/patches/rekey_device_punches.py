@@ -8,6 +8,7 @@ re-fetch of an old event still finds its row, and drops the unique index on the 
 
 import frappe
 
+from attendance_sync.attendance_sync.common import on_postgres
 from attendance_sync.attendance_sync.doctype.device_punch.device_punch import on_doctype_update
 from attendance_sync.logic import punches as P
 
@@ -49,7 +50,7 @@ def rekey(row: dict) -> None:
 
 
 def drop_serial_unique() -> None:
-	if frappe.db.db_type == "postgres":
+	if on_postgres():
 		frappe.db.sql_ddl(f'alter table "tabDevice Punch" drop constraint if exists {OLD_UNIQUE}')
 	elif frappe.db.has_index("tabDevice Punch", OLD_UNIQUE):
 		frappe.db.sql_ddl(f"alter table `tabDevice Punch` drop index `{OLD_UNIQUE}`")
