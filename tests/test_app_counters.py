@@ -89,6 +89,13 @@ def test_last_serial_only_grows_on_a_healthy_terminal():
 	assert C.next_last_serial(25, 20, scheduled=False) == 25
 
 
+def test_a_manual_window_never_moves_the_serial_cursor():
+	# A window after an outage ends above the serials of the days the scheduled runs have not fetched yet: the
+	# next search by serial must still start from the last serial the scheduled runs stored.
+	assert C.next_last_serial(25, 90, scheduled=False) == 25
+	assert C.next_last_serial(None, 90, scheduled=False) is None
+
+
 def test_last_serial_follows_a_restarted_counter():
 	# A scheduled run reaches the device's present: its highest serial is the new counter's.
 	assert C.next_last_serial(19_353, 42, scheduled=True, reset=True) == 42

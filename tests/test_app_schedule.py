@@ -98,8 +98,8 @@ def test_pick_for_enqueue_most_overdue_first_within_limit():
 	assert S.pick_for_enqueue(candidates, active=5, limit=3) == []
 
 
-def dev(name, synced, enabled=True):
-	return S.FeedingDevice(name=name, enabled=enabled, synced_up_to=synced)
+def dev(name, synced, enabled=True, released=False):
+	return S.FeedingDevice(name=name, enabled=enabled, synced_up_to=synced, released=released)
 
 
 T = datetime(2024, 3, 10, 8, 0)
@@ -110,9 +110,18 @@ def test_shift_cursor_is_the_minimum_over_enabled_devices():
 	assert S.shift_type_cursor(None, devices) == T + timedelta(hours=1)
 
 
-def test_shift_cursor_ignores_disabled_devices():
-	devices = [dev("a", T + timedelta(hours=2)), dev("b", T - timedelta(days=3), enabled=False)]
-	assert S.shift_type_cursor(T, devices) == T + timedelta(hours=2)
+def test_shift_cursor_waits_for_a_disabled_device_until_it_is_released():
+	# Disabled while three days behind: the punches it has not delivered are still someone's attendance.
+	behind = dev("b", T - timedelta(days=3), enabled=False)
+	assert S.shift_type_cursor(T, [dev("a", T + timedelta(hours=2)), behind]) == T
+	never = dev("c", None, enabled=False)
+	assert S.shift_type_cursor(T, [dev("a", T + timedelta(hours=2)), never]) == T
+	# Released by an administrator (the terminal is gone): the Shift Type follows the others.
+	released = dev("b", T - timedelta(days=3), enabled=False, released=True)
+	assert S.shift_type_cursor(T, [dev("a", T + timedelta(hours=2)), released]) == T + timedelta(hours=2)
+	# Enabled again, it counts whatever the flag says.
+	back = dev("b", T + timedelta(hours=1), released=True)
+	assert S.shift_type_cursor(T, [dev("a", T + timedelta(hours=2)), back]) == T + timedelta(hours=1)
 
 
 def test_shift_cursor_waits_for_a_device_never_synced():
@@ -133,7 +142,7 @@ def test_shift_cursor_never_moves_backwards():
 
 def test_shift_cursor_without_enabled_devices_is_unchanged():
 	assert S.shift_type_cursor(T, []) == T
-	assert S.shift_type_cursor(None, [dev("a", T, enabled=False)]) is None
+	assert S.shift_type_cursor(None, [dev("a", T, enabled=False, released=True)]) is None
 
 
 def test_shift_cursor_stays_before_the_earliest_failed_or_pending_punch():

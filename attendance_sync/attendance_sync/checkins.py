@@ -11,14 +11,21 @@ import os
 import time
 from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, NoReturn
 
 import frappe
 from frappe import _
 from frappe.utils import cint, flt, get_datetime, strip_html
 
 from attendance_sync.attendance_sync import bulk as bulk_insert
-from attendance_sync.attendance_sync.common import DEVICE, PUNCH, chunks, load_core
+from attendance_sync.attendance_sync.common import (
+	DEVICE,
+	PUNCH,
+	QUERY_CHUNK,
+	chunks,
+	committed_despite_deadlocks,
+	load_core,
+)
 from attendance_sync.attendance_sync.locks import advisory_locks
 from attendance_sync.logic import punches as P
 from attendance_sync.logic.settings import SyncSettings
@@ -58,6 +65,7 @@ def process_pending(
 	Employees (`checkin_lock_names`), then reads its punches again (those still Pending) and the existing
 	check-ins, so two jobs never decide on the same punch or miss each other's check-ins.
 	"""
+	remap_unmapped(filters)
 	pending = {**filters, "status": P.PENDING}
 	total = frappe.db.count(PUNCH, pending)
 	in_bulk = (settings.bulk_for(total) if bulk is None else bulk) and not bulk_insert.unsupported_reason()
@@ -69,18 +77,22 @@ def process_pending(
 		candidates = _pending_rows(pending, batch_size)
 		if not candidates:
 			break
-		employees = employee_index(r.device_user_id for r in candidates)
-		with advisory_locks(checkin_lock_names(candidates, employees), CHECKIN_LOCK_WAIT) as acquired:
+		locked = checkin_lock_names(candidates, employee_index(r.device_user_id for r in candidates))
+		with advisory_locks(locked, CHECKIN_LOCK_WAIT) as acquired:
 			if not acquired:
-				frappe.throw(
-					_("Timed out waiting for another job's check-ins of the same employees to commit")
-				)
+				locks_timed_out()
 			_lock_barrier()
 			# A new transaction: what another job committed while we waited for its locks is seen from here on.
 			frappe.db.commit()
 			# Still Pending: a job that held these locks before (a Reprocess spans devices) may have decided some.
 			rows = _pending_rows({"name": ["in", [r.name for r in candidates]], "status": P.PENDING})
 			if not rows:
+				continue
+			# The Employees as committed now, under the device user IDs' locks: an ID that HR set while the batch
+			# waited maps its punches here. Mapped to an Employee whose lock the batch does not hold, the batch
+			# starts again and takes it.
+			employees = employee_index(r.device_user_id for r in rows)
+			if not set(checkin_lock_names(rows, employees)) <= set(locked):
 				continue
 			# Counted once committed: a batch that fails is rolled back, and the log must not count it.
 			batch = P.SyncCounts()
@@ -92,6 +104,25 @@ def process_pending(
 		if on_progress is not None:
 			on_progress(done, max(total, done))
 	return counts
+
+
+def remap_unmapped(filters: dict[str, Any]) -> int:
+	"""Send the Unmapped punches matching `filters` whose device user ID an Employee now holds back to Pending;
+	how many. The Employee hook queues a Reprocess for a new ID, but that job may die (a worker killed, a
+	deadlock), or decide before the ID was committed: every check-in step first takes up what it left."""
+	unmapped = {**filters, "status": P.UNMAPPED}
+	ids = frappe.get_all(PUNCH, filters=unmapped, pluck="device_user_id", distinct=True)
+	mapped = sorted(employee_index(ids).by_device_id)
+	if not mapped:
+		return 0
+	names = frappe.get_all(PUNCH, filters={**unmapped, "device_user_id": ["in", mapped]}, pluck="name")
+	for chunk in chunks(names, QUERY_CHUNK):
+		committed_despite_deadlocks(lambda chunk=chunk: set_pending({"name": ["in", list(chunk)]}))
+	return len(names)
+
+
+def set_pending(filters: dict[str, Any]) -> None:
+	frappe.db.set_value(PUNCH, filters, {"status": P.PENDING, "reason": None}, update_modified=False)
 
 
 def _pending_rows(filters: dict[str, Any], limit: int | None = None) -> list[Any]:
@@ -108,12 +139,21 @@ def checkin_lock_names(rows: Iterable[Any], employees: P.EmployeeIndex) -> list[
 	the batch that holds it sees every check-in of that Employee committed before, by any job.
 	"""
 	users = {P.normalize_device_user_id(r.device_user_id) or "" for r in rows}
-	names = [f"checkin:user:{u}" for u in users]
+	names = [user_lock(u) for u in users]
 	for user in users:
 		employee = employees.lookup(user)
 		if employee is not None:
 			names.append(f"checkin:employee:{employee.name}")
 	return names
+
+
+def user_lock(device_user_id: str) -> str:
+	"""The lock under which a device user ID's punches are decided."""
+	return f"checkin:user:{device_user_id}"
+
+
+def locks_timed_out() -> NoReturn:
+	frappe.throw(_("Timed out waiting for another job's check-ins of the same employees to commit"))
 
 
 def _lock_barrier() -> None:

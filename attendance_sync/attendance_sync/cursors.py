@@ -6,11 +6,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import frappe
-from frappe.query_builder.functions import Count, Min
+from frappe.query_builder.functions import Count, Max, Min
 from frappe.utils import get_datetime
 
 from attendance_sync.attendance_sync.checkins import employee_index
-from attendance_sync.attendance_sync.common import DEVICE, PUNCH, dt
+from attendance_sync.attendance_sync.common import DEVICE, PUNCH, QUERY_CHUNK, chunks, dt
 from attendance_sync.logic import punches as P
 from attendance_sync.logic import schedule
 
@@ -57,11 +57,16 @@ def shift_cursor_plans(shift_types: Iterable[str]) -> dict[str, ShiftCursorPlan]
 	):
 		feeders.setdefault(row.shift_type, set()).add(row.parent)
 	devices = {
-		d.name: schedule.FeedingDevice(name=d.name, enabled=bool(d.enabled), synced_up_to=dt(d.synced_up_to))
+		d.name: schedule.FeedingDevice(
+			name=d.name,
+			enabled=bool(d.enabled),
+			synced_up_to=dt(d.synced_up_to),
+			released=bool(d.release_shift_types),
+		)
 		for d in frappe.get_all(
 			DEVICE,
 			filters={"name": ["in", sorted(set().union(*feeders.values())) or [""]]},
-			fields=["name", "enabled", "synced_up_to"],
+			fields=["name", "enabled", "synced_up_to", "release_shift_types"],
 		)
 	}
 	unresolved = _unresolved_by_shift(names)
@@ -87,10 +92,13 @@ def shift_cursor_plans(shift_types: Iterable[str]) -> dict[str, ShiftCursorPlan]
 
 
 def _unresolved_by_shift(shift_types: list[str]) -> dict[str, schedule.Unresolved]:
-	"""The Pending and Failed punches of the employees on each Shift Type: they hold its cursor.
+	"""The punches not yet check-ins of the employees on each Shift Type: they hold its cursor.
 
 	A Failed punch names its employee; a Pending one is mapped by its Device User ID the way the check-in step
-	maps it. Unmapped punches belong to nobody and hold nothing.
+	maps it. An Unmapped punch belongs to the Employee that holds its Device User ID now (the next check-in step
+	takes it up, `checkins.remap_unmapped`), else to the Employee its ID was last mapped to by an earlier punch
+	(HR cleared or changed that Employee's ID: the person still punches). Unmapped punches of an ID that no
+	Employee ever held belong to nobody and hold nothing.
 	"""
 	punch = frappe.qb.DocType(PUNCH)
 	rows = (
@@ -101,19 +109,22 @@ def _unresolved_by_shift(shift_types: list[str]) -> dict[str, schedule.Unresolve
 			Min(punch.time).as_("earliest"),
 			Count(punch.name).as_("punches"),
 		)
-		.where(punch.status.isin([P.PENDING, P.FAILED]))
+		.where(punch.status.isin([P.PENDING, P.FAILED, P.UNMAPPED]))
 		.groupby(punch.employee, punch.device_user_id)
 		.run(as_dict=True)
 	)
 	if not rows:
 		return {}
-	index = employee_index(P.normalize_device_user_id(r.device_user_id) for r in rows if not r.employee)
+	ids = {P.normalize_device_user_id(r.device_user_id) for r in rows if not r.employee} - {None}
+	index = employee_index(ids)
+	earlier = _last_mapped_employees(sorted(ids - set(index.by_device_id)))
 	per_employee: dict[str, list[tuple[datetime, int]]] = {}
 	for r in rows:
 		employee = r.employee
 		if not employee:
-			ref = index.lookup(P.normalize_device_user_id(r.device_user_id))
-			employee = ref.name if ref else None
+			device_user_id = P.normalize_device_user_id(r.device_user_id)
+			ref = index.lookup(device_user_id)
+			employee = ref.name if ref else earlier.get(device_user_id or "")
 		if employee:
 			per_employee.setdefault(employee, []).append((get_datetime(r.earliest), int(r.punches)))
 	if not per_employee:
@@ -149,3 +160,24 @@ def _unresolved_by_shift(shift_types: list[str]) -> dict[str, schedule.Unresolve
 		},
 		memberships,
 	)
+
+
+def _last_mapped_employees(device_user_ids: list[str]) -> dict[str, str]:
+	"""The Employee each device user ID's latest mapped punch went to, for IDs no Employee holds now."""
+	punch = frappe.qb.DocType(PUNCH)
+	found: dict[str, tuple[datetime, str]] = {}
+	for chunk in chunks(device_user_ids, QUERY_CHUNK):
+		for r in (
+			frappe.qb.from_(punch)
+			.select(punch.device_user_id, punch.employee, Max(punch.time).as_("latest"))
+			.where(
+				punch.device_user_id.isin(list(chunk)) & punch.employee.isnotnull() & (punch.employee != "")
+			)
+			.groupby(punch.device_user_id, punch.employee)
+			.run(as_dict=True)
+		):
+			key = P.normalize_device_user_id(r.device_user_id)
+			latest = get_datetime(r.latest)
+			if key and (key not in found or latest > found[key][0]):
+				found[key] = (latest, r.employee)
+	return {key: employee for key, (_latest, employee) in found.items()}

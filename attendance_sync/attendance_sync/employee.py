@@ -1,9 +1,8 @@
 """Employee doc_events: a newly set or changed Attendance Device ID turns that ID's Unmapped punches into check-ins."""
 
-import frappe
 from frappe.model.document import Document
 
-from attendance_sync.attendance_sync import common, jobs
+from attendance_sync.attendance_sync import jobs
 from attendance_sync.logic import punches as P
 
 
@@ -13,5 +12,6 @@ def on_update(doc: Document, method: str | None = None) -> None:
 	device_user_id = P.normalize_device_user_id(doc.attendance_device_id)
 	if not device_user_id:
 		return
-	if frappe.db.exists(common.PUNCH, {"device_user_id": device_user_id, "status": P.UNMAPPED}):
-		jobs.enqueue_reprocess(device_user_id=device_user_id)
+	# Queued whatever this transaction sees: a batch deciding this ID's punches Unmapped may commit after the
+	# look this request could take. The job resets them under the ID's check-in lock, after that batch.
+	jobs.enqueue_reprocess(device_user_id=device_user_id)

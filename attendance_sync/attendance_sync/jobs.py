@@ -26,7 +26,13 @@ from frappe.model.document import Document
 from frappe.realtime import get_doc_room
 from frappe.utils import cint, flt, get_datetime, now_datetime, strip_html
 
-from attendance_sync.attendance_sync.checkins import process_pending
+from attendance_sync.attendance_sync.checkins import (
+	CHECKIN_LOCK_WAIT,
+	locks_timed_out,
+	process_pending,
+	set_pending,
+	user_lock,
+)
 from attendance_sync.attendance_sync.common import (
 	DEVICE,
 	JOB_TIMEOUT,
@@ -48,7 +54,7 @@ from attendance_sync.attendance_sync.cursors import (
 	update_shift_type_cursors,
 	update_shift_types,
 )
-from attendance_sync.attendance_sync.locks import advisory_lock
+from attendance_sync.attendance_sync.locks import advisory_lock, advisory_locks
 from attendance_sync.attendance_sync.maintenance import refresh_health
 from attendance_sync.logic import counters, errors, schedule, windows
 from attendance_sync.logic import punches as P
@@ -757,10 +763,17 @@ def reprocess(names: list[str] | None = None, device_user_id: str | None = None)
 		reset = {**scope, "status": P.UNMAPPED}
 	else:
 		return {"status": "Success", "checkins_created": 0}
-	devices = sorted(set(frappe.get_all(PUNCH, filters=reset, pluck="device")))
-	if not devices:
-		return {"status": "Success", "checkins_created": 0}
-	frappe.db.set_value(PUNCH, reset, {"status": P.PENDING, "reason": None}, update_modified=False)
+	# A device ID's punches are reset under its check-in lock: a batch that decided them Unmapped before HR set
+	# the ID has committed by then, and its decisions are reset with the rest.
+	user_locks = [user_lock(scope["device_user_id"])] if device_user_id else []
+	with advisory_locks(user_locks, CHECKIN_LOCK_WAIT) as acquired:
+		if not acquired:
+			locks_timed_out()
+		frappe.db.commit()
+		devices = sorted(set(frappe.get_all(PUNCH, filters=reset, pluck="device")))
+		if not devices:
+			return {"status": "Success", "checkins_created": 0}
+		committed_despite_deadlocks(lambda: set_pending(reset))
 	progress = Progress(devices[0] if len(devices) == 1 else None, frappe.session.user)
 	log = _start_log(devices[0] if len(devices) == 1 else None, REPROCESS)
 	frappe.db.commit()

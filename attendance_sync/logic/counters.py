@@ -149,13 +149,20 @@ def next_last_serial(
 ) -> int | None:
 	"""Last Serial No after a committed run whose punches went up to serial `fetched`.
 
+	Only a scheduled run moves it: a scheduled run fetches everything from Synced Up To on, so every serial up to
+	its highest is stored. A manual window may lie after a gap the scheduled runs have not fetched yet (a terminal
+	that was offline for days, then fetched for today by hand): raising the serial cursor from it would make the
+	next search by serial start after the gap's events. A manual run leaves it alone, except after a counter reset,
+	when it clears it and the next scheduled run searches by time and sets it.
 	It only grows, except after a counter reset (or when the stored value names no stored punch, as after an
 	upgrade from a version that counted every event): a scheduled run reaches the device's present, so its highest
-	serial is the counter's; a manual run clears it, and the next scheduled run searches by time and sets it.
+	serial is the counter's.
 	"""
+	if not scheduled:
+		return None if reset else current
 	if reset:
-		return fetched if scheduled else None
-	if not anchored and scheduled:
+		return fetched
+	if not anchored:
 		return fetched
 	if fetched is None:
 		return current

@@ -60,7 +60,8 @@ class Attention:
 
 	@property
 	def needed(self) -> bool:
-		"""Unmapped punches alone do not: they hold no cursor and wait for an Attendance Device ID."""
+		"""Unmapped punches alone do not: they wait for an Attendance Device ID (those of an ID an Employee held
+		before hold its Shift Types, and show as held)."""
 		return bool(self.failed or self.held)
 
 
@@ -131,12 +132,13 @@ def health_message(
 			parts.append(
 				(
 					_(
-						"1 punch is Unmapped (no Employee has its Device User ID); it holds no Shift Type cursor."
+						"1 punch is Unmapped (no Employee has its Device User ID); it becomes a check-in once an "
+						"Employee gets that ID."
 					)
 					if attention.unmapped == 1
 					else _(
-						"{0} punches are Unmapped (no Employee has their Device User ID); they hold no Shift Type "
-						"cursor."
+						"{0} punches are Unmapped (no Employee has their Device User ID); they become check-ins "
+						"once Employees get those IDs."
 					)
 				).format(attention.unmapped)
 			)
@@ -189,16 +191,26 @@ def pick_for_enqueue(candidates: Iterable[Candidate], *, active: int, limit: int
 
 @dataclass(frozen=True)
 class FeedingDevice:
-	"""A device as seen by a Shift Type it feeds."""
+	"""A device as seen by a Shift Type it feeds.
+
+	`released`: an administrator said the Shift Types stop waiting for it while it is disabled (a terminal taken
+	away or replaced). A disabled device that is not released still holds them at its last complete sync: the
+	punches it has not delivered yet are someone's attendance."""
 
 	name: str
 	enabled: bool
 	synced_up_to: datetime | None
+	released: bool = False
+
+	@property
+	def waited_for(self) -> bool:
+		return self.enabled or not self.released
 
 
 @dataclass(frozen=True)
 class Unresolved:
-	"""Punches of employees on a Shift Type that are not check-ins yet but must become ones (Pending, Failed)."""
+	"""Punches of employees on a Shift Type that are not check-ins yet but must become ones: Pending and Failed
+	punches, and Unmapped punches of a device user ID that an Employee holds now or held before."""
 
 	earliest: datetime
 	punches: int
@@ -212,15 +224,16 @@ def shift_type_cursor(
 	"""`last_sync_of_checkin` for a Shift Type fed by `devices`.
 
 	HRMS marks Absent every day up to this moment without a check-in, so it is a promise that every punch up
-	to here is in the system as a check-in: the minimum Synced Up To over the enabled devices, unchanged while one
-	of them has never completed a run, before the earliest `unresolved` punch of an employee on the shift, and
-	never backwards. A failed run leaves its device's Synced Up To where it was, so the minimum never passes a
-	failing device; a failed check-in holds the cursor until it is resolved (Reprocess).
+	to here is in the system as a check-in: the minimum Synced Up To over the devices it waits for (enabled, or
+	disabled and not released), unchanged while one of them has never completed a run, before the earliest
+	`unresolved` punch of an employee on the shift, and never backwards. A failed run leaves its device's Synced
+	Up To where it was, so the minimum never passes a failing device; a failed check-in holds the cursor until it
+	is resolved (Reprocess).
 	"""
-	enabled = [d for d in devices if d.enabled]
-	if not enabled or any(d.synced_up_to is None for d in enabled):
+	waited = [d for d in devices if d.waited_for]
+	if not waited or any(d.synced_up_to is None for d in waited):
 		return current
-	candidate = min(d.synced_up_to for d in enabled if d.synced_up_to is not None)
+	candidate = min(d.synced_up_to for d in waited if d.synced_up_to is not None)
 	if unresolved is not None:
 		candidate = min(candidate, unresolved.earliest - timedelta(seconds=1))
 	if current is not None and candidate <= current:

@@ -67,6 +67,9 @@ class DeviceConfiguration(Document):
 			frappe.throw(_("Punch Direction must be one of {0}").format(", ".join(PUNCH_DIRECTIONS)))
 
 	def validate_schedule(self) -> None:
+		if self.enabled:
+			# Released only while it is off: a terminal enabled again is waited for again.
+			self.release_shift_types = 0
 		if self.sync_frequency not in FREQUENCIES:
 			frappe.throw(_("Sync Frequency must be one of {0}").format(", ".join(FREQUENCIES)))
 		if not self.sync_start:

@@ -360,10 +360,22 @@ class TestShiftTypeCursor(AttendanceSyncTestCase):
 			frappe.db.get_value("Shift Type", shift, "last_sync_of_checkin"), base + timedelta(hours=2)
 		)
 
-		# Disabling b (saved through the form) lets the cursor follow a alone.
+		# Disabling b (saved through the form) keeps the cursor at b's last complete sync: punches b has not
+		# delivered are still someone's attendance.
 		doc = frappe.get_doc(common.DEVICE, b)
 		doc.enabled = 0
+		doc.save()
+		cursors.update_shift_type_cursors(a)
+		self.assertEqual(
+			frappe.db.get_value("Shift Type", shift, "last_sync_of_checkin"), base + timedelta(hours=2)
+		)
+		# Released by an administrator (the terminal is gone), the cursor follows a alone.
+		doc.release_shift_types = 1
 		doc.save()
 		self.assertEqual(
 			frappe.db.get_value("Shift Type", shift, "last_sync_of_checkin"), base + timedelta(hours=9)
 		)
+		# Enabled again, b is waited for again: the flag is cleared.
+		doc.enabled = 1
+		doc.save()
+		self.assertEqual(frappe.db.get_value(common.DEVICE, b, "release_shift_types"), 0)

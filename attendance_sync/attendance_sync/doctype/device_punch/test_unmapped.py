@@ -1,0 +1,150 @@
+# Copyright (c) 2025, Attendance Sync contributors
+# See license.txt
+"""Unmapped punches and mapping changes: whatever job dies or decides too early, every punch of a device user
+ID that an Employee gets ends as a check-in, and no Shift Type cursor passes it meanwhile."""
+
+import unittest
+
+try:
+	import frappe
+except ImportError:  # outside a bench there is no site to test against
+	raise unittest.SkipTest(
+		"bench test: run with bench --site SITE run-tests --app attendance_sync"
+	) from None
+
+import threading
+import time
+from datetime import timedelta
+
+import pymysql
+from frappe.utils import get_datetime, now_datetime
+
+from attendance_sync.attendance_sync import checkins, common, cursors, jobs, locks
+from attendance_sync.attendance_sync.testing import AttendanceSyncTestCase, punch_row
+from attendance_sync.logic import punches as P
+
+
+class TestUnmappedPunches(AttendanceSyncTestCase):
+	def setUp(self):
+		super().setUp()
+		self.base = now_datetime().replace(microsecond=0) - timedelta(hours=6)
+		self.user_id = f"U{frappe.generate_hash(length=6)}"
+
+	def store(self, device: str, user_id: str, *minutes: int) -> list[P.PunchRow]:
+		rows = [punch_row(device, 1000 + m, user_id, self.base + timedelta(minutes=m)) for m in minutes]
+		jobs.store_punches(rows, None)
+		return rows
+
+	def statuses(self, device: str) -> list[str]:
+		return [p.status for p in self.punches(device)]
+
+	def feeding(self, device: str, synced_up_to) -> str:
+		"""A Shift Type fed by `device`, which has delivered everything up to `synced_up_to`."""
+		shift = self.make_shift_type()
+		doc = frappe.get_doc(common.DEVICE, device)
+		doc.append("shift_types", {"shift_type": shift})
+		doc.save()
+		frappe.db.set_value(
+			common.DEVICE, device, {"synced_up_to": synced_up_to, "last_sync_status": "Success"}
+		)
+		frappe.db.commit()
+		return shift
+
+	def cursor(self, shift: str):
+		cursors.update_shift_types([shift])
+		frappe.db.commit()
+		return get_datetime(frappe.db.get_value("Shift Type", shift, "last_sync_of_checkin"))
+
+	def test_an_id_set_while_a_batch_waits_for_its_locks_maps_that_batch(self):
+		"""HR sets the ID after the batch read who holds it but before it decides: the batch, deciding under the
+		ID's lock, sees the ID. (The Employee hook, looking before the batch commits, finds nothing Unmapped.)"""
+		device = self.make_device(None)
+		self.store(device, self.user_id, 1, 2, 3)
+		employee = self.make_employee(None)
+		frappe.db.commit()
+		other = pymysql.connect(**frappe.db.get_connection_settings())
+		self.addCleanup(other.close)
+		key = locks._key(checkins.user_lock(self.user_id))
+		with other.cursor() as cursor:
+			cursor.execute("select get_lock(%s, 0)", [key])
+			self.assertEqual(cursor.fetchone()[0], 1)
+		failures: list[BaseException] = []
+
+		def map_then_release() -> None:
+			try:
+				deadline = time.monotonic() + 60
+				waiting = 0
+				while not waiting and time.monotonic() < deadline:
+					time.sleep(0.05)
+					with other.cursor() as cursor:
+						cursor.execute(
+							"select count(*) from information_schema.processlist where info like %s",
+							["select get_lock(%"],
+						)
+						waiting = cursor.fetchone()[0]
+				with other.cursor() as cursor:
+					cursor.execute(
+						"update `tabEmployee` set attendance_device_id = %s where name = %s",
+						[self.user_id, employee],
+					)
+					other.commit()
+					cursor.execute("select release_lock(%s)", [key])
+			except BaseException as e:
+				failures.append(e)
+
+		helper = threading.Thread(target=map_then_release)
+		helper.start()
+		counts = checkins.process_pending({"device": device}, P.SyncCounts(), common.get_settings())
+		helper.join()
+		self.assertEqual(failures, [])
+		self.assertEqual(counts.checkins_created, 3, counts.as_dict())
+		self.assertEqual(self.statuses(device), [P.CHECKED_IN] * 3)
+		self.assertEqual({p.employee for p in self.punches(device)}, {employee})
+
+	def test_a_new_id_whose_reprocess_never_ran_holds_the_shift_and_the_next_run_checks_it_in(self):
+		"""The Reprocess queued by the Employee hook dies (here: it is never run). The Shift Type of that
+		Employee does not pass the punches meanwhile, and the device's next run turns them into check-ins."""
+		(sim,) = self.start_simulator(1, days=1, events_per_day=0)
+		device = self.make_device(sim)
+		self.store(device, self.user_id, 10, 20)
+		checkins.process_pending({"device": device}, P.SyncCounts(), common.get_settings())
+		self.assertEqual(self.statuses(device), [P.UNMAPPED] * 2)
+		shift = self.feeding(device, self.base + timedelta(hours=2))
+		employee = self.make_employee(None, default_shift=shift)
+		# The ID written without the hook: as if the job it queued had died.
+		frappe.db.set_value("Employee", employee, "attendance_device_id", self.user_id)
+		frappe.db.commit()
+
+		self.assertEqual(self.cursor(shift), self.base + timedelta(minutes=10, seconds=-1))
+
+		result = jobs.sync_device(device)
+		self.assertEqual(result["status"], "Success", result)
+		self.assertEqual(self.statuses(device), [P.CHECKED_IN] * 2)
+		self.assertEqual(result["checkins_created"], 2)
+		self.assertGreater(self.cursor(shift), self.base + timedelta(minutes=20))
+
+	def test_unmapped_punches_of_an_id_an_employee_held_before_hold_its_shift(self):
+		"""HR changes an Employee's Attendance Device ID while the terminal still knows the person by the old
+		one: the person's new punches are Unmapped, and their Shift Type waits for them."""
+		device = self.make_device(None)
+		shift = self.feeding(device, self.base + timedelta(hours=3))
+		employee = self.make_employee(self.user_id, default_shift=shift)
+		self.store(device, self.user_id, 10)
+		checkins.process_pending({"device": device}, P.SyncCounts(), common.get_settings())
+		self.assertEqual(self.statuses(device), [P.CHECKED_IN])
+		frappe.db.set_value("Employee", employee, "attendance_device_id", f"{self.user_id}-new")
+		frappe.db.commit()
+		self.store(device, self.user_id, 90)
+		checkins.process_pending({"device": device}, P.SyncCounts(), common.get_settings())
+		self.assertEqual(self.statuses(device), [P.CHECKED_IN, P.UNMAPPED])
+
+		self.assertEqual(self.cursor(shift), self.base + timedelta(minutes=90, seconds=-1))
+
+	def test_an_id_no_employee_ever_held_holds_nothing(self):
+		device = self.make_device(None)
+		shift = self.feeding(device, self.base + timedelta(hours=3))
+		self.make_employee(f"{self.user_id}-other", default_shift=shift)
+		self.store(device, self.user_id, 10)
+		checkins.process_pending({"device": device}, P.SyncCounts(), common.get_settings())
+		self.assertEqual(self.statuses(device), [P.UNMAPPED])
+		self.assertEqual(self.cursor(shift), self.base + timedelta(hours=3))
