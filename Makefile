@@ -4,6 +4,7 @@
 # make bench — benchmarks (release build), results in benches/RESULTS.md.
 # make bench-frappe — check-ins per second on that bench (normal path, doc.insert, the seed's path, bulk).
 # make test-bench — the Frappe half on a real ERPNext + HRMS bench (built once, cached); BENCH_SOURCES=DIR for archives.
+# make histories — 1,000 randomized histories on that bench, checked against the README's promises.
 
 SHELL := /bin/bash
 VENV := .venv
@@ -11,7 +12,7 @@ PY := $(VENV)/bin/python
 export CARGO_BUILD_JOBS ?= 2
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: test test-bench bench-frappe demo demo-site bench fuzz lint build peers wheels
+.PHONY: test test-bench histories bench-frappe demo demo-site bench fuzz lint build peers wheels
 
 $(VENV)/.installed: requirements-test.txt
 	python3 -m venv $(VENV)
@@ -41,6 +42,11 @@ test: build peers
 # Root: it creates the bench user and runs MariaDB and Redis on loopback (see tests/bench/bench.sh).
 test-bench:
 	tests/bench/bench.sh test
+
+# Root, like test-bench: 1,000 randomized histories against the README's promises (tests/bench/histories.py).
+HISTORIES ?= 1000
+histories:
+	tests/bench/bench.sh histories --histories $(HISTORIES) $(HISTORIES_ARGS)
 
 # Root, like test-bench: check-ins per second on the test bench (see benches/frappe_checkins.py).
 bench-frappe:

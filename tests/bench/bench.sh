@@ -11,6 +11,9 @@
 #                                    run-tests
 #   tests/bench/bench.sh dev-e2e | dev-push | dev-browser
 #                                    the same loop for the end-to-end scenario, the push fleet or the browser run
+#   tests/bench/bench.sh histories [--histories N] [--seed N] | dev-histories [...]
+#                                    randomized histories against the README's promises (tests/bench/histories.py):
+#                                    on a fresh install, or on the developers' loop
 #   tests/bench/bench.sh bench-frappe [options]
 #                                    restore the bench, install this working tree, run benches/frappe_checkins.py
 #                                    (check-ins per second, results in benches/RESULTS.md format on stdout)
@@ -521,6 +524,18 @@ run_push_fleet() {
 	WORKDIR=$BENCH/sites as_bench "$BENCH/env/bin/python" "$BENCH/apps/attendance_sync/tests/bench/push_fleet.py" --site "$SITE"
 }
 
+# Randomized histories checked against the README's promises (tests/bench/histories.py); failing examples are
+# kept in the bench's Hypothesis database and run first next time.
+run_histories() {
+	stage "randomized histories (tests/bench/histories.py $*)"
+	flush_redis
+	WORKDIR=$BENCH as_bench uv pip install -q "hypothesis>=6.100,<7" --python env/bin/python
+	mkdir -p "$BENCH_HOME/histories-db"
+	chown "$BENCH_USER": "$BENCH_HOME/histories-db"
+	WORKDIR=$BENCH/sites as_bench "$BENCH/env/bin/python" "$BENCH/apps/attendance_sync/tests/bench/histories.py" \
+		--site "$SITE" --database "$BENCH_HOME/histories-db" "$@"
+}
+
 # The check-in benchmark: it makes its own fixtures on the wizard's site and starts its own workers.
 run_bench_frappe() {
 	stage "check-in benchmark (benches/frappe_checkins.py $*)"
@@ -618,6 +633,25 @@ main() {
 		in_bench --site "$SITE" run-tests --app attendance_sync "$@"
 		stage
 		;;
+	histories | dev-histories)
+		as_root
+		lock_bench
+		trap stop_all EXIT
+		local command=$1
+		shift
+		if [ "$command" = histories ]; then
+			install_packages
+			ensure_bench
+			install_app
+		else
+			dev_sync
+			stage "restore the database, install-app"
+			restore_database
+			in_bench --site "$SITE" install-app attendance_sync
+		fi
+		run_histories "$@"
+		stage
+		;;
 	dev-e2e | dev-push | dev-browser)
 		as_root
 		lock_bench
@@ -668,6 +702,7 @@ main() {
 		run_tests
 		run_scenario
 		run_push_fleet
+		run_histories --histories "${CI_HISTORIES:-12}"
 		run_browser
 		stage
 		stop_all

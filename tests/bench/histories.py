@@ -1,0 +1,525 @@
+"""Randomized histories of a fleet and its people, run against the app on the test bench, checked against a model.
+
+Each history (a Hypothesis rule-based state machine) starts two simulated terminals, three people with Employees
+on two Shift Types, and then does 10 to 40 things at random: punches recorded live and back-dated, scheduled
+runs, Fetch Check-in over random windows (normal or bulk), outages and recoveries, a wrong password and its fix,
+clock steps forward and back, a restarted event counter, a worker that dies between two check-in batches,
+Employees mapped late, given another ID, Left, moved to the other shift, a Reprocess that runs or dies, devices
+disabled and enabled. The app's own functions do the work in this process, as its jobs do.
+
+The model is the README's promises, not the code:
+- after every step, a Shift Type's Last Sync of Checkin only moves past a punch recorded on a terminal once that
+  punch is an Employee Checkin, for every person on that shift whose Attendance Device ID an Employee holds or
+  held (README "Honest HR cursors"); punches before Sync Start, and punches recorded after the terminal's run had
+  already passed their time (a clock set back), are outside that promise;
+- at the end, once HR has fixed everything (mappings, passwords, outages, clocks; devices enabled) and every
+  device has run: every punch is exactly one Employee Checkin of its person, at its time in the site's zone, to
+  the second; nothing else is a check-in; every Sync Log's counts add up.
+
+A failing history is shrunk by Hypothesis to the shortest that still fails, printed with its seed, and kept in
+the example database (`--database`), whose failures run first next time. Seeds that once failed are listed in
+`REGRESSION_SEEDS` and run before the random ones.
+
+    python histories.py --site SITE --histories 30 [--seed N] [--steps 40] [--database DIR]
+"""
+
+import argparse
+import random
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from unittest.mock import patch
+
+import frappe
+from frappe.utils import get_datetime, now_datetime, today
+from frappe.utils.password import delete_all_passwords_for
+from hypothesis import HealthCheck, Phase, settings
+from hypothesis import seed as with_seed
+from hypothesis import strategies as st
+from hypothesis.database import DirectoryBasedExampleDatabase
+from hypothesis.stateful import (
+	RuleBasedStateMachine,
+	initialize,
+	invariant,
+	rule,
+	run_state_machine_as_test,
+)
+
+from attendance_sync.attendance_sync import checkins, common, jobs
+from attendance_sync.logic import punches as P
+from attendance_sync.logic.timezones import site_naive_to_aware, to_site_naive
+from attendance_sync.simulator import Simulator
+
+SIM_USER, SIM_PASSWORD = "admin", "Sim-Pass-2024"
+# Seeds of histories that once failed, each with the named test that now holds its finding.
+REGRESSION_SEEDS: list[int] = []
+HOUR = timedelta(hours=1)
+
+
+class Crash(BaseException):
+	"""A worker killed between two check-in batches: nothing of the run after it is committed."""
+
+
+@dataclass
+class Person:
+	employee_no: str  # what the terminals know them by
+	employee: str  # their Employee
+	shift: str
+	mapped: bool = False  # the Employee holds `employee_no` now
+	ever_mapped: bool = False
+
+
+@dataclass
+class Terminal:
+	sim: object
+	name: str
+	enabled: bool = True
+	offline: bool = False
+	wrong_password: bool = False
+	skew: int = 0
+	# Where the device's own runs had reached when each event was recorded: (serial, time) -> synced_up_to then.
+	passed_at_record: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Event:
+	terminal: str
+	serial: int
+	employee_no: str
+	time: datetime  # site time, naive
+
+
+class History(RuleBasedStateMachine):
+	"""One history; the rules are the operations, `cursor_promise` the invariant checked after every step."""
+
+	site_tz = "Asia/Dhaka"
+	histories = 0
+	steps = 0
+
+	@initialize()
+	def start(self) -> None:
+		frappe.set_user("Administrator")
+		self.site_tz = common.site_time_zone()
+		self.sim = Simulator(
+			devices=2,
+			args=["--user", SIM_USER, "--password", SIM_PASSWORD, "--days", "1", "--events-per-day", "0"],
+		)
+		self.sim.start()
+		self.tag = frappe.generate_hash(length=6)
+		self.sync_start = now_datetime().replace(microsecond=0) - timedelta(days=3)
+		self.shifts = [self._shift_type(n) for n in ("A", "B")]
+		self.terminals: list[Terminal] = []
+		for sim_device in self.sim.devices:
+			doc = frappe.get_doc(
+				{
+					"doctype": common.DEVICE,
+					"device_name": f"_History {self.tag} {sim_device.name}",
+					"device_ip": sim_device.host,
+					"port": sim_device.port,
+					"device_user": SIM_USER,
+					"device_user_password": SIM_PASSWORD,
+					"verify_tls": 0,
+					"sync_start": self.sync_start,
+					"shift_types": [{"shift_type": s} for s in self.shifts],
+				}
+			).insert(ignore_permissions=True)
+			self.terminals.append(Terminal(sim=sim_device, name=doc.name))
+		users = common.load_core().device_users(
+			jobs.core_device(frappe.get_doc(common.DEVICE, self.terminals[0].name), common.get_settings())
+		)
+		numbers = sorted(u.employee_no for u in users)[:3]
+		self.people = [
+			Person(no, self._employee(no, self.shifts[i % 2]), self.shifts[i % 2])
+			for i, no in enumerate(numbers)
+		]
+		self.events: list[Event] = []
+		self.logs: list[str] = []
+		self.crashed = False
+		History.histories += 1
+		self.cursors = {s: self._cursor(s) for s in self.shifts}
+		frappe.db.commit()
+
+	# --- fixtures -------------------------------------------------------------------------------------------
+
+	def _shift_type(self, letter: str) -> str:
+		name = f"_History {self.tag} {letter}"
+		frappe.get_doc(
+			{"doctype": "Shift Type", "__newname": name, "start_time": "09:00:00", "end_time": "17:00:00"}
+		).insert(ignore_permissions=True)
+		return name
+
+	def _employee(self, employee_no: str, shift: str) -> str:
+		return (
+			frappe.get_doc(
+				{
+					"doctype": "Employee",
+					"first_name": f"_History {self.tag} {employee_no}",
+					"gender": frappe.get_all("Gender", pluck="name", limit=1)[0],
+					"date_of_birth": "1990-01-01",
+					"date_of_joining": "2020-01-01",
+					"company": frappe.defaults.get_global_default("company"),
+					"default_shift": shift,
+				}
+			)
+			.insert(ignore_permissions=True)
+			.name
+		)
+
+	def _cursor(self, shift: str) -> datetime | None:
+		value = frappe.db.get_value("Shift Type", shift, "last_sync_of_checkin")
+		return get_datetime(value) if value else None
+
+	def _synced_up_to(self, terminal: Terminal) -> datetime | None:
+		value = frappe.db.get_value(common.DEVICE, terminal.name, "synced_up_to")
+		return get_datetime(value) if value else None
+
+	def _set_employee_id(self, person: Person, value: str | None) -> None:
+		doc = frappe.get_doc("Employee", person.employee)
+		doc.attendance_device_id = value
+		doc.save(ignore_permissions=True)
+		frappe.db.commit()
+
+	def _faults(self, terminal: Terminal) -> None:
+		terminal.sim.set_faults(drop_rate=1.0 if terminal.offline else 0.0, clock_skew_secs=terminal.skew)
+
+	def _record(self, terminal: Terminal, person: Person, at: datetime | None) -> None:
+		aware = site_naive_to_aware(at, self.site_tz) if at is not None else None
+		for e in terminal.sim.add_events(1, at=aware, employee_no=person.employee_no):
+			when = to_site_naive(datetime.fromisoformat(e["time"]), self.site_tz)
+			event = Event(terminal.name, int(e["serial_no"]), person.employee_no, when)
+			self.events.append(event)
+			terminal.passed_at_record[(event.serial, event.time)] = self._synced_up_to(terminal)
+
+	# --- operations -------------------------------------------------------------------------------------------
+
+	terminal_index = st.integers(min_value=0, max_value=1)
+	person_index = st.integers(min_value=0, max_value=2)
+
+	@rule(t=terminal_index, p=person_index, count=st.integers(min_value=1, max_value=3))
+	def punch_live(self, t: int, p: int, count: int) -> None:
+		for _ in range(count):
+			self._record(self.terminals[t], self.people[p], None)
+
+	@rule(t=terminal_index, p=person_index, minutes=st.integers(min_value=1, max_value=60 * 48))
+	def punch_back_dated(self, t: int, p: int, minutes: int) -> None:
+		"""A punch the terminal stamps earlier than its latest (a queue of offline readers, a clock set back)."""
+		self._record(
+			self.terminals[t],
+			self.people[p],
+			now_datetime().replace(microsecond=0) - timedelta(minutes=minutes),
+		)
+
+	@rule(t=terminal_index)
+	def scheduled_run(self, t: int) -> None:
+		self._run(self.terminals[t], jobs.SCHEDULED)
+
+	@rule(
+		t=terminal_index,
+		start_hours=st.integers(min_value=1, max_value=80),
+		length_hours=st.integers(min_value=1, max_value=80),
+		bulk=st.booleans(),
+	)
+	def fetch_check_in(self, t: int, start_hours: int, length_hours: int, bulk: bool) -> None:
+		now = now_datetime()
+		start = now - timedelta(hours=start_hours)
+		self._run(
+			self.terminals[t], jobs.MANUAL, start, min(start + timedelta(hours=length_hours), now), bulk
+		)
+
+	@rule(t=terminal_index)
+	def worker_dies_mid_run(self, t: int) -> None:
+		"""The run stores its punches, then its worker dies as the first check-in batch commits."""
+		calls = {"n": 0}
+		real = checkins._process_batch
+
+		def dying(*args, **kwargs):
+			calls["n"] += 1
+			if calls["n"] > 1:
+				raise Crash()
+			return real(*args, **kwargs)
+
+		with patch.object(checkins, "BATCH_SIZE", 2), patch.object(checkins, "_process_batch", dying):
+			try:
+				self._run(self.terminals[t], jobs.SCHEDULED)
+			except Crash:
+				frappe.db.rollback()
+				self.crashed = True
+
+	@rule(t=terminal_index)
+	def outage(self, t: int) -> None:
+		self.terminals[t].offline = not self.terminals[t].offline
+		self._faults(self.terminals[t])
+
+	@rule(t=terminal_index, skew=st.sampled_from([0, -7200, -900, 900, 7200]))
+	def clock_step(self, t: int, skew: int) -> None:
+		self.terminals[t].skew = skew
+		self._faults(self.terminals[t])
+
+	@rule(t=terminal_index)
+	def wrong_password(self, t: int) -> None:
+		terminal = self.terminals[t]
+		terminal.wrong_password = not terminal.wrong_password
+		doc = frappe.get_doc(common.DEVICE, terminal.name)
+		doc.device_user_password = "Wrong-Pass-1" if terminal.wrong_password else SIM_PASSWORD
+		doc.save(ignore_permissions=True)
+		frappe.db.commit()
+
+	@rule(t=terminal_index)
+	def counter_restarts(self, t: int) -> None:
+		self.terminals[t].sim.reset_serial_counter()
+
+	@rule(t=terminal_index)
+	def disable_or_enable(self, t: int) -> None:
+		terminal = self.terminals[t]
+		terminal.enabled = not terminal.enabled
+		doc = frappe.get_doc(common.DEVICE, terminal.name)
+		doc.enabled = int(terminal.enabled)
+		doc.save(ignore_permissions=True)
+		frappe.db.commit()
+
+	@rule(p=person_index, reprocess_runs=st.booleans())
+	def map_employee(self, p: int, reprocess_runs: bool) -> None:
+		"""HR sets the person's Attendance Device ID; the Reprocess it queues runs, or its worker dies."""
+		person = self.people[p]
+		if person.mapped:
+			return
+		self._set_employee_id(person, person.employee_no)
+		person.mapped = person.ever_mapped = True
+		if reprocess_runs:
+			result = jobs.reprocess(device_user_id=person.employee_no)
+			frappe.db.rollback()
+			if result.get("log"):
+				self.logs.append(result["log"])
+
+	@rule(p=person_index)
+	def give_another_id(self, p: int) -> None:
+		"""HR types another ID on the Employee; the terminals still know the person by the old one."""
+		person = self.people[p]
+		self._set_employee_id(person, f"X{self.tag}{person.employee_no}")
+		person.mapped = False
+
+	@rule(p=person_index)
+	def employee_left(self, p: int) -> None:
+		doc = frappe.get_doc("Employee", self.people[p].employee)
+		doc.status, doc.relieving_date = "Left", today()
+		doc.save(ignore_permissions=True)
+		frappe.db.commit()
+
+	@rule(p=person_index)
+	def change_shift(self, p: int) -> None:
+		person = self.people[p]
+		person.shift = self.shifts[1] if person.shift == self.shifts[0] else self.shifts[0]
+		frappe.db.set_value("Employee", person.employee, "default_shift", person.shift)
+		frappe.db.commit()
+
+	def _run(self, terminal: Terminal, trigger: str, start=None, end=None, bulk: bool = False) -> None:
+		if trigger == jobs.MANUAL:
+			result = jobs.sync_device(terminal.name, trigger, str(start), str(end), bulk=int(bulk))
+		else:
+			result = jobs.sync_device(terminal.name, trigger)
+		frappe.db.rollback()
+		if result.get("log"):
+			self._check_log(result["log"])
+
+	# --- the promises -----------------------------------------------------------------------------------------
+
+	def _check_log(self, log: str) -> None:
+		"""A finished run's counts add up: it stored no more punches than it fetched events, and it decided no
+		more punches than were Pending in its scope."""
+		self.logs.append(log)
+		doc = frappe.get_doc(common.LOG, log)
+		assert doc.status in ("Success", "Partial", "Failed"), (log, doc.status)
+		assert doc.new_punches <= doc.fetched, (log, doc.fetched, doc.new_punches)
+
+	def _check_totals(self) -> None:
+		"""Every check-in and every stored punch was counted by exactly one Sync Log (a run whose worker died
+		leaves its log Interrupted, uncounted: then the counts are at most the totals)."""
+		logs = frappe.get_all(
+			common.LOG,
+			filters={"name": ["in", self.logs or [""]]},
+			fields=["checkins_created", "new_punches"],
+		)
+		checkins = frappe.db.count(
+			"Employee Checkin", {"employee": ["in", [p.employee for p in self.people]]}
+		)
+		punches = frappe.db.count(common.PUNCH, {"device": ["in", [t.name for t in self.terminals]]})
+		counted = (sum(r.checkins_created for r in logs), sum(r.new_punches for r in logs))
+		if self.crashed:
+			assert counted[0] <= checkins and counted[1] <= punches, (counted, checkins, punches)
+		else:
+			assert counted == (checkins, punches), (
+				f"Sync Logs count {counted}, the site has {(checkins, punches)}"
+			)
+
+	@invariant()
+	def cursor_promise(self) -> None:
+		"""No Shift Type cursor moves past a recorded punch of a person on that shift that is not a check-in."""
+		if not hasattr(self, "cursors"):
+			return
+		History.steps += 1
+		frappe.db.rollback()
+		for shift in self.shifts:
+			before, after = self.cursors[shift], self._cursor(shift)
+			self.cursors[shift] = after
+			if after is None or (before is not None and after <= before):
+				continue
+			for event in self.events:
+				person = next(p for p in self.people if p.employee_no == event.employee_no)
+				if person.shift != shift or not person.ever_mapped:
+					continue
+				if not (
+					event.time >= self.sync_start
+					and (before is None or event.time > before)
+					and event.time <= after
+				):
+					continue
+				terminal = next(t for t in self.terminals if t.name == event.terminal)
+				passed = terminal.passed_at_record.get((event.serial, event.time))
+				if passed is not None and passed >= event.time:
+					continue  # recorded after its own terminal's runs had passed its time
+				if not frappe.db.exists(
+					"Employee Checkin", {"employee": person.employee, "time": event.time}
+				):
+					raise AssertionError(
+						f"Shift Type {shift} moved from {before} to {after} past {event} of {person.employee}, "
+						"which is not an Employee Checkin"
+					)
+
+	def settle_and_check(self) -> None:
+		"""HR fixes everything, every device runs; then every punch is exactly one check-in of its person."""
+		for terminal in self.terminals:
+			terminal.offline, terminal.skew = False, 0
+			self._faults(terminal)
+			doc = frappe.get_doc(common.DEVICE, terminal.name)
+			doc.enabled, doc.device_user_password = 1, SIM_PASSWORD
+			doc.save(ignore_permissions=True)
+		for person in self.people:
+			if not person.mapped:
+				self._set_employee_id(person, person.employee_no)
+				person.mapped = person.ever_mapped = True
+		frappe.db.commit()
+		for _ in range(2):
+			for terminal in self.terminals:
+				self._run(terminal, jobs.SCHEDULED)
+		now = now_datetime()
+		by_no = {p.employee_no: p.employee for p in self.people}
+		expected = sorted(
+			{(by_no[e.employee_no], e.time) for e in self.events if self.sync_start <= e.time <= now}
+		)
+		actual = sorted(
+			(r.employee, get_datetime(r.time))
+			for r in frappe.get_all(
+				"Employee Checkin",
+				filters={"employee": ["in", list(by_no.values())]},
+				fields=["employee", "time"],
+			)
+		)
+		doubled = [k for k in set(actual) if actual.count(k) > 1]
+		assert not doubled, f"check-ins created twice: {doubled}"
+		missing = sorted(set(expected) - set(actual))
+		extra = sorted(set(actual) - set(expected))
+		assert not missing, f"punches that are not check-ins: {missing}"
+		assert not extra, f"check-ins of no punch: {extra}"
+		left = frappe.get_all(
+			common.PUNCH,
+			filters={
+				"device": ["in", [t.name for t in self.terminals]],
+				"status": ["in", [P.PENDING, P.FAILED, P.UNMAPPED]],
+			},
+			fields=["name", "status", "reason"],
+		)
+		assert not left, f"punches left unresolved: {left}"
+		self._check_totals()
+
+	def teardown(self) -> None:
+		try:
+			# Only a history that broke no promise on the way is settled and checked (sys.exc_info: what the rules
+			# or the invariant raised, on its way through Hypothesis's `finally`).
+			if hasattr(self, "people") and sys.exc_info()[0] is None:
+				self.settle_and_check()
+		finally:
+			self._clean()
+
+	def _clean(self) -> None:
+		frappe.db.rollback()
+		sim = getattr(self, "sim", None)
+		if sim is not None:
+			sim.stop()
+		for terminal in getattr(self, "terminals", []):
+			frappe.db.delete(common.PUNCH, {"device": terminal.name})
+			frappe.db.delete(common.LOG, {"device": terminal.name})
+			frappe.db.delete("Device Shift Type", {"parent": terminal.name})
+			frappe.db.delete("Error Log", {"reference_name": terminal.name})
+			frappe.db.delete(common.DEVICE, {"name": terminal.name})
+			delete_all_passwords_for(common.DEVICE, terminal.name)
+		for person in getattr(self, "people", []):
+			frappe.db.delete("Employee Checkin", {"employee": person.employee})
+			frappe.db.delete("Employee", {"name": person.employee})
+		for shift in getattr(self, "shifts", []):
+			frappe.db.delete("Shift Type", {"name": shift})
+		for log in getattr(self, "logs", []):
+			frappe.db.delete(common.LOG, {"name": log})
+		frappe.db.commit()
+
+
+def run(seed: int, histories: int, steps: int, database: Path | None) -> None:
+	"""`histories` histories of at most `steps` steps from `seed`; raises what the shortest failing one raised."""
+	machine = with_seed(seed)(History)
+	run_state_machine_as_test(
+		machine,
+		settings=settings(
+			max_examples=histories,
+			stateful_step_count=steps,
+			deadline=None,
+			database=DirectoryBasedExampleDatabase(str(database)) if database else None,
+			suppress_health_check=list(HealthCheck),
+			phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink],
+			print_blob=True,
+		),
+		_min_steps=10,
+	)
+
+
+def main() -> int:
+	parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+	parser.add_argument("--site", required=True)
+	parser.add_argument("--histories", type=int, default=30)
+	parser.add_argument("--steps", type=int, default=40)
+	parser.add_argument("--seed", type=int, default=None, help="default: a random seed, printed")
+	parser.add_argument("--database", type=Path, default=None, help="Hypothesis's example database")
+	args = parser.parse_args()
+	frappe.init(site=args.site, sites_path=".")
+	frappe.connect()
+	frappe.set_user("Administrator")
+	# A bench worker would run what the Employee hook queues; here the histories decide which Reprocess runs.
+	frappe.flags.in_test = False
+	failures = 0
+	started = time.monotonic()
+	seeds = [(s, "regression") for s in REGRESSION_SEEDS]
+	seeds.append((args.seed if args.seed is not None else random.SystemRandom().randrange(2**32), "random"))
+	for seed, kind in seeds:
+		print(
+			f"histories: {kind} seed {seed}, up to {args.histories} histories of 10-{args.steps} steps",
+			flush=True,
+		)
+		try:
+			run(seed, args.histories, args.steps, args.database)
+		except BaseException as e:  # the report names any failure, then the next seed runs
+			if isinstance(e, KeyboardInterrupt):
+				raise
+			failures += 1
+			print(f"FAIL seed {seed}: {type(e).__name__}: {e}", flush=True)
+	frappe.destroy()
+	minutes = (time.monotonic() - started) / 60
+	print(
+		f"\nhistories: {History.histories} histories, {History.steps} steps, {minutes:.1f} min, "
+		f"{failures} failing seed(s)"
+	)
+	print(f"histories: {History.histories - failures} passed, {failures} failed")
+	return 1 if failures else 0
+
+
+if __name__ == "__main__":
+	sys.exit(main())
