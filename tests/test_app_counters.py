@@ -77,7 +77,17 @@ def test_the_anchor_must_come_back_at_its_time():
 def test_a_search_by_serial_starts_early_enough_for_the_anchor():
 	window_start = ANCHOR.time + timedelta(days=2)
 	assert C.search_start(window_start, ANCHOR) == ANCHOR.time - C.ANCHOR_MARGIN
-	assert C.search_start(ANCHOR.time - timedelta(days=1), ANCHOR) == ANCHOR.time - timedelta(days=1)
+	assert C.search_start(ANCHOR.time - timedelta(days=3), ANCHOR) == ANCHOR.time - timedelta(days=3)
+
+
+def test_a_search_by_serial_reaches_events_stamped_before_the_anchor_by_a_clock_set_back():
+	# The terminal's clock went back two hours after the anchor: the events after it carry earlier times.
+	stepped_back = ANCHOR.time - timedelta(hours=2)
+	assert C.search_start(ANCHOR.time, ANCHOR) <= stepped_back
+	# Never before Sync Start, unless the window itself starts there.
+	floor = ANCHOR.time - timedelta(hours=3)
+	assert C.search_start(ANCHOR.time, ANCHOR, floor=floor) == floor
+	assert C.search_start(floor - timedelta(hours=1), ANCHOR, floor=floor) == floor - timedelta(hours=1)
 
 
 def test_last_serial_only_grows_on_a_healthy_terminal():

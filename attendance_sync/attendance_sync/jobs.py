@@ -542,7 +542,9 @@ def _fetch_and_store(
 		stored_serial_number=doc.serial_number,
 		device_serial_number=info.serial_number,
 	):
-		searched = windows.Window(counters.search_start(window.start, anchor), window.end)
+		searched = windows.Window(
+			counters.search_start(window.start, anchor, floor=dt(doc.sync_start)), window.end
+		)
 		since = anchor.serial - 1
 	result, failure = _fetch(dev, searched, clock, since, progress)
 	fetched = punch_rows(result.events)

@@ -27,9 +27,11 @@ RESTARTED = "Counter Restarted"
 REPLACED = "Terminal Replaced"
 COUNTER_RESETS = (RESTARTED, REPLACED)
 
-# How much earlier than the anchor's time a search by serial starts: the search names both a time window and a
-# serial range, and the anchor must fall inside the window whatever rounding its time went through.
-ANCHOR_MARGIN = timedelta(hours=1)
+# How much earlier than the anchor's time a search by serial starts. The search names both a time window and a
+# serial range: the anchor must fall inside the window whatever rounding its time went through, and so must the
+# events recorded after it under a clock set back (a daylight-saving or NTP correction, a wrong setting fixed),
+# which carry earlier times than the anchor. The serial range keeps the answer to the new events.
+ANCHOR_MARGIN = timedelta(days=2)
 
 
 class RowLike(Protocol):
@@ -73,9 +75,13 @@ def anchor_confirmed(anchor: Anchor, rows: Iterable[RowLike]) -> bool:
 	return any(r.serial_no == anchor.serial and r.event_key == anchor.key for r in rows)
 
 
-def search_start(window_start: datetime, anchor: Anchor) -> datetime:
-	"""Where a search by serial from the anchor on starts: early enough to return the anchor itself."""
-	return min(window_start, anchor.time - ANCHOR_MARGIN)
+def search_start(window_start: datetime, anchor: Anchor, floor: datetime | None = None) -> datetime:
+	"""Where a search by serial from the anchor on starts: early enough to return the anchor itself and the
+	events recorded after it under a clock set back, never before `floor` (Sync Start) unless the window does."""
+	start = anchor.time - ANCHOR_MARGIN
+	if floor is not None:
+		start = max(start, floor)
+	return min(window_start, start)
 
 
 def detect_restart(
