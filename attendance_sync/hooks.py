@@ -21,7 +21,15 @@ doc_events = {
 	"Employee": {
 		"on_update": "attendance_sync.attendance_sync.employee.on_update",
 	},
+	# No Error Log keeps a device's push token, Frappe's snapshot of a failed request (its URL) included.
+	"Error Log": {
+		"before_insert": "attendance_sync.attendance_sync.push.redact_error_log",
+	},
 }
+
+# A push whose body Frappe's request parsing refuses before the endpoint runs is answered by the endpoint all the
+# same (401, or 200 `unreadable`), never with Frappe's error page.
+after_request = ["attendance_sync.attendance_sync.push.after_request"]
 
 scheduler_events = {
 	# The seed's promise: every enabled device once a day.

@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use chrono::{DateTime, FixedOffset, NaiveDateTime, TimeZone};
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, TimeZone};
 use serde::de::{self, Deserializer};
 use serde::{Deserialize, Serialize};
 
@@ -159,6 +159,26 @@ impl Classifier {
 pub enum Rejected {
     NoTime,
     BadTime(String),
+    /// A time that parses but lies outside [`time_in_range`] (year 0000, 9999 near its end, a clock gone wrong).
+    OutOfRange(String),
+}
+
+/// Whether an event time lies at least a day inside the years 1 to 9999 (UTC): 0001-01-02 to 9999-12-30.
+///
+/// Python's `datetime` holds exactly the years 1 to 9999, and so do the databases the app stores punches in
+/// (or fewer). A time a day inside them stays inside them in its own offset and in any zone it is converted
+/// to (UTC offsets are less than a day), so every event the core hands out can be placed in a site's time
+/// zone. Year 0000, or the first hours of year 1 and the last of 9999 with an offset, cannot: such an item is
+/// [`Rejected::OutOfRange`], read by nobody, never half stored.
+pub fn time_in_range(time: &DateTime<FixedOffset>) -> bool {
+    let day = time.naive_utc().date();
+    match (
+        NaiveDate::from_ymd_opt(1, 1, 2),
+        NaiveDate::from_ymd_opt(9999, 12, 30),
+    ) {
+        (Some(first), Some(last)) => first <= day && day <= last,
+        _ => false,
+    }
 }
 
 /// Parses a device time: ISO 8601 with offset, or naive (`T` or space separated), which means the
@@ -200,6 +220,9 @@ impl RawEvent {
         let text = self.time.as_deref().ok_or(Rejected::NoTime)?;
         let time = parse_device_time(text, device_offset)
             .ok_or_else(|| Rejected::BadTime(text.to_owned()))?;
+        if !time_in_range(&time) {
+            return Err(Rejected::OutOfRange(text.to_owned()));
+        }
         let major = self.major.unwrap_or(0);
         let minor = self.minor.unwrap_or(0);
         // Keep leading zeros: "00042" and "42" are different people (docs/isapi.md#answers).
@@ -365,6 +388,49 @@ mod tests {
             raw.normalise(&dev, off(0), &c),
             Err(Rejected::BadTime(_))
         ));
+    }
+
+    #[test]
+    fn times_outside_years_1_to_9999_in_any_zone_are_out_of_range() {
+        let c = Classifier::default();
+        let dev: Arc<str> = Arc::from("d");
+        let item = |time: &str| {
+            let raw: RawEvent = serde_json::from_value(serde_json::json!(
+                {"major": 5, "minor": 75, "employeeNoString": "1", "serialNo": 9, "time": time}
+            ))
+            .unwrap();
+            raw.normalise(&dev, off(6), &c)
+        };
+        for text in [
+            "0000-06-01T10:00:00+00:00",
+            "0000-12-31T23:59:59Z",
+            // Year 1 and 9999 on the wall clock, outside them in UTC or a day's conversion away.
+            "0001-01-01T03:00:00+06:00",
+            "0001-01-01T20:00:00-02:00",
+            "9999-12-31T20:00:00-05:00",
+            "9999-12-31T10:00:00+06:00",
+            "9999-12-31 10:00:00",
+        ] {
+            assert_eq!(
+                item(text),
+                Err(Rejected::OutOfRange(text.to_owned())),
+                "{text}"
+            );
+        }
+        for text in [
+            "0001-01-02T00:00:00Z",
+            "0001-06-01T10:00:00+06:00",
+            "9999-06-01T10:00:00+06:00",
+            "9999-12-30T23:59:59Z",
+            "2026-07-16T19:24:29-05:00",
+        ] {
+            assert!(item(text).is_ok(), "{text}");
+        }
+        // The edge is the UTC day, whatever the offset says.
+        let t = |s: &str| DateTime::parse_from_rfc3339(s).unwrap();
+        assert!(time_in_range(&t("9999-12-31T05:00:00+06:00")));
+        assert!(!time_in_range(&t("9999-12-31T00:00:00Z")));
+        assert!(!time_in_range(&t("0001-01-02T05:00:00+06:00")));
     }
 
     #[test]

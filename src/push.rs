@@ -98,6 +98,8 @@ pub enum PushError {
     BadTime(String),
     #[error("the event time {0:?} has no UTC offset and the device's offset is not known")]
     NeedsOffset(String),
+    #[error("the event time {0:?} is outside the years 1 to 9999 (a clock gone wrong)")]
+    TimeOutOfRange(String),
 }
 
 impl PushError {
@@ -114,6 +116,7 @@ impl PushError {
             PushError::NoTime => "no_time",
             PushError::BadTime(_) => "bad_time",
             PushError::NeedsOffset(_) => "needs_offset",
+            PushError::TimeOutOfRange(_) => "time_out_of_range",
         }
     }
 }
@@ -395,6 +398,7 @@ fn from_envelope(
         .map_err(|r| match r {
             Rejected::NoTime => PushError::NoTime,
             Rejected::BadTime(t) => PushError::BadTime(t),
+            Rejected::OutOfRange(t) => PushError::TimeOutOfRange(t),
         })?;
     Ok(PushOutcome::Event(Box::new(PushedEvent {
         event,
@@ -713,6 +717,41 @@ mod tests {
         let bare = r#"{"dateTime": "2026-07-16T19:24:29-05:00", "AccessControllerEvent": {"majorEventType": 5, "subEventType": 75}}"#;
         let e = event_of(parse(None, bare.as_bytes())).event;
         assert_eq!((e.serial_no, e.is_punch), (None, false));
+    }
+
+    #[test]
+    fn times_outside_years_1_to_9999_are_typed_errors() {
+        // A terminal whose clock reads year 0000, or year 1 / 9999 with an offset that takes it out of them.
+        for time in [
+            "0000-06-01T10:00:00-05:00",
+            "0001-01-01T03:00:00+06:00",
+            "9999-12-31T20:00:00-05:00",
+        ] {
+            let body = CAPTURE.replace("2026-07-16T19:24:29-05:00", time);
+            assert_eq!(
+                parse(None, body.as_bytes()),
+                Err(PushError::TimeOutOfRange(time.into())),
+                "{time}"
+            );
+            // The same wall clock without an offset, read in the device's (-05:00).
+            let naive = time.get(..19).unwrap_or(time);
+            let body = CAPTURE.replace("2026-07-16T19:24:29-05:00", naive);
+            assert_eq!(
+                parse_push_body(
+                    None,
+                    body.as_bytes(),
+                    &dev(),
+                    off(-5),
+                    &Classifier::default()
+                ),
+                Err(PushError::TimeOutOfRange(naive.into())),
+                "{naive}"
+            );
+        }
+        assert_eq!(
+            PushError::TimeOutOfRange(String::new()).reason(),
+            "time_out_of_range"
+        );
     }
 
     #[test]

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use attendance_sync::error::{excerpt, IsapiStatus, LockInfo};
-use attendance_sync::event::{parse_device_time, Classifier, RawEvent, Rejected};
+use attendance_sync::event::{parse_device_time, time_in_range, Classifier, RawEvent, Rejected};
 use attendance_sync::isapi::search::{parse_page, ACS_EVENT_PATH};
 use attendance_sync::isapi::status::{parse_status, parse_user_check};
 use attendance_sync::isapi::system::{parse_clock_answer, posix_tz_offset, TIME_PATH};
@@ -106,6 +106,7 @@ fn assert_normalised(
     match (raw.normalise(device, offset, classifier), time) {
         (Ok(event), Some(text)) => {
             assert_eq!(parse_device_time(&text, offset), Some(event.time));
+            assert!(time_in_range(&event.time), "{text}");
             assert_eq!(event.serial_no, serial);
             assert_eq!(&*event.device, "fuzz");
         }
@@ -113,6 +114,11 @@ fn assert_normalised(
         (Err(Rejected::BadTime(bad)), Some(text)) => {
             assert_eq!(bad, text);
             assert_eq!(parse_device_time(&text, offset), None);
+        }
+        (Err(Rejected::OutOfRange(bad)), Some(text)) => {
+            assert_eq!(bad, text);
+            let time = parse_device_time(&text, offset).expect("an out-of-range time parses");
+            assert!(!time_in_range(&time), "{text}");
         }
         (outcome, time) => panic!("{outcome:?} for time {time:?}"),
     }

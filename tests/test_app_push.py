@@ -1,6 +1,7 @@
 """The plain push rules (attendance_sync.logic.push): Sync Mode, tokens, the gap rule, the terminal's values."""
 
 import re
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -94,3 +95,68 @@ def test_retry_after():
 	assert L.retry_after(60, 120.0) == 60
 	assert L.retry_after(60, 179.5) == 1
 	assert L.retry_after(60, 150.2) == 29
+
+
+# --- what a push is trusted with (issue 17) ------------------------------------------------------------------
+
+NOW = datetime(2026, 7, 16, 12, 0)
+SYNC_START = datetime(2026, 7, 1)
+
+
+def test_pushed_times_are_bounded_by_sync_start_and_the_device_clock():
+	bounds = L.time_bounds(NOW, SYNC_START, None)
+	assert bounds.outside(SYNC_START) is None
+	assert bounds.outside(NOW + L.PUSH_CLOCK_TOLERANCE) is None
+	assert bounds.outside(SYNC_START - timedelta(seconds=1)) == L.BEFORE_SYNC_START
+	assert bounds.outside(NOW + L.PUSH_CLOCK_TOLERANCE + timedelta(seconds=1)) == L.AFTER_DEVICE_CLOCK
+	assert bounds.outside(datetime(9999, 6, 1)) == L.AFTER_DEVICE_CLOCK
+	assert bounds.outside(datetime(1, 6, 1)) == L.BEFORE_SYNC_START
+	assert "Sync Start" in bounds.explain(L.BEFORE_SYNC_START, "2026-06-30T10:00:00+06:00")
+	assert "clock" in bounds.explain(L.AFTER_DEVICE_CLOCK, "2099-01-01T10:00:00+06:00")
+
+
+def test_a_measured_clock_skew_ahead_widens_the_bound_and_one_behind_does_not_narrow_it():
+	ahead = L.time_bounds(NOW, SYNC_START, 3 * 86400)
+	assert ahead.latest == NOW + timedelta(days=3) + L.PUSH_CLOCK_TOLERANCE
+	behind = L.time_bounds(NOW, SYNC_START, -3 * 86400)
+	assert behind.latest == NOW + L.PUSH_CLOCK_TOLERANCE
+	# Without a Sync Start (a record saved before the field was filled in): a year back.
+	assert L.time_bounds(NOW, None, None).earliest == NOW - L.PUSH_LOOKBACK_WITHOUT_SYNC_START
+
+
+@pytest.mark.parametrize(
+	"last,serial,within",
+	[
+		(500, 501, True),
+		(500, 500 + L.MAX_SERIAL_JUMP, True),
+		(500, 500 + L.MAX_SERIAL_JUMP + 1, False),  # forged or garbled: not without confirmation
+		(500, 3, True),  # a restarted counter
+		(None, 10**6, True),  # nothing known yet
+		(None, L.MAX_SERIAL + 1, False),  # beyond what any terminal counts
+		(L.MAX_SERIAL, L.MAX_SERIAL + 1, False),
+	],
+)
+def test_serials_within_reach(last, serial, within):
+	assert L.serial_within_reach(last, serial) is within
+
+
+def test_a_far_serial_is_confirmed_by_a_stored_event_within_reach_below_it():
+	assert L.confirming_serials(5_000_001) == (5_000_001 - L.MAX_SERIAL_JUMP, 5_000_000)
+	assert L.confirming_serials(10) == (0, 9)
+
+
+def test_tokens_are_redacted_from_any_log_text():
+	token = L.new_token()
+	text = (
+		f"<Request 'http://erp.example.com/api/method/attendance_sync.api.push?token={token}' [POST]>\n"
+		f"{{'QUERY_STRING': 'token={token}', 'RAW_URI': '/x?a=1&token={token}&b=2'}}\n"
+		f"ImmutableMultiDict([('token', '{token}')]) {{\"token\": \"{token}\"}} TOKEN = {token}\n"
+		f"bare {token} end"
+	)
+	redacted = L.redact_tokens(text, [L.token_prefix(token)])
+	assert token not in redacted
+	assert token[:8] not in redacted
+	assert "&b=2" in redacted and "bare <redacted> end" in redacted
+	# Without the prefix, the assignments alone are still redacted; other text is left as it is.
+	assert L.redact_tokens(f"?token={token}&x=1") == "?token=<redacted>&x=1"
+	assert L.redact_tokens("push_token_hash tokens token=short") == "push_token_hash tokens token=short"

@@ -550,6 +550,8 @@ def _fetch_and_store(
 	fetched = punch_rows(result.events)
 	rows = list(fetched.rows)
 	pages, exchanges, events = result.stats.pages, result.stats.exchanges, fetched.events
+	# Records the terminal answered that could not be read (the core's rejected items, times no zone can hold).
+	unreadable = result.stats.rejected_items + fetched.unreadable
 	serial_mode = since is not None and bool(result.serial_mode)
 	confirmed = True
 
@@ -587,6 +589,7 @@ def _fetch_and_store(
 			pages += result.stats.pages
 			exchanges += result.stats.exchanges
 			events += again.events
+			unreadable += result.stats.rejected_items + again.unreadable
 			if reset is None:
 				reset = restart()
 		else:
@@ -598,7 +601,14 @@ def _fetch_and_store(
 		anchored = False
 	if reset is not None:
 		extra.update({"counter_reset": reset.kind, "counter_reset_details": reset.details})
-	extra.update({"pages": pages, "exchanges": exchanges, "serial_mode": int(serial_mode)})
+	extra.update(
+		{
+			"pages": pages,
+			"exchanges": exchanges,
+			"serial_mode": int(serial_mode),
+			"unreadable_records": unreadable,
+		}
+	)
 
 	new_rows = store_punches(rows, log_name)
 	counts.fetched = events

@@ -14,6 +14,7 @@ stricter than HRMS's own duplicate check (employee, time, log type): two termina
 same second make one check-in.
 """
 
+import dataclasses
 import hashlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -30,10 +31,14 @@ DUPLICATE = "Duplicate"
 UNMAPPED = "Unmapped"
 INACTIVE = "Inactive Employee"
 FAILED = "Failed"
-STATUSES = (PENDING, CHECKED_IN, DUPLICATE, UNMAPPED, INACTIVE, FAILED)
-# Processed rows that retention may prune; Unmapped and Failed stay until someone resolves them.
-PRUNABLE_STATUSES = (CHECKED_IN, DUPLICATE, INACTIVE)
-# Rows a Reprocess may send back to Pending: everything that did not become a check-in.
+# An event kept as a record of what a terminal sent, never a check-in: a pushed time outside what the device can
+# have recorded (before Sync Start, after its clock). Never Pending, never reprocessed, never holding a cursor.
+UNREADABLE = "Unreadable"
+STATUSES = (PENDING, CHECKED_IN, DUPLICATE, UNMAPPED, INACTIVE, FAILED, UNREADABLE)
+# Rows that retention may prune; Unmapped and Failed stay until someone resolves them. (An Unreadable row's
+# Time is when the site received it.)
+PRUNABLE_STATUSES = (CHECKED_IN, DUPLICATE, INACTIVE, UNREADABLE)
+# Rows a Reprocess may send back to Pending: everything that did not become a check-in and could.
 REPROCESSABLE_STATUSES = (DUPLICATE, UNMAPPED, INACTIVE, FAILED)
 
 PUNCH_DIRECTIONS = ("From device", "IN", "OUT", "None")
@@ -155,11 +160,19 @@ class PunchRow:
 		return tuple(getattr(self, f) for f in self.FIELDS)
 
 
+def unreadable_row(row: PunchRow, reason: str, received: datetime) -> PunchRow:
+	"""`row` kept as Unreadable: its reason, and Time the site's `received` (the terminal's time, which the site
+	does not trust, stays in Device Time; the key stays, so the event sent again is a duplicate)."""
+	return dataclasses.replace(row, status=UNREADABLE, reason=reason, time=received)
+
+
 @dataclass(frozen=True)
 class FetchedPunches:
 	rows: list[PunchRow]
 	events: int
 	skipped_not_punch: int
+	# Punch events whose time could not be placed in the site's time zone: skipped, never stored.
+	unreadable: int = 0
 
 
 def punch_rows(
@@ -177,11 +190,26 @@ def punch_rows(
 	"""
 	rows: dict[str, PunchRow] = {}
 	occurrences: Counter[str] = Counter()
-	total = skipped = 0
+	total = skipped = unreadable = 0
 	for event in events:
 		total += 1
 		if not event.is_punch:
 			skipped += 1
+			continue
+		# The core hands out only times a day inside the years 1 to 9999, which every zone can hold; a time that
+		# cannot be read or placed in the site's zone all the same is skipped, never half stored. (A zone setting
+		# that cannot be used is the configuration's error, raised.)
+		try:
+			when = event.time
+		except ValueError:
+			unreadable += 1
+			continue
+		try:
+			site_time = to_site_naive(
+				reinterpret_in_zone(when, reinterpret_zone) if reinterpret_zone else when, site_tz
+			)
+		except OverflowError:
+			unreadable += 1
 			continue
 		occurrence = 0
 		if event.serial_no is None:
@@ -201,10 +229,8 @@ def punch_rows(
 			device_user_id=user_id,
 			name_on_device=event.name,
 			card_no=event.card_no,
-			time=to_site_naive(
-				reinterpret_in_zone(event.time, reinterpret_zone) if reinterpret_zone else event.time, site_tz
-			),
-			device_time=event.time.isoformat(timespec="seconds"),
+			time=site_time,
+			device_time=when.isoformat(timespec="seconds"),
 			log_type=log_type_for(direction, event.log_type),
 			verify_method=event.verify_method,
 			major=int(event.major),
@@ -212,7 +238,9 @@ def punch_rows(
 			status=PENDING if user_id else UNMAPPED,
 			reason=None if user_id else _("The event carries no employee number (card or stranger event)"),
 		)
-	return FetchedPunches(rows=list(rows.values()), events=total, skipped_not_punch=skipped)
+	return FetchedPunches(
+		rows=list(rows.values()), events=total, skipped_not_punch=skipped, unreadable=unreadable
+	)
 
 
 @dataclass(frozen=True)

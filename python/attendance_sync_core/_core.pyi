@@ -91,6 +91,10 @@ class Device:
 
 @final
 class Event:
+	"""One access event. `time` is aware, in the offset the device reported, and always at least a day inside the
+	years 1 to 9999 (UTC), so it converts to any time zone; a record outside them is rejected by the core
+	(`FetchStats.rejected_items`, `PushError` `time_out_of_range`)."""
+
 	device: str
 	serial_no: int | None
 	employee_no: str | None
@@ -112,6 +116,7 @@ class FetchStats:
 	bytes: int
 	seconds: float
 	windows: int
+	# Records that could not become events: no time, an unreadable one, or one outside the years 1 to 9999.
 	rejected_items: int
 	outside_window: int
 	def as_dict(self) -> dict[str, Any]: ...
@@ -259,6 +264,7 @@ _PushErrorReason: TypeAlias = Literal[
 	"no_time",
 	"bad_time",
 	"needs_offset",
+	"time_out_of_range",
 ]
 
 class PushError(ValueError):

@@ -34,6 +34,7 @@ from attendance_sync.attendance_sync import push as push_site
 from attendance_sync.attendance_sync.testing import AttendanceSyncTestCase
 from attendance_sync.logic import punches as P
 from attendance_sync.logic import push as L
+from attendance_sync.logic.timezones import site_naive_to_aware
 
 BOUNDARY = "MIME_boundary"
 
@@ -104,7 +105,9 @@ def multipart(part: str, payload: bytes, picture: bytes | None = None) -> tuple[
 	return body, f"multipart/form-data; boundary={BOUNDARY}"
 
 
-class TestPush(AttendanceSyncTestCase):
+class PushCase(AttendanceSyncTestCase):
+	"""The site on a loopback port, no push job left over, and the helpers the push tests share."""
+
 	def setUp(self) -> None:
 		super().setUp()
 		self.site = SiteServer(frappe.local.site)
@@ -167,6 +170,8 @@ class TestPush(AttendanceSyncTestCase):
 		self.assertEqual(status, expected, answer)
 		self.assertIs(answer["message"]["ok"], False, answer)
 
+
+class TestPush(PushCase):
 	# --- the endpoint ------------------------------------------------------------------------------------
 
 	def test_each_body_shape_is_stored_once(self):
@@ -510,3 +515,237 @@ class TestPush(AttendanceSyncTestCase):
 		self.assertFalse(refused["written"])
 		self.assertEqual(frappe.db.get_value(common.DEVICE, other, "auth_blocked"), 1)
 		self.assertEqual(sim.stats()["failed_logins"], 1)
+
+
+def at_time(serial: int, when: str, **inner: Any) -> bytes:
+	"""A terminal's notification of serial `serial` whose `dateTime` is `when`, as JSON."""
+	return json.dumps({**notification(serial, **inner), "dateTime": when}).encode()
+
+
+class TestPushTrust(PushCase):
+	"""What the endpoint does with what it cannot read or trust (issue 17): times no zone can hold, bodies Frappe
+	cannot parse, a disabled device, times and serials the device cannot have recorded."""
+
+	def error_logs(self, device: str) -> list[Any]:
+		frappe.db.rollback()
+		return frappe.get_all(
+			"Error Log",
+			filters={"reference_doctype": common.DEVICE, "reference_name": device},
+			fields=["method", "error"],
+		)
+
+	def assert_no_log_holds(self, token: str) -> None:
+		"""No Error Log holds `token`, Frappe's deferred snapshots of failed requests included."""
+		from frappe.deferred_insert import save_to_db
+
+		save_to_db()
+		frappe.db.commit()
+		held = frappe.db.sql(
+			"select name, method from `tabError Log` where error like %(t)s or method like %(t)s",
+			{"t": f"%{token}%"},
+		)
+		self.assertEqual(held, (), "an Error Log holds the push token")
+
+	# --- 6: times outside the years 1 to 9999 ------------------------------------------------------------
+
+	def test_pushed_times_no_zone_can_hold_are_unreadable_and_the_device_keeps_pushing(self):
+		device, token = self.push_device()
+		# Year 0000, and year 1 / 9999 with an offset that takes the instant out of those years.
+		for serial, when in (
+			(1201, "0000-06-01T10:00:00+00:00"),
+			(1202, "0001-01-01T03:00:00+06:00"),
+			(1203, "9999-12-31T20:00:00-05:00"),
+		):
+			status, answer, _headers = self.post(token, at_time(serial, when))
+			self.assertEqual(status, 200, answer)
+			self.assertEqual(
+				answer["message"], {"ok": True, "result": "unreadable", "reason": "time_out_of_range"}
+			)
+		self.assertEqual(self.punch_count(device), 0)
+		logs = self.error_logs(device)
+		self.assertEqual(len(logs), 3, logs)
+		self.assertTrue(all("time_out_of_range" in log.method for log in logs), logs)
+		# Year 1 and 9999 that Python holds: times the device cannot have recorded, kept as Unreadable rows.
+		for serial, when, reason in (
+			(1204, "0001-06-01T10:00:00+06:00", L.BEFORE_SYNC_START),
+			(1205, "9999-06-01T10:00:00+06:00", L.AFTER_DEVICE_CLOCK),
+		):
+			status, answer, _headers = self.post(token, at_time(serial, when))
+			self.assertEqual(
+				(status, answer["message"]), (200, {"ok": True, "result": "unreadable", "reason": reason})
+			)
+		kept = {p.serial_no: p for p in self.punches(device)}
+		self.assertEqual(sorted(kept), [1204, 1205])
+		for punch in kept.values():
+			self.assertEqual(punch.status, P.UNREADABLE)
+			# Time is when the site received it: a time the database holds, never year 1 or 9999.
+			self.assertIsNotNone(punch.time)
+			self.assertLessEqual(punch.time, frappe.utils.now_datetime())
+		self.assertEqual(kept[1205].device_time, "9999-06-01T10:00:00+06:00")
+		# The device goes on: the next punch is stored and moves Last Pushed Serial No.
+		status, answer, _headers = self.post(token, json.dumps(notification(1206)).encode())
+		self.assertEqual((status, answer["message"]), (200, {"ok": True, "result": "stored"}))
+		self.assertEqual(frappe.db.get_value(common.DEVICE, device, "last_push_serial"), 1206)
+		self.assert_no_log_holds(token)
+
+	def test_a_search_answering_times_no_zone_can_hold_skips_them_and_keeps_syncing(self):
+		sim = self.start_simulator(1, days=1, events_per_day=4)[0]
+		device = self.make_device(sim)
+		sim.add_events(1, at="0000-06-01T10:00:00+00:00")
+		sim.add_events(1, at="9999-12-31T22:00:00-05:00")
+		# A firmware whose filter lets the nearest records outside the window through: those two, every search.
+		sim.set_faults(outside_window=True)
+		for _run in range(2):
+			result = jobs.sync_device(device)
+			self.assertEqual(result.get("status"), "Success", result)
+			self.assertEqual(frappe.db.get_value(common.LOG, result["log"], "unreadable_records"), 2)
+		punches = self.punches(device)
+		self.assertTrue(punches)
+		self.assertTrue(all(p.time and 2000 < p.time.year < 9999 for p in punches), punches)
+		self.assertEqual(frappe.db.get_value(common.DEVICE, device, "last_sync_status"), "Success")
+
+	# --- 7: bodies Frappe cannot parse, and the token in logs ------------------------------------------------
+
+	def test_bodies_frappe_cannot_parse_are_answered_by_the_endpoint_and_no_log_keeps_the_token(self):
+		device, token = self.push_device()
+		cut = json.dumps(notification(1301)).encode()[:100]
+		cases = [
+			(cut, "json"),
+			(b"null", "not_object"),
+			(b'"text"', "not_object"),
+			(b"5", "not_object"),
+			(b"\xff\xfe not text", "json"),
+		]
+		for body, reason in cases:
+			# Labelled application/json: Frappe parses it before any method runs.
+			status, answer, _headers = self.post(token, body, "application/json")
+			self.assertEqual(status, 200, answer)
+			self.assertEqual(answer["message"], {"ok": True, "result": "unreadable", "reason": reason})
+		# Such a body with no token, or a wrong one, is refused like any other.
+		self.assert_refused(*self.post(None, cut)[:2], 401)
+		self.assert_refused(*self.post(L.new_token(), cut)[:2], 401)
+		self.assertEqual(self.punch_count(device), 0)
+		self.assertEqual(len(self.error_logs(device)), len(cases))
+		self.assert_no_log_holds(token)
+		# Whatever logs a request: its URL, form or query in an Error Log is kept without the token.
+		frappe.log_error(
+			title="a failed request",
+			message=(
+				f"request = <Request 'http://site/api/method/attendance_sync.api.push?token={token}' [POST]>\n"
+				f"environ = {{'QUERY_STRING': 'token={token}', 'RAW_URI': '/x?a=1&token={token}'}}\n"
+				f"args = ImmutableMultiDict([('token', '{token}')])\nseen = {token}"
+			),
+		)
+		frappe.db.commit()
+		self.assert_no_log_holds(token)
+
+	# --- 8: a disabled device ------------------------------------------------------------------------------
+
+	def set_enabled(self, device: str, enabled: int) -> None:
+		doc = frappe.get_doc(common.DEVICE, device)
+		doc.enabled = enabled
+		doc.save()
+		frappe.db.commit()
+
+	def test_a_disabled_device_is_refused_and_its_punches_wait_until_it_is_enabled(self):
+		device, token = self.push_device()
+		self.make_employee("9001")
+		status, answer, _headers = self.post(token, json.dumps(notification(1401)).encode())
+		self.assertEqual((status, answer["message"]["result"]), (200, "stored"))
+		self.set_enabled(device, 0)
+		heartbeat = json.dumps({"eventType": "videoloss", "eventState": "inactive"}).encode()
+		for body in (json.dumps(notification(1402)).encode(), heartbeat):
+			self.assert_refused(*self.post(token, body)[:2], 401)
+		self.assertEqual([p.serial_no for p in self.punches(device)], [1401])
+		# The site-wide job (queued by the first push) leaves a disabled device's punches alone.
+		self.run_worker("short")
+		self.assertEqual([p.status for p in self.punches(device)], [P.PENDING])
+		self.assertEqual(self.checkins(device), [])
+		# Enabled again: the token works, and the terminal's next word (a heartbeat) checks its punches in.
+		self.set_enabled(device, 1)
+		status, answer, _headers = self.post(token, heartbeat)
+		self.assertEqual((status, answer["message"]["result"]), (200, "heartbeat"))
+		self.assertEqual(len(self.push_jobs()), 1)
+		self.run_worker("short")
+		self.assertEqual([p.status for p in self.punches(device)], [P.CHECKED_IN])
+		self.assertEqual(self.assert_checkins_exactly_once(device), 1)
+
+	# --- 10: times and serials the device cannot have recorded ---------------------------------------------
+
+	def test_pushed_times_the_device_cannot_have_recorded_are_kept_unreadable(self):
+		device, token = self.push_device()
+		self.make_employee("9001")
+		self.assertEqual(
+			self.post(token, json.dumps(notification(1500)).encode())[1]["message"]["result"], "stored"
+		)
+		tz = timezone(timedelta(hours=6))
+		sync_start = frappe.utils.get_datetime(frappe.db.get_value(common.DEVICE, device, "sync_start"))
+		future = (datetime.now(tz) + timedelta(days=3)).replace(microsecond=0).isoformat()
+		past = (
+			site_naive_to_aware(sync_start - timedelta(days=1), common.site_time_zone())
+			.astimezone(tz)
+			.isoformat()
+		)
+		for serial, when, reason in (
+			(1501, future, L.AFTER_DEVICE_CLOCK),
+			(1502, past, L.BEFORE_SYNC_START),
+		):
+			status, answer, _headers = self.post(token, at_time(serial, when))
+			self.assertEqual(
+				(status, answer["message"]), (200, {"ok": True, "result": "unreadable", "reason": reason})
+			)
+			# Sent again: the key turns it away like any other.
+			status, answer, _headers = self.post(token, at_time(serial, when))
+			self.assertEqual(answer["message"], {"ok": True, "result": "duplicate"})
+		# They move no cursor: Last Pushed Serial No stays at the last trusted event.
+		self.assertEqual(frappe.db.get_value(common.DEVICE, device, "last_push_serial"), 1500)
+		unreadable = self.punches(device, status=P.UNREADABLE)
+		self.assertEqual(sorted(p.serial_no for p in unreadable), [1501, 1502])
+		for punch in unreadable:
+			self.assertIn("kept as Unreadable", punch.reason)
+		self.run_worker("short")
+		# Never a check-in, never sent back to Pending by a Reprocess.
+		jobs.reprocess([p.name for p in unreadable])
+		statuses = {p.serial_no: p.status for p in self.punches(device)}
+		self.assertEqual(statuses, {1500: P.CHECKED_IN, 1501: P.UNREADABLE, 1502: P.UNREADABLE})
+		self.assertEqual(self.assert_checkins_exactly_once(device), 1)
+		# A device whose search measured its clock 4 days ahead: a punch 3 days ahead is one it can have recorded.
+		log = frappe.get_doc(
+			{
+				"doctype": common.LOG,
+				"device": device,
+				"trigger": jobs.SCHEDULED,
+				"status": "Success",
+				"clock_skew_seconds": 4 * 86400,
+			}
+		).insert(ignore_permissions=True)
+		frappe.db.set_value(common.DEVICE, device, "last_sync_log", log.name)
+		frappe.db.commit()
+		status, answer, _headers = self.post(token, at_time(1503, future))
+		self.assertEqual((status, answer["message"]), (200, {"ok": True, "result": "stored"}))
+		self.assertEqual(frappe.db.get_value(common.DEVICE, device, "last_push_serial"), 1503)
+
+	def test_a_serial_far_beyond_the_last_known_one_does_not_move_last_push_serial(self):
+		device, token = self.push_device()
+
+		def push(serial: int) -> str:
+			return self.post(token, json.dumps(notification(serial)).encode())[1]["message"]["result"]
+
+		def last() -> int:
+			frappe.db.rollback()
+			return frappe.db.get_value(common.DEVICE, device, "last_push_serial")
+
+		self.assertEqual(push(500), "stored")
+		# One forged or garbled serial: stored like any punch, but the cursor stays.
+		self.assertEqual(push(500 + L.MAX_SERIAL_JUMP + 1), "stored")
+		self.assertEqual(last(), 500)
+		self.assertEqual(push(501), "stored")
+		self.assertEqual(last(), 501)
+		# Beyond what any terminal counts: never.
+		self.assertEqual(push(L.MAX_SERIAL + 1), "stored")
+		self.assertEqual(last(), 501)
+		# A real jump (a long silence): the next push confirms the first, and the cursor follows.
+		self.assertEqual(push(5_000_000), "stored")
+		self.assertEqual(last(), 501)
+		self.assertEqual(push(5_000_001), "stored")
+		self.assertEqual(last(), 5_000_001)
