@@ -26,21 +26,29 @@ all rows that pass are reserved in one step per series key (the `tabSeries` row 
 `getseries` moves it by 1), in row order, so names come out as the loop would give them. The rows are written
 in multi-row INSERTs (`common.insert_rows`).
 
-Not run (see docs/frappe.md, "Bulk insert"): `doc_events` hooks of any app on Employee Checkin (including the
-generic "*" ones of frappe and erpnext), Server Scripts, Notifications, Webhooks, Assignment / Energy Point
-Rules, Milestone Trackers, the realtime list update, global search. `unsupported_reason()` says when one of them
-is configured for Employee Checkin (or the controller, its naming or its global search is not the one this
-module reproduces); the check-in step then uses `doc.insert()`.
+Hooks (see docs/frappe.md, "Bulk insert"): `doc_events` run by `insert()` (`INSERT_EVENTS`) are looked up as
+`insert()` looks them up (`frappe.get_doc_hooks`). Frappe's and ERPNext's own hooks on every doctype ("*",
+`STAR_HOOKS`) are each either run (once per written batch, where their effect depends on the doctype alone) or
+shown not to act on Employee Checkin on this site, by the same condition they test; where that condition holds,
+the bulk insert declines. Any other hook on an insert event, of every doctype or of Employee Checkin, makes it
+decline, naming the hook. Server Scripts, Notifications, Webhooks and Document Naming Rules on Employee Checkin
+make it decline too; the realtime list update and global search are not run. `unsupported_reason()` says why it
+declines; the check-in step then uses `doc.insert()`.
+
+A row whose INSERT clashes with a stored row (its name taken, the series being behind the table, or a unique
+value) is not written with the others: the batch's multi-row write is undone and its rows written one at a time
+(`Checkins.write_one`), each under a savepoint, so that row alone fails, with the exception `insert()` raises.
 """
 
 import functools
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
 import frappe
+from frappe import _
 from frappe.desk.form.document_follow import follow_document
 from frappe.model.naming import NamingSeries, parse_naming_series, validate_name
 from frappe.model.utils.link_count import notify_link_count
@@ -53,6 +61,7 @@ from attendance_sync.attendance_sync.common import QUERY_CHUNK, chunks, insert_r
 
 DOCTYPE = "Employee Checkin"
 SAVEPOINT = "attendance_sync_bulk_checkin"
+WRITE_SAVEPOINT = "attendance_sync_bulk_write"
 # The names HRMS 15's `EmployeeCheckin.validate` uses, in order: the steps this module runs one by one. Another
 # validate (a newer HRMS, or an app's override) may do more, so bulk declines it.
 VALIDATE_NAMES = (
@@ -76,15 +85,25 @@ LIFECYCLE_METHODS = (
 	"db_insert",
 	"set_new_name",
 )
-# What runs on an insert when configured for the doctype: (DocType, its doctype field, filters of live rows).
+# What runs on an insert when configured for the doctype, outside `doc_events`: (DocType, its doctype field,
+# filters of live rows).
 CONFIGURED_ON_DOCTYPE = (
 	("Server Script", "reference_doctype", {"disabled": 0, "script_type": "DocType Event"}),
 	("Notification", "document_type", {"enabled": 1}),
 	("Webhook", "webhook_doctype", {"enabled": 1}),
 	("Document Naming Rule", "document_type", {"disabled": 0}),
-	("Assignment Rule", "document_type", {"disabled": 0}),
-	("Energy Point Rule", "reference_doctype", {"enabled": 1}),
-	("Milestone Tracker", "document_type", {"disabled": 0}),
+)
+# The events whose `doc_events` hooks `insert()` runs (through `run_method`), in its order.
+INSERT_EVENTS = (
+	"before_insert",
+	"before_naming",
+	"autoname",
+	"before_validate",
+	"validate",
+	"before_save",
+	"after_insert",
+	"on_update",
+	"on_change",
 )
 _MEMO = "attendance_sync_shifts_for_date"
 # Days either side of a row's date whose shift rows the batch reads ahead: HRMS looks at the shifts of the day
@@ -120,6 +139,111 @@ class BulkInsertUnsupported(frappe.ValidationError):
 	pass
 
 
+class WriteClash(Exception):
+	"""A row of a multi-row write clashed with a stored row (a primary or unique key); nothing of it was written."""
+
+
+def _workflow(meta: Any) -> str | None:
+	# process_workflow_actions returns at once for a doctype without an active Workflow (get_workflow_name).
+	if frappe.db.exists("Workflow", {"document_type": DOCTYPE, "is_active": 1}):
+		return "a Workflow is active on it"
+	return None
+
+
+def _attach_fields(meta: Any) -> str | None:
+	# attach_files_to_document only looks at the doctype's Attach and Attach Image fields.
+	fields = [df.fieldname for df in meta.get("fields", {"fieldtype": ["in", ["Attach", "Attach Image"]]})]
+	return f"it has Attach fields ({', '.join(fields)})" if fields else None
+
+
+def _assignment_rules(meta: Any) -> str | None:
+	# apply and update_due_date act through the doctype's enabled Assignment Rules only.
+	if frappe.db.exists("Assignment Rule", {"document_type": DOCTYPE, "disabled": 0}):
+		return "an Assignment Rule is set on it"
+	return None
+
+
+def _user_types(meta: Any) -> str | None:
+	# apply_permissions_for_non_standard_user_type acts on the doctype a non-standard User Type applies user
+	# permissions on (get_non_standard_user_types) only.
+	if frappe.db.exists("User Type", {"is_standard": 0, "apply_user_permission_on": DOCTYPE}):
+		return "a non-standard User Type applies user permissions on it"
+	return None
+
+
+def _search_index(meta: Any) -> str | None:
+	# update_doc_index acts on the doctypes of the `sqlite_search` classes' INDEXABLE_DOCTYPES only.
+	for path in frappe.get_hooks("sqlite_search") or []:
+		if DOCTYPE in (getattr(frappe.get_attr(path), "INDEXABLE_DOCTYPES", None) or {}):
+			return f"the search index {path} indexes it"
+	return None
+
+
+def _energy_point_rules(meta: Any) -> str | None:
+	# process_energy_points applies the doctype's enabled Energy Point Rules only.
+	if frappe.db.exists("Energy Point Rule", {"reference_doctype": DOCTYPE, "enabled": 1}):
+		return "an Energy Point Rule is set on it"
+	return None
+
+
+def _milestone_trackers(meta: Any) -> str | None:
+	# evaluate_milestone applies the doctype's enabled Milestone Trackers only.
+	if frappe.db.exists("Milestone Tracker", {"document_type": DOCTYPE, "disabled": 0}):
+		return "a Milestone Tracker is set on it"
+	return None
+
+
+def _service_level_agreements(meta: Any) -> str | None:
+	# ERPNext's apply returns for a doctype no Service Level Agreement names (whether enabled or not).
+	if frappe.db.exists("Service Level Agreement", {"document_type": DOCTYPE}):
+		return "a Service Level Agreement is set on it"
+	return None
+
+
+def _company_field(meta: Any) -> str | None:
+	# ERPNext's check_for_running_deletion_job returns for a doctype without a company field.
+	return "it has a company field" if meta.has_field("company") else None
+
+
+# Frappe's and ERPNext's own doc_events on every doctype ("*") for the events an insert runs, and what the bulk
+# insert does about each: None, it runs the hook once per written batch (its effect depends on the doctype
+# alone); otherwise the condition under which the hook acts on Employee Checkin, where the bulk insert declines
+# (the hook returns without doing anything when the condition does not hold). Any other "*" hook on an insert
+# event makes the bulk insert decline.
+STAR_HOOKS: dict[tuple[str, str], Callable[[Any], str | None] | None] = {
+	# Deletes the cached notification count of the doctype (when the notification config names it).
+	("on_update", "frappe.desk.notifications.clear_doctype_notifications"): None,
+	(
+		"on_update",
+		"frappe.workflow.doctype.workflow_action.workflow_action.process_workflow_actions",
+	): _workflow,
+	("on_update", "frappe.core.doctype.file.utils.attach_files_to_document"): _attach_fields,
+	("on_update", "frappe.automation.doctype.assignment_rule.assignment_rule.apply"): _assignment_rules,
+	(
+		"on_update",
+		"frappe.automation.doctype.assignment_rule.assignment_rule.update_due_date",
+	): _assignment_rules,
+	(
+		"on_update",
+		"frappe.core.doctype.user_type.user_type.apply_permissions_for_non_standard_user_type",
+	): _user_types,
+	("on_update", "frappe.search.sqlite_search.update_doc_index"): _search_index,
+	("on_change", "frappe.social.doctype.energy_point_rule.energy_point_rule.process_energy_points"): (
+		_energy_point_rules
+	),
+	("on_change", "frappe.automation.doctype.milestone_tracker.milestone_tracker.evaluate_milestone"): (
+		_milestone_trackers
+	),
+	("validate", "erpnext.support.doctype.service_level_agreement.service_level_agreement.apply"): (
+		_service_level_agreements
+	),
+	(
+		"validate",
+		"erpnext.setup.doctype.transaction_deletion_record.transaction_deletion_record.check_for_running_deletion_job",
+	): _company_field,
+}
+
+
 def unsupported_reason() -> str | None:
 	"""Why a bulk insert would not give what `doc.insert()` gives on this site, or None."""
 	controller = type(frappe.get_doc({"doctype": DOCTYPE}))
@@ -130,19 +254,55 @@ def unsupported_reason() -> str | None:
 	for method in LIFECYCLE_METHODS:
 		if method in vars(EmployeeCheckin):
 			return f"HRMS's EmployeeCheckin defines {method}"
-	for key in frappe.get_hooks("doc_events") or {}:
-		if key == DOCTYPE or (isinstance(key, tuple | list) and DOCTYPE in key):
-			return "an app hooks doc_events on Employee Checkin"
+	meta = frappe.get_meta(DOCTYPE)
+	reason = _hooks_reason(meta)
+	if reason:
+		return reason
 	for doctype, field, filters in CONFIGURED_ON_DOCTYPE:
 		if frappe.db.exists(doctype, {field: DOCTYPE, **filters}):
 			return f"a {doctype} is set on Employee Checkin"
-	meta = frappe.get_meta(DOCTYPE)
 	if meta.get("show_name_in_global_search") or any(df.get("in_global_search") for df in meta.fields):
 		return "Employee Checkin is in global search"
 	autoname = meta.autoname or ""
 	if "#" not in autoname or ":" in autoname or autoname.lower().startswith("format"):
 		return f"Employee Checkin is named by {autoname!r}, not a naming series"
 	return None
+
+
+def _hooks_reason(meta: Any) -> str | None:
+	"""The first doc_events hook an insert of an Employee Checkin runs that the bulk insert does not stand in for:
+	the hooks as `Document.run_method` finds them (`frappe.get_doc_hooks`)."""
+	hooks = frappe.get_doc_hooks()
+	for event in INSERT_EVENTS:
+		for handler in hooks.get(DOCTYPE, {}).get(event, []):
+			return f"the doc_events hook {handler} runs on Employee Checkin's {event}"
+	for event in INSERT_EVENTS:
+		for handler in hooks.get("*", {}).get(event, []):
+			if (event, handler) not in STAR_HOOKS:
+				return (
+					f"the doc_events hook {handler} runs on every doctype's {event}, "
+					"and the bulk insert neither runs it nor knows when it acts"
+				)
+			acts = STAR_HOOKS[(event, handler)]
+			why = acts(meta) if acts else None
+			if why:
+				return f"the doc_events hook {handler} ({event} of every doctype) acts on Employee Checkin: {why}"
+	return None
+
+
+def _per_batch_hooks() -> list[tuple[str, str]]:
+	"""(event, handler) of the "*" hooks the bulk insert runs once per written batch, as this site has them."""
+	hooks = frappe.get_doc_hooks().get("*", {})
+	return [
+		(event, handler)
+		for event in INSERT_EVENTS
+		for handler in hooks.get(event, [])
+		if (event, handler) in STAR_HOOKS and STAR_HOOKS[(event, handler)] is None
+	]
+
+
+def _clashes(exc: Exception) -> bool:
+	return bool(frappe.db.is_primary_key_violation(exc) or frappe.db.is_unique_key_violation(exc))
 
 
 def insert_checkins(rows: Sequence[PlannedCheckin]) -> list[str | Exception]:
@@ -191,11 +351,19 @@ class Checkins:
 		return doc
 
 	def write(self, prepared: list[Any]) -> list[str]:
-		names = _reserve_names([doc.flags.attendance_sync_name for doc in prepared])
-		for doc, name in zip(prepared, names, strict=True):
-			doc.name = name
-		self.batch.write(prepared)
-		return names
+		"""Reserve the names and insert the documents in multi-row statements; their names, in order.
+
+		Raises WriteClash when a row clashes with a stored one (its name is taken, or a unique value): nothing of
+		the write is left then (the series is not moved either), and the caller writes the rows with `write_one`.
+		"""
+		return self.batch.write(prepared)
+
+	def write_one(self, doc: Any) -> str | Exception:
+		"""Reserve the document's name and insert it alone, as `insert()` does after its checks: its name, or the
+		exception that INSERT raises (`frappe.DuplicateEntryError` for a taken name, `frappe.UniqueValidationError`
+		for a unique value), the row then not written. The number stays reserved either way: the next row takes
+		the one after it, so a name the series gives that is already taken fails that row only."""
+		return self.batch.write_one(doc)
 
 
 @contextmanager
@@ -257,6 +425,7 @@ class _Batch:
 		self.defaults = None if frappe.flags.in_import else frappe.new_doc(DOCTYPE, as_dict=True)
 		self.user = frappe.session.user
 		self.keep_owner = frappe.flags.in_install or frappe.flags.in_patch or frappe.flags.in_migrate
+		self.per_batch_hooks = _per_batch_hooks()
 		self.employee_link = self.meta.get_field("employee")
 		self.fetch_fields = self.meta.get_fields_to_fetch("employee")
 		self.other_links = [
@@ -363,11 +532,14 @@ class _Batch:
 				continue
 			self.passed.add(key)
 			passed.append((i, doc, name))
-		names = _reserve_names([name for _, _, name in passed])
-		for (i, doc, _), name in zip(passed, names, strict=True):
-			doc.name = name
-			results[i] = name
-		self.write([doc for _, doc, _ in passed])
+		for _i, doc, name in passed:
+			doc.flags.attendance_sync_name = name
+		try:
+			written: list[str | Exception] = list(self.write([doc for _i, doc, _n in passed]))
+		except WriteClash:
+			written = [self.write_one(doc) for _i, doc, _n in passed]
+		for (i, _doc, _name), result in zip(passed, written, strict=True):
+			results[i] = result
 		for i, doc in repeats:
 			results[i] = self._repeat(doc, self.rows[i])
 		return results  # type: ignore[return-value]
@@ -479,12 +651,55 @@ class _Batch:
 			return
 		doc.fetch_shift()
 
-	def write(self, docs: list[Any]) -> None:
+	def write(self, docs: list[Any]) -> list[str]:
+		"""`Checkins.write`: the documents' names reserved in one step and the rows inserted in multi-row INSERTs."""
 		if not docs:
-			return
-		dicts = [d.get_valid_dict(convert_dates_to_str=True, ignore_virtual=True) for d in docs]
-		fields = list(dicts[0])
-		insert_rows(DOCTYPE, fields, [[d[f] for f in fields] for d in dicts])
+			return []
+		frappe.db.savepoint(WRITE_SAVEPOINT)
+		try:
+			names = _reserve_names([doc.flags.attendance_sync_name for doc in docs])
+			for doc, name in zip(docs, names, strict=True):
+				doc.name = name
+			dicts = [d.get_valid_dict(convert_dates_to_str=True, ignore_virtual=True) for d in docs]
+			fields = list(dicts[0])
+			insert_rows(DOCTYPE, fields, [[d[f] for f in fields] for d in dicts])
+		except Exception as e:
+			if not _clashes(e):
+				raise
+			frappe.db.rollback(save_point=WRITE_SAVEPOINT)
+			raise WriteClash(str(e)) from e
+		frappe.db.release_savepoint(WRITE_SAVEPOINT)
+		self._written(docs)
+		return names
+
+	def write_one(self, doc: Any) -> str | Exception:
+		"""`Checkins.write_one`: the name reserved outside the row's savepoint, the row inserted by Frappe's own
+		`db_insert` (which raises what `insert()` raises for a clash)."""
+		doc.name = _reserve_names([doc.flags.attendance_sync_name])[0]
+		frappe.db.savepoint(WRITE_SAVEPOINT)
+		try:
+			with _quiet():
+				doc.db_insert()
+		except (frappe.DuplicateEntryError, frappe.UniqueValidationError) as e:
+			frappe.db.rollback(save_point=WRITE_SAVEPOINT)
+			if isinstance(e, frappe.DuplicateEntryError):
+				# Frappe's own message is the tuple (doctype, name, database error).
+				return frappe.DuplicateEntryError(
+					_(
+						"{0} {1} already exists: the naming series is behind the stored check-ins. This number is "
+						"now skipped"
+					).format(_(DOCTYPE), doc.name)
+				)
+			return e
+		frappe.db.release_savepoint(WRITE_SAVEPOINT)
+		self._written([doc])
+		return doc.name
+
+	def _written(self, docs: list[Any]) -> None:
+		"""What `insert()` does after its INSERT that the bulk insert does: the document's flags, the "*" hooks it
+		runs once per batch (`STAR_HOOKS`), following the documents for a user who follows what they create."""
+		for event, handler in self.per_batch_hooks:
+			frappe.get_attr(handler)(docs[-1], event)
 		for doc in docs:
 			doc.flags.in_insert = False
 			if hasattr(doc, "__islocal"):

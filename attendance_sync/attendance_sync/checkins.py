@@ -53,13 +53,15 @@ def process_pending(
 	on_progress: Callable[[int, int], None] | None = None,
 	batch_size: int | None = None,
 	max_batches: int | None = None,
-	bulk: bool | None = None,
+	bulk: bool | None = False,
+	on_path: Callable[[str], None] | None = None,
 ) -> P.SyncCounts:
 	"""Turn the Pending punches matching `filters` into check-ins, one committed batch at a time.
 
-	`bulk`: insert the check-ins with `bulk.Checkins` (the same rows, in multi-row statements); None: when there
-	are more Pending punches than Settings' Bulk Insert Above. A site where something reacts to new Employee
-	Checkins (`bulk.unsupported_reason`) inserts one by one whatever was asked.
+	`bulk`: True, insert the check-ins with `bulk.Checkins` (the same rows, in multi-row statements); None (a
+	device run), when there are more Pending punches than Settings' Bulk Insert Above; False, one by one. A site
+	where something reacts to new Employee Checkins (`bulk.unsupported_reason`) inserts one by one whatever was
+	asked. `on_path(text)` is told once which path the run takes and why (the Sync Log's Check-in Path).
 
 	`on_progress(done, total)` is told after each batch. A batch takes the locks of its device user IDs and
 	Employees (`checkin_lock_names`), then reads its punches again (those still Pending) and the existing
@@ -68,7 +70,9 @@ def process_pending(
 	remap_unmapped(filters)
 	pending = {**filters, "status": P.PENDING}
 	total = frappe.db.count(PUNCH, pending)
-	in_bulk = (settings.bulk_for(total) if bulk is None else bulk) and not bulk_insert.unsupported_reason()
+	in_bulk, path = _checkin_path(total, settings, bulk)
+	if on_path is not None:
+		on_path(path)
 	batch_size = batch_size or (BULK_BATCH_SIZE if in_bulk else BATCH_SIZE)
 	done = batches = 0
 	while max_batches is None or batches < max_batches:
@@ -104,6 +108,33 @@ def process_pending(
 		if on_progress is not None:
 			on_progress(done, max(total, done))
 	return counts
+
+
+def _checkin_path(pending: int, settings: SyncSettings, bulk: bool | None) -> tuple[bool, str]:
+	"""Whether the run inserts in bulk, and the Sync Log's words for the path and why."""
+	if bulk:
+		why = _("asked for this run (Fetch Check-in's Bulk insert)")
+	elif bulk is None and settings.bulk_for(pending):
+		why = _("{0} Pending punches, above Bulk Insert Above ({1})").format(
+			pending, settings.bulk_insert_above
+		)
+	elif bulk is None:
+		why = (
+			_("{0} Pending punches, not above Bulk Insert Above ({1})").format(
+				pending, settings.bulk_insert_above
+			)
+			if settings.bulk_insert_above
+			else _("Bulk Insert Above is 0 (never)")
+		)
+		return False, _("One by one: {0}").format(why)
+	else:
+		return False, _(
+			"One by one: Bulk Insert Above applies to device runs only, and bulk was not asked for"
+		)
+	declined = bulk_insert.unsupported_reason()
+	if declined:
+		return False, _("One by one: bulk insert ({0}) declined: {1}").format(why, declined)
+	return True, _("Bulk insert: {0}").format(why)
 
 
 def remap_unmapped(filters: dict[str, Any]) -> int:
@@ -224,7 +255,8 @@ def _bulk_batch(
 	"""The batch's check-ins through `bulk.Checkins`, with the outcome of the one-by-one loop: each planned row
 	is prepared once; a failure fails its punch and the plan decides the punches after it again, as the loop
 	does (the rows are independent: the plan never puts two check-ins of one employee in one second); then the
-	check-ins that stand are written in one step and the decisions recorded as the loop records them."""
+	check-ins that stand are written in one step (or, when a row clashes with a stored one, one at a time) and
+	the decisions recorded as the loop records them."""
 
 	def planned(punch: P.PendingPunch, employee: str, time: datetime, log_type: str | None):
 		latitude, longitude = geo.get(punch.device, (None, None))
@@ -247,7 +279,21 @@ def _bulk_batch(
 		else:
 			prepared[punch.name] = doc
 	chosen = [(punch.name, prepared[punch.name]) for punch, d in plan if d.creates_checkin]
-	names = dict(zip([p for p, _doc in chosen], checkins.write([doc for _p, doc in chosen]), strict=True))
+	try:
+		names = dict(zip([p for p, _doc in chosen], checkins.write([doc for _p, doc in chosen]), strict=True))
+	except bulk_insert.WriteClash:
+		# A row clashed with a stored one (a name the series gives is taken): nothing was written. The rows go one
+		# at a time, so only that punch fails, and the plan decides the punches after it again, as the loop does.
+		names = {}
+		for punch, decision in plan:
+			if not decision.creates_checkin:
+				continue
+			doc = prepared[punch.name] if punch.name in prepared else checkins.prepare(row(punch, decision))
+			result = doc if isinstance(doc, Exception) else checkins.write_one(doc)
+			if isinstance(result, Exception):
+				plan.failed(punch, _checkin_failure_reason(decision.employee, result))
+			else:
+				names[punch.name] = result
 	decided = []
 	for punch, decision in plan:
 		decided.append(_record(punch, decision, names.get(punch.name)))

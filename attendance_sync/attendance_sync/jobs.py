@@ -470,7 +470,12 @@ def _run_device(
 			)
 
 		process_pending(
-			{"device": device}, counts, settings, on_progress=progress.checkins, bulk=True if bulk else None
+			{"device": device},
+			counts,
+			settings,
+			on_progress=progress.checkins,
+			bulk=True if bulk else None,
+			on_path=lambda path: extra.update(checkin_path=path),
 		)
 		if failure is not None:
 			# What arrived before the failure is stored and checked in; the run is still a failure.
@@ -791,8 +796,15 @@ def reprocess(names: list[str] | None = None, device_user_id: str | None = None)
 	frappe.db.commit()
 	started = time.monotonic()
 	counts = P.SyncCounts()
+	path: dict[str, str] = {}
 	try:
-		process_pending(scope, counts, get_settings(), on_progress=progress.checkins)
+		process_pending(
+			scope,
+			counts,
+			get_settings(),
+			on_progress=progress.checkins,
+			on_path=lambda text: path.update(checkin_path=text),
+		)
 		# Resolved punches release the Shift Type cursors they held.
 		held = update_shift_types(
 			frappe.get_all(
@@ -806,7 +818,7 @@ def reprocess(names: list[str] | None = None, device_user_id: str | None = None)
 			open_work["cursor_held_by"] = (
 				"\n".join(schedule.hold_text(p.hold) for p in held.values() if p.hold) or None
 			)
-		_finish_log(log, counts, counts.status, started, **open_work)
+		_finish_log(log, counts, counts.status, started, **open_work, **path)
 		frappe.db.commit()
 		for device in devices:
 			refresh_health(device)
@@ -815,7 +827,7 @@ def reprocess(names: list[str] | None = None, device_user_id: str | None = None)
 		frappe.db.rollback()
 		frappe.clear_messages()
 		report = errors.describe_error(e)
-		_finish_log(frappe.get_doc(LOG, log.name), counts, "Failed", started, error=report.text())
+		_finish_log(frappe.get_doc(LOG, log.name), counts, "Failed", started, error=report.text(), **path)
 		frappe.log_error(title=_("Attendance Sync: reprocessing failed"), message=frappe.get_traceback())
 		frappe.db.commit()
 	result = {

@@ -25,11 +25,15 @@ from datetime import datetime, timedelta
 from typing import Any
 from unittest.mock import patch
 
+from frappe.custom.doctype.custom_field.custom_field import create_custom_field
+from frappe.desk import notifications
+from frappe.search.sqlite_search import SQLiteSearch
 from frappe.utils import add_days, getdate
 
-from attendance_sync.attendance_sync import api, bulk, checkins, common, jobs
+from attendance_sync.attendance_sync import api, bulk, checkins, common, jobs, push
 from attendance_sync.attendance_sync.testing import AttendanceSyncTestCase, punch_row
 from attendance_sync.logic import punches as P
+from attendance_sync.logic import push as L
 
 # Columns that differ between two inserts of the same row: the name (the series moves on) and the timestamps.
 DIFFERENT = {"name", "creation", "modified"}
@@ -54,6 +58,7 @@ CLOCK_TIMES = [
 ]
 LOG_TYPES = [None, "IN", "OUT"]
 DEVICE_ID = "_Test Bulk Device"
+DOCTYPE = "Employee Checkin"
 
 
 class TestBulkCheckins(AttendanceSyncTestCase):
@@ -61,6 +66,7 @@ class TestBulkCheckins(AttendanceSyncTestCase):
 		super().setUp()
 		self.assignments: list[str] = []
 		self.locations: list[str] = []
+		self.workflows: list[str] = []
 		# Runs before the base cleanup (which deletes the employees the assignments point at).
 		self.addCleanup(self.remove_shift_fixtures)
 		self.day0 = getdate("2025-03-03")
@@ -347,25 +353,136 @@ class TestBulkCheckins(AttendanceSyncTestCase):
 		geolocation = frappe.db.get_value("Employee Checkin", result[0], "geolocation")
 		self.assertIn("90.6", geolocation)
 
-	def test_a_hook_on_employee_checkin_makes_bulk_decline(self):
-		self.assertIsNone(bulk.unsupported_reason())
+	def patched_hooks(self, **extra: Any) -> Any:
+		"""frappe.get_hooks with `extra` added: doc_events merged per doctype and event, other hooks replaced.
+
+		Frappe keeps the resolved doc_events per request: neither the patched hooks nor a copy made before them
+		may outlive the block."""
 		original = frappe.get_hooks
 
 		def get_hooks(hook=None, *args, **kwargs):
 			value = original(hook, *args, **kwargs)
-			if hook == "doc_events":
-				value = {**value, "Employee Checkin": {"after_insert": ["some_app.checkins.after_insert"]}}
+			if hook == "doc_events" and "doc_events" in extra:
+				value = {key: {**events} for key, events in value.items()}
+				for key, events in extra["doc_events"].items():
+					for event, handlers in events.items():
+						known = value.setdefault(key, {}).get(event, [])
+						value[key][event] = [*([known] if isinstance(known, str) else known), *handlers]
+			elif hook in extra and hook != "doc_events":
+				value = extra[hook]
 			return value
 
-		employee = self.make_employee(None)
-		# Frappe keeps the resolved doc_events per request: neither the patched hooks nor a copy made before
-		# them may outlive this test.
 		frappe.local.doc_events_hooks = None
 		self.addCleanup(setattr, frappe.local, "doc_events_hooks", None)
-		with patch.object(frappe, "get_hooks", get_hooks):
-			self.assertIn("doc_events", bulk.unsupported_reason() or "")
+		return patch.object(frappe, "get_hooks", get_hooks)
+
+	def test_a_hook_on_employee_checkin_makes_bulk_decline(self):
+		self.assertIsNone(bulk.unsupported_reason())
+		employee = self.make_employee(None)
+		hooks = {"doc_events": {"Employee Checkin": {"after_insert": [AUDIT_HOOK]}}}
+		with self.patched_hooks(**hooks):
+			self.assertIn(AUDIT_HOOK, bulk.unsupported_reason() or "")
 			with self.assertRaises(bulk.BulkInsertUnsupported):
 				bulk.insert_checkins([bulk.PlannedCheckin(employee, self.at(0, "09:00:00"), "IN", DEVICE_ID)])
+
+	def test_another_apps_hook_on_every_doctype_makes_bulk_decline_and_runs_for_each_checkin(self):
+		self.assertIsNone(bulk.unsupported_reason())
+		device = self.make_device(None)
+		employee = self.make_employee("B-H")
+		base = self.at(0, "08:00:00")
+		jobs.store_punches(
+			[punch_row(device, n, "B-H", base + timedelta(minutes=n)) for n in range(1, 4)], None
+		)
+		frappe.db.commit()
+		# A "*" hook on an event an insert does not run changes nothing.
+		with self.patched_hooks(doc_events={"*": {"on_trash": [AUDIT_HOOK]}}):
+			self.assertIsNone(bulk.unsupported_reason())
+		AUDITED.clear()
+		self.addCleanup(AUDITED.clear)
+		paths: list[str] = []
+		with self.patched_hooks(doc_events={"*": {"after_insert": [AUDIT_HOOK]}}), bulk_writes() as writes:
+			self.assertIn(AUDIT_HOOK, bulk.unsupported_reason() or "")
+			checkins.process_pending(
+				{"device": device}, P.SyncCounts(), common.get_settings(), bulk=True, on_path=paths.append
+			)
+		self.assertEqual(writes, [], "asked for bulk, the run declined it")
+		self.assertEqual(len(paths), 1)
+		self.assertTrue(paths[0].startswith("One by one"), paths[0])
+		self.assertIn(AUDIT_HOOK, paths[0])
+		created = frappe.get_all("Employee Checkin", filters={"employee": employee}, pluck="name")
+		self.assertEqual(len(created), 3)
+		self.assertEqual(
+			sorted(n for d, n in AUDITED if d == DOCTYPE),
+			sorted(created),
+			"the other app's hook saw each check-in",
+		)
+
+	def test_frappes_and_erpnexts_hooks_on_every_doctype_are_run_or_ruled_out(self):
+		self.assertIsNone(bulk.unsupported_reason())
+
+		# Run once per written batch: the notification count of the doctype is cleared.
+		employee = self.make_employee(None)
+		rows = [bulk.PlannedCheckin(employee, self.at(0, f"0{h}:00:00"), None, DEVICE_ID) for h in (7, 8, 9)]
+		with patch.object(
+			notifications, "clear_doctype_notifications", wraps=notifications.clear_doctype_notifications
+		) as clear:
+			result = bulk.insert_checkins(rows)
+		self.assertTrue(all(isinstance(r, str) for r in result), result)
+		self.assertEqual(clear.call_count, 1)
+		self.assertEqual((clear.call_args.args[0].doctype, clear.call_args.args[1]), (DOCTYPE, "on_update"))
+
+		# The others decline where they act on Employee Checkin, naming the hook.
+		self.addCleanup(self.remove_hook_fixtures)
+		create_custom_field(
+			DOCTYPE, {"fieldname": "as_test_photo", "label": "Photo", "fieldtype": "Attach Image"}
+		)
+		self.assert_declined("frappe.core.doctype.file.utils.attach_files_to_document", "as_test_photo")
+		frappe.delete_doc("Custom Field", f"{DOCTYPE}-as_test_photo", ignore_permissions=True)
+		create_custom_field(
+			DOCTYPE, {"fieldname": "company", "label": "Company", "fieldtype": "Link", "options": "Company"}
+		)
+		self.assert_declined("transaction_deletion_record.check_for_running_deletion_job", "company field")
+		frappe.delete_doc("Custom Field", f"{DOCTYPE}-company", ignore_permissions=True)
+		workflow = frappe.get_doc(
+			{
+				"doctype": "Workflow",
+				"workflow_name": f"_Test AS Checkin {frappe.generate_hash(length=6)}",
+				"document_type": DOCTYPE,
+				"workflow_state_field": "as_test_state",
+				"is_active": 1,
+				"states": [{"state": "Pending", "doc_status": "0", "allow_edit": "System Manager"}],
+			}
+		).insert(ignore_permissions=True)
+		self.workflows.append(workflow.name)
+		frappe.clear_messages()
+		self.assert_declined("workflow_action.process_workflow_actions", "Workflow")
+		frappe.db.set_value("Workflow", workflow.name, "is_active", 0)
+		self.assertIsNone(bulk.unsupported_reason())
+		with self.patched_hooks(sqlite_search=[f"{__name__}.{CheckinSearch.__name__}"]):
+			self.assert_declined("frappe.search.sqlite_search.update_doc_index", CheckinSearch.__name__)
+		self.assertIsNone(bulk.unsupported_reason())
+
+		# Every "*" hook this bench runs on an insert has its entry, and each entry is one this bench has.
+		hooks = frappe.get_doc_hooks().get("*", {})
+		on_insert = {(event, h) for event in bulk.INSERT_EVENTS for h in hooks.get(event, [])}
+		self.assertEqual(on_insert, set(bulk.STAR_HOOKS))
+
+	def assert_declined(self, hook: str, why: str) -> None:
+		reason = bulk.unsupported_reason() or ""
+		self.assertIn(hook, reason)
+		self.assertIn(why, reason)
+
+	def remove_hook_fixtures(self) -> None:
+		"""The test's Workflows and Custom Fields, and the columns Custom Fields leave behind."""
+		frappe.db.rollback()
+		for name in self.workflows:
+			frappe.delete_doc("Workflow", name, ignore_permissions=True, force=True)
+		for fieldname in ("as_test_photo", "company", "as_test_state"):
+			frappe.db.delete("Custom Field", {"dt": DOCTYPE, "fieldname": fieldname})
+			if frappe.db.has_column(DOCTYPE, fieldname):
+				frappe.db.sql_ddl(f"alter table `tab{DOCTYPE}` drop column `{fieldname}`")
+		frappe.db.commit()
+		frappe.clear_cache(doctype=DOCTYPE)
 
 	# The check-in step
 
@@ -444,13 +561,24 @@ class TestBulkCheckins(AttendanceSyncTestCase):
 			to_time=str(frappe.utils.now_datetime().replace(microsecond=0)),
 		)
 
+		def checkin_path() -> str:
+			return frappe.get_all(
+				common.LOG,
+				filters={"device": device},
+				pluck="checkin_path",
+				order_by="creation desc",
+				limit=1,
+			)[0]
+
 		self.assertTrue(api.fetch_checkins(device, window.from_time, window.to_time)["queued"])
 		normal = self.run_snapshot(device)
+		self.assertRegex(checkin_path(), r"^One by one: \d+ Pending punches, not above Bulk Insert Above")
 		self.forget_run(device)
 		with bulk_writes() as writes:
 			self.assertTrue(api.fetch_checkins(device, window.from_time, window.to_time, bulk=1)["queued"])
 		self.assertTrue(writes, "the run went through the bulk insert")
 		in_bulk = self.run_snapshot(device)
+		self.assertEqual(checkin_path(), "Bulk insert: asked for this run (Fetch Check-in's Bulk insert)")
 
 		self.assertEqual(in_bulk, normal)
 		rows, outcomes, counts = in_bulk
@@ -467,18 +595,156 @@ class TestBulkCheckins(AttendanceSyncTestCase):
 			[punch_row(device, n, "B-1", base + timedelta(minutes=n)) for n in range(1, 8)], None
 		)
 		frappe.db.commit()
+		paths: list[str] = []
+		# bulk=None: a device run, which Bulk Insert Above applies to.
 		self.set_single_value(common.SETTINGS, "bulk_insert_above", 0)
 		with bulk_writes() as writes:
 			checkins.process_pending(
-				{"device": device}, P.SyncCounts(), common.get_settings(), batch_size=3, max_batches=1
+				{"device": device},
+				P.SyncCounts(),
+				common.get_settings(),
+				batch_size=3,
+				max_batches=1,
+				bulk=None,
+				on_path=paths.append,
 			)
 		self.assertEqual(writes, [], "0: never in bulk")
 		self.set_single_value(common.SETTINGS, "bulk_insert_above", 3)
 		with bulk_writes() as writes:
 			# Four Pending punches: above 3.
-			checkins.process_pending({"device": device}, P.SyncCounts(), common.get_settings())
+			checkins.process_pending(
+				{"device": device}, P.SyncCounts(), common.get_settings(), bulk=None, on_path=paths.append
+			)
 		self.assertEqual(writes, [4])
 		self.assertEqual(frappe.db.count("Employee Checkin", {"employee": employee}), 7)
+		self.assertEqual(
+			paths,
+			[
+				"One by one: Bulk Insert Above is 0 (never)",
+				"Bulk insert: 4 Pending punches, above Bulk Insert Above (3)",
+			],
+		)
+
+	def test_the_push_job_and_reprocess_insert_one_by_one_above_bulk_insert_above(self):
+		self.set_single_value(common.SETTINGS, "bulk_insert_above", 3)
+		base = self.at(0, "08:00:00")
+		pushed = self.make_device(None)
+		frappe.db.set_value(common.DEVICE, pushed, "sync_mode", L.PUSH)
+		self.make_employee("B-P")
+		jobs.store_punches(
+			[punch_row(pushed, n, "B-P", base + timedelta(minutes=n)) for n in range(1, 6)], None
+		)
+		pulled = self.make_device(None)
+		self.make_employee("B-R")
+		stored = jobs.store_punches(
+			[punch_row(pulled, n, "B-R", base + timedelta(minutes=n)) for n in range(1, 6)], None
+		)
+		# Punches that failed before, for a Reprocess to take up.
+		frappe.db.set_value(common.PUNCH, {"device": pulled}, "status", P.FAILED)
+		frappe.db.commit()
+
+		with bulk_writes() as writes:
+			push.process_pushed()
+			result = jobs.reprocess(names=[r.name for r in stored])
+		self.assertEqual(writes, [], "five Pending punches each, above 3: still one by one")
+		self.assertEqual(frappe.db.count(common.PUNCH, {"device": pushed, "status": P.CHECKED_IN}), 5)
+		self.assertEqual(result["checkins_created"], 5)
+		self.assertEqual(
+			frappe.db.get_value(common.LOG, result["log"], "checkin_path"),
+			"One by one: Bulk Insert Above applies to device runs only, and bulk was not asked for",
+		)
+
+	def test_a_name_clash_fails_that_punch_only_and_the_series_moves_past_it(self):
+		self.set_single_value(common.SETTINGS, "double_punch_seconds", 60)
+		device = self.make_device(None)
+		employee = self.make_employee("B-C")
+		other = self.make_employee(None)
+		# The name the series gives the third check-in from here is already taken (the series is behind the table:
+		# check-ins imported with their names, or a series set back by hand).
+		probe = frappe.get_doc(
+			{"doctype": DOCTYPE, "employee": other, "time": self.at(-5, "09:00:00")}
+		).insert(ignore_permissions=True)
+		prefix, number = probe.name.rsplit("-", 1)
+
+		def nth(n: int) -> str:
+			return f"{prefix}-{int(number) + n:0{len(number)}d}"
+
+		frappe.get_doc({"doctype": DOCTYPE, "employee": other, "time": self.at(-5, "10:00:00")}).insert(
+			ignore_permissions=True, set_name=nth(3)
+		)
+		frappe.db.commit()
+		clock = ["09:00:00", "10:00:00", "11:00:00", "11:00:30", "12:00:00"]
+		jobs.store_punches(
+			[punch_row(device, n, "B-C", self.at(0, c)) for n, c in enumerate(clock, start=1)], None
+		)
+		frappe.db.commit()
+
+		counts = P.SyncCounts()
+		with bulk_writes() as writes:
+			checkins.process_pending({"device": device}, counts, common.get_settings(), bulk=True)
+		self.assertEqual(writes, [4], "one multi-row write was tried")
+		outcomes = [
+			(p.status, p.employee_checkin)
+			for p in frappe.get_all(
+				common.PUNCH,
+				filters={"device": device},
+				fields=["status", "employee_checkin", "reason"],
+				order_by="time asc",
+			)
+		]
+		# 11:00 failed alone; 11:00:30, a double punch of it, is decided again and checks in, as the loop does.
+		self.assertEqual(
+			outcomes,
+			[
+				(P.CHECKED_IN, nth(1)),
+				(P.CHECKED_IN, nth(2)),
+				(P.FAILED, None),
+				(P.CHECKED_IN, nth(4)),
+				(P.CHECKED_IN, nth(5)),
+			],
+		)
+		reason = frappe.db.get_value(common.PUNCH, {"device": device, "status": P.FAILED}, "reason")
+		self.assertIn(f"{nth(3)} already exists", reason)
+		self.assertEqual((counts.checkins_created, counts.failed), (4, 1))
+		self.assertEqual(
+			frappe.get_all(DOCTYPE, filters={"employee": employee}, pluck="name", order_by="name"),
+			[nth(1), nth(2), nth(4), nth(5)],
+		)
+
+		# The same through insert_checkins: the clashing row's exception, the others inserted.
+		frappe.db.rollback()
+		taken = nth(7)
+		frappe.get_doc({"doctype": DOCTYPE, "employee": other, "time": self.at(-5, "11:00:00")}).insert(
+			ignore_permissions=True, set_name=taken
+		)
+		rows = [bulk.PlannedCheckin(employee, self.at(1, c), "IN", DEVICE_ID) for c in clock[:3:2]] + [
+			bulk.PlannedCheckin(employee, self.at(1, "13:00:00"), "OUT", DEVICE_ID)
+		]
+		result = bulk.insert_checkins(rows)
+		self.assertEqual(result[0], nth(6))
+		self.assertIsInstance(result[1], frappe.DuplicateEntryError)
+		self.assertIn(taken, str(result[1]))
+		self.assertEqual(result[2], nth(8))
+		# The next doc.insert takes the number after them: no retry meets the taken name again.
+		after = frappe.get_doc(
+			{"doctype": DOCTYPE, "employee": other, "time": self.at(-5, "12:00:00")}
+		).insert(ignore_permissions=True)
+		self.assertEqual(after.name, nth(9))
+
+
+# Another app's hook, for the tests: records what it saw.
+AUDITED: list[tuple[str, str]] = []
+AUDIT_HOOK = f"{__name__}.audit_trail"
+
+
+def audit_trail(doc: Any, method: str | None = None) -> None:
+	AUDITED.append((doc.doctype, doc.name))
+
+
+class CheckinSearch(SQLiteSearch):
+	"""An app's search index that indexes Employee Checkins (never instantiated: only its doctypes are read)."""
+
+	INDEXABLE_DOCTYPES = {DOCTYPE: {"fields": ["name", "employee_name"]}}
 
 
 @contextmanager
