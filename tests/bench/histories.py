@@ -137,6 +137,7 @@ class History(RuleBasedStateMachine):
 		self.events: list[Event] = []
 		self.logs: list[str] = []
 		self.crashed = False
+		self.began = time.monotonic()
 		History.histories += 1
 		self.cursors = {s: self._cursor(s) for s in self.shifts}
 		frappe.db.commit()
@@ -434,13 +435,24 @@ class History(RuleBasedStateMachine):
 		self._check_totals()
 
 	def teardown(self) -> None:
+		broken = sys.exc_info()[1]
 		try:
 			# Only a history that broke no promise on the way is settled and checked (sys.exc_info: what the rules
 			# or the invariant raised, on its way through Hypothesis's `finally`).
-			if hasattr(self, "people") and sys.exc_info()[0] is None:
+			if hasattr(self, "people") and broken is None:
 				self.settle_and_check()
+		except BaseException as e:
+			broken = e
+			raise
 		finally:
 			self._clean()
+			if hasattr(self, "began"):
+				outcome = f"FAIL {type(broken).__name__}" if broken else "ok"
+				print(
+					f"  history {History.histories}: {len(self.events)} punches, "
+					f"{time.monotonic() - self.began:.1f} s, {outcome}",
+					flush=True,
+				)
 
 	def _clean(self) -> None:
 		frappe.db.rollback()
