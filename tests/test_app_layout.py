@@ -179,11 +179,13 @@ def test_fields_written_by_the_job_exist():
 		"sync_health",
 		"health_message",
 		"time_zone_handling",
+		"release_shift_types",
 	):
 		assert name in device, name
 	log = fields("Attendance Sync Log")
 	for name in (
 		*P.SyncCounts().as_dict(),
+		"checkin_path",
 		"window_start",
 		"window_end",
 		"device_time",

@@ -27,7 +27,7 @@ class SyncSettings:
 	request_timeout: float = DEFAULTS["request_timeout"]
 	punch_retention_days: int = DEFAULTS["punch_retention_days"]
 	double_punch_seconds: int = DEFAULTS["double_punch_seconds"]
-	# A run with more Pending punches than this inserts its check-ins in bulk (`bulk.insert_checkins`); 0: never.
+	# A device run with more Pending punches than this inserts its check-ins in bulk (`bulk.Checkins`); 0: never.
 	bulk_insert_above: int = DEFAULTS["bulk_insert_above"]
 	punch_codes: frozenset[tuple[int, int]] | None = None
 
