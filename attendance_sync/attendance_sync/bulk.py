@@ -139,6 +139,26 @@ class BulkInsertUnsupported(frappe.ValidationError):
 	pass
 
 
+class NameTaken(frappe.DuplicateEntryError):
+	"""A check-in's name is taken by a stored row: the naming series is behind the table (check-ins imported with
+	their names, a series set back by hand). `skip_taken_number` moves the series past it."""
+
+	def __init__(self, doc: Any) -> None:
+		super().__init__(
+			_(
+				"{0} {1} already exists: the naming series is behind the stored check-ins. This number is now "
+				"skipped"
+			).format(_(DOCTYPE), doc.name)
+		)
+		self.doc = doc
+
+
+def skip_taken_number(doc: Any) -> None:
+	"""Take the number of `doc`'s name from its series, once the failed insert that had taken it is rolled back:
+	the next check-in gets the number after it, not the taken name again."""
+	_reserve(_Name.of(doc, frappe.get_meta(DOCTYPE).autoname).prefix, 1)
+
+
 class WriteClash(Exception):
 	"""A row of a multi-row write clashed with a stored row (a primary or unique key); nothing of it was written."""
 
@@ -682,15 +702,8 @@ class _Batch:
 				doc.db_insert()
 		except (frappe.DuplicateEntryError, frappe.UniqueValidationError) as e:
 			frappe.db.rollback(save_point=WRITE_SAVEPOINT)
-			if isinstance(e, frappe.DuplicateEntryError):
-				# Frappe's own message is the tuple (doctype, name, database error).
-				return frappe.DuplicateEntryError(
-					_(
-						"{0} {1} already exists: the naming series is behind the stored check-ins. This number is "
-						"now skipped"
-					).format(_(DOCTYPE), doc.name)
-				)
-			return e
+			# Frappe's own message of a taken name is the tuple (doctype, name, database error).
+			return NameTaken(doc) if isinstance(e, frappe.DuplicateEntryError) else e
 		frappe.db.release_savepoint(WRITE_SAVEPOINT)
 		self._written([doc])
 		return doc.name

@@ -241,6 +241,9 @@ def _process_batch(
 			except Exception as e:
 				frappe.db.rollback(save_point=CHECKIN_SAVEPOINT)
 				frappe.clear_messages()
+				if isinstance(e, bulk_insert.NameTaken):
+					# The rollback gave the taken number back to the series: every later insert would meet it.
+					bulk_insert.skip_taken_number(e.doc)
 				decision = plan.failed(punch, _checkin_failure_reason(decision.employee, e))
 			else:
 				frappe.db.release_savepoint(CHECKIN_SAVEPOINT)
@@ -368,7 +371,11 @@ def _insert_checkin(decision: P.Decision, device: str, geo: tuple[float | None, 
 		}
 	)
 	# The run was authorised by role when it was triggered; a System Manager need not hold HR permissions.
-	checkin.insert(ignore_permissions=True)
+	try:
+		checkin.insert(ignore_permissions=True)
+	except frappe.DuplicateEntryError as e:
+		# Its name is taken by a stored check-in (unique values raise UniqueValidationError).
+		raise bulk_insert.NameTaken(checkin) from e
 	return checkin.name
 
 

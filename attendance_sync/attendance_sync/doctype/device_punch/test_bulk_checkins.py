@@ -654,6 +654,50 @@ class TestBulkCheckins(AttendanceSyncTestCase):
 			"One by one: Bulk Insert Above applies to device runs only, and bulk was not asked for",
 		)
 
+	def test_a_name_clash_in_the_one_by_one_loop_fails_that_punch_only(self):
+		"""The loop's savepoint rollback gave the taken number back to the series: every later insert, and every
+		Reprocess, met the same name again. Only the clashing punch fails; the series moves past it."""
+		device = self.make_device(None)
+		employee = self.make_employee("B-L")
+		other = self.make_employee(None)
+		probe = frappe.get_doc(
+			{"doctype": DOCTYPE, "employee": other, "time": self.at(-5, "09:00:00")}
+		).insert(ignore_permissions=True)
+		prefix, number = probe.name.rsplit("-", 1)
+
+		def nth(n: int) -> str:
+			return f"{prefix}-{int(number) + n:0{len(number)}d}"
+
+		frappe.get_doc({"doctype": DOCTYPE, "employee": other, "time": self.at(-5, "10:00:00")}).insert(
+			ignore_permissions=True, set_name=nth(2)
+		)
+		frappe.db.commit()
+		clock = ["09:00:00", "10:00:00", "11:00:00", "12:00:00"]
+		jobs.store_punches(
+			[punch_row(device, n, "B-L", self.at(0, c)) for n, c in enumerate(clock, start=1)], None
+		)
+		counts = checkins.process_pending({"device": device}, P.SyncCounts(), common.get_settings())
+		outcomes = [
+			(p.status, p.employee_checkin)
+			for p in frappe.get_all(
+				common.PUNCH,
+				filters={"device": device},
+				fields=["status", "employee_checkin"],
+				order_by="time asc",
+			)
+		]
+		self.assertEqual(
+			outcomes,
+			[(P.CHECKED_IN, nth(1)), (P.FAILED, None), (P.CHECKED_IN, nth(3)), (P.CHECKED_IN, nth(4))],
+		)
+		reason = frappe.db.get_value(common.PUNCH, {"device": device, "status": P.FAILED}, "reason")
+		self.assertIn(f"{nth(2)} already exists", reason)
+		self.assertEqual((counts.checkins_created, counts.failed), (3, 1))
+		self.assertEqual(
+			frappe.get_all(DOCTYPE, filters={"employee": employee}, pluck="name", order_by="name"),
+			[nth(1), nth(3), nth(4)],
+		)
+
 	def test_a_name_clash_fails_that_punch_only_and_the_series_moves_past_it(self):
 		self.set_single_value(common.SETTINGS, "double_punch_seconds", 60)
 		device = self.make_device(None)
