@@ -2,6 +2,8 @@
 //! push parser (as the site does), records it, and answers as docs/push.md says the site answers.
 #![allow(dead_code)]
 
+pub mod relay;
+
 use std::collections::HashSet;
 use std::convert::Infallible;
 use std::net::SocketAddr;
