@@ -1,13 +1,15 @@
 //! `attendance-sync relay --config relay.toml`: pulls LAN terminals with the core and delivers their events to
 //! the site's push endpoint through a durable local queue (docs/push.md#the-relay).
 //!
-//! Per terminal, two tasks: the puller (pull.rs) searches after its serial cursor every `poll_secs` and queues
-//! what it finds together with the new cursor (one transaction); the deliverer (deliver.rs) POSTs queued events
-//! oldest first and removes each only on the site's 200. At least once: a relay killed between the site's 200
-//! and recording it sends that one event again, and the site's Device Punch key makes it a duplicate.
+//! Per terminal, two tasks: the puller (pull.rs) reads the terminal's clock and searches after its serial and
+//! time cursors (cursor.rs) every `poll_secs`, and queues what it finds together with the new cursors (one
+//! transaction); the deliverer (deliver.rs) POSTs queued events oldest first and removes each only on the
+//! site's 200. At least once: a relay killed between the site's 200 and recording it sends that one event
+//! again, and the site's Device Punch key makes it a duplicate.
 
 mod body;
 mod config;
+mod cursor;
 mod deliver;
 mod pull;
 mod queue;
