@@ -1,63 +1,26 @@
 //! The deliverer of one terminal: POSTs its queued events oldest first, one each, and takes an event off the
-//! queue on the site's answer.
+//! queue only on the site's documented answer (answer.rs). Redirects are never followed (the client is built
+//! so in mod.rs): a 3xx is an answer like any other that is not the site's.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use reqwest::header::{HeaderValue, CONTENT_TYPE, RETRY_AFTER};
-use serde_json::Value;
+use reqwest::header::{CONTENT_TYPE, LOCATION, RETRY_AFTER};
 use tokio::sync::Notify;
 
+use super::answer::{classify, Answer, Reply};
 use super::config::{RelayConfig, RelayDevice, Token};
 use super::{say, with_queue, SharedQueue};
 
 /// Events POSTed per look at the queue.
 const BATCH: usize = 200;
 
-/// What the site's answer means for one event (docs/push.md#what-the-site-answers).
-#[derive(Debug, PartialEq, Eq)]
-enum Answer {
-    Acknowledged,
-    /// 200 `unreadable`, or 413: kept in the queue as rejected, never sent again.
-    Rejected(String),
-    /// 401: the token is wrong; this device's delivery stops.
-    Unauthorized,
-    /// 429, with the seconds of `Retry-After` when given.
-    RateLimited(Option<Duration>),
-    /// Anything else: try again after the backoff.
-    Retry(String),
-}
-
-fn classify(status: u16, retry_after: Option<&HeaderValue>, body: &str) -> Answer {
-    match status {
-        200..=299 => {
-            let result = serde_json::from_str::<Value>(body).ok().and_then(|v| {
-                let m = v.get("message").unwrap_or(&v);
-                Some((
-                    m.get("result")?.as_str()?.to_owned(),
-                    m.get("reason")
-                        .and_then(Value::as_str)
-                        .unwrap_or("")
-                        .to_owned(),
-                ))
-            });
-            match result {
-                Some((r, reason)) if r == "unreadable" => {
-                    Answer::Rejected(format!("the site could not read it ({reason})"))
-                }
-                _ => Answer::Acknowledged,
-            }
-        }
-        401 => Answer::Unauthorized,
-        413 => Answer::Rejected("the site refused it as too large (HTTP 413)".into()),
-        429 => Answer::RateLimited(
-            retry_after
-                .and_then(|v| v.to_str().ok())
-                .and_then(|s| s.trim().parse::<u64>().ok())
-                .map(Duration::from_secs),
-        ),
-        other => Answer::Retry(format!("HTTP {other}")),
-    }
+fn header(response: &reqwest::Response, name: reqwest::header::HeaderName) -> Option<String> {
+    response
+        .headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
 }
 
 async fn post(http: &reqwest::Client, url: &str, token: &Token, body: String) -> Answer {
@@ -68,10 +31,19 @@ async fn post(http: &reqwest::Client, url: &str, token: &Token, body: String) ->
         .body(body);
     match request.send().await {
         Ok(response) => {
-            let status = response.status().as_u16();
-            let retry_after = response.headers().get(RETRY_AFTER).cloned();
-            let text = response.text().await.unwrap_or_default();
-            classify(status, retry_after.as_ref(), &text)
+            let mut reply = Reply {
+                status: response.status().as_u16(),
+                content_type: header(&response, CONTENT_TYPE),
+                location: header(&response, LOCATION),
+                retry_after: header(&response, RETRY_AFTER),
+                body: Vec::new(),
+            };
+            reply.body = response
+                .bytes()
+                .await
+                .map(|b| b.to_vec())
+                .unwrap_or_default();
+            classify(&reply, token.expose())
         }
         // reqwest's messages carry the URL, and with it the token: say what kind of failure only.
         Err(e) => Answer::Retry(
@@ -155,10 +127,13 @@ pub async fn deliver(
                 }
                 Answer::Retry(why) => {
                     let _ = with_queue(&queue, |q| q.failed_attempt(id, why));
+                    let pending =
+                        with_queue(&queue, |q| q.counts(&dev.name)).map_or(0, |c| c.pending);
                     say(
                         &dev.name,
                         format!(
-                            "delivery failed ({why}); retrying in {backoff:?}, events stay queued"
+                            "delivery of event {id} failed ({why}); retrying in {backoff:?}, {pending} events \
+                             stay queued"
                         ),
                     );
                     tokio::time::sleep(backoff).await;
@@ -176,45 +151,5 @@ pub async fn deliver(
         if delivered > 0 {
             say(&dev.name, format!("{delivered} events delivered"));
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn answers() {
-        assert_eq!(
-            classify(
-                200,
-                None,
-                r#"{"message": {"ok": true, "result": "stored"}}"#
-            ),
-            Answer::Acknowledged
-        );
-        assert_eq!(
-            classify(200, None, r#"{"message": {"result": "duplicate"}}"#),
-            Answer::Acknowledged
-        );
-        assert_eq!(classify(200, None, ""), Answer::Acknowledged);
-        assert!(matches!(
-            classify(
-                200,
-                None,
-                r#"{"message": {"result": "unreadable", "reason": "json"}}"#
-            ),
-            Answer::Rejected(_)
-        ));
-        assert_eq!(classify(401, None, ""), Answer::Unauthorized);
-        assert!(matches!(classify(413, None, ""), Answer::Rejected(_)));
-        let after = HeaderValue::from_static("7");
-        assert_eq!(
-            classify(429, Some(&after), ""),
-            Answer::RateLimited(Some(Duration::from_secs(7)))
-        );
-        assert_eq!(classify(429, None, ""), Answer::RateLimited(None));
-        assert!(matches!(classify(503, None, ""), Answer::Retry(_)));
-        assert!(matches!(classify(404, None, ""), Answer::Retry(_)));
     }
 }

@@ -2,11 +2,12 @@
 //! the site's push endpoint through a durable local queue (docs/push.md#the-relay).
 //!
 //! Per terminal, two tasks: the puller (pull.rs) reads the terminal's clock and searches after its serial and
-//! time cursors (cursor.rs) every `poll_secs`, and queues what it finds together with the new cursors (one
-//! transaction); the deliverer (deliver.rs) POSTs queued events oldest first and removes each only on the
-//! site's 200. At least once: a relay killed between the site's 200 and recording it sends that one event
-//! again, and the site's Device Punch key makes it a duplicate.
+//! time cursors every `poll_secs`, and queues what it finds together with the new cursors (one transaction);
+//! the deliverer (deliver.rs) POSTs queued events oldest first and removes each only on the site's documented
+//! answer (answer.rs). At least once: a relay killed between the site's answer and recording it sends that one
+//! event again, and the site's Device Punch key makes it a duplicate.
 
+mod answer;
 mod body;
 mod config;
 mod cursor;
@@ -52,6 +53,8 @@ async fn serve(cfg: RelayConfig, queue: Queue) -> ExitCode {
     let http = match reqwest::Client::builder()
         .timeout(cfg.site_timeout)
         .user_agent(concat!("attendance-sync-relay/", env!("CARGO_PKG_VERSION")))
+        // A redirect is an answer that is not the site's (a login page, a moved site): never followed.
+        .redirect(reqwest::redirect::Policy::none())
         .build()
     {
         Ok(c) => c,
