@@ -5,11 +5,14 @@
 mod support;
 
 use std::collections::{HashMap, HashSet};
+use std::fs::File;
+use std::process::Stdio;
 use std::time::Duration;
 
 use attendance_sync_sim::{RecordRequest, SimConfig};
 use support::relay::{
-    relay_log, setup, start_relay, stop, stored, stored_set, terminal_events, terminals, token,
+    relay_command, relay_log, setup, start_relay, stop, stored, stored_set, terminal_events,
+    terminals, token,
 };
 use support::{eventually, Receiver};
 
@@ -199,5 +202,39 @@ async fn a_refused_token_stops_that_device_once_and_the_other_goes_on() {
         !log.contains(&SimConfig::default().password),
         "the password was printed: {log}"
     );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_token_on_two_devices_is_a_configuration_error_naming_both() {
+    let fleet = terminals(2, 1).await;
+    let dir = setup("same-token", &fleet, "127.0.0.1:9".parse().expect("addr"));
+    let log = File::create(dir.join("stderr-1.log")).expect("log file");
+    let mut relay = relay_command(&dir, fleet.devices.len())
+        .env("RELAY_TEST_TOKEN_1", token(0))
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(log))
+        .spawn()
+        .expect("the relay starts");
+    let exited = eventually(Duration::from_secs(10), || {
+        relay.try_wait().expect("relay status").is_some()
+    })
+    .await;
+    let code = relay
+        .try_wait()
+        .expect("relay status")
+        .and_then(|s| s.code());
+    stop(relay);
+    let err = relay_log(&dir, 1);
+    assert!(
+        exited,
+        "the relay started with one token on two devices: {err}"
+    );
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains(&fleet.devices[0].name) && err.contains(&fleet.devices[1].name),
+        "the error does not name both devices: {err}"
+    );
+    assert!(!err.contains(&token(0)), "the token was printed: {err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
