@@ -6,99 +6,15 @@ mod support;
 
 use std::collections::{HashMap, HashSet};
 use std::fs::File;
-use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
-use attendance_sync_sim::{self as sim, RecordRequest, RunningSim, SimConfig};
-use chrono::FixedOffset;
-use support::{eventually, Received, Receiver};
-
-const PASSWORD_VAR: &str = "ATTENDANCE_SYNC_RELAY_TEST_PASSWORD";
-
-async fn terminals(devices: usize, events_per_day: u32) -> RunningSim {
-    sim::start(SimConfig {
-        devices,
-        days: 1,
-        events_per_day,
-        utc_offset: FixedOffset::east_opt(6 * 3600).expect("offset"),
-        ..SimConfig::default()
-    })
-    .await
-    .expect("simulator starts")
-}
-
-fn token(index: usize) -> String {
-    format!("tok-{index}-a1b2c3d4e5f6")
-}
-
-/// A fresh directory with relay.toml for `fleet`, delivering to `site`.
-fn setup(test: &str, fleet: &RunningSim, site: SocketAddr) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "attendance-sync-relay-{test}-{}",
-        std::process::id()
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let mut toml = format!(
-        "site = \"http://{site}\"\nqueue = \"{}\"\npoll_secs = 0.3\nbackfill_hours = 48\nsite_timeout_secs = 5\n\
-         retry_first_secs = 0.1\nretry_max_secs = 0.5\n",
-        dir.join("queue.sqlite3").display()
-    );
-    for (i, d) in fleet.devices.iter().enumerate() {
-        toml.push_str(&format!(
-            "\n[[device]]\nname = \"{}\"\nhost = \"127.0.0.1:{}\"\nuser = \"admin\"\npassword_env = \"{PASSWORD_VAR}\"\n\
-             token_env = \"RELAY_TEST_TOKEN_{i}\"\n",
-            d.name,
-            d.addr.port()
-        ));
-    }
-    std::fs::write(dir.join("relay.toml"), toml).expect("config written");
-    dir
-}
-
-/// Starts the relay binary; its stderr goes to `dir/stderr-N.log`.
-fn start_relay(dir: &Path, fleet: &RunningSim, run: usize) -> Child {
-    let log = File::create(dir.join(format!("stderr-{run}.log"))).expect("log file");
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_attendance-sync"));
-    cmd.args(["relay", "--config"])
-        .arg(dir.join("relay.toml"))
-        .env(PASSWORD_VAR, SimConfig::default().password)
-        .stdout(Stdio::null())
-        .stderr(Stdio::from(log));
-    for i in 0..fleet.devices.len() {
-        cmd.env(format!("RELAY_TEST_TOKEN_{i}"), token(i));
-    }
-    cmd.spawn().expect("the relay starts")
-}
-
-fn stop(mut child: Child) {
-    let _ = child.kill();
-    let _ = child.wait();
-}
-
-/// Every (token, serial) the terminals hold: serials 1 to next_serial - 1 (no counter reset in these tests).
-fn terminal_events(fleet: &RunningSim) -> HashSet<(String, u64)> {
-    fleet
-        .devices
-        .iter()
-        .enumerate()
-        .flat_map(|(i, d)| (1..d.state.snapshot().next_serial).map(move |s| (token(i), s)))
-        .collect()
-}
-
-fn stored(received: &[Received]) -> Vec<(String, u64)> {
-    received
-        .iter()
-        .filter(|r| r.status == 200 && r.kind == "event")
-        .filter_map(|r| Some((r.token.clone(), r.serial?)))
-        .collect()
-}
-
-fn stored_set(receiver: &Receiver) -> HashSet<(String, u64)> {
-    stored(&receiver.received()).into_iter().collect()
-}
+use attendance_sync_sim::{RecordRequest, SimConfig};
+use support::relay::{
+    relay_command, relay_log, setup, start_relay, stop, stored, stored_set, terminal_events,
+    terminals, token,
+};
+use support::{eventually, Receiver};
 
 // The relay runs as a child process; the simulator and the receiver answer on this runtime's threads.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -229,7 +145,7 @@ async fn site_unreachable_then_failing_then_up_loses_nothing() {
         expected.len(),
         "an acknowledged event was sent again"
     );
-    let log = std::fs::read_to_string(dir.join("stderr-1.log")).expect("relay log");
+    let log = relay_log(&dir, 1);
     assert!(
         log.contains("cannot connect") && log.contains("HTTP 503"),
         "{log}"
@@ -273,7 +189,7 @@ async fn a_refused_token_stops_that_device_once_and_the_other_goes_on() {
         refused.len()
     );
     assert_eq!(refused[0].status, 401);
-    let log = std::fs::read_to_string(dir.join("stderr-1.log")).expect("relay log");
+    let log = relay_log(&dir, 1);
     assert!(
         log.contains("HTTP 401") && log.contains("not retried"),
         "{log}"
@@ -286,5 +202,39 @@ async fn a_refused_token_stops_that_device_once_and_the_other_goes_on() {
         !log.contains(&SimConfig::default().password),
         "the password was printed: {log}"
     );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_token_on_two_devices_is_a_configuration_error_naming_both() {
+    let fleet = terminals(2, 1).await;
+    let dir = setup("same-token", &fleet, "127.0.0.1:9".parse().expect("addr"));
+    let log = File::create(dir.join("stderr-1.log")).expect("log file");
+    let mut relay = relay_command(&dir, fleet.devices.len())
+        .env("RELAY_TEST_TOKEN_1", token(0))
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(log))
+        .spawn()
+        .expect("the relay starts");
+    let exited = eventually(Duration::from_secs(10), || {
+        relay.try_wait().expect("relay status").is_some()
+    })
+    .await;
+    let code = relay
+        .try_wait()
+        .expect("relay status")
+        .and_then(|s| s.code());
+    stop(relay);
+    let err = relay_log(&dir, 1);
+    assert!(
+        exited,
+        "the relay started with one token on two devices: {err}"
+    );
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains(&fleet.devices[0].name) && err.contains(&fleet.devices[1].name),
+        "the error does not name both devices: {err}"
+    );
+    assert!(!err.contains(&token(0)), "the token was printed: {err}");
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -209,6 +209,22 @@ fn device(dev: RawDevice, timeout: Duration) -> Result<RelayDevice, String> {
     })
 }
 
+/// The site knows a device by its token: two devices under one token would file one terminal's events under
+/// the other. Names both devices, never the token.
+fn same_token(devices: &[RelayDevice]) -> Result<(), String> {
+    let mut owners: std::collections::HashMap<&str, &str> = std::collections::HashMap::new();
+    for dev in devices {
+        if let Some(first) = owners.insert(dev.token.expose(), &dev.name) {
+            return Err(format!(
+                "devices {first:?} and {:?} have the same push token; each device needs its own (the site \
+                 files events under the device its token names): set the token each Device Configuration shows",
+                dev.name
+            ));
+        }
+    }
+    Ok(())
+}
+
 impl RelayConfig {
     pub fn load(path: &Path) -> Result<RelayConfig, String> {
         let text = std::fs::read_to_string(path)
@@ -233,6 +249,7 @@ impl RelayConfig {
             }
             devices.push(device(dev, Duration::from_secs(30))?);
         }
+        same_token(&devices)?;
         let retry_first = seconds("retry_first_secs", raw.retry_first_secs)?;
         let retry_max = seconds("retry_max_secs", raw.retry_max_secs)?.max(retry_first);
         Ok(RelayConfig {
@@ -292,5 +309,26 @@ mod tests {
         let err = RelayConfig::parse(&unknown_var).expect_err("unset token variable");
         assert!(err.contains("RELAY_CFG_TEST_UNSET_VAR"), "{err}");
         assert!(RelayConfig::parse(&base("colour = 1")).is_err());
+    }
+
+    #[test]
+    fn one_token_on_two_devices_is_refused_naming_both_and_not_the_token() {
+        std::env::set_var("RELAY_CFG_C_PW", "pw");
+        std::env::set_var("RELAY_CFG_C_TOKEN", "tok-shared-secret-3");
+        let path = std::env::temp_dir().join(format!("relay-cfg-c-{}.token", std::process::id()));
+        std::fs::write(&path, "tok-shared-secret-3\n").expect("token file");
+        let second = format!(
+            "\n[[device]]\nname = \"Back door\"\nhost = \"10.0.0.6\"\nuser = \"admin\"\n\
+             password_env = \"RELAY_CFG_C_PW\"\ntoken_file = \"{}\"\n",
+            path.display()
+        );
+        let err = RelayConfig::parse(&(base("", "RELAY_CFG_C") + &second))
+            .expect_err("one token on two devices");
+        let _ = std::fs::remove_file(&path);
+        assert!(
+            err.contains("\"Gate\"") && err.contains("\"Back door\"") && err.contains("token"),
+            "{err}"
+        );
+        assert!(!err.contains("tok-shared-secret-3"), "{err}");
     }
 }

@@ -16,7 +16,8 @@ pub type Result<T> = std::result::Result<T, rusqlite::Error>;
 pub struct Cursor {
     /// The serial cursor handed to `fetch_events(since_serial)`.
     pub last_serial: Option<u64>,
-    /// The latest event time queued: the next search window starts shortly before it.
+    /// The time cursor: every event stamped before it is queued. Never past the terminal's clock when it
+    /// was set (cursor.rs); the next search starts shortly before it.
     pub last_time: Option<DateTime<FixedOffset>>,
 }
 

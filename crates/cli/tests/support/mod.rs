@@ -2,6 +2,8 @@
 //! push parser (as the site does), records it, and answers as docs/push.md says the site answers.
 #![allow(dead_code)]
 
+pub mod relay;
+
 use std::collections::HashSet;
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -44,7 +46,23 @@ pub struct Mode {
     pub refused_tokens: HashSet<String>,
     /// Delay before each answer.
     pub delay: Duration,
+    /// Something other than the site answers pushes (nothing is stored).
+    pub imposter: Option<Imposter>,
 }
+
+/// What may stand between a relay and the site and answer in its place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Imposter {
+    /// A proxy or maintenance page: 200 `text/html` echoing the URL asked for, token included.
+    Html,
+    /// An SSO gateway: 302 to `/login?redirect-to=<the URL asked for>`, whose page answers 200 HTML.
+    RedirectToLogin,
+    /// Some other JSON API: 200 `application/json` without `ok: true`.
+    JsonWithoutOk,
+}
+
+/// The login page an SSO redirect leads to (its form carries the original URL, token included).
+pub const LOGIN_PATH: &str = "/login";
 
 #[derive(Clone, Default)]
 pub struct Receiver {
@@ -72,6 +90,10 @@ impl Receiver {
 
     async fn answer(&self, req: Request<Incoming>) -> Response<Full<Bytes>> {
         let token = token_of(req.uri().query());
+        let asked = req.uri().to_string();
+        if req.uri().path() == LOGIN_PATH {
+            return login_page(&asked);
+        }
         let content_type = req
             .headers()
             .get(hyper::header::CONTENT_TYPE)
@@ -99,6 +121,13 @@ impl Receiver {
             employee: None,
             content_type: content_type.clone(),
         };
+        if let Some(imposter) = mode.imposter {
+            let (response, status) = imposter_answer(imposter, &asked);
+            seen.status = status;
+            seen.kind = "imposter";
+            self.log.lock().expect("log").push(seen);
+            return response;
+        }
         let (status, result) = if mode.down {
             (503, "down")
         } else if token.is_empty() || mode.refused_tokens.contains(&token) {
@@ -166,6 +195,62 @@ impl Receiver {
             }
         });
         local
+    }
+}
+
+fn html(status: StatusCode, text: String) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::from(text)));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    response
+}
+
+fn login_page(asked: &str) -> Response<Full<Bytes>> {
+    html(
+        StatusCode::OK,
+        format!(
+            "<!DOCTYPE html><html><head><title>Sign in</title></head><body><form method=\"post\">\
+             <input type=\"hidden\" name=\"redirect-to\" value=\"{asked}\"><input name=\"user\">\
+             </form></body></html>"
+        ),
+    )
+}
+
+/// The imposter's answer to a push to `asked` (path and query), and its status.
+fn imposter_answer(imposter: Imposter, asked: &str) -> (Response<Full<Bytes>>, u16) {
+    match imposter {
+        Imposter::Html => (
+            html(
+                StatusCode::OK,
+                format!(
+                    "<html><head><title>Maintenance</title></head><body><h1>Back soon</h1>\
+                     <p>{asked} is not available right now.</p></body></html>"
+                ),
+            ),
+            200,
+        ),
+        Imposter::RedirectToLogin => {
+            let mut response = html(StatusCode::FOUND, "<a href=\"/login\">Sign in</a>".into());
+            let location = format!("{LOGIN_PATH}?redirect-to={asked}");
+            response.headers_mut().insert(
+                hyper::header::LOCATION,
+                hyper::header::HeaderValue::from_str(&location).expect("location"),
+            );
+            (response, 302)
+        }
+        Imposter::JsonWithoutOk => {
+            let mut response = Response::new(Full::new(Bytes::from(
+                r#"{"message": {"status": "queued", "result": "accepted"}}"#,
+            )));
+            response.headers_mut().insert(
+                hyper::header::CONTENT_TYPE,
+                hyper::header::HeaderValue::from_static("application/json"),
+            );
+            (response, 200)
+        }
     }
 }
 
