@@ -2,7 +2,8 @@
 
 Each history (a Hypothesis rule-based state machine) starts two simulated terminals, three people with Employees
 on two Shift Types, and then does 10 to 40 things at random: punches recorded live and back-dated, scheduled
-runs, Fetch Check-in over random windows (normal or bulk), outages and recoveries, a wrong password and its fix,
+runs, Fetch Check-in over random windows (normal or bulk), pushes (delivered, lost, redelivered) and the push
+job, outages and recoveries, a wrong password and its fix,
 clock steps forward and back, a restarted event counter, a worker that dies between two check-in batches,
 Employees mapped late, given another ID, Left, moved to the other shift, a Reprocess that runs or dies, devices
 disabled and enabled. The app's own functions do the work in this process, as its jobs do.
@@ -24,6 +25,7 @@ the example database (`--database`), whose failures run first next time. Seeds t
 """
 
 import argparse
+import json
 import random
 import sys
 import time
@@ -47,7 +49,7 @@ from hypothesis.stateful import (
 	run_state_machine_as_test,
 )
 
-from attendance_sync.attendance_sync import checkins, common, jobs
+from attendance_sync.attendance_sync import checkins, common, jobs, push
 from attendance_sync.logic import punches as P
 from attendance_sync.logic.timezones import site_naive_to_aware, to_site_naive
 from attendance_sync.simulator import Simulator
@@ -79,6 +81,8 @@ class Terminal:
 	offline: bool = False
 	wrong_password: bool = False
 	skew: int = 0
+	token: str | None = None  # push enabled: the token the terminal posts with
+	pushed: list = field(default_factory=list)  # bodies it posted, for a redelivery
 	# Where the device's own runs had reached when each event was recorded: (serial, time) -> synced_up_to then.
 	passed_at_record: dict = field(default_factory=dict)
 
@@ -137,6 +141,7 @@ class History(RuleBasedStateMachine):
 		self.events: list[Event] = []
 		self.logs: list[str] = []
 		self.crashed = False
+		self.pushed_punches = self.pushed_checkins = 0
 		self.began = time.monotonic()
 		History.histories += 1
 		self.cursors = {s: self._cursor(s) for s in self.shifts}
@@ -185,13 +190,26 @@ class History(RuleBasedStateMachine):
 	def _faults(self, terminal: Terminal) -> None:
 		terminal.sim.set_faults(drop_rate=1.0 if terminal.offline else 0.0, clock_skew_secs=terminal.skew)
 
-	def _record(self, terminal: Terminal, person: Person, at: datetime | None) -> None:
+	def _record(self, terminal: Terminal, person: Person, at: datetime | None) -> list[dict]:
 		aware = site_naive_to_aware(at, self.site_tz) if at is not None else None
-		for e in terminal.sim.add_events(1, at=aware, employee_no=person.employee_no):
+		recorded = terminal.sim.add_events(1, at=aware, employee_no=person.employee_no)
+		for e in recorded:
 			when = to_site_naive(datetime.fromisoformat(e["time"]), self.site_tz)
 			event = Event(terminal.name, int(e["serial_no"]), person.employee_no, when)
 			self.events.append(event)
 			terminal.passed_at_record[(event.serial, event.time)] = self._synced_up_to(terminal)
+		return recorded
+
+	def _post(self, terminal: Terminal, body: bytes) -> None:
+		"""A push as the endpoint takes it (`push.handle_body` after the token named the device); a token the
+		site refuses (a disabled device) leaves the event on the terminal for the searches."""
+		device = push.device_for_token(terminal.token or "")
+		if device is None:
+			return
+		answer = push.handle_body(device, body, "application/json")
+		frappe.db.commit()
+		if answer.get("result") == "stored":
+			self.pushed_punches += 1
 
 	# --- operations -------------------------------------------------------------------------------------------
 
@@ -211,6 +229,58 @@ class History(RuleBasedStateMachine):
 			self.people[p],
 			now_datetime().replace(microsecond=0) - timedelta(minutes=minutes),
 		)
+
+	@rule(t=terminal_index)
+	def enable_push(self, t: int) -> None:
+		"""Enable Push (Push with pull reconciliation): the terminal posts its new events from now on."""
+		terminal = self.terminals[t]
+		if terminal.token is None:
+			terminal.token = push.enable_push(terminal.name, write_to_terminal=0)["token"]
+			frappe.db.commit()
+
+	@rule(t=terminal_index, p=person_index, lost=st.booleans())
+	def punch_pushed(self, t: int, p: int, lost: bool) -> None:
+		"""A live punch the terminal posts to the site, or whose post is lost on the way."""
+		terminal = self.terminals[t]
+		for e in self._record(terminal, self.people[p], None):
+			if terminal.token is None:
+				continue
+			body = json.dumps(
+				{
+					"ipAddress": terminal.sim.host,
+					"portNo": terminal.sim.port,
+					"protocol": "HTTP",
+					"dateTime": e["time"],
+					"activePostCount": 1,
+					"eventType": "AccessControllerEvent",
+					"eventState": "active",
+					"AccessControllerEvent": {
+						"majorEventType": 5,
+						"subEventType": e.get("minor", 75),
+						"employeeNoString": e["employee_no"],
+						"serialNo": e["serial_no"],
+						"currentEvent": True,
+						"attendanceStatus": "undefined",
+					},
+				}
+			).encode()
+			terminal.pushed.append(body)
+			if not lost:
+				self._post(terminal, body)
+
+	@rule(t=terminal_index)
+	def push_redelivered(self, t: int) -> None:
+		"""The terminal posts an event again (a reboot's back-fill, a retry after a lost answer)."""
+		terminal = self.terminals[t]
+		if terminal.pushed:
+			self._post(terminal, terminal.pushed[len(terminal.pushed) // 2])
+
+	@rule()
+	def push_job(self) -> None:
+		"""The site-wide job that checks in pushed punches."""
+		counts = push.process_pushed()
+		frappe.db.rollback()
+		self.pushed_checkins += counts.get("checkins_created", 0)
 
 	@rule(t=terminal_index)
 	def scheduled_run(self, t: int) -> None:
@@ -335,8 +405,9 @@ class History(RuleBasedStateMachine):
 		assert doc.new_punches <= doc.fetched, (log, doc.fetched, doc.new_punches)
 
 	def _check_totals(self) -> None:
-		"""Every check-in and every stored punch was counted by exactly one Sync Log (a run whose worker died
-		leaves its log Interrupted, uncounted: then the counts are at most the totals)."""
+		"""Every check-in and every stored punch was counted by exactly one Sync Log, or by the push endpoint and
+		the push job, which keep no log (a run whose worker died leaves its log Interrupted, uncounted: then the
+		counts are at most the totals)."""
 		logs = frappe.get_all(
 			common.LOG,
 			filters={"name": ["in", self.logs or [""]]},
@@ -346,7 +417,10 @@ class History(RuleBasedStateMachine):
 			"Employee Checkin", {"employee": ["in", [p.employee for p in self.people]]}
 		)
 		punches = frappe.db.count(common.PUNCH, {"device": ["in", [t.name for t in self.terminals]]})
-		counted = (sum(r.checkins_created for r in logs), sum(r.new_punches for r in logs))
+		counted = (
+			sum(r.checkins_created for r in logs) + self.pushed_checkins,
+			sum(r.new_punches for r in logs) + self.pushed_punches,
+		)
 		if self.crashed:
 			assert counted[0] <= checkins and counted[1] <= punches, (counted, checkins, punches)
 		else:
@@ -447,7 +521,7 @@ class History(RuleBasedStateMachine):
 		finally:
 			self._clean()
 			if hasattr(self, "began"):
-				outcome = f"FAIL {type(broken).__name__}" if broken else "ok"
+				outcome = f"FAIL {type(broken).__name__}: {str(broken)[:600]}" if broken else "ok"
 				print(
 					f"  history {History.histories}: {len(self.events)} punches, "
 					f"{time.monotonic() - self.began:.1f} s, {outcome}",
@@ -525,6 +599,8 @@ def main() -> int:
 				raise
 			failures += 1
 			print(f"FAIL seed {seed}: {type(e).__name__}: {e}", flush=True)
+			# Hypothesis attaches the failing history (its steps, shrunk unless --no-shrink) as notes.
+			print("\n".join(getattr(e, "__notes__", [])), flush=True)
 	frappe.destroy()
 	minutes = (time.monotonic() - started) / 60
 	print(
