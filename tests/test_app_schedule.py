@@ -55,7 +55,7 @@ def test_failed_punches_or_a_held_cursor_need_attention_not_a_green_synced():
 	assert health(last_sync_status="Partial", attention=failed) == S.ATTENTION
 	hold = S.HeldCursor("Day", NOW - timedelta(hours=4), NOW - timedelta(hours=3), 2)
 	assert health(attention=S.Attention(held=(hold,))) == S.ATTENTION
-	# Unmapped punches wait for an Attendance Device ID and hold nothing: not a reason by themselves.
+	# Unmapped punches wait for an Attendance Device ID: not a reason for attention by themselves.
 	assert health(attention=S.Attention(unmapped=5)) == S.SYNCED
 	# Worse states win.
 	assert health(last_sync_status="Failed", attention=failed) == S.FAILING

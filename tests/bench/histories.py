@@ -233,10 +233,18 @@ class History(RuleBasedStateMachine):
 	terminal_index = st.integers(min_value=0, max_value=1)
 	person_index = st.integers(min_value=0, max_value=2)
 
-	@rule(t=terminal_index, p=person_index, count=st.integers(min_value=1, max_value=3))
+	@rule(t=terminal_index, p=person_index, count=st.integers(min_value=1, max_value=5))
 	def punch_live(self, t: int, p: int, count: int) -> None:
 		for _ in range(count):
 			self._record(self.terminals[t], self.people[p], None)
+
+	@rule(p=person_index, count=st.integers(min_value=1, max_value=3))
+	def punch_at_two_doors(self, p: int, count: int) -> None:
+		"""The same second on both terminals (two readers of one door): one check-in."""
+		for _ in range(count):
+			at = now_datetime().replace(microsecond=0)
+			for terminal in self.terminals:
+				self._record(terminal, self.people[p], at)
 
 	@rule(t=terminal_index, p=person_index, minutes=st.integers(min_value=1, max_value=60 * 48))
 	def punch_back_dated(self, t: int, p: int, minutes: int) -> None:
