@@ -12,7 +12,7 @@ use chrono::{DateTime, FixedOffset, TimeDelta, Utc};
 use support::relay::{
     relay_log, setup, start_relay, stop, stored_set, terminal_events, terminals, token,
 };
-use support::{eventually, Receiver};
+use support::{eventually, record_request, Receiver};
 
 /// The fleet's offset (support::relay::terminals).
 fn offset() -> FixedOffset {
@@ -26,17 +26,14 @@ fn device_now(d: &SimDevice) -> DateTime<FixedOffset> {
 
 /// Records `count` events a minute apart, the first at `at` (as a terminal stamps them with its clock).
 fn record_at(d: &SimDevice, count: u32, at: DateTime<FixedOffset>) -> Vec<u64> {
-    let request = RecordRequest {
-        count,
-        at: Some(at.to_rfc3339()),
-        ..RecordRequest::default()
-    };
-    d.state
-        .record(&request, &d.state.faults())
-        .expect("recorded")
-        .into_iter()
-        .map(|r| r.serial_no)
-        .collect()
+    record_request(
+        d,
+        RecordRequest {
+            count,
+            at: Some(at.to_rfc3339()),
+            ..RecordRequest::default()
+        },
+    )
 }
 
 /// `count` events ending at the terminal's clock now.

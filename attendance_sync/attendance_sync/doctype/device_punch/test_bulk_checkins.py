@@ -654,19 +654,26 @@ class TestBulkCheckins(AttendanceSyncTestCase):
 			"One by one: Bulk Insert Above applies to device runs only, and bulk was not asked for",
 		)
 
+	def series_from_here(self, employee: str):
+		"""The names the Employee Checkin series gives from here: nth(1) is the next one (a check-in of
+		`employee` takes the current number)."""
+		probe = frappe.get_doc(
+			{"doctype": DOCTYPE, "employee": employee, "time": self.at(-5, "09:00:00")}
+		).insert(ignore_permissions=True)
+		prefix, number = probe.name.rsplit("-", 1)
+
+		def nth(n: int) -> str:
+			return f"{prefix}-{int(number) + n:0{len(number)}d}"
+
+		return nth
+
 	def test_a_name_clash_in_the_one_by_one_loop_fails_that_punch_only(self):
 		"""The loop's savepoint rollback gave the taken number back to the series: every later insert, and every
 		Reprocess, met the same name again. Only the clashing punch fails; the series moves past it."""
 		device = self.make_device(None)
 		employee = self.make_employee("B-L")
 		other = self.make_employee(None)
-		probe = frappe.get_doc(
-			{"doctype": DOCTYPE, "employee": other, "time": self.at(-5, "09:00:00")}
-		).insert(ignore_permissions=True)
-		prefix, number = probe.name.rsplit("-", 1)
-
-		def nth(n: int) -> str:
-			return f"{prefix}-{int(number) + n:0{len(number)}d}"
+		nth = self.series_from_here(other)
 
 		frappe.get_doc({"doctype": DOCTYPE, "employee": other, "time": self.at(-5, "10:00:00")}).insert(
 			ignore_permissions=True, set_name=nth(2)
@@ -705,13 +712,7 @@ class TestBulkCheckins(AttendanceSyncTestCase):
 		other = self.make_employee(None)
 		# The name the series gives the third check-in from here is already taken (the series is behind the table:
 		# check-ins imported with their names, or a series set back by hand).
-		probe = frappe.get_doc(
-			{"doctype": DOCTYPE, "employee": other, "time": self.at(-5, "09:00:00")}
-		).insert(ignore_permissions=True)
-		prefix, number = probe.name.rsplit("-", 1)
-
-		def nth(n: int) -> str:
-			return f"{prefix}-{int(number) + n:0{len(number)}d}"
+		nth = self.series_from_here(other)
 
 		frappe.get_doc({"doctype": DOCTYPE, "employee": other, "time": self.at(-5, "10:00:00")}).insert(
 			ignore_permissions=True, set_name=nth(3)

@@ -268,10 +268,17 @@ pub async fn eventually(limit: Duration, mut check: impl FnMut() -> bool) -> boo
 
 /// Records `count` new events on a simulated terminal (its pusher sends them on); their serial numbers.
 pub fn record(d: &SimDevice, count: u32) -> Vec<u64> {
-    let request = RecordRequest {
-        count,
-        ..RecordRequest::default()
-    };
+    record_request(
+        d,
+        RecordRequest {
+            count,
+            ..RecordRequest::default()
+        },
+    )
+}
+
+/// Records what `request` says on a simulated terminal; the serial numbers of the events recorded.
+pub fn record_request(d: &SimDevice, request: RecordRequest) -> Vec<u64> {
     d.state
         .record(&request, &d.state.faults())
         .expect("recorded")
