@@ -501,10 +501,12 @@ class History(RuleBasedStateMachine):
 				self._set_employee_id(person, person.employee_no)
 				person.mapped = person.ever_mapped = True
 		frappe.db.commit()
+		# What the terminals' clocks have reached before the runs that must take it (an event is stamped "now" or
+		# later on a terminal: one stamped after the last run started waits for the next run).
+		now = now_datetime()
 		for _ in range(2):
 			for terminal in self.terminals:
 				self._run(terminal, jobs.SCHEDULED)
-		now = now_datetime()
 		by_no = {p.employee_no: p.employee for p in self.people}
 		terminals = {t.name: t for t in self.terminals}
 
