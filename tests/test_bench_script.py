@@ -1,5 +1,5 @@
-"""tests/bench/bench.sh, sourced into bash: which bench it keeps, what it checks before deleting one, and how
-it knows the assets are built.
+"""tests/bench/bench.sh, sourced into bash: which bench it keeps, what it checks before deleting one, how it
+knows the assets are built, and that Ctrl-C on the demo site stops the fleet it started.
 
 The bench's home is a temporary directory holding a bench's shape (apps with their versions, the snapshot's
 folder, the markers); the steps that need root, a database or a web server are replaced by functions that record
@@ -8,9 +8,12 @@ their call. No test reaches the network: the upstream is a closed port on loopba
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import tarfile
+import time
 from pathlib import Path
 
 import pytest
@@ -218,3 +221,98 @@ def test_the_assets_are_checked_themselves_not_a_marker_in_the_bench_home(home):
 	assert bench_sh(home, check).stdout.strip() == "NOT_BUILT"  # login.bundle is missing
 	(public / "dist" / "js" / "login.bundle.DEF.js").write_text("")
 	assert bench_sh(home, check).stdout.strip() == "BUILT"
+
+
+# --- Ctrl-C on the demo site -------------------------------------------------------------------------------------
+
+FLEET = """
+import os, signal, subprocess, sys, time
+log = os.environ["FLEET_LOG"]
+child = subprocess.Popen(["sleep", "600"])
+with open(log, "a") as f:
+	f.write(f"started {os.getpid()} {child.pid} {sys.argv[1:]}\\n")
+try:
+	signal.pause()
+except KeyboardInterrupt:
+	child.terminate()
+	child.wait()
+	with open(log, "a") as f:
+		f.write("stopped\\n")
+"""
+
+# demo_site's steps up to the fleet, recorded; the fleet is FLEET, installed where the bench's e2e.py is.
+DEMO_STEPS = """
+install_packages() { :; }
+ensure_bench() { :; }
+install_app() { :; }
+ensure_browser() { :; }
+in_bench() { :; }
+start_web() { :; }
+check_login_page() { :; }
+start_service() { :; }
+as_bench() { (cd "$WORKDIR" && "$@"); }
+stop_all() { echo STOP_ALL >>"$FLEET_LOG"; }
+"""
+
+
+def alive(pid: int) -> bool:
+	try:
+		os.kill(pid, 0)
+	except ProcessLookupError:
+		return False
+	# A zombie has ended; only its parent has not collected it yet.
+	stat = Path(f"/proc/{pid}/stat")
+	return not (stat.exists() and stat.read_text().rsplit(")", 1)[1].split()[0] == "Z")
+
+
+@pytest.mark.parametrize("how", ["Ctrl-C", "SIGTERM"])
+def test_ctrl_c_on_the_demo_site_stops_the_fleet_it_started(home, how):
+	"""Ctrl-C signals the terminal's foreground process group, the demo site's script; a tool that stops a
+	command signals the command alone (SIGTERM to make, which passes it on). Either way the fleet in the
+	background ends through its own cleanup (its terminals stop) before the services are stopped."""
+	bench = make_bench(home, PINNED, marker="recipe 3")
+	(bench / "sites").mkdir()
+	(bench / "env" / "bin").mkdir(parents=True)
+	(bench / "env" / "bin" / "python").symlink_to(sys.executable)
+	script = bench / "apps" / "attendance_sync" / "tests" / "bench" / "e2e.py"
+	script.parent.mkdir(parents=True)
+	script.write_text(FLEET)
+	log = home / "fleet.log"
+	log.touch()
+	demo = subprocess.Popen(
+		["bash", "-c", f'source "{BENCH_SH}"\n{DEMO_STEPS}\ndemo_site'],
+		env={
+			"PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+			"BENCH_HOME": str(home),
+			"BENCH_USER": "attendance-sync-no-such-user",
+			"FLEET_LOG": str(log),
+		},
+		stdout=subprocess.DEVNULL,
+		stderr=subprocess.PIPE,
+		text=True,
+		start_new_session=True,  # a terminal's foreground process group
+	)
+	fleet = []
+	try:
+		deadline = time.monotonic() + 60
+		while not log.read_text().startswith("started") and time.monotonic() < deadline:
+			time.sleep(0.1)
+		started = log.read_text().split("\n")[0].split()
+		assert started[0] == "started", (log.read_text(), demo.stderr)
+		fleet = [int(started[1]), int(started[2])]
+		assert "'--demo'" in log.read_text()
+		if how == "Ctrl-C":
+			os.killpg(demo.pid, signal.SIGINT)
+		else:
+			os.kill(demo.pid, signal.SIGTERM)
+		assert demo.wait(timeout=60) == 0, demo.stderr.read()
+		lines = log.read_text().splitlines()
+		assert lines[1:] == ["stopped", "STOP_ALL"], lines  # the fleet's own cleanup, then the services
+		assert not any(alive(pid) for pid in fleet)
+	finally:
+		if demo.poll() is None:
+			os.killpg(demo.pid, signal.SIGKILL)
+			demo.wait()
+		for pid in fleet:
+			if alive(pid):
+				os.kill(pid, signal.SIGKILL)

@@ -4,7 +4,8 @@
 #   tests/bench/bench.sh test        build (once, cached) or restore the bench, install this working tree the way
 #                                    the README says (bench get-app, install-app), run the app's bench tests and
 #                                    the end-to-end scenario
-#   tests/bench/bench.sh demo-site   the same bench serving http://127.0.0.1:8000 with a simulated fleet
+#   tests/bench/bench.sh demo-site   the same bench serving http://127.0.0.1:8000 with a simulated fleet until
+#                                    Ctrl-C, which stops everything it started
 #   tests/bench/bench.sh dev-test [run-tests options]
 #                                    quick loop on a built bench: copy this working tree into the bench's app,
 #                                    rebuild the extension if the Rust changed, restore the database, install-app,
@@ -288,17 +289,21 @@ start_redis() {
 	done
 }
 
+# Each Redis ends (SIGTERM, then up to 30 s to save and exit) before this returns.
 stop_redis() {
-	local conf
+	local conf pid
 	for conf in redis_cache redis_queue; do
-		[ -f "$RUN/$conf.pid" ] && kill "$(cat "$RUN/$conf.pid")" 2>/dev/null
+		[ -f "$RUN/$conf.pid" ] || continue
+		pid=$(cat "$RUN/$conf.pid")
+		kill "$pid" 2>/dev/null || true
+		for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
 		rm -f "$RUN/$conf.pid"
 	done
 	return 0
 }
 
 stop_all() {
-	pkill -u "$BENCH_USER" -f 'frappe.utils.bench_helper|bench serve|bench worker|bench schedule|socketio.js|attendance-sync simulate' \
+	pkill -u "$BENCH_USER" -f 'frappe.utils.bench_helper|bench serve|bench worker|bench schedule|socketio.js|attendance-sync simulate|apps/attendance_sync/tests/bench/' \
 		2>/dev/null || true
 	stop_redis
 	stop_mariadb
@@ -689,7 +694,10 @@ dev_sync() {
 	in_bench --site "$SITE" migrate --skip-search-index >/dev/null
 }
 
+# Ctrl-C (or SIGTERM, SIGHUP) at any point stops what the demo started: the fleet, then the services.
 demo_site() {
+	trap stop_demo EXIT
+	trap 'exit 0' INT TERM HUP
 	install_packages
 	ensure_bench
 	install_app
@@ -699,7 +707,6 @@ demo_site() {
 	start_web
 	check_login_page
 	start_service scheduler "$BENCH_HOME/cli/bin/bench" schedule
-	trap 'stage; stop_all; exit 0' INT TERM
 	cat <<EOF
 
   Attendance Sync demo site: http://$SITE:8000  (or http://127.0.0.1:8000)
@@ -708,9 +715,34 @@ demo_site() {
   Ctrl-C stops everything this started.
 
 EOF
-	WORKDIR=$BENCH/sites as_bench "$BENCH/env/bin/python" "$BENCH/apps/attendance_sync/tests/bench/e2e.py" \
-		--site "$SITE" --demo &
-	wait $! || true
+	WORKDIR=$BENCH/sites start_fleet as_bench "$BENCH/env/bin/python" \
+		"$BENCH/apps/attendance_sync/tests/bench/e2e.py" --site "$SITE" --demo
+	wait "$demo_group" || true
+}
+
+# "$@" (the demo's fleet) in the background, in a process group of its own (job control for this one command):
+# the terminal's Ctrl-C reaches this script only, whose stop_demo signals the fleet's group once; and the fleet
+# keeps SIGINT, which a background command of a script without job control ignores.
+start_fleet() {
+	set -m
+	"$@" &
+	demo_group=$!
+	set +m
+}
+
+# The fleet ends on SIGINT (e2e.py --demo stops its terminals); what its process group still holds after 30 s
+# is killed. Then the services.
+stop_demo() {
+	if [ -n "${demo_group:-}" ]; then
+		kill -INT -- "-$demo_group" 2>/dev/null || true
+		for _ in $(seq 1 60); do
+			kill -0 -- "-$demo_group" 2>/dev/null || break
+			sleep 0.5
+		done
+		kill -KILL -- "-$demo_group" 2>/dev/null || true
+		wait "$demo_group" 2>/dev/null || true
+		demo_group=
+	fi
 	stage
 	stop_all
 }
