@@ -52,7 +52,9 @@ histories:
 bench-frappe:
 	tests/bench/bench.sh bench-frappe $(BENCH_FRAPPE_ARGS)
 
-# Root, like test-bench: a local site with the app and a simulated fleet until Ctrl-C.
+# Root, like test-bench: a local site with the app and a simulated fleet until Ctrl-C, which stops everything it
+# started. It uses the cached test bench whatever it was built from (BENCH_SOURCES or the upstream), offline;
+# without one it builds it, from BENCH_SOURCES=DIR (../shared/bench-sources-style archives) when given.
 demo-site:
 	tests/bench/bench.sh demo-site
 

@@ -4,7 +4,8 @@
 #   tests/bench/bench.sh test        build (once, cached) or restore the bench, install this working tree the way
 #                                    the README says (bench get-app, install-app), run the app's bench tests and
 #                                    the end-to-end scenario
-#   tests/bench/bench.sh demo-site   the same bench serving http://127.0.0.1:8000 with a simulated fleet
+#   tests/bench/bench.sh demo-site   the same bench serving http://127.0.0.1:8000 with a simulated fleet until
+#                                    Ctrl-C, which stops everything it started
 #   tests/bench/bench.sh dev-test [run-tests options]
 #                                    quick loop on a built bench: copy this working tree into the bench's app,
 #                                    rebuild the extension if the Rust changed, restore the database, install-app,
@@ -21,14 +22,18 @@
 #                                    the same on the developers' loop (no reinstall)
 #   tests/bench/bench.sh stop        stop the services this script started
 #
-# Sources: the upstream repositories at the pinned versions below, or BENCH_SOURCES=DIR with frappe.tar.gz,
-# erpnext.tar.gz, hrms.tar.gz, payments.tar.gz, air-datepicker.tar.gz and gunicorn.tar.gz (each unpacking to one
-# folder named after the file). MariaDB and Redis come from Debian and run on loopback under an unprivileged user
-# (bench refuses root). Everything lives in BENCH_HOME (default /var/tmp/attendance-sync-bench): the first run
-# builds it and snapshots the database after the site's setup wizard; later runs restore that snapshot.
+# Sources: the upstream repositories (BENCH_UPSTREAM) at the pinned versions below, or BENCH_SOURCES=DIR with
+# frappe.tar.gz, erpnext.tar.gz, hrms.tar.gz, payments.tar.gz, air-datepicker.tar.gz and gunicorn.tar.gz (each
+# unpacking to one folder named after the file). MariaDB and Redis come from Debian and run on loopback under an
+# unprivileged user (bench refuses root). Everything lives in BENCH_HOME (default /var/tmp/attendance-sync-bench):
+# the first run builds it and snapshots the database after the site's setup wizard; later runs restore that
+# snapshot. A bench is known by the versions of Frappe, ERPNext and HRMS it holds (read from its apps), not by
+# where they came from: a bench built from the archives serves a later run without BENCH_SOURCES, offline. It is
+# replaced only when the sources give other versions, and nothing of it is deleted before the new sources are
+# known to be reachable (the archives present and intact, or the upstream answering).
 set -euo pipefail
 
-REPO=$(cd "$(dirname "$0")/../.." && pwd)
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BENCH_HOME=${BENCH_HOME:-/var/tmp/attendance-sync-bench}
 BENCH_USER=${BENCH_USER:-asbench}
 SITE=${BENCH_SITE:-test.localhost}
@@ -43,9 +48,14 @@ FRAPPE_VERSION=v15.101.1
 ERPNEXT_VERSION=v15.99.1
 HRMS_VERSION=v15.58.2
 PAYMENTS_BRANCH=version-15
-UPSTREAM=https://github.com/frappe
+UPSTREAM=${BENCH_UPSTREAM:-https://github.com/frappe}
+# The apps whose versions identify a bench (payments follows its branch and has no release version).
+KEY_APPS="frappe erpnext hrms"
 
 BENCH=$BENCH_HOME/frappe-bench
+# Written last by a build, inside the bench it describes: "recipe N", the bench and the snapshot of its site's
+# database are complete. A bench whose marker is missing or names another recipe is rebuilt.
+BUILT=$BENCH/.attendance-sync-built
 RUN=$BENCH_HOME/run
 DATADIR=$BENCH_HOME/mariadb
 SNAPSHOT=$BENCH_HOME/mariadb.snapshot
@@ -86,15 +96,86 @@ as_bench() {
 
 in_bench() { WORKDIR=$BENCH as_bench "$BENCH_HOME/cli/bin/bench" "$@"; }
 
-recipe_key() {
-	{
-		echo "recipe $RECIPE"
+# --- which bench: the versions it holds, the versions the sources give ---------------------------------------
+
+# The __version__ a Python file sets, from its standard input.
+version_in() { sed -n '/^__version__ = "/{s/^__version__ = "\([^"]*\)".*/\1/p;q}'; }
+
+# "frappe 15.101.1 erpnext 15.99.1 hrms 15.58.2": what the bench in BENCH holds, read from its apps; fails when
+# an app or its version is missing.
+bench_versions() {
+	local app version out=()
+	for app in $KEY_APPS; do
+		[ -f "$BENCH/apps/$app/$app/__init__.py" ] || return 1
+		version=$(version_in <"$BENCH/apps/$app/$app/__init__.py")
+		[ -n "$version" ] || return 1
+		out+=("$app $version")
+	done
+	echo "${out[*]}"
+}
+
+# The same for the sources: read from the archives with BENCH_SOURCES, the pinned versions otherwise.
+wanted_versions() {
+	local app version out=()
+	for app in $KEY_APPS; do
 		if [ -n "$BENCH_SOURCES" ]; then
-			cat "$BENCH_SOURCES/SHA256SUMS"
+			[ -f "$BENCH_SOURCES/$app.tar.gz" ] || die "$BENCH_SOURCES/$app.tar.gz is missing"
+			version=$(tar -xzOf "$BENCH_SOURCES/$app.tar.gz" --occurrence=1 "$app/$app/__init__.py" 2>/dev/null |
+				version_in) || true
+			[ -n "$version" ] || die "$BENCH_SOURCES/$app.tar.gz has no $app/$app/__init__.py setting __version__"
 		else
-			echo "$FRAPPE_VERSION $ERPNEXT_VERSION $HRMS_VERSION $PAYMENTS_BRANCH"
+			case $app in
+			frappe) version=${FRAPPE_VERSION#v} ;;
+			erpnext) version=${ERPNEXT_VERSION#v} ;;
+			hrms) version=${HRMS_VERSION#v} ;;
+			esac
 		fi
-	} | sha256sum | cut -c1-16
+		out+=("$app $version")
+	done
+	echo "${out[*]}"
+}
+
+# A bench built by recipe 3 of an earlier bench.sh has its marker at BENCH_HOME/.built, written last by a build
+# and removed first by the next, so it stands for the bench beside it: recipe 3 is the only recipe that wrote
+# it. Such a bench, with its snapshot, gets the marker inside (the file itself is left for the older scripts).
+adopt_home_marker() {
+	if [ ! -f "$BUILT" ] && [ -f "$BENCH_HOME/.built" ] && [ -d "$BENCH/apps/frappe" ] && [ -d "$SNAPSHOT" ]; then
+		echo "recipe 3" >"$BUILT"
+	fi
+	return 0
+}
+
+# The bench was completed by this recipe and its snapshot is there.
+bench_complete() {
+	adopt_home_marker
+	[ "$(cat "$BUILT" 2>/dev/null)" = "recipe $RECIPE" ] && [ -d "$SNAPSHOT" ]
+}
+
+# The sources of a new bench can be had: the archives present and matching their checksums, or each upstream
+# repository answering with the pinned version. Checked before anything of the cached bench is deleted.
+check_sources() {
+	local name repo ref
+	if [ -n "$BENCH_SOURCES" ]; then
+		for name in frappe erpnext hrms payments air-datepicker gunicorn; do
+			[ -f "$BENCH_SOURCES/$name.tar.gz" ] ||
+				die "$BENCH_SOURCES/$name.tar.gz is missing: no bench is built and nothing was deleted"
+		done
+		(cd "$BENCH_SOURCES" && sha256sum --quiet -c SHA256SUMS) ||
+			die "checksums of $BENCH_SOURCES do not match: no bench is built and nothing was deleted"
+		return 0
+	fi
+	while read -r repo ref; do
+		GIT_TERMINAL_PROMPT=0 timeout 120 git ls-remote --exit-code "$UPSTREAM/$repo" "$ref" >/dev/null 2>&1 ||
+			die "$UPSTREAM/$repo did not answer with $ref: no bench is built and nothing was deleted" \
+				"(where the upstream cannot be reached, BENCH_SOURCES=DIR builds from archives)"
+	done <<EOF
+frappe refs/tags/$FRAPPE_VERSION
+erpnext refs/tags/$ERPNEXT_VERSION
+hrms refs/tags/$HRMS_VERSION
+payments refs/heads/$PAYMENTS_BRANCH
+air-datepicker HEAD
+gunicorn HEAD
+EOF
 }
 
 # --- the machine: Debian packages, the bench user, a toolchain it can read -------------------------------------
@@ -211,17 +292,21 @@ start_redis() {
 	done
 }
 
+# Each Redis ends (SIGTERM, then up to 30 s to save and exit) before this returns.
 stop_redis() {
-	local conf
+	local conf pid
 	for conf in redis_cache redis_queue; do
-		[ -f "$RUN/$conf.pid" ] && kill "$(cat "$RUN/$conf.pid")" 2>/dev/null
+		[ -f "$RUN/$conf.pid" ] || continue
+		pid=$(cat "$RUN/$conf.pid")
+		kill "$pid" 2>/dev/null || true
+		for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
 		rm -f "$RUN/$conf.pid"
 	done
 	return 0
 }
 
 stop_all() {
-	pkill -u "$BENCH_USER" -f 'frappe.utils.bench_helper|bench serve|bench worker|bench schedule|socketio.js|attendance-sync simulate' \
+	pkill -u "$BENCH_USER" -f 'frappe.utils.bench_helper|bench serve|bench worker|bench schedule|socketio.js|attendance-sync simulate|apps/attendance_sync/tests/bench/' \
 		2>/dev/null || true
 	stop_redis
 	stop_mariadb
@@ -267,10 +352,15 @@ EOF
 
 # --- the bench -------------------------------------------------------------------------------------------------
 
+# A new bench of the versions in $1, from BENCH_SOURCES or the upstream; the cached one goes only once the new
+# sources are known to be reachable.
 build_bench() {
+	stage "sources of a bench of $1: ${BENCH_SOURCES:-$UPSTREAM}"
+	check_sources
 	stage "clean bench home"
 	stop_all
-	rm -rf "$BENCH" "$BENCH_HOME/src" "$BENCH_HOME/cli" "$SNAPSHOT" "$BENCH_HOME/cargo-target" "$BENCH_HOME/.built"
+	rm -rf "$BENCH" "$BENCH_HOME/src" "$BENCH_HOME/cli" "$SNAPSHOT" "$BENCH_HOME/cargo-target" \
+		"$BENCH_HOME/.built" "$BENCH_HOME/.assets"
 	prepare_user
 
 	stage "bench CLI (frappe-bench)"
@@ -280,7 +370,6 @@ build_bench() {
 	local frappe_source erpnext_source hrms_source payments_source
 	if [ -n "$BENCH_SOURCES" ]; then
 		stage "sources from $BENCH_SOURCES"
-		(cd "$BENCH_SOURCES" && sha256sum --quiet -c SHA256SUMS) || die "checksums of $BENCH_SOURCES do not match"
 		mkdir -p "$BENCH_HOME/src"
 		for dep in air-datepicker gunicorn; do
 			rm -rf "$BENCH_HOME/src/$dep"
@@ -336,7 +425,7 @@ build_bench() {
 	rm -rf "$SNAPSHOT"
 	cp -a "$DATADIR" "$SNAPSHOT"
 	start_mariadb
-	recipe_key >"$BENCH_HOME/.built"
+	echo "recipe $RECIPE" >"$BUILT"
 }
 
 # The site as the setup wizard left it, before this app was installed.
@@ -358,14 +447,21 @@ flush_redis() {
 	done
 }
 
+# The cached bench when it holds the versions the sources give (wherever it was built from), else a new one.
 ensure_bench() {
-	if [ -f "$BENCH_HOME/.built" ] && [ "$(cat "$BENCH_HOME/.built")" = "$(recipe_key)" ] && [ -d "$SNAPSHOT" ]; then
-		stage "restore the bench (cached; database from the snapshot)"
+	local wanted held=""
+	wanted=$(wanted_versions)
+	if bench_complete; then
+		held=$(bench_versions) || held=""
+	fi
+	if [ -n "$held" ] && [ "$held" = "$wanted" ]; then
+		stage "restore the bench (cached: $held; database from the snapshot)"
 		prepare_user
 		restore_database
-	else
-		build_bench
+		return 0
 	fi
+	[ -z "$held" ] || echo "the cached bench holds $held; the sources give $wanted"
+	build_bench "$wanted"
 }
 
 # The files of this working tree that git would see (tracked and new, not ignored), as a tar stream; with
@@ -470,10 +566,37 @@ ensure_browser() {
 		apt-get install -y -q chromium >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; }
 	fi
 	WORKDIR=$BENCH as_bench uv pip install -q playwright --python env/bin/python
-	if [ ! -f "$BENCH_HOME/.assets" ]; then
+	if ! assets_built; then
 		in_bench build --force
-		touch "$BENCH_HOME/.assets"
+		assets_built || die "bench build left no complete assets in $BENCH/sites/assets"
 	fi
+}
+
+# The bench's desk assets are built: sites/assets/assets.json (the bundles the pages name) and every file it names
+# (without them every page of the site, the login page included, answers with a 500).
+assets_built() {
+	python3 - "$BENCH/sites" <<'PYTHON'
+import json, os, sys
+
+sites = sys.argv[1]
+try:
+	with open(os.path.join(sites, "assets", "assets.json")) as f:
+		bundles = json.load(f)
+except (OSError, ValueError):
+	sys.exit(1)
+sys.exit(not ("desk.bundle.js" in bundles and all(os.path.isfile(sites + path) for path in bundles.values())))
+PYTHON
+}
+
+# The login page loads: 200, the first thing a person opens.
+check_login_page() {
+	local status
+	status=$(curl -s -o /dev/null -w '%{http_code}' "http://$SITE:8000/login") || true
+	if [ "$status" != 200 ]; then
+		tail -20 "$BENCH_HOME/logs/web.log" >&2
+		die "http://$SITE:8000/login answered ${status:-nothing}, not 200 (the web server's log above)"
+	fi
+	echo "http://$SITE:8000/login loads (200)"
 }
 
 # Starts a background process as the bench user; its output goes to $BENCH_HOME/logs/NAME.log.
@@ -562,7 +685,7 @@ core_sources_hash() {
 
 # The developers' loop: no reinstall; what changed is copied in and picked up.
 dev_sync() {
-	[ -f "$BENCH_HOME/.built" ] && [ -d "$BENCH/apps/attendance_sync" ] || die "no bench yet: run '$0 test' once"
+	bench_complete && [ -d "$BENCH/apps/attendance_sync" ] || die "no bench yet: run '$0 test' once"
 	prepare_user
 	start_mariadb
 	start_redis
@@ -586,7 +709,10 @@ dev_sync() {
 	in_bench --site "$SITE" migrate --skip-search-index >/dev/null
 }
 
+# Ctrl-C (or SIGTERM, SIGHUP) at any point stops what the demo started: the fleet, then the services.
 demo_site() {
+	trap stop_demo EXIT
+	trap 'exit 0' INT TERM HUP
 	install_packages
 	ensure_bench
 	install_app
@@ -594,8 +720,8 @@ demo_site() {
 	stage "demo site: web server, socketio, worker, scheduler, simulated fleet"
 	in_bench --site "$SITE" enable-scheduler >/dev/null
 	start_web
+	check_login_page
 	start_service scheduler "$BENCH_HOME/cli/bin/bench" schedule
-	trap 'stage; stop_all; exit 0' INT TERM
 	cat <<EOF
 
   Attendance Sync demo site: http://$SITE:8000  (or http://127.0.0.1:8000)
@@ -604,9 +730,34 @@ demo_site() {
   Ctrl-C stops everything this started.
 
 EOF
-	WORKDIR=$BENCH/sites as_bench "$BENCH/env/bin/python" "$BENCH/apps/attendance_sync/tests/bench/e2e.py" \
-		--site "$SITE" --demo &
-	wait $! || true
+	WORKDIR=$BENCH/sites start_fleet as_bench "$BENCH/env/bin/python" \
+		"$BENCH/apps/attendance_sync/tests/bench/e2e.py" --site "$SITE" --demo
+	wait "$demo_group" || true
+}
+
+# "$@" (the demo's fleet) in the background, in a process group of its own (job control for this one command):
+# the terminal's Ctrl-C reaches this script only, whose stop_demo signals the fleet's group once; and the fleet
+# keeps SIGINT, which a background command of a script without job control ignores.
+start_fleet() {
+	set -m
+	"$@" &
+	demo_group=$!
+	set +m
+}
+
+# The fleet ends on SIGINT (e2e.py --demo stops its terminals); what its process group still holds after 30 s
+# is killed. Then the services.
+stop_demo() {
+	if [ -n "${demo_group:-}" ]; then
+		kill -INT -- "-$demo_group" 2>/dev/null || true
+		for _ in $(seq 1 60); do
+			kill -0 -- "-$demo_group" 2>/dev/null || break
+			sleep 0.5
+		done
+		kill -KILL -- "-$demo_group" 2>/dev/null || true
+		wait "$demo_group" 2>/dev/null || true
+		demo_group=
+	fi
 	stage
 	stop_all
 }
@@ -713,11 +864,14 @@ main() {
 		stop_all
 		;;
 	*)
-		sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'
+		sed -n '2,/^[^#]/{/^#/p}' "$0" | sed 's/^# \{0,1\}//'
 		exit 2
 		;;
 	esac
 }
 
-main "$@"
-exit $?
+# Sourced (tests/test_bench_script.py), it defines its functions and runs nothing.
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+	main "$@"
+	exit $?
+fi

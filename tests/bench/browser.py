@@ -3,9 +3,12 @@
 Run by `tests/bench/bench.sh test` from the bench's `sites/` with the bench's Python:
     env/bin/python apps/attendance_sync/tests/bench/browser.py --site SITE --url URL --shots DIR
 
-Logs in, creates a Device Configuration in the form, runs Test Connection and Fetch Check-in (watching the
-progress bar and the summary), opens Employee Checkin, Device Punch and the Sync Log, and fails on any JavaScript
-error. Screenshots go to --shots. Prints one line per step and "N passed, N failed" at the end.
+Checks first that the login page loads (200), then logs in, opens the app's workspace (the first screen a user
+sees), creates a Device Configuration in the form, runs Test Connection and Fetch Check-in (watching the progress
+bar and the summary), opens Employee Checkin, Device Punch and the Sync Log, maps an unmapped device user to an
+Employee that has another Attendance Device ID (Map to Employee, confirmed), and fails on any JavaScript error
+and on any answer of the server with a 5xx status. Screenshots go to --shots. Prints one line per step and
+"N passed, N failed" at the end.
 """
 
 import argparse
@@ -14,17 +17,33 @@ import sys
 import tempfile
 import time
 import traceback
+import urllib.error
+import urllib.request
+from collections import Counter
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from urllib.parse import parse_qs, quote
 
 import frappe
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Page, Request, Response, expect, sync_playwright
 
 from attendance_sync.simulator import SIM_USER, Simulator
 
 PASSWORD = "Browser-Terminal-Pass"
 USERS = ("8101", "8102", "8103", "8104", "8105", "8106")
+# A device user no Employee has: its punches stay Unmapped until Map to Employee gives its ID to the Veteran.
+UNMAPPED_USER = "8107"
+# The Employees the Map to Employee search offers: one without an Attendance Device ID, one with another ID.
+NEWCOMER = "Browser Newcomer"
+VETERAN = ("Browser Veteran", "8190")
 DAYS = 5
+WORKSPACE_SHORTCUTS = (
+	"Device Configuration",
+	"Device Punch",
+	"Attendance Sync Log",
+	"Attendance Sync Settings",
+	"Failed Punches",
+)
 CHROMIUM_ARGS = [
 	"--headless=new",
 	"--no-sandbox",
@@ -53,14 +72,54 @@ class Steps:
 		self.page.screenshot(path=str(self.shots / f"{name}.png"))
 
 
+class Watch:
+	"""What the page reports: uncaught errors and console errors, answers with a 5xx status, requests in flight."""
+
+	def __init__(self, page: Page) -> None:
+		self.errors: list[str] = []
+		self.server_errors: list[str] = []
+		self.in_flight: Counter[str] = Counter()
+		page.on("pageerror", lambda e: self.errors.append(f"page error: {e}"))
+		page.on("console", lambda m: self.errors.append(f"console: {m.text}") if m.type == "error" else None)
+		page.on("response", self.on_response)
+		page.on("request", lambda r: self.count(r, 1))
+		page.on("requestfinished", lambda r: self.count(r, -1))
+		page.on("requestfailed", lambda r: self.count(r, -1))
+
+	def count(self, request: Request, step: int) -> None:
+		# Socket.IO's long polls stay open by design; they are not a page's loading.
+		if "/socket.io/" not in request.url:
+			self.in_flight[request.url] += step
+
+	def on_response(self, response: Response) -> None:
+		if response.status >= 500:
+			self.server_errors.append(f"{response.status} {response.request.method} {response.url}")
+
+	def mark(self) -> tuple[int, int]:
+		return len(self.errors), len(self.server_errors)
+
+	def since(self, mark: tuple[int, int]) -> list[str]:
+		return self.server_errors[mark[1] :] + self.errors[mark[0] :]
+
+	def settle(self, page: Page, timeout: float = 60) -> None:
+		"""Until no request has been in flight for a second (every count the page asked for has answered)."""
+		deadline = time.monotonic() + timeout
+		quiet = 0
+		while quiet < 10:
+			if time.monotonic() > deadline:
+				raise AssertionError(f"requests still in flight: {list(+self.in_flight)}")
+			quiet = 0 if any(n > 0 for n in self.in_flight.values()) else quiet + 1
+			page.wait_for_timeout(100)
+
+
 def write_events(path: Path) -> None:
-	"""Two punches a day for each of USERS over the last DAYS days, at +06:00."""
+	"""Two punches a day for each of USERS and UNMAPPED_USER over the last DAYS days, at +06:00."""
 	tz = timezone(timedelta(hours=6))
 	now = datetime.now(tz)
 	lines = []
 	for day in range(DAYS, 0, -1):
 		date = (now - timedelta(days=day)).date()
-		for n, user in enumerate(USERS):
+		for n, user in enumerate((*USERS, UNMAPPED_USER)):
 			for hour, status in ((9, "checkIn"), (18, "checkOut")):
 				at = datetime(date.year, date.month, date.day, hour, 5 * n, 7, tzinfo=tz)
 				lines.append(
@@ -76,24 +135,39 @@ def write_events(path: Path) -> None:
 	path.write_text("".join(json.dumps(line) + "\n" for line in lines))
 
 
-def make_employees() -> None:
+def make_employees() -> str:
+	"""The Employees of USERS, the Newcomer (no Attendance Device ID) and the Veteran (another ID); returns the
+	Veteran's name."""
 	company = frappe.defaults.get_global_default("company")
 	gender = frappe.get_all("Gender", pluck="name", limit=1)[0]
-	for user in USERS:
-		if frappe.db.exists("Employee", {"attendance_device_id": user}):
+	people = [(f"Browser {user}", user) for user in USERS] + [(NEWCOMER, None), VETERAN]
+	for first_name, device_id in people:
+		if frappe.db.exists("Employee", {"first_name": first_name}):
 			continue
 		frappe.get_doc(
 			{
 				"doctype": "Employee",
-				"first_name": f"Browser {user}",
+				"first_name": first_name,
 				"gender": gender,
 				"date_of_birth": "1990-01-01",
 				"date_of_joining": "2020-01-01",
 				"company": company,
-				"attendance_device_id": user,
+				"attendance_device_id": device_id,
 			}
 		).insert(ignore_permissions=True)
 	frappe.db.commit()
+	return frappe.db.get_value("Employee", {"first_name": VETERAN[0]}, "name")
+
+
+def check_login_page(base: str) -> None:
+	"""The login page loads (200): a bench without its built assets answers every page with a 500."""
+	try:
+		with urllib.request.urlopen(f"{base}/login", timeout=60) as response:
+			status = response.status
+	except urllib.error.HTTPError as e:
+		status = e.code
+	if status != 200:
+		raise AssertionError(f"{base}/login answered {status}, not 200 (are the assets built? bench build)")
 
 
 def set_field(page: Page, fieldname: str, value: str) -> None:
@@ -109,13 +183,133 @@ PROGRESS_STATE = """() => {
 }"""
 
 
-def run(page: Page, steps: Steps, base: str, admin_password: str, sim_url: str) -> None:
+def open_workspace(page: Page, steps: Steps, watch: Watch, base: str) -> None:
+	"""The app's workspace, the first screen a user sees: its shortcuts and their counts load without a 5xx or
+	an error in the console; the Settings shortcut opens the Settings form."""
+	mark = watch.mark()
+	page.goto(f"{base}/app/attendance-sync")
+	for label in WORKSPACE_SHORTCUTS:
+		page.locator(".shortcut-widget-box", has_text=label).first.wait_for(timeout=60_000)
+	page.locator(".shortcut-widget-box", has_text="Device Punch").locator(".indicator-pill").wait_for()
+	watch.settle(page)
+	if failures := watch.since(mark):
+		steps.shot("workspace-failure")
+		raise AssertionError("the workspace: " + "; ".join(failures))
+	steps.shot("workspace")
+	steps.ok("the Attendance Sync workspace shows its shortcuts and counts, no 5xx, no console error")
+	page.locator(".shortcut-widget-box", has_text="Attendance Sync Settings").click()
+	page.wait_for_url("**/app/attendance-sync-settings", timeout=60_000)
+	page.locator('.frappe-control[data-fieldname="overlap_minutes"]').wait_for(timeout=60_000)
+	watch.settle(page)
+	if failures := watch.since(mark):
+		raise AssertionError("the Settings shortcut: " + "; ".join(failures))
+	steps.ok("its Settings shortcut opens the Attendance Sync Settings form")
+
+
+def api_get(page: Page, base: str, path: str, **params: str) -> object:
+	response = page.request.get(f"{base}{path}", params=params)
+	if not response.ok:
+		raise AssertionError(f"GET {path}: {response.status}")
+	return response.json()
+
+
+def device_id_of(page: Page, base: str, employee: str) -> str | None:
+	return api_get(page, base, f"/api/resource/Employee/{quote(employee)}")["data"]["attendance_device_id"]
+
+
+def map_to_employee(page: Page, steps: Steps, base: str, device: str, veteran: str) -> None:
+	"""Device Punch -> Map to Employee for UNMAPPED_USER: the search offers the Newcomer (no ID) first; picking
+	the Veteran asks to confirm replacing its ID, naming the punches; No keeps it, Yes replaces it, and the
+	punches become the Veteran's check-ins."""
+	filters = json.dumps([["device", "=", device], ["device_user_id", "=", UNMAPPED_USER]])
+	found = api_get(page, base, "/api/resource/Device Punch", filters=filters, limit_page_length="100")
+	punches = found["data"]
+	if len(punches) != 2 * DAYS:
+		raise AssertionError(f"{len(punches)} punches of {UNMAPPED_USER}, expected {2 * DAYS}")
+	page.goto(f"{base}/app/device-punch/{punches[0]['name']}")
+	page.get_by_role("button", name="Map to Employee").click()
+	dialog = page.locator(".modal:visible", has_text="Map to Employee")
+	field = dialog.locator('.frappe-control[data-fieldname="employee"] input')
+	options = dialog.locator('.frappe-control[data-fieldname="employee"] [role="option"]')
+	field.wait_for(timeout=60_000)
+	page.wait_for_function("() => window.cur_dialog && cur_dialog.display")
+
+	def search(text: str) -> None:
+		"""Type `text` into the Employee field as a person does; return once the search for it has answered."""
+		field.click()
+		field.press("Control+a")
+		field.press("Delete")
+		with page.expect_response(
+			lambda r: "search_link" in r.url and parse_qs(r.request.post_data or "").get("txt") == [text],
+			timeout=60_000,
+		):
+			field.press_sequentially(text, delay=30)
+		expect(options.first).to_contain_text(text, timeout=60_000)
+
+	search("Browser")
+	first = options.first.inner_text()
+	if NEWCOMER not in first:
+		raise AssertionError(f"the search offers {first!r} first, not the Employee without an ID")
+	steps.shot("map-to-employee-search")
+	steps.ok("Map to Employee offers the Employee without an Attendance Device ID first")
+
+	def pick_veteran_and_map() -> None:
+		search(VETERAN[0])
+		options.filter(has_text=VETERAN[0]).first.click()
+		dialog.locator(".btn-primary", has_text="Map").click()
+
+	pick_veteran_and_map()
+	confirm = page.locator(".modal:visible", has_text="Replace it with")
+	confirm.wait_for(timeout=60_000)
+	text = confirm.inner_text()
+	for expected in (VETERAN[1], UNMAPPED_USER, f"{2 * DAYS} Unmapped punches"):
+		if expected not in text:
+			raise AssertionError(f"the confirmation does not name {expected!r}: {text!r}")
+	steps.shot("map-to-employee-confirm")
+	confirm.get_by_role("button", name="No").click()
+	confirm.wait_for(state="hidden")
+	if device_id_of(page, base, veteran) != VETERAN[1]:
+		raise AssertionError("No replaced the Veteran's Attendance Device ID")
+	steps.ok(
+		f"replacing the Veteran's ID {VETERAN[1]} asks first, naming the {2 * DAYS} punches; No keeps it"
+	)
+
+	pick_veteran_and_map()
+	confirm.wait_for(timeout=60_000)
+	confirm.get_by_role("button", name="Yes").click()
+	page.locator(".alert-message, .desk-alert", has_text="is mapped to").first.wait_for(timeout=60_000)
+	if device_id_of(page, base, veteran) != UNMAPPED_USER:
+		raise AssertionError("Yes did not set the Veteran's Attendance Device ID")
+	# The Employee's save queued the Reprocess; the web stage's worker runs it.
+	checkins = 0
+	deadline = time.monotonic() + 180
+	while time.monotonic() < deadline and checkins < 2 * DAYS:
+		page.wait_for_timeout(1000)
+		checkins = api_get(
+			page,
+			base,
+			"/api/method/frappe.client.get_count",
+			doctype="Employee Checkin",
+			filters=json.dumps({"employee": veteran}),
+		)["message"]
+	if checkins != 2 * DAYS:
+		raise AssertionError(f"{checkins} check-ins of the Veteran after mapping, expected {2 * DAYS}")
+	steps.ok(
+		f"Yes gives the Veteran ID {UNMAPPED_USER}; its {checkins} punches become the Veteran's check-ins"
+	)
+
+
+def run(
+	page: Page, steps: Steps, watch: Watch, base: str, admin_password: str, sim_url: str, veteran: str
+) -> None:
 	page.goto(f"{base}/login")
 	page.fill("#login_email", "Administrator")
 	page.fill("#login_password", admin_password)
 	page.click(".btn-login")
 	page.wait_for_url("**/app**", timeout=60_000)
 	steps.ok("logged in as Administrator")
+
+	open_workspace(page, steps, watch, base)
 
 	host, port = sim_url.split("//", 1)[1].split(":")
 	page.goto(f"{base}/app/device-configuration/new")
@@ -183,6 +377,8 @@ def run(page: Page, steps: Steps, base: str, admin_password: str, sim_url: str) 
 		steps.shot(what.lower().replace(" ", "-"))
 		steps.ok(f"{what} list shows the run's records")
 
+	map_to_employee(page, steps, base, name, veteran)
+
 
 def main() -> int:
 	parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -192,13 +388,19 @@ def main() -> int:
 	parser.add_argument("--shots", required=True, type=Path)
 	args = parser.parse_args()
 	args.shots.mkdir(parents=True, exist_ok=True)
+	base = args.url.rstrip("/")
+	try:
+		check_login_page(base)
+	except (AssertionError, OSError) as e:
+		print(f"FAIL the login page: {e}\n\nbrowser: 0 passed, 1 failed")
+		return 1
+	print(f"ok   {base}/login loads (200)", flush=True)
 	frappe.init(site=args.site, sites_path=".")
 	frappe.connect()
 	frappe.set_user("Administrator")
-	make_employees()
+	veteran = make_employees()
 	frappe.destroy()
 
-	errors: list[str] = []
 	with tempfile.TemporaryDirectory(prefix="attendance-sync-browser-") as tmp:
 		events = Path(tmp) / "events.jsonl"
 		write_events(events)
@@ -222,23 +424,29 @@ def main() -> int:
 		with sync_playwright() as p:
 			browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
 			page = browser.new_page(viewport={"width": 1440, "height": 900})
-			page.on("pageerror", lambda e: errors.append(f"page error: {e}"))
-			page.on("console", lambda m: errors.append(f"console: {m.text}") if m.type == "error" else None)
+			watch = Watch(page)
 			steps = Steps(page, args.shots)
+			steps.passed += 1  # the login page
 			try:
-				run(page, steps, args.url.rstrip("/"), args.admin_password, sim.devices[0].url)
+				run(page, steps, watch, base, args.admin_password, sim.devices[0].url, veteran)
 			except Exception:
 				traceback.print_exc()
 				steps.failed += 1
 				page.screenshot(path=str(args.shots / "failure.png"))
+				(args.shots / "failure.html").write_text(page.content())
 			finally:
 				browser.close()
 				sim.stop()
-	if errors:
+	if watch.errors:
 		steps.failed += 1
-		print("FAIL JavaScript errors in the browser:\n  " + "\n  ".join(errors))
+		print("FAIL JavaScript errors in the browser:\n  " + "\n  ".join(watch.errors))
 	else:
 		steps.ok("no JavaScript error in the console")
+	if watch.server_errors:
+		steps.failed += 1
+		print("FAIL answers with a 5xx status:\n  " + "\n  ".join(watch.server_errors))
+	else:
+		steps.ok("no answer with a 5xx status")
 	print(f"\nbrowser: {steps.passed} passed, {steps.failed} failed")
 	return 1 if steps.failed else 0
 

@@ -21,27 +21,97 @@ frappe.ui.form.on("Device Punch", {
 	},
 });
 
+// A whitelisted method of this doctype's controller (a function: a form script may be evaluated again).
+function device_punch_method(name) {
+	return `attendance_sync.attendance_sync.doctype.device_punch.device_punch.${name}`;
+}
+
+// The Employee picked gets this punch's device user ID as Attendance Device ID; Employees without one are
+// offered first, and replacing an Employee's ID is confirmed first, with what it changes.
 function map_to_employee(frm) {
-	frappe.prompt(
-		[
+	const device_user_id = frm.doc.device_user_id;
+	const dialog = new frappe.ui.Dialog({
+		title: __("Map to Employee"),
+		fields: [
 			{
 				fieldname: "employee",
 				fieldtype: "Link",
 				options: "Employee",
 				label: __("Employee"),
 				reqd: 1,
-				description: __("Attendance Device ID of this Employee becomes {0}", [frm.doc.device_user_id]),
+				get_query: () => ({ query: device_punch_method("employees_for_mapping") }),
+				description: __(
+					"Employees without an Attendance Device ID come first. The Employee's Attendance Device ID becomes {0}.",
+					[frappe.utils.escape_html(device_user_id).bold()]
+				),
 			},
 		],
-		(values) =>
-			// Saving the Employee triggers the reprocessing of every Unmapped punch of this ID.
-			frappe.db
-				.set_value("Employee", values.employee, "attendance_device_id", frm.doc.device_user_id)
-				.then(() => {
-					frappe.show_alert({ message: __("Mapped; the punches are being reprocessed"), indicator: "green" });
-					setTimeout(() => frm.reload_doc(), 2000);
+		primary_action_label: __("Map"),
+		primary_action: ({ employee }) =>
+			frappe
+				.call({ method: device_punch_method("mapping_preview"), args: { device_user_id, employee } })
+				.then(({ message: preview }) => {
+					if (preview.held_by) {
+						frappe.msgprint({
+							title: __("Map to Employee"),
+							indicator: "orange",
+							message: __("Device user ID {0} is already the Attendance Device ID of Employee {1}.", [
+								frappe.utils.escape_html(preview.device_user_id).bold(),
+								frappe.utils.escape_html(preview.held_by).bold(),
+							]),
+						});
+					} else if (preview.current_id && preview.current_id !== preview.device_user_id) {
+						frappe.confirm(mapping_replace_message(preview), () =>
+							save_device_user_mapping(frm, dialog, preview, preview.current_id)
+						);
+					} else {
+						save_device_user_mapping(frm, dialog, preview, null);
+					}
 				}),
-		__("Map to Employee"),
-		__("Map")
-	);
+	});
+	dialog.show();
+}
+
+function mapping_replace_message(preview) {
+	const esc = (value) => frappe.utils.escape_html(String(value)).bold();
+	const employee = esc(preview.employee_name ? `${preview.employee_name} (${preview.employee})` : preview.employee);
+	return [
+		__("Employee {0} already has Attendance Device ID {1}. Replace it with {2}?", [
+			employee,
+			esc(preview.current_id),
+			esc(preview.device_user_id),
+		]),
+		`<ul>
+			<li>${__("{0} Unmapped punches of device user ID {1} become check-ins of this Employee.", [
+				esc(cint(preview.unmapped_punches)),
+				esc(preview.device_user_id),
+			])}</li>
+			<li>${__(
+				"{0} punches of device user ID {1} are this Employee's so far; they keep their check-ins, and later punches of {1} stay Unmapped.",
+				[esc(cint(preview.current_id_punches)), esc(preview.current_id)]
+			)}</li>
+		</ul>`,
+	].join("");
+}
+
+function save_device_user_mapping(frm, dialog, preview, replace_id) {
+	// Saving the Employee queues the reprocessing of every Unmapped punch of this ID.
+	frappe
+		.call({
+			method: device_punch_method("map_to_employee"),
+			args: { device_user_id: preview.device_user_id, employee: preview.employee, replace_id },
+			freeze: true,
+		})
+		.then(({ message: result }) => {
+			dialog.hide();
+			frappe.show_alert({
+				message: __("{0} is mapped to {1}; its {2} Unmapped punches are being reprocessed", [
+					frappe.utils.escape_html(result.device_user_id),
+					frappe.utils.escape_html(result.employee),
+					cint(result.unmapped_punches),
+				]),
+				indicator: "green",
+			});
+			setTimeout(() => frm.reload_doc(), 2000);
+		});
 }
