@@ -92,3 +92,26 @@ class TestOutages(AttendanceSyncTestCase):
 		for i, (name, manual_first) in enumerate(histories):
 			with self.subTest(window=name, manual_first=manual_first):
 				self.outage_history(windows[name], manual_first, slice(3 * i, 3 * i + 3))
+
+	def test_punches_of_a_clock_set_back_are_fetched_by_the_serial_cursor(self):
+		"""Synced to now; the terminal's clock goes back three hours (a wrong correction) and people punch; the
+		clock is put right. The next scheduled run searches by serial after Last Serial No and takes them, though
+		they are stamped long before Synced Up To."""
+		(sim,) = self.start_simulator(1, days=1, events_per_day=0)
+		device = self.make_device(sim)
+		device_ids = self.device_user_ids(device)[:3]
+		for device_id in device_ids:
+			self.make_employee(device_id)
+		now = now_datetime()
+		recorded = self.record(sim, device_ids, now - 2 * HOUR, now - HOUR)
+		first = jobs.sync_device(device)
+		self.assertEqual(first["checkins_created"], 2, first)
+		self.assertTrue(frappe.db.get_value(common.DEVICE, device, "last_serial_no"))
+		sim.set_faults(clock_skew_secs=-int((3 * HOUR).total_seconds()))
+		recorded += sim.add_events(2, employee_no=device_ids[2])
+		sim.set_faults()
+		result = jobs.sync_device(device)
+		self.assertEqual(result["status"], "Success", result)
+		stored = {p.serial_no for p in self.punches(device, status=P.CHECKED_IN)}
+		self.assertEqual(sorted(e["serial_no"] for e in recorded), sorted(stored))
+		self.assertEqual(self.assert_checkins_exactly_once(device), 4)
