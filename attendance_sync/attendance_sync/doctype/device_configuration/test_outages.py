@@ -108,7 +108,8 @@ class TestOutages(AttendanceSyncTestCase):
 		self.assertEqual(first["checkins_created"], 2, first)
 		self.assertTrue(frappe.db.get_value(common.DEVICE, device, "last_serial_no"))
 		sim.set_faults(clock_skew_secs=-int((3 * HOUR).total_seconds()))
-		recorded += sim.add_events(2, employee_no=device_ids[2])
+		set_back = now_datetime() - 3 * HOUR
+		recorded += self.record(sim, device_ids, set_back, set_back + timedelta(minutes=1))
 		sim.set_faults()
 		result = jobs.sync_device(device)
 		self.assertEqual(result["status"], "Success", result)
