@@ -364,8 +364,12 @@ class History(RuleBasedStateMachine):
 
 	@rule(t=terminal_index)
 	def counter_restarts(self, t: int) -> None:
+		"""A factory reset: the event counter starts at 1 again. A punch is known by its serial and its second,
+		and a real reset takes minutes: the history waits a second, or a new serial 1 could share the second of
+		the old serial 1 (two events no terminal can tell apart)."""
 		self.terminals[t].sim.reset_serial_counter()
 		self.terminals[t].restarted = True
+		time.sleep(1.05)
 
 	@rule(t=terminal_index)
 	def disable_or_enable(self, t: int) -> None:
