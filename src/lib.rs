@@ -1,7 +1,8 @@
 //! Attendance Sync core: pulls access-control events from Hikvision ISAPI terminals.
 //!
 //! - [`isapi`]: digest auth, one keep-alive session per device, event search, system resources;
-//! - [`event`]: the event model, punch classification; [`dedup`]: removal of repeats;
+//! - [`event`]: the event model, punch classification; [`event_key`]: an event's identity on a device (the site's
+//!   Device Punch key and the relay's queue key); [`dedup`]: removal of repeats;
 //! - [`fetch`]: one device and window; [`sync`]: many devices concurrently;
 //! - [`push`]: a body a terminal (or the relay) pushes, read into the same events;
 //! - [`host`], [`utc_offset`]: the rules for an address and an offset as a person types them.
@@ -17,6 +18,7 @@ pub mod dedup;
 pub mod device;
 pub mod error;
 pub mod event;
+pub mod event_key;
 pub mod fetch;
 pub mod host;
 pub mod isapi;
@@ -40,7 +42,7 @@ mod python;
 #[pyo3::pymodule]
 fn _core(m: &pyo3::Bound<'_, pyo3::types::PyModule>) -> pyo3::PyResult<()> {
     use pyo3::prelude::*;
-    use python::{errors, functions, http_hosts, push, types};
+    use python::{errors, event_key, functions, http_hosts, push, types};
 
     let py = m.py();
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
@@ -98,5 +100,7 @@ fn _core(m: &pyo3::Bound<'_, pyo3::types::PyModule>) -> pyo3::PyResult<()> {
     m.add_function(wrap_pyfunction!(functions::punch_minors, m)?)?;
     m.add_function(wrap_pyfunction!(functions::parse_host, m)?)?;
     m.add_function(wrap_pyfunction!(functions::parse_utc_offset, m)?)?;
+    m.add_function(wrap_pyfunction!(event_key::event_key, m)?)?;
+    m.add_function(wrap_pyfunction!(event_key::serial_event_key, m)?)?;
     Ok(())
 }

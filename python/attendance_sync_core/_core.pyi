@@ -35,6 +35,7 @@ __all__ = [
 	"dedup",
 	"device_info",
 	"device_users",
+	"event_key",
 	"fetch_events",
 	"fetch_many",
 	"http_hosts",
@@ -42,6 +43,7 @@ __all__ = [
 	"parse_push",
 	"parse_utc_offset",
 	"punch_minors",
+	"serial_event_key",
 	"set_http_host",
 ]
 
@@ -381,6 +383,28 @@ def parse_utc_offset(text: str) -> int:
 	`+06:00`, `-03:30`, `+0545`, `+5`, `UTC+05:45`, `GMT-3`, `Z`, `UTC`, `GMT` (case and blanks ignored): a sign,
 	one or two digits of hours, optionally two of minutes (with or without a colon), at most 14:00 either way.
 	"""
+
+def event_key(
+	serial_no: int | None,
+	time: datetime,
+	*,
+	major: int,
+	minor: int,
+	employee_no: str | None,
+	occurrence: int = 0,
+) -> str:
+	"""The per-device identity of an event: the one rule of the site's Device Punch key and the relay's queue key.
+
+	With a serial: `s:<serial>@<wall clock>`, the wall clock being `time`'s own digits to the second, its offset
+	ignored (`s:7@2026-03-02T08:00:05`). Without one: `t:<time>|<major>|<minor>|<employee>|<occurrence>`, the time
+	with its offset as `isoformat(timespec="seconds")` writes it (none for a naive datetime), the employee number
+	stripped as `str.strip()` does (empty when None), `occurrence` the index among identical events of one fetch
+	(`t:2026-03-02T08:00:05+06:00|5|75|00042|0`). Fractions of a second are cut off. Raises ValueError for an
+	offset with a fraction of a second, OverflowError for a negative serial or occurrence.
+	"""
+
+def serial_event_key(serial_no: int, wall_clock: datetime) -> str:
+	"""`event_key` of an event with a serial: `s:<serial>@<wall clock>`, the offset of `wall_clock` ignored."""
 
 def http_hosts(device: _DeviceLike) -> list[HttpHost]:
 	"""The terminal's HTTP listening slots, unused ones included. Raises `HttpListeningUnsupportedError` when

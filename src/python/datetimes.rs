@@ -8,7 +8,7 @@ use pyo3::types::{PyDateAccess, PyDateTime, PyTimeAccess, PyTzInfoAccess};
 use crate::fetch::{check_window, TimeArg};
 
 /// The wall-clock part of a datetime to the second (the precision of ISAPI), read from its fields.
-fn wall_clock(dt: &Bound<'_, PyDateTime>) -> PyResult<NaiveDateTime> {
+pub(crate) fn wall_clock(dt: &Bound<'_, PyDateTime>) -> PyResult<NaiveDateTime> {
     chrono::NaiveDate::from_ymd_opt(
         dt.get_year(),
         u32::from(dt.get_month()),

@@ -3,9 +3,9 @@
 //! registered in `lib.rs`.
 //!
 //! Split by concern, as pydantic-core does: [`types`] (the classes), [`errors`] (the exceptions),
-//! [`functions`] (the module's functions), [`push`] (push bodies) and [`http_hosts`] (a terminal's HTTP
-//! listening slots), with [`datetimes`] and [`runtime`] helping them. They translate
-//! between Python and the core, and decide nothing the core decides.
+//! [`functions`] (the module's functions), [`push`] (push bodies), [`http_hosts`] (a terminal's HTTP
+//! listening slots) and [`event_key`] (an event's identity), with [`datetimes`] and [`runtime`] helping
+//! them. They translate between Python and the core, and decide nothing the core decides.
 //!
 //! Network I/O runs with the GIL released on a runtime created per call, so the module works in threads and
 //! in forked RQ workers alike. Python is re-entered only to report progress (once per page) and to check
@@ -13,6 +13,7 @@
 
 mod datetimes;
 pub(crate) mod errors;
+pub(crate) mod event_key;
 pub(crate) mod functions;
 pub(crate) mod http_hosts;
 pub(crate) mod push;

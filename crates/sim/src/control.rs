@@ -70,7 +70,9 @@ pub fn handle(dev: &Arc<DeviceState>, method: &Method, path: &str, body: &[u8]) 
             &json!({"config": dev.pusher().config(), "stats": dev.pusher().stats()}),
         ),
         ("/sim/push", &Method::PUT) => {
-            match object::<PushConfig>(body).and_then(|c| dev.pusher().configure(dev, c)) {
+            let configured = object::<PushConfig>(body)
+                .and_then(|c| dev.pusher().configure(dev, c).map_err(|e| e.to_string()));
+            match configured {
                 Ok(()) => plain_json(StatusCode::OK, &json!({"config": dev.pusher().config()})),
                 Err(msg) => error(StatusCode::BAD_REQUEST, &msg),
             }
@@ -78,9 +80,12 @@ pub fn handle(dev: &Arc<DeviceState>, method: &Method, path: &str, body: &[u8]) 
         ("/sim/push/replay", &Method::POST) => {
             let faults = dev.faults();
             let log = dev.log();
-            match object::<Replay>(body)
-                .and_then(|r| dev.pusher().replay(dev, &log, r.from_serial, &faults))
-            {
+            let queued = object::<Replay>(body).and_then(|r| {
+                dev.pusher()
+                    .replay(dev, &log, r.from_serial, &faults)
+                    .map_err(|e| e.to_string())
+            });
+            match queued {
                 Ok(queued) => plain_json(StatusCode::OK, &json!({"queued": queued})),
                 Err(msg) => error(StatusCode::BAD_REQUEST, &msg),
             }

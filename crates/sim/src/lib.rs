@@ -52,7 +52,7 @@ pub use config::{
     ClockStep, Faults, FieldStyle, PageFault, PageFaultKind, ResultOrder, SimConfig, TimeHandling,
     DEFAULT_PASSWORD, DEFAULT_REALM,
 };
-pub use push::{PushConfig, PushFormat, PushStats};
+pub use push::{PushConfig, PushFormat, PushSetupError, PushStats};
 pub use state::{DeviceSnapshot, DeviceState, RecordRequest, Recorded};
 pub use stats::SimStats;
 
@@ -99,7 +99,7 @@ impl SimDevice {
 
     /// Sets up HTTP listening (pushing recorded events to `config.url`); needs a Tokio runtime. The body
     /// shape, losses and heartbeats set here stay for hosts later written over ISAPI (`httpHosts`).
-    pub fn set_push(&self, config: PushConfig) -> Result<(), String> {
+    pub fn set_push(&self, config: PushConfig) -> Result<(), PushSetupError> {
         self.state.pusher().configure(&self.state, config)
     }
 

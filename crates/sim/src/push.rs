@@ -26,7 +26,6 @@ use tokio::sync::mpsc;
 
 use super::clock::{device_now, format_time};
 use super::config::Faults;
-use super::http_hosts::Slots;
 use super::log::{Event, EventLog};
 use super::render::{info_item, RenderStyle};
 use super::seed::mix;
@@ -95,13 +94,29 @@ impl Default for PushConfig {
     }
 }
 
+/// Why a push setup is refused (`PUT /sim/push`, a listening host written over ISAPI), or a replay cannot run.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PushSetupError {
+    #[error("drop_share must be between 0 and 1, got {0}")]
+    DropShare(f64),
+    #[error("push url {url:?}: {source}")]
+    NotAUrl {
+        url: String,
+        source: hyper::http::uri::InvalidUri,
+    },
+    #[error("push url {0:?}: only http:// is simulated (terminals also push over HTTPS)")]
+    NotHttp(String),
+    #[error("push url {0:?} has no host")]
+    NoHost(String),
+    #[error("push is not configured (PUT /sim/push with a url first)")]
+    NotConfigured,
+}
+
 impl PushConfig {
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), PushSetupError> {
         if !(0.0..=1.0).contains(&self.drop_share) {
-            return Err(format!(
-                "drop_share must be between 0 and 1, got {}",
-                self.drop_share
-            ));
+            return Err(PushSetupError::DropShare(self.drop_share));
         }
         if let Some(url) = &self.url {
             target(url)?;
@@ -156,8 +171,6 @@ pub struct Pusher {
     running: Mutex<Option<Running>>,
     stats: Arc<Mutex<PushStats>>,
     listen: OnceLock<SocketAddr>,
-    /// The listening-host slots written over ISAPI (`httpHosts`).
-    pub(super) slots: Mutex<Slots>,
     /// The setup `PUT /sim/push` last gave: a host written over ISAPI pushes with its shape and losses.
     template: Mutex<Option<PushConfig>>,
 }
@@ -171,16 +184,17 @@ impl Drop for Pusher {
 }
 
 /// Scheme-checked `(authority, host header, path and query)` of a push URL.
-fn target(url: &str) -> Result<(String, String, String), String> {
-    let uri: Uri = url.parse().map_err(|e| format!("push url {url:?}: {e}"))?;
+fn target(url: &str) -> Result<(String, String, String), PushSetupError> {
+    let uri: Uri = url.parse().map_err(|source| PushSetupError::NotAUrl {
+        url: url.to_owned(),
+        source,
+    })?;
     if uri.scheme_str() != Some("http") {
-        return Err(format!(
-            "push url {url:?}: only http:// is simulated (terminals also push over HTTPS)"
-        ));
+        return Err(PushSetupError::NotHttp(url.to_owned()));
     }
     let authority = uri
         .authority()
-        .ok_or_else(|| format!("push url {url:?} has no host"))?;
+        .ok_or_else(|| PushSetupError::NoHost(url.to_owned()))?;
     let port = authority.port_u16().unwrap_or(80);
     let host = authority
         .host()
@@ -309,11 +323,9 @@ impl Pusher {
         log: &EventLog,
         from_serial: Option<u64>,
         faults: &Faults,
-    ) -> Result<usize, String> {
+    ) -> Result<usize, PushSetupError> {
         let mut guard = lock(&self.running);
-        let running = guard
-            .as_mut()
-            .ok_or("push is not configured (PUT /sim/push with a url first)")?;
+        let running = guard.as_mut().ok_or(PushSetupError::NotConfigured)?;
         let mut events: Vec<&Event> = (0..log.len())
             .filter_map(|i| log.get(i))
             .filter(|e| from_serial.is_none_or(|s| e.serial >= s))
@@ -337,7 +349,7 @@ impl Pusher {
         &self,
         dev: &Arc<DeviceState>,
         config: PushConfig,
-    ) -> Result<(), String> {
+    ) -> Result<(), PushSetupError> {
         config.validate()?;
         *lock(&self.template) = Some(config.clone());
         self.start(dev, config)
@@ -345,7 +357,11 @@ impl Pusher {
 
     /// Pushes to `url` (a listening host written over ISAPI), or stops (`None`), with the shape `PUT
     /// /sim/push` last set, or bare JSON when it never did.
-    pub(super) fn follow(&self, dev: &Arc<DeviceState>, url: Option<String>) -> Result<(), String> {
+    pub(super) fn follow(
+        &self,
+        dev: &Arc<DeviceState>,
+        url: Option<String>,
+    ) -> Result<(), PushSetupError> {
         let template = lock(&self.template).clone();
         let config = PushConfig {
             url,
@@ -360,7 +376,7 @@ impl Pusher {
 
     /// The old sender stops (what it had queued is lost, as on a terminal whose listening host is
     /// rewritten), a new one starts when `url` is set.
-    fn start(&self, dev: &Arc<DeviceState>, config: PushConfig) -> Result<(), String> {
+    fn start(&self, dev: &Arc<DeviceState>, config: PushConfig) -> Result<(), PushSetupError> {
         let mut guard = lock(&self.running);
         if let Some(old) = guard.take() {
             old.task.abort();
@@ -556,8 +572,18 @@ mod tests {
             )
         );
         assert_eq!(target("http://site.local").expect("url").0, "site.local:80");
-        assert!(target("https://site.local/x").is_err());
-        assert!(target("not a url").is_err());
+        assert!(matches!(
+            target("https://site.local/x"),
+            Err(PushSetupError::NotHttp(_))
+        ));
+        let not_a_url = target("not a url").expect_err("not a url");
+        assert!(matches!(not_a_url, PushSetupError::NotAUrl { .. }));
+        assert!(
+            not_a_url
+                .to_string()
+                .starts_with("push url \"not a url\": "),
+            "{not_a_url}"
+        );
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Everything one simulated device knows and remembers between requests.
 
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use chrono::FixedOffset;
 use rand::rngs::StdRng;
@@ -9,6 +9,7 @@ use rand::{Rng, SeedableRng};
 use super::auth::{Account, AuthState};
 use super::clock::{device_now, format_time, parse_written, WrittenTime};
 use super::config::{Faults, FieldStyle, PageFaultKind, ResultOrder};
+use super::http_hosts::Slots;
 use super::log::{Attendance, Card, Detail, Event, EventLog, Filter, Generated, Selection};
 use super::page_fault::PageFaultState;
 use super::push::Pusher;
@@ -126,6 +127,8 @@ pub struct DeviceState {
     last_page: Mutex<Vec<usize>>,
     /// HTTP listening: where recorded events are pushed (`/sim/push`).
     push: Pusher,
+    /// The listening-host slots written over ISAPI (`httpHosts`); the pusher follows one of them.
+    http_hosts: Mutex<Slots>,
 }
 
 /// Construction parameters of a device.
@@ -158,6 +161,7 @@ impl DeviceState {
             search_cache: Mutex::new(None),
             last_page: Mutex::new(Vec::new()),
             push: Pusher::default(),
+            http_hosts: Mutex::new(Slots::default()),
         }
     }
 
@@ -168,6 +172,11 @@ impl DeviceState {
     /// The push side (HTTP listening).
     pub fn pusher(&self) -> &Pusher {
         &self.push
+    }
+
+    /// The listening-host slots written over ISAPI, locked.
+    pub(super) fn http_hosts(&self) -> MutexGuard<'_, Slots> {
+        lock(&self.http_hosts)
     }
 
     pub(super) fn identity(&self) -> &Identity {

@@ -1,23 +1,8 @@
-//! What the relay sends for an event: the push notification a terminal would send (docs/push.md#the-relay),
-//! and the event's key in the queue, which is the site's key.
+//! What the relay sends for an event: the push notification a terminal would send (docs/push.md#the-relay).
+//! (An event's key in the queue is the site's key, the core's `attendance_sync::event_key`.)
 
 use attendance_sync::{Direction, Event};
 use serde_json::{json, Map, Value};
-
-/// The site's key of an event (docs/push.md): its serial and device time; without a serial (intercoms), time,
-/// codes, person and the occurrence among identical records.
-pub fn event_key(event: &Event, occurrence: usize) -> String {
-    let time = event.time.to_rfc3339();
-    match event.serial_no {
-        Some(serial) => format!("{serial}@{time}"),
-        None => format!(
-            "t:{time}|{}|{}|{}|#{occurrence}",
-            event.major,
-            event.minor,
-            event.employee_no.as_deref().unwrap_or("")
-        ),
-    }
-}
 
 /// The push notification of one event, as a terminal would send it (reference §6.1), with `currentEvent`
 /// false: a stored event, not a live one.
@@ -106,17 +91,5 @@ mod tests {
                 other => panic!("{other:?}"),
             }
         }
-    }
-
-    #[test]
-    fn keys_follow_the_sites_key() {
-        assert_eq!(
-            event_key(&event(Some(7), None), 0),
-            "7@2026-03-02T08:00:05+06:00"
-        );
-        assert_ne!(
-            event_key(&event(None, None), 0),
-            event_key(&event(None, None), 1)
-        );
     }
 }

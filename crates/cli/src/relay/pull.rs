@@ -6,14 +6,15 @@ use std::collections::HashMap;
 use std::ops::ControlFlow;
 use std::sync::Arc;
 
+use attendance_sync::event_key::event_key;
 use attendance_sync::fetch::{fetch_events, FetchResult, FetchStop, TimeArg};
 use attendance_sync::isapi::system::read_clock;
 use attendance_sync::isapi::IsapiClient;
-use attendance_sync::Error;
+use attendance_sync::{Error, Event};
 use chrono::{DateTime, FixedOffset, TimeDelta};
 use tokio::sync::Notify;
 
-use super::body::{event_key, push_body};
+use super::body::push_body;
 use super::config::{RelayConfig, RelayDevice};
 use super::cursor;
 use super::queue::{self, Cursor, Item};
@@ -28,6 +29,29 @@ fn hours(d: TimeDelta) -> String {
     format!("{}h{:02}m{:02}s", s / 3600, s % 3600 / 60, s % 60)
 }
 
+/// A search's events as queue items: each with the site's key (the core's rule; identical serial-less
+/// events of one search numbered by occurrence, as the site numbers them) and the body to POST.
+fn items(device: &str, events: &[Event]) -> Vec<Item> {
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    events
+        .iter()
+        .map(|e| {
+            let occurrence = match e.serial_no {
+                Some(_) => 0,
+                None => {
+                    let n = seen.entry(event_key(e, 0)).or_insert(0);
+                    *n += 1;
+                    *n - 1
+                }
+            };
+            Item {
+                key: event_key(e, occurrence),
+                body: push_body(device, e),
+            }
+        })
+        .collect()
+}
+
 /// Queues a search's events with the cursors it proves: the serial cursor the core reports, and the time
 /// cursor `cursor::next` gives for `proven`.
 fn store(
@@ -38,19 +62,7 @@ fn store(
     device_now: DateTime<FixedOffset>,
     proven: DateTime<FixedOffset>,
 ) -> queue::Result<usize> {
-    let mut seen: HashMap<String, usize> = HashMap::new();
-    let items: Vec<Item> = result
-        .events
-        .iter()
-        .map(|e| {
-            let n = seen.entry(event_key(e, 0)).or_insert(0);
-            *n += 1;
-            Item {
-                key: event_key(e, *n - 1),
-                body: push_body(&dev.name, e),
-            }
-        })
-        .collect();
+    let items = items(&dev.name, &result.events);
     let cursor = Cursor {
         last_serial: result.last_serial.or(before.last_serial),
         last_time: Some(cursor::next(before.last_time, device_now, proven)),
@@ -174,4 +186,49 @@ async fn pull_once(
         Err(FetchStop::Cancelled) => return ControlFlow::Break(()),
     }
     ControlFlow::Continue(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+
+    fn event(serial: Option<u64>, time: &str) -> Event {
+        Event {
+            device: Arc::from("Gate"),
+            serial_no: serial,
+            employee_no: Some("00042".into()),
+            time: DateTime::parse_from_rfc3339(time).expect("time"),
+            log_type: None,
+            major: 5,
+            minor: 38,
+            verify_method: None,
+            is_punch: true,
+            card_no: None,
+            name: None,
+            door_no: None,
+            reader_no: None,
+        }
+    }
+
+    #[test]
+    fn queue_keys_are_the_sites_keys() {
+        let events = [
+            event(Some(7), "2026-03-02T08:00:05+06:00"),
+            event(None, "2026-03-02T08:00:06+06:00"),
+            event(Some(8), "2026-03-02T08:00:06+06:00"),
+            event(None, "2026-03-02T08:00:06+06:00"),
+        ];
+        let keys: Vec<String> = items("Gate", &events).into_iter().map(|i| i.key).collect();
+        assert_eq!(
+            keys,
+            [
+                "s:7@2026-03-02T08:00:05",
+                "t:2026-03-02T08:00:06+06:00|5|38|00042|0",
+                "s:8@2026-03-02T08:00:06",
+                "t:2026-03-02T08:00:06+06:00|5|38|00042|1",
+            ]
+        );
+    }
 }

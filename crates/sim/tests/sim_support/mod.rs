@@ -181,6 +181,35 @@ impl Client {
         reply
     }
 
+    /// One signed request with an XML body (challenging first if needed).
+    pub async fn call_xml(&mut self, method: Method, path: &str, xml: &str) -> Reply {
+        if self.prompt.is_none() {
+            self.challenge().await;
+        }
+        let auth = self.sign(&method, path);
+        let response = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .header("Content-Type", "application/xml")
+            .header(AUTHORIZATION, auth)
+            .body(xml.to_owned())
+            .send()
+            .await
+            .expect("response");
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let body = response.text().await.expect("body");
+        let reply = Reply {
+            status,
+            headers,
+            body,
+        };
+        if reply.status == 401 {
+            self.adopt(&reply);
+        }
+        reply
+    }
+
     pub async fn search(&mut self, cond: Value) -> Reply {
         self.call(Method::POST, ACS, Some(&json!({ "AcsEventCond": cond })))
             .await
