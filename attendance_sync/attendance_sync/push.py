@@ -213,7 +213,8 @@ def _frappe_cannot_parse(request: Any) -> bool:
 		return False
 	try:
 		parsed = json.loads(data)
-	except ValueError:
+	except (ValueError, RecursionError):
+		# Not JSON, or nested deeper than Python's parser goes.
 		return True
 	return not isinstance(parsed, dict | list)
 
