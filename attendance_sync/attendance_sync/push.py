@@ -183,7 +183,8 @@ def after_request(response: Any = None, request: Any = None) -> None:
 
 	Frappe parses a body labelled `application/json` before any app code runs, and answers one that is not a JSON
 	object or array (a cut body, `null`) with its error page (500 or 417). The endpoint answers such a push
-	here as it answers any other, so the terminal gets 401 or 200 `unreadable` and no Error Log keeps its URL.
+	here as it answers any other, so the terminal gets 401 or 200 `unreadable`; Frappe's own Error Log of the
+	failure keeps no token (`redact_error_log`).
 	"""
 	if response is None or request is None or request.method != "POST" or request.path != L.METHOD_PATH:
 		return
@@ -213,7 +214,8 @@ def _frappe_cannot_parse(request: Any) -> bool:
 		return False
 	try:
 		parsed = json.loads(data)
-	except ValueError:
+	except (ValueError, RecursionError):
+		# Not JSON, or nested deeper than Python's parser goes.
 		return True
 	return not isinstance(parsed, dict | list)
 
