@@ -95,9 +95,13 @@ def serial_event_key(serial_no: int, wall_clock: datetime) -> str:
 	"""The identity of an event that has a serial: the serial and the terminal's wall-clock time of the event.
 
 	The wall clock (the digits the terminal shows, without its offset) is what a terminal stores with the event,
-	so it stays the same however the offset is read; a restarted counter reuses serials at other times.
+	so it stays the same however the offset is read; a restarted counter reuses serials at other times. The rule
+	is the core's (`_core.serial_event_key`), shared with the relay's queue.
 	"""
-	return f"s:{int(serial_no)}@{wall_clock.replace(tzinfo=None).isoformat(timespec='seconds')}"
+	# Imported here: the plain modules load without the compiled core (hooks, tests of the pure rules).
+	from attendance_sync import _core
+
+	return _core.serial_event_key(int(serial_no), wall_clock)
 
 
 def migrated_event_key(serial_no: int, device_time: str) -> str:
@@ -106,12 +110,18 @@ def migrated_event_key(serial_no: int, device_time: str) -> str:
 
 
 def event_key(event: EventLike, occurrence: int = 0) -> str:
-	"""The per-device identity of an event: its serial and wall-clock time, else its content and occurrence."""
-	if event.serial_no is not None:
-		return serial_event_key(event.serial_no, event.time)
-	instant = event.time.isoformat(timespec="seconds")
-	employee = normalize_device_user_id(event.employee_no) or ""
-	return f"t:{instant}|{event.major}|{event.minor}|{employee}|{occurrence}"
+	"""The per-device identity of an event: its serial and wall-clock time, else its content and occurrence.
+	The core's one rule (`_core.event_key`), which the relay's queue uses too."""
+	from attendance_sync import _core
+
+	return _core.event_key(
+		event.serial_no,
+		event.time,
+		major=event.major,
+		minor=event.minor,
+		employee_no=event.employee_no,
+		occurrence=occurrence,
+	)
 
 
 def punch_name(device: str, key: str) -> str:
