@@ -856,7 +856,7 @@ main() {
 		run_tests
 		run_scenario
 		run_push_fleet
-		run_histories --histories "${CI_HISTORIES:-12}" --no-shrink
+		run_histories --histories "${CI_HISTORIES:-20}" --no-shrink
 		run_browser
 		stage
 		stop_all

@@ -44,6 +44,7 @@ from hypothesis import HealthCheck, Phase, settings
 from hypothesis import seed as with_seed
 from hypothesis import strategies as st
 from hypothesis.database import DirectoryBasedExampleDatabase
+from hypothesis.errors import StopTest
 from hypothesis.stateful import (
 	RuleBasedStateMachine,
 	initialize,
@@ -562,7 +563,12 @@ class History(RuleBasedStateMachine):
 		finally:
 			self._clean()
 			if hasattr(self, "began"):
-				outcome = f"FAIL {type(broken).__name__}: {str(broken)[:600]}" if broken else "ok"
+				if broken is None:
+					outcome = "ok"
+				elif isinstance(broken, StopTest):
+					outcome = "cut short by Hypothesis (its data for this history ran out): not a finding"
+				else:
+					outcome = f"FAIL {type(broken).__name__}: {str(broken)[:600]}"
 				print(
 					f"  history {History.histories}: {len(self.events)} punches, "
 					f"{time.monotonic() - self.began:.1f} s, {outcome}",
