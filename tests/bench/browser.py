@@ -30,6 +30,7 @@ from playwright.sync_api import Page, Request, Response, expect, sync_playwright
 from attendance_sync.simulator import SIM_USER, Simulator
 
 PASSWORD = "Browser-Terminal-Pass"
+WRONG_PASSWORD = "Browser-Mistyped-Pass"
 USERS = ("8101", "8102", "8103", "8104", "8105", "8106")
 # A device user no Employee has: its punches stay Unmapped until Map to Employee gives its ID to the Veteran.
 UNMAPPED_USER = "8107"
@@ -299,6 +300,77 @@ def map_to_employee(page: Page, steps: Steps, base: str, device: str, veteran: s
 	)
 
 
+def form_indicator(page: Page):
+	return page.locator(".page-head .indicator-pill:visible").first
+
+
+def fix_rejected_login(page: Page, steps: Steps) -> None:
+	"""Test Connection with a wrong password: Login Rejected, the form turns Failing with a red banner. The
+	password changed and saved: the form shows the new health (Never Synced) and no banner, without a reload."""
+	page.get_by_role("button", name="Test Connection").click()
+	page.locator(".modal:visible .modal-title", has_text="Login Rejected").wait_for(timeout=60_000)
+	page.keyboard.press("Escape")
+	page.locator(".modal:visible").wait_for(state="hidden")
+	expect(form_indicator(page)).to_have_text("Failing", timeout=60_000)
+	banner = page.locator(".form-message-container .form-message:visible")
+	expect(banner).to_contain_text("rejected", timeout=60_000)
+	steps.shot("login-rejected")
+	steps.ok("a rejected login turns the form Failing, with the red banner")
+
+	url = page.url
+	set_field(page, "device_user_password", PASSWORD)
+	page.keyboard.press("Control+s")
+	expect(form_indicator(page)).to_have_text("Never Synced", timeout=60_000)
+	expect(page.locator(".form-message-container .form-message:visible", has_text="rejected")).to_have_count(
+		0
+	)
+	if page.url != url:
+		raise AssertionError(f"the form left {url} for {page.url}")
+	steps.shot("login-fixed")
+	steps.ok("the password saved, the form shows Never Synced and drops the banner without a reload")
+
+
+def push_prefix(page: Page, base: str, device: str) -> str | None:
+	return api_get(page, base, f"/api/resource/Device Configuration/{quote(device)}")["data"][
+		"push_token_prefix"
+	]
+
+
+def enable_push(page: Page, steps: Steps, base: str, device: str) -> None:
+	"""Push > Enable Push asks first, offering to set the address on the terminal; closing the question
+	changes nothing; confirming shows the push address once, written to the terminal."""
+	page.goto(f"{base}/app/device-configuration/{quote(device)}")
+	form_indicator(page).wait_for(timeout=60_000)
+
+	def open_question():
+		page.get_by_role("button", name="Push", exact=True).click()
+		page.locator(".inner-group-button .dropdown-menu:visible a", has_text="Enable Push").click()
+		question = page.locator(".modal:visible", has_text="Set this address on the terminal now")
+		question.wait_for(timeout=60_000)
+		return question
+
+	open_question()
+	steps.shot("enable-push-confirm")
+	page.keyboard.press("Escape")
+	page.locator(".modal:visible").wait_for(state="hidden")
+	page.wait_for_timeout(1000)
+	if push_prefix(page, base, device):
+		raise AssertionError("closing the Enable Push question enabled push")
+	steps.ok("Enable Push asks first; closing the question leaves push off")
+
+	question = open_question()
+	question.locator(".btn-primary", has_text="Enable Push").click()
+	shown = page.locator(".modal:visible", has_text="Push URL (shown once)")
+	shown.wait_for(timeout=60_000)
+	if not shown.locator(".text-success").count():
+		raise AssertionError(f"the push address was not written to the terminal: {shown.inner_text()!r}")
+	if not push_prefix(page, base, device):
+		raise AssertionError("confirming Enable Push left push off")
+	steps.shot("enable-push-done")
+	steps.ok("confirmed, Enable Push writes the address to the terminal and shows it once")
+	page.keyboard.press("Escape")
+
+
 def run(
 	page: Page, steps: Steps, watch: Watch, base: str, admin_password: str, sim_url: str, veteran: str
 ) -> None:
@@ -319,11 +391,18 @@ def run(
 	set_field(page, "device_ip", host)
 	set_field(page, "port", port.rstrip("/"))
 	set_field(page, "device_user", SIM_USER)
-	set_field(page, "device_user_password", PASSWORD)
+	# A mistyped password first: the terminal rejects the login, and fixing it must show at once.
+	set_field(page, "device_user_password", WRONG_PASSWORD)
+	if page.locator('.frappe-control[data-fieldname="verify_tls"] input').is_checked():
+		raise AssertionError(
+			"Verify TLS Certificate is on by default (terminals ship self-signed certificates)"
+		)
 	page.keyboard.press("Control+s")
 	page.wait_for_url(f"**/app/device-configuration/{name.replace(' ', '%20')}", timeout=60_000)
 	page.locator(".indicator-pill").first.wait_for()
-	steps.ok(f"Device Configuration {name!r} created in the form")
+	steps.ok(f"Device Configuration {name!r} created in the form, Verify TLS Certificate off by default")
+
+	fix_rejected_login(page, steps)
 
 	page.get_by_role("button", name="Test Connection").click()
 	page.locator(".modal:visible .modal-title", has_text="Connection OK").wait_for(timeout=60_000)
@@ -378,6 +457,8 @@ def run(
 		steps.ok(f"{what} list shows the run's records")
 
 	map_to_employee(page, steps, base, name, veteran)
+
+	enable_push(page, steps, base, name)
 
 
 def main() -> int:

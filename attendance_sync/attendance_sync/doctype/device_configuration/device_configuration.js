@@ -53,6 +53,13 @@ frappe.ui.form.on("Device Configuration", {
 		);
 		show_health_alert(frm);
 	},
+
+	after_save(frm) {
+		// Saving runs the health check on the server (on_update) after the saved document was read back, and a
+		// changed Device User or password clears Login Rejected there: read the device again so that Sync
+		// Health, its banner and Health Details show the result of this save, not the state before it.
+		frm.reload_doc();
+	},
 });
 
 function sync_health(doc) {
@@ -340,7 +347,7 @@ const ATTENDANCE_SYNC_PUSH = "attendance_sync.attendance_sync.push";
 function add_push_buttons(frm) {
 	const group = __("Push");
 	if (!frm.doc.push_token_prefix) {
-		frm.add_custom_button(__("Enable Push"), () => push_token_call(frm, "enable_push"), group);
+		frm.add_custom_button(__("Enable Push"), () => confirm_enable_push(frm), group);
 		return;
 	}
 	frm.add_custom_button(
@@ -363,11 +370,41 @@ function add_push_buttons(frm) {
 	);
 }
 
-function push_token_call(frm, method) {
+function confirm_enable_push(frm) {
+	// Enable Push can rewrite where the terminal sends its events, so it asks first, as Disable Push does.
+	const dialog = new frappe.ui.Dialog({
+		title: __("Enable Push"),
+		fields: [
+			{
+				fieldtype: "HTML",
+				options: `<p>${__(
+					"The terminal will send each punch to this site as it happens. A new push address (with its secret key) is made; it is shown once, in the next window."
+				)}</p>`,
+			},
+			{
+				fieldname: "write_to_terminal",
+				fieldtype: "Check",
+				label: __("Set this address on the terminal now"),
+				default: 1,
+				description: __(
+					"The site logs in to the terminal and replaces its HTTP listening host (where it sends events) with this site. Untick it to get the values to type on the terminal's web page yourself, for example when the terminal already sends its events elsewhere."
+				),
+			},
+		],
+		primary_action_label: __("Enable Push"),
+		primary_action(values) {
+			dialog.hide();
+			push_token_call(frm, "enable_push", values.write_to_terminal ? 1 : 0);
+		},
+	});
+	dialog.show();
+}
+
+function push_token_call(frm, method, write_to_terminal = 1) {
 	frappe
 		.call({
 			method: `${ATTENDANCE_SYNC_PUSH}.${method}`,
-			args: { device: frm.doc.name },
+			args: { device: frm.doc.name, write_to_terminal },
 			freeze: true,
 			freeze_message: __("Contacting the terminal..."),
 		})
