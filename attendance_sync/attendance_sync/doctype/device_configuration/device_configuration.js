@@ -127,7 +127,7 @@ function show_health_alert(frm) {
 			(state === "Stale"
 				? __("The device has missed its Sync Frequency.")
 				: __(
-						"Some punches did not become check-ins, or hold a Shift Type's Last Sync of Checkin (auto attendance waits for them)."
+						"Some punches did not become check-ins; auto attendance waits for them before it marks anyone absent."
 				  )),
 	];
 	if (state === "Needs Attention") {
@@ -354,7 +354,7 @@ function add_push_buttons(frm) {
 		__("Rotate Token"),
 		() =>
 			frappe.confirm(
-				__("The current token stops working at once; a terminal still using it gets refused until it is given the new URL. Rotate?"),
+				__("The current push address stops working at once; a terminal still using it is refused until it is given the new one. Make a new address?"),
 				() => push_token_call(frm, "rotate_token")
 			),
 		group
@@ -363,7 +363,7 @@ function add_push_buttons(frm) {
 		__("Disable Push"),
 		() =>
 			frappe.confirm(
-				__("The token is dropped (the terminal's pushes are refused from now on) and Sync Mode goes back to Pull. Disable push?"),
+				__("The push address stops working (the terminal's punches are refused from now on) and Sync Mode goes back to Pull: the site asks the terminal on its Sync Frequency. Disable push?"),
 				() => disable_push(frm)
 			),
 		group
@@ -423,13 +423,13 @@ function show_push_token(m) {
 		[__("Port"), m.port],
 		[__("URL"), m.path],
 		[__("Parameter Format"), "JSON"],
-		[__("Authentication"), __("None (the token in the URL is the credential)")],
+		[__("Authentication"), __("None (the key in the URL is the credential)")],
 	]
 		.map(([label, value]) => `<tr><td>${label}</td><td><code>${esc(value)}</code></td></tr>`)
 		.join("");
 	const status = m.written
-		? `<p class="text-success">${__("The terminal's HTTP listening host was written over ISAPI: it pushes to this site now.")}</p>`
-		: `${m.error ? `<p class="text-warning">${__("The site could not write the terminal's HTTP listening host")}: ${esc(m.error)}</p>` : ""}
+		? `<p class="text-success">${__("The address is set on the terminal: it sends its punches to this site from now on.")}</p>`
+		: `${m.error ? `<p class="text-warning">${__("The site could not set the address on the terminal")}: ${esc(m.error)}</p>` : ""}
 			<p>${__("Type these values into the terminal's web page (Network, Advanced Settings, HTTP Listening), then save there:")}</p>`;
 	const dialog = new frappe.ui.Dialog({
 		title: __("Push URL (shown once)"),
@@ -438,9 +438,9 @@ function show_push_token(m) {
 				fieldtype: "HTML",
 				options: `${status}
 					<table class="table table-bordered table-condensed">${rows}</table>
-					<p>${__("Full URL (for the relay's token, or to check):")}</p>
+					<p>${__("Full address (for the Attendance Sync relay, or to check):")}</p>
 					<pre style="white-space: pre-wrap; word-break: break-all">${esc(m.url)}</pre>
-					<p class="text-muted small">${__("The site keeps only a hash of the token, which starts with {0}. Copy it now: it cannot be shown again (Rotate Token makes a new one).", [`<code>${esc(m.prefix)}</code>`])}</p>`,
+					<p class="text-muted small">${__("The site keeps only a fingerprint of the key (it starts with {0}). Copy the address now: it cannot be shown again (Rotate Token makes a new one).", [`<code>${esc(m.prefix)}</code>`])}</p>`,
 			},
 		],
 		primary_action_label: __("Copy URL"),
@@ -462,16 +462,16 @@ function disable_push(frm) {
 		.then((r) => {
 			frm.reload_doc();
 			const m = r.message || {};
-			let message = __("Push disabled: the token is dropped and Sync Mode is Pull.");
-			if (m.cleared) message += " " + __("The terminal's HTTP listening host was cleared.");
+			let message = __("Push disabled: the push address no longer works and Sync Mode is Pull.");
+			if (m.cleared) message += " " + __("The address was removed from the terminal.");
 			else if (m.error)
 				message +=
 					" " +
-					__("The terminal's HTTP listening host could not be cleared ({0}): clear it on the terminal's web page.", [
+					__("The address could not be removed from the terminal ({0}): remove it on the terminal's web page (HTTP Listening).", [
 						frappe.utils.escape_html(m.error),
 					]);
 			else if (!m.was_written)
-				message += " " + __("Clear the HTTP listening host on the terminal's web page as well.");
+				message += " " + __("Remove the address on the terminal's web page (HTTP Listening) as well.");
 			frappe.msgprint({ title: __("Disable Push"), indicator: m.error ? "orange" : "green", message });
 		});
 }
