@@ -393,7 +393,7 @@ def run(
 	set_field(page, "device_user", SIM_USER)
 	# A mistyped password first: the terminal rejects the login, and fixing it must show at once.
 	set_field(page, "device_user_password", WRONG_PASSWORD)
-	if page.locator('.frappe-control[data-fieldname="verify_tls"] input').is_checked():
+	if page.evaluate("() => cur_frm.doc.verify_tls"):
 		raise AssertionError(
 			"Verify TLS Certificate is on by default (terminals ship self-signed certificates)"
 		)
@@ -442,8 +442,21 @@ def run(
 	created = page.locator(".modal:visible tr", has_text="Check-ins created").locator("td").last.inner_text()
 	if int(created) != len(USERS) * 2 * DAYS:
 		raise AssertionError(f"the summary says {created} check-ins, expected {len(USERS) * 2 * DAYS}")
+	unmapped = page.locator(".modal:visible tr", has_text="Unmapped")
+	count = unmapped.locator("td").last.inner_text()
+	if int(count) != 2 * DAYS:
+		raise AssertionError(f"the summary says {count} unmapped punches, expected {2 * DAYS}")
+	link = unmapped.locator("a").get_attribute("href") or ""
+	if not {"status": ["Unmapped"], "device": [name]}.items() <= parse_qs(link.split("?", 1)[-1]).items():
+		raise AssertionError(f"the Unmapped row links to {link!r}, not the device's Unmapped punches")
+	text = page.locator(".modal:visible").inner_text()
+	if "Needs HR" not in text or "Duplicates" in text:
+		raise AssertionError(f"the summary does not say what needs HR in words: {text!r}")
 	steps.shot("fetch-summary")
-	steps.ok(f"the summary reports {created} check-ins created")
+	steps.ok(
+		f"the summary reports {created} check-ins created and, under Needs HR, {count} Unmapped punches "
+		"linked to the filtered Device Punch list"
+	)
 	page.keyboard.press("Escape")
 
 	for route, what in (

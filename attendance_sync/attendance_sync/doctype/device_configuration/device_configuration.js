@@ -259,31 +259,95 @@ function show_sync_result(frm, data) {
 		});
 		return;
 	}
-	const rows = [
-		[__("Events fetched"), data.fetched],
-		[__("New punches"), data.new_punches],
-		[__("Check-ins created"), data.checkins_created],
-		[__("Duplicates"), data.duplicates],
-		[__("Unmapped"), data.unmapped],
-		[__("Inactive employee"), data.inactive],
-		[__("Failed"), data.failed],
-	]
-		.map(([label, value]) => `<tr><td>${label}</td><td class="text-right">${cint(value)}</td></tr>`)
-		.join("");
+	fetch_summary_extra(data).then((extra) => show_fetch_summary(data, extra));
+}
+
+function fetch_summary_extra(data) {
+	// The run reports its counts; where the events that are not new punches went is read from its log (window,
+	// unreadable records) and from the punches of that window stored before it. On any failure the summary
+	// goes without that split.
+	if (!data.log) return Promise.resolve({});
+	return frappe.db
+		.get_value("Attendance Sync Log", data.log, ["window_start", "window_end", "unreadable_records"])
+		.then((r) => {
+			const log = (r && r.message) || {};
+			if (!log.window_start || !log.window_end) return {};
+			return frappe.db
+				.count("Device Punch", {
+					filters: {
+						device: data.device,
+						time: ["between", [log.window_start, log.window_end]],
+						sync_log: ["!=", data.log],
+					},
+				})
+				.then((stored) => ({ stored: cint(stored), unreadable: cint(log.unreadable_records) }));
+		})
+		.catch(() => ({}));
+}
+
+function show_fetch_summary(data, extra) {
+	const device = data.device;
+	const row = (label, value, link) =>
+		`<tr><td>${label}${link ? ` <span class="small">${link}</span>` : ""}</td><td class="text-right">${cint(
+			value
+		)}</td></tr>`;
+	const list = (status) => punch_list_link(device, status, __("Show them"));
+	const fetched = cint(data.fetched);
+	const known = extra.stored !== undefined;
+	const stored = known ? Math.min(extra.stored, Math.max(fetched - cint(data.new_punches), 0)) : 0;
+	const unreadable = cint(extra.unreadable);
+	const others = known ? Math.max(fetched - cint(data.new_punches) - stored - unreadable, 0) : 0;
+	const events = [
+		row(__("Events read from the terminal"), fetched),
+		row(__("New punches stored"), data.new_punches),
+		stored && row(__("Punches already stored by an earlier sync or a push"), stored),
+		others &&
+			row(__("Door events that are not punches (door opened, alarms and the like): not needed"), others),
+		unreadable && row(__("Records the terminal sent that could not be read: skipped"), unreadable),
+	];
+	const outcomes = [
+		row(__("Check-ins created"), data.checkins_created),
+		cint(data.duplicates) &&
+			row(
+				__("Already checked in at that time (the same punch from another device, or a double punch)"),
+				data.duplicates,
+				list("Duplicate")
+			),
+	];
+	const for_hr = [
+		cint(data.unmapped) &&
+			row(__("No Employee has their Device User ID (Unmapped)"), data.unmapped, list("Unmapped")),
+		cint(data.inactive) &&
+			row(__("The Employee is Inactive"), data.inactive, list("Inactive Employee")),
+		cint(data.failed) &&
+			row(__("Could not become check-ins (Failed): the list says why"), data.failed, list("Failed")),
+	].filter(Boolean);
+	const table = (title, rows) =>
+		`<p class="text-muted small" style="margin-bottom: 4px">${title}</p>
+		<table class="table table-bordered table-condensed">${rows.filter(Boolean).join("")}</table>`;
+	let verdict = "";
+	if (!data.error) {
+		if (for_hr.length) {
+			verdict = __("Some punches need HR: see the last table.");
+		} else if (cint(data.checkins_created)) {
+			verdict = __("Every punch is accounted for.");
+		} else {
+			verdict = __("Nothing new to check in: every punch of this window is already stored or checked in.");
+		}
+	}
 	// The server sends a message written for people (errors.describe_error); Python's own text of an
 	// unexpected error is only in the Error Log.
 	const error = data.error
 		? `<p class="text-danger">${frappe.utils.escape_html(data.error).replace(/\n/g, "<br>")}</p>`
 		: "";
-	const failed = cint(data.failed)
-		? `<p>${punch_list_link(data.device, "Failed", __("Failed Punches"))}</p>`
-		: "";
 	frappe.msgprint({
 		title: __("Fetch Check-in: {0}", [__(data.status)]),
 		indicator: { Success: "green", Partial: "orange", Failed: "red" }[data.status] || "blue",
-		message: `${error}<table class="table table-bordered table-condensed">${rows}</table>${failed}${
-			data.log ? `<p>${frappe.utils.get_form_link("Attendance Sync Log", data.log, true)}</p>` : ""
-		}`,
+		message: `${error}${verdict ? `<p>${verdict}</p>` : ""}
+			${table(__("What the terminal sent"), events)}
+			${table(__("What became of the punches"), outcomes)}
+			${for_hr.length ? table(__("Needs HR"), for_hr) : ""}
+			${data.log ? `<p>${frappe.utils.get_form_link("Attendance Sync Log", data.log, true)}</p>` : ""}`,
 	});
 }
 
