@@ -459,15 +459,29 @@ def run(
 	)
 	page.keyboard.press("Escape")
 
-	for route, what in (
-		("employee-checkin?device_id=" + name.replace(" ", "%20"), "Employee Checkin"),
-		("device-punch?device=" + name.replace(" ", "%20"), "Device Punch"),
-		("attendance-sync-log?device=" + name.replace(" ", "%20"), "Attendance Sync Log"),
+	for route, what, whole in (
+		("employee-checkin?device_id=" + name.replace(" ", "%20"), "Employee Checkin", None),
+		("device-punch?device=" + name.replace(" ", "%20"), "Device Punch", "Time"),
+		("attendance-sync-log?device=" + name.replace(" ", "%20"), "Attendance Sync Log", "Started At"),
+		("device-configuration", "Device Configuration", "Sync Frequency"),
 	):
 		page.goto(f"{base}/app/{route}")
 		page.locator(".list-row-container").first.wait_for(timeout=60_000)
 		steps.shot(what.lower().replace(" ", "-"))
-		steps.ok(f"{what} list shows the run's records")
+		if whole:
+			# At 1440 px the column shows its whole value, not one cut with an ellipsis.
+			cell = page.locator(f'.list-row-container span.ellipsis[title^="{whole}:"]').first
+			if cell.evaluate("(el) => el.scrollWidth > el.clientWidth"):
+				raise AssertionError(f"the {what} list cuts {whole}: {cell.get_attribute('title')!r}")
+		steps.ok(f"{what} list shows the run's records" + (f", {whole} whole" if whole else ""))
+
+	page.goto(f"{base}/app/attendance-sync-log?device={quote(name)}")
+	page.locator(".list-row-container .list-subject a[data-name]").first.click()
+	page.locator('.frappe-control[data-fieldname="checkins_created"]').first.wait_for(timeout=60_000)
+	if page.locator(".page-head .primary-action:visible", has_text="Save").count():
+		raise AssertionError("the Sync Log form shows a Save button")
+	steps.shot("attendance-sync-log-form")
+	steps.ok("a Sync Log opens read-only, without a Save button")
 
 	map_to_employee(page, steps, base, name, veteran)
 
