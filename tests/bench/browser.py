@@ -4,10 +4,13 @@ Run by `tests/bench/bench.sh test` from the bench's `sites/` with the bench's Py
     env/bin/python apps/attendance_sync/tests/bench/browser.py --site SITE --url URL --shots DIR
 
 Checks first that the login page loads (200), then logs in, opens the app's workspace (the first screen a user
-sees), creates a Device Configuration in the form, runs Test Connection and Fetch Check-in (watching the progress
-bar and the summary), opens Employee Checkin, Device Punch and the Sync Log, maps an unmapped device user to an
-Employee that has another Attendance Device ID (Map to Employee, confirmed), and fails on any JavaScript error
-and on any answer of the server with a 5xx status. Screenshots go to --shots. Prints one line per step and
+sees), creates a Device Configuration in the form with a mistyped password (Verify TLS Certificate off by
+default), sees Test Connection rejected and the fixed password clear Failing on save without a reload, runs Test
+Connection and Fetch Check-in (watching the progress bar and the summary, which names what needs HR with links),
+opens Employee Checkin, Device Punch, the Sync Log and Device Configuration lists (their date columns whole at
+1440 px) and a Sync Log (no Save), maps an unmapped device user to an Employee that has another Attendance Device
+ID (Map to Employee, confirmed), enables push (asked first; closing the question changes nothing), and fails on
+any JavaScript error and on any answer of the server with a 5xx status. Screenshots go to --shots. Prints one line per step and
 "N passed, N failed" at the end.
 """
 
@@ -309,7 +312,9 @@ def fix_rejected_login(page: Page, steps: Steps) -> None:
 	password changed and saved: the form shows the new health (Never Synced) and no banner, without a reload."""
 	page.get_by_role("button", name="Test Connection").click()
 	page.locator(".modal:visible .modal-title", has_text="Login Rejected").wait_for(timeout=60_000)
-	page.keyboard.press("Escape")
+	# The form reloads behind the message (Login Rejected is now recorded): close it by its button.
+	expect(form_indicator(page)).to_have_text("Failing", timeout=60_000)
+	page.locator(".modal:visible .btn-modal-close").click()
 	page.locator(".modal:visible").wait_for(state="hidden")
 	expect(form_indicator(page)).to_have_text("Failing", timeout=60_000)
 	banner = page.locator(".form-message-container .form-message:visible")
