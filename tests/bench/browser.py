@@ -356,7 +356,7 @@ def enable_push(page: Page, steps: Steps, base: str, device: str) -> None:
 
 	open_question()
 	steps.shot("enable-push-confirm")
-	page.keyboard.press("Escape")
+	page.locator(".modal:visible .btn-modal-close").click()
 	page.locator(".modal:visible").wait_for(state="hidden")
 	page.wait_for_timeout(1000)
 	if push_prefix(page, base, device):
