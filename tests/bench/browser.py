@@ -4,10 +4,13 @@ Run by `tests/bench/bench.sh test` from the bench's `sites/` with the bench's Py
     env/bin/python apps/attendance_sync/tests/bench/browser.py --site SITE --url URL --shots DIR
 
 Checks first that the login page loads (200), then logs in, opens the app's workspace (the first screen a user
-sees), creates a Device Configuration in the form, runs Test Connection and Fetch Check-in (watching the progress
-bar and the summary), opens Employee Checkin, Device Punch and the Sync Log, maps an unmapped device user to an
-Employee that has another Attendance Device ID (Map to Employee, confirmed), and fails on any JavaScript error
-and on any answer of the server with a 5xx status. Screenshots go to --shots. Prints one line per step and
+sees), creates a Device Configuration in the form with a mistyped password (Verify TLS Certificate off by
+default), sees Test Connection rejected and the fixed password clear Failing on save without a reload, runs Test
+Connection and Fetch Check-in (watching the progress bar and the summary, which names what needs HR with links),
+opens Employee Checkin, Device Punch, the Sync Log and Device Configuration lists (their date columns whole at
+1440 px) and a Sync Log (no Save), maps an unmapped device user to an Employee that has another Attendance Device
+ID (Map to Employee, confirmed), enables push (asked first; closing the question changes nothing), and fails on
+any JavaScript error and on any answer of the server with a 5xx status. Screenshots go to --shots. Prints one line per step and
 "N passed, N failed" at the end.
 """
 
@@ -30,6 +33,7 @@ from playwright.sync_api import Page, Request, Response, expect, sync_playwright
 from attendance_sync.simulator import SIM_USER, Simulator
 
 PASSWORD = "Browser-Terminal-Pass"
+WRONG_PASSWORD = "Browser-Mistyped-Pass"
 USERS = ("8101", "8102", "8103", "8104", "8105", "8106")
 # A device user no Employee has: its punches stay Unmapped until Map to Employee gives its ID to the Veteran.
 UNMAPPED_USER = "8107"
@@ -299,6 +303,79 @@ def map_to_employee(page: Page, steps: Steps, base: str, device: str, veteran: s
 	)
 
 
+def form_indicator(page: Page):
+	return page.locator(".page-head .indicator-pill:visible").first
+
+
+def fix_rejected_login(page: Page, steps: Steps) -> None:
+	"""Test Connection with a wrong password: Login Rejected, the form turns Failing with a red banner. The
+	password changed and saved: the form shows the new health (Never Synced) and no banner, without a reload."""
+	page.get_by_role("button", name="Test Connection").click()
+	page.locator(".modal:visible .modal-title", has_text="Login Rejected").wait_for(timeout=60_000)
+	# The form reloads behind the message (Login Rejected is now recorded): close it by its button.
+	expect(form_indicator(page)).to_have_text("Failing", timeout=60_000)
+	page.locator(".modal:visible .btn-modal-close").click()
+	page.locator(".modal:visible").wait_for(state="hidden")
+	expect(form_indicator(page)).to_have_text("Failing", timeout=60_000)
+	banner = page.locator(".form-message-container .form-message:visible")
+	expect(banner).to_contain_text("rejected", timeout=60_000)
+	steps.shot("login-rejected")
+	steps.ok("a rejected login turns the form Failing, with the red banner")
+
+	url = page.url
+	set_field(page, "device_user_password", PASSWORD)
+	page.keyboard.press("Control+s")
+	expect(form_indicator(page)).to_have_text("Never Synced", timeout=60_000)
+	expect(page.locator(".form-message-container .form-message:visible", has_text="rejected")).to_have_count(
+		0
+	)
+	if page.url != url:
+		raise AssertionError(f"the form left {url} for {page.url}")
+	steps.shot("login-fixed")
+	steps.ok("the password saved, the form shows Never Synced and drops the banner without a reload")
+
+
+def push_prefix(page: Page, base: str, device: str) -> str | None:
+	# The REST answer leaves out fields that are empty.
+	data = api_get(page, base, f"/api/resource/Device Configuration/{quote(device)}")["data"]
+	return data.get("push_token_prefix")
+
+
+def enable_push(page: Page, steps: Steps, base: str, device: str) -> None:
+	"""Push > Enable Push asks first, offering to set the address on the terminal; closing the question
+	changes nothing; confirming shows the push address once, written to the terminal."""
+	page.goto(f"{base}/app/device-configuration/{quote(device)}")
+	form_indicator(page).wait_for(timeout=60_000)
+
+	def open_question():
+		page.get_by_role("button", name="Push", exact=True).click()
+		page.locator(".inner-group-button .dropdown-menu:visible a", has_text="Enable Push").click()
+		question = page.locator(".modal:visible", has_text="Set this address on the terminal now")
+		question.wait_for(timeout=60_000)
+		return question
+
+	open_question()
+	steps.shot("enable-push-confirm")
+	page.locator(".modal:visible .btn-modal-close").click()
+	page.locator(".modal:visible").wait_for(state="hidden")
+	page.wait_for_timeout(1000)
+	if push_prefix(page, base, device):
+		raise AssertionError("closing the Enable Push question enabled push")
+	steps.ok("Enable Push asks first; closing the question leaves push off")
+
+	question = open_question()
+	question.locator(".btn-primary", has_text="Enable Push").click()
+	shown = page.locator(".modal:visible", has_text="Push URL (shown once)")
+	shown.wait_for(timeout=60_000)
+	if not shown.locator(".text-success").count():
+		raise AssertionError(f"the push address was not written to the terminal: {shown.inner_text()!r}")
+	if not push_prefix(page, base, device):
+		raise AssertionError("confirming Enable Push left push off")
+	steps.shot("enable-push-done")
+	steps.ok("confirmed, Enable Push writes the address to the terminal and shows it once")
+	page.keyboard.press("Escape")
+
+
 def run(
 	page: Page, steps: Steps, watch: Watch, base: str, admin_password: str, sim_url: str, veteran: str
 ) -> None:
@@ -319,11 +396,18 @@ def run(
 	set_field(page, "device_ip", host)
 	set_field(page, "port", port.rstrip("/"))
 	set_field(page, "device_user", SIM_USER)
-	set_field(page, "device_user_password", PASSWORD)
+	# A mistyped password first: the terminal rejects the login, and fixing it must show at once.
+	set_field(page, "device_user_password", WRONG_PASSWORD)
+	if page.evaluate("() => cur_frm.doc.verify_tls"):
+		raise AssertionError(
+			"Verify TLS Certificate is on by default (terminals ship self-signed certificates)"
+		)
 	page.keyboard.press("Control+s")
 	page.wait_for_url(f"**/app/device-configuration/{name.replace(' ', '%20')}", timeout=60_000)
 	page.locator(".indicator-pill").first.wait_for()
-	steps.ok(f"Device Configuration {name!r} created in the form")
+	steps.ok(f"Device Configuration {name!r} created in the form, Verify TLS Certificate off by default")
+
+	fix_rejected_login(page, steps)
 
 	page.get_by_role("button", name="Test Connection").click()
 	page.locator(".modal:visible .modal-title", has_text="Connection OK").wait_for(timeout=60_000)
@@ -363,21 +447,50 @@ def run(
 	created = page.locator(".modal:visible tr", has_text="Check-ins created").locator("td").last.inner_text()
 	if int(created) != len(USERS) * 2 * DAYS:
 		raise AssertionError(f"the summary says {created} check-ins, expected {len(USERS) * 2 * DAYS}")
+	unmapped = page.locator(".modal:visible tr", has_text="Unmapped")
+	count = unmapped.locator("td").last.inner_text()
+	if int(count) != 2 * DAYS:
+		raise AssertionError(f"the summary says {count} unmapped punches, expected {2 * DAYS}")
+	link = unmapped.locator("a").get_attribute("href") or ""
+	if not {"status": ["Unmapped"], "device": [name]}.items() <= parse_qs(link.split("?", 1)[-1]).items():
+		raise AssertionError(f"the Unmapped row links to {link!r}, not the device's Unmapped punches")
+	text = page.locator(".modal:visible").inner_text()
+	if "Needs HR" not in text or "Duplicates" in text:
+		raise AssertionError(f"the summary does not say what needs HR in words: {text!r}")
 	steps.shot("fetch-summary")
-	steps.ok(f"the summary reports {created} check-ins created")
+	steps.ok(
+		f"the summary reports {created} check-ins created and, under Needs HR, {count} Unmapped punches "
+		"linked to the filtered Device Punch list"
+	)
 	page.keyboard.press("Escape")
 
-	for route, what in (
-		("employee-checkin?device_id=" + name.replace(" ", "%20"), "Employee Checkin"),
-		("device-punch?device=" + name.replace(" ", "%20"), "Device Punch"),
-		("attendance-sync-log?device=" + name.replace(" ", "%20"), "Attendance Sync Log"),
+	for route, what, whole in (
+		("employee-checkin?device_id=" + name.replace(" ", "%20"), "Employee Checkin", None),
+		("device-punch?device=" + name.replace(" ", "%20"), "Device Punch", "Time"),
+		("attendance-sync-log?device=" + name.replace(" ", "%20"), "Attendance Sync Log", "Started At"),
+		("device-configuration", "Device Configuration", "Sync Frequency"),
 	):
 		page.goto(f"{base}/app/{route}")
 		page.locator(".list-row-container").first.wait_for(timeout=60_000)
 		steps.shot(what.lower().replace(" ", "-"))
-		steps.ok(f"{what} list shows the run's records")
+		if whole:
+			# At 1440 px the column shows its whole value, not one cut with an ellipsis.
+			cell = page.locator(f'.list-row-container span.ellipsis[title^="{whole}:"]').first
+			if cell.evaluate("(el) => el.scrollWidth > el.clientWidth"):
+				raise AssertionError(f"the {what} list cuts {whole}: {cell.get_attribute('title')!r}")
+		steps.ok(f"{what} list shows the run's records" + (f", {whole} whole" if whole else ""))
+
+	page.goto(f"{base}/app/attendance-sync-log?device={quote(name)}")
+	page.locator(".list-row-container .list-subject a[data-name]").first.click()
+	page.locator('.frappe-control[data-fieldname="checkins_created"]').first.wait_for(timeout=60_000)
+	if page.locator(".page-head .primary-action:visible", has_text="Save").count():
+		raise AssertionError("the Sync Log form shows a Save button")
+	steps.shot("attendance-sync-log-form")
+	steps.ok("a Sync Log opens read-only, without a Save button")
 
 	map_to_employee(page, steps, base, name, veteran)
+
+	enable_push(page, steps, base, name)
 
 
 def main() -> int:

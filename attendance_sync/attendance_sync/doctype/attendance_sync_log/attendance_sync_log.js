@@ -3,6 +3,8 @@
 
 frappe.ui.form.on("Attendance Sync Log", {
 	refresh(frm) {
+		// A log is the record of a run, written by the run only: nothing on it to save.
+		frm.disable_save();
 		frm.page.set_indicator(__(frm.doc.status), attendance_sync_log_color(frm.doc.status));
 		frm.add_custom_button(__("Punches of this Run"), () =>
 			frappe.set_route("List", "Device Punch", { sync_log: frm.doc.name })

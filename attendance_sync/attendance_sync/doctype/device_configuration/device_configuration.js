@@ -53,6 +53,13 @@ frappe.ui.form.on("Device Configuration", {
 		);
 		show_health_alert(frm);
 	},
+
+	after_save(frm) {
+		// Saving runs the health check on the server (on_update) after the saved document was read back, and a
+		// changed Device User or password clears Login Rejected there: read the device again so that Sync
+		// Health, its banner and Health Details show the result of this save, not the state before it.
+		frm.reload_doc();
+	},
 });
 
 function sync_health(doc) {
@@ -120,7 +127,7 @@ function show_health_alert(frm) {
 			(state === "Stale"
 				? __("The device has missed its Sync Frequency.")
 				: __(
-						"Some punches did not become check-ins, or hold a Shift Type's Last Sync of Checkin (auto attendance waits for them)."
+						"Some punches did not become check-ins; auto attendance waits for them before it marks anyone absent."
 				  )),
 	];
 	if (state === "Needs Attention") {
@@ -252,31 +259,95 @@ function show_sync_result(frm, data) {
 		});
 		return;
 	}
-	const rows = [
-		[__("Events fetched"), data.fetched],
-		[__("New punches"), data.new_punches],
-		[__("Check-ins created"), data.checkins_created],
-		[__("Duplicates"), data.duplicates],
-		[__("Unmapped"), data.unmapped],
-		[__("Inactive employee"), data.inactive],
-		[__("Failed"), data.failed],
-	]
-		.map(([label, value]) => `<tr><td>${label}</td><td class="text-right">${cint(value)}</td></tr>`)
-		.join("");
+	fetch_summary_extra(data).then((extra) => show_fetch_summary(data, extra));
+}
+
+function fetch_summary_extra(data) {
+	// The run reports its counts; where the events that are not new punches went is read from its log (window,
+	// unreadable records) and from the punches of that window stored before it. On any failure the summary
+	// goes without that split.
+	if (!data.log) return Promise.resolve({});
+	return frappe.db
+		.get_value("Attendance Sync Log", data.log, ["window_start", "window_end", "unreadable_records"])
+		.then((r) => {
+			const log = (r && r.message) || {};
+			if (!log.window_start || !log.window_end) return {};
+			return frappe.db
+				.count("Device Punch", {
+					filters: {
+						device: data.device,
+						time: ["between", [log.window_start, log.window_end]],
+						sync_log: ["!=", data.log],
+					},
+				})
+				.then((stored) => ({ stored: cint(stored), unreadable: cint(log.unreadable_records) }));
+		})
+		.catch(() => ({}));
+}
+
+function show_fetch_summary(data, extra) {
+	const device = data.device;
+	const row = (label, value, link) =>
+		`<tr><td>${label}${link ? ` <span class="small">${link}</span>` : ""}</td><td class="text-right">${cint(
+			value
+		)}</td></tr>`;
+	const list = (status) => punch_list_link(device, status, __("Show them"));
+	const fetched = cint(data.fetched);
+	const known = extra.stored !== undefined;
+	const stored = known ? Math.min(extra.stored, Math.max(fetched - cint(data.new_punches), 0)) : 0;
+	const unreadable = cint(extra.unreadable);
+	const others = known ? Math.max(fetched - cint(data.new_punches) - stored - unreadable, 0) : 0;
+	const events = [
+		row(__("Events read from the terminal"), fetched),
+		row(__("New punches stored"), data.new_punches),
+		stored && row(__("Punches already stored by an earlier sync or a push"), stored),
+		others &&
+			row(__("Door events that are not punches (door opened, alarms and the like): not needed"), others),
+		unreadable && row(__("Records the terminal sent that could not be read: skipped"), unreadable),
+	];
+	const outcomes = [
+		row(__("Check-ins created"), data.checkins_created),
+		cint(data.duplicates) &&
+			row(
+				__("Already checked in at that time (the same punch from another device, or a double punch)"),
+				data.duplicates,
+				list("Duplicate")
+			),
+	];
+	const for_hr = [
+		cint(data.unmapped) &&
+			row(__("No Employee has their Device User ID (Unmapped)"), data.unmapped, list("Unmapped")),
+		cint(data.inactive) &&
+			row(__("The Employee is Inactive"), data.inactive, list("Inactive Employee")),
+		cint(data.failed) &&
+			row(__("Could not become check-ins (Failed): the list says why"), data.failed, list("Failed")),
+	].filter(Boolean);
+	const table = (title, rows) =>
+		`<p class="text-muted small" style="margin-bottom: 4px">${title}</p>
+		<table class="table table-bordered table-condensed">${rows.filter(Boolean).join("")}</table>`;
+	let verdict = "";
+	if (!data.error) {
+		if (for_hr.length) {
+			verdict = __("Some punches need HR: see the last table.");
+		} else if (cint(data.checkins_created)) {
+			verdict = __("Every punch is accounted for.");
+		} else {
+			verdict = __("Nothing new to check in: every punch of this window is already stored or checked in.");
+		}
+	}
 	// The server sends a message written for people (errors.describe_error); Python's own text of an
 	// unexpected error is only in the Error Log.
 	const error = data.error
 		? `<p class="text-danger">${frappe.utils.escape_html(data.error).replace(/\n/g, "<br>")}</p>`
 		: "";
-	const failed = cint(data.failed)
-		? `<p>${punch_list_link(data.device, "Failed", __("Failed Punches"))}</p>`
-		: "";
 	frappe.msgprint({
 		title: __("Fetch Check-in: {0}", [__(data.status)]),
 		indicator: { Success: "green", Partial: "orange", Failed: "red" }[data.status] || "blue",
-		message: `${error}<table class="table table-bordered table-condensed">${rows}</table>${failed}${
-			data.log ? `<p>${frappe.utils.get_form_link("Attendance Sync Log", data.log, true)}</p>` : ""
-		}`,
+		message: `${error}${verdict ? `<p>${verdict}</p>` : ""}
+			${table(__("What the terminal sent"), events)}
+			${table(__("What became of the punches"), outcomes)}
+			${for_hr.length ? table(__("Needs HR"), for_hr) : ""}
+			${data.log ? `<p>${frappe.utils.get_form_link("Attendance Sync Log", data.log, true)}</p>` : ""}`,
 	});
 }
 
@@ -340,14 +411,14 @@ const ATTENDANCE_SYNC_PUSH = "attendance_sync.attendance_sync.push";
 function add_push_buttons(frm) {
 	const group = __("Push");
 	if (!frm.doc.push_token_prefix) {
-		frm.add_custom_button(__("Enable Push"), () => push_token_call(frm, "enable_push"), group);
+		frm.add_custom_button(__("Enable Push"), () => confirm_enable_push(frm), group);
 		return;
 	}
 	frm.add_custom_button(
 		__("Rotate Token"),
 		() =>
 			frappe.confirm(
-				__("The current token stops working at once; a terminal still using it gets refused until it is given the new URL. Rotate?"),
+				__("The current push address stops working at once; a terminal still using it is refused until it is given the new one. Make a new address?"),
 				() => push_token_call(frm, "rotate_token")
 			),
 		group
@@ -356,18 +427,48 @@ function add_push_buttons(frm) {
 		__("Disable Push"),
 		() =>
 			frappe.confirm(
-				__("The token is dropped (the terminal's pushes are refused from now on) and Sync Mode goes back to Pull. Disable push?"),
+				__("The push address stops working (the terminal's punches are refused from now on) and Sync Mode goes back to Pull: the site asks the terminal on its Sync Frequency. Disable push?"),
 				() => disable_push(frm)
 			),
 		group
 	);
 }
 
-function push_token_call(frm, method) {
+function confirm_enable_push(frm) {
+	// Enable Push can rewrite where the terminal sends its events, so it asks first, as Disable Push does.
+	const dialog = new frappe.ui.Dialog({
+		title: __("Enable Push"),
+		fields: [
+			{
+				fieldtype: "HTML",
+				options: `<p>${__(
+					"The terminal will send each punch to this site as it happens. A new push address (with its secret key) is made; it is shown once, in the next window."
+				)}</p>`,
+			},
+			{
+				fieldname: "write_to_terminal",
+				fieldtype: "Check",
+				label: __("Set this address on the terminal now"),
+				default: 1,
+				description: __(
+					"The site logs in to the terminal and replaces its HTTP listening host (where it sends events) with this site. Untick it to get the values to type on the terminal's web page yourself, for example when the terminal already sends its events elsewhere."
+				),
+			},
+		],
+		primary_action_label: __("Enable Push"),
+		primary_action(values) {
+			dialog.hide();
+			push_token_call(frm, "enable_push", values.write_to_terminal ? 1 : 0);
+		},
+	});
+	dialog.show();
+}
+
+function push_token_call(frm, method, write_to_terminal = 1) {
 	frappe
 		.call({
 			method: `${ATTENDANCE_SYNC_PUSH}.${method}`,
-			args: { device: frm.doc.name },
+			args: { device: frm.doc.name, write_to_terminal },
 			freeze: true,
 			freeze_message: __("Contacting the terminal..."),
 		})
@@ -386,13 +487,13 @@ function show_push_token(m) {
 		[__("Port"), m.port],
 		[__("URL"), m.path],
 		[__("Parameter Format"), "JSON"],
-		[__("Authentication"), __("None (the token in the URL is the credential)")],
+		[__("Authentication"), __("None (the key in the URL is the credential)")],
 	]
 		.map(([label, value]) => `<tr><td>${label}</td><td><code>${esc(value)}</code></td></tr>`)
 		.join("");
 	const status = m.written
-		? `<p class="text-success">${__("The terminal's HTTP listening host was written over ISAPI: it pushes to this site now.")}</p>`
-		: `${m.error ? `<p class="text-warning">${__("The site could not write the terminal's HTTP listening host")}: ${esc(m.error)}</p>` : ""}
+		? `<p class="text-success">${__("The address is set on the terminal: it sends its punches to this site from now on.")}</p>`
+		: `${m.error ? `<p class="text-warning">${__("The site could not set the address on the terminal")}: ${esc(m.error)}</p>` : ""}
 			<p>${__("Type these values into the terminal's web page (Network, Advanced Settings, HTTP Listening), then save there:")}</p>`;
 	const dialog = new frappe.ui.Dialog({
 		title: __("Push URL (shown once)"),
@@ -401,9 +502,9 @@ function show_push_token(m) {
 				fieldtype: "HTML",
 				options: `${status}
 					<table class="table table-bordered table-condensed">${rows}</table>
-					<p>${__("Full URL (for the relay's token, or to check):")}</p>
+					<p>${__("Full address (for the Attendance Sync relay, or to check):")}</p>
 					<pre style="white-space: pre-wrap; word-break: break-all">${esc(m.url)}</pre>
-					<p class="text-muted small">${__("The site keeps only a hash of the token, which starts with {0}. Copy it now: it cannot be shown again (Rotate Token makes a new one).", [`<code>${esc(m.prefix)}</code>`])}</p>`,
+					<p class="text-muted small">${__("The site keeps only a fingerprint of the key (it starts with {0}). Copy the address now: it cannot be shown again (Rotate Token makes a new one).", [`<code>${esc(m.prefix)}</code>`])}</p>`,
 			},
 		],
 		primary_action_label: __("Copy URL"),
@@ -425,16 +526,16 @@ function disable_push(frm) {
 		.then((r) => {
 			frm.reload_doc();
 			const m = r.message || {};
-			let message = __("Push disabled: the token is dropped and Sync Mode is Pull.");
-			if (m.cleared) message += " " + __("The terminal's HTTP listening host was cleared.");
+			let message = __("Push disabled: the push address no longer works and Sync Mode is Pull.");
+			if (m.cleared) message += " " + __("The address was removed from the terminal.");
 			else if (m.error)
 				message +=
 					" " +
-					__("The terminal's HTTP listening host could not be cleared ({0}): clear it on the terminal's web page.", [
+					__("The address could not be removed from the terminal ({0}): remove it on the terminal's web page (HTTP Listening).", [
 						frappe.utils.escape_html(m.error),
 					]);
 			else if (!m.was_written)
-				message += " " + __("Clear the HTTP listening host on the terminal's web page as well.");
+				message += " " + __("Remove the address on the terminal's web page (HTTP Listening) as well.");
 			frappe.msgprint({ title: __("Disable Push"), indicator: m.error ? "orange" : "green", message });
 		});
 }

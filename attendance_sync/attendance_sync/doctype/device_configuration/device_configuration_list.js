@@ -2,7 +2,17 @@
 // For license information, please see license.txt
 
 frappe.listview_settings["Device Configuration"] = {
-	add_fields: ["sync_health", "enabled"],
+	add_fields: ["sync_health", "enabled", "port", "use_https"],
+	// Device Name is the title (the first column): no second column repeating it as the ID.
+	hide_name_column: true,
+	formatters: {
+		device_ip(value, df, doc) {
+			// The port the site uses: Port, else the default of the protocol.
+			const host = value && value.includes(":") ? `[${value}]` : value || "";
+			const port = cint(doc.port) || (cint(doc.use_https) ? 443 : 80);
+			return `<span class="ellipsis">${frappe.utils.escape_html(`${host}:${port}`)}</span>`;
+		},
+	},
 	get_indicator(doc) {
 		// Health is computed on the server (every 15 minutes and after each run) and stored in sync_health; the
 		// form uses the same colours.

@@ -7,6 +7,13 @@ frappe.listview_settings["Device Punch"] = {
 	hide_name_column: true,
 	// Opens on what needs attention: punches of device users no Employee is mapped to.
 	filters: [["status", "=", "Unmapped"]],
+	formatters: {
+		// The first column (the title, Device User ID) is the widest: it carries the name on the device too,
+		// which leaves Time a column wide enough for the whole date and time.
+		device_user_id(value, df, doc) {
+			return [value || __("No Device User ID"), doc.name_on_device].filter(Boolean).join(" · ");
+		},
+	},
 	get_indicator(doc) {
 		const colors = {
 			Pending: "blue",
