@@ -71,8 +71,8 @@ def test_health_message_says_what_is_wrong():
 	)
 	message = S.health_message(S.ATTENTION, attention=attention)
 	assert "3 punches could not become check-ins (oldest 2024-03-10 08:55:00)" in message
-	assert "Shift Type Day: last sync of check-in held at 2024-03-10 08:54:59" in message
-	assert "3 failed or pending punches" in message
+	assert "Shift Type Day: auto attendance waits at 2024-03-10 08:54:59" in message
+	assert "for 3 punches of employees on this shift that are not check-ins yet" in message
 	assert "1 punch is Unmapped" in message
 	assert "1 punches" not in message
 	assert S.health_message(S.FAILING, last_error="Authentication failed") == "Authentication failed"

@@ -40,7 +40,9 @@ def host_error_message(reason: str, value: str | None) -> str:
 		case "empty":
 			return _("Device IP is required")
 		case "scheme":
-			return _("Enter the host only, without http:// or https://; use the Use HTTPS setting instead")
+			return _(
+				"Enter the host only, without http:// or https://, and use the Use HTTPS setting instead"
+			)
 		case "path":
 			return _("Enter the host only, without a path such as /ISAPI")
 		case "credentials":

@@ -149,14 +149,13 @@ def hold_text(hold: HeldCursor) -> str:
 	"""Why a Shift Type's cursor does not move, for the Sync Log and the device form."""
 	return (
 		_(
-			"Shift Type {0}: last sync of check-in held at {1}, before 1 failed or pending punch at {2} of an "
-			"employee on this shift; auto attendance waits until it is resolved (fix it, then Reprocess)."
+			"Shift Type {0}: auto attendance waits at {1} for 1 punch at {2} of an employee on this shift that is "
+			"not a check-in yet; fix it (the Device Punch says why), then Reprocess."
 		)
 		if hold.punches == 1
 		else _(
-			"Shift Type {0}: last sync of check-in held at {1}, before {3} failed or pending punches (the "
-			"earliest at {2}) of employees on this shift; auto attendance waits until they are resolved (fix "
-			"them, then Reprocess)."
+			"Shift Type {0}: auto attendance waits at {1} for {3} punches of employees on this shift that are not "
+			"check-ins yet (the earliest at {2}); fix them (each Device Punch says why), then Reprocess."
 		)
 	).format(hold.shift_type, hold.held_at or _("(not set)"), hold.earliest, hold.punches)
 

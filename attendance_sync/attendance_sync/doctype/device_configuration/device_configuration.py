@@ -39,13 +39,16 @@ class DeviceConfiguration(Document):
 	def validate_host(self) -> None:
 		try:
 			host, port = parse_host(self.device_ip)
-			typed_port = validate_port(cint(self.port) or None)
 		except HostError as e:
 			frappe.throw(str(e), title=_("Device IP"))
+		try:
+			typed_port = validate_port(cint(self.port) or None)
+		except HostError as e:
+			frappe.throw(str(e), title=_("Port"))
 		if port and typed_port and port != typed_port:
 			frappe.throw(
 				_("Device IP says port {0} but Port says {1}; keep one").format(port, typed_port),
-				title=_("Device IP"),
+				title=_("Device IP and Port"),
 			)
 		self.device_ip = host
 		self.port = port or typed_port or None
