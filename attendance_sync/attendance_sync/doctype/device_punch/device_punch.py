@@ -87,9 +87,7 @@ def mapping_preview(device_user_id: str, employee: str) -> dict[str, Any]:
 	Unmapped punches of `device_user_id` that become its check-ins, the punches of the current ID matched to it
 	so far, and the other Employee holding `device_user_id`, if one does (the ID is unique per Employee)."""
 	only_for(READERS)
-	new_id = P.normalize_device_user_id(device_user_id)
-	if not new_id:
-		frappe.throw(_("The punch names no device user ID"), title=_("Map to Employee"))
+	new_id = _named_id(device_user_id)
 	doc = frappe.get_doc("Employee", employee)
 	doc.check_permission("read")
 	current_id = P.normalize_device_user_id(doc.attendance_device_id)
@@ -102,6 +100,14 @@ def mapping_preview(device_user_id: str, employee: str) -> dict[str, Any]:
 		"current_id_punches": punch_count(current_id, employee=doc.name) if current_id else 0,
 		"held_by": holder_of(new_id, doc.name),
 	}
+
+
+def _named_id(device_user_id: str) -> str:
+	"""The punch's device user ID, normalised; a punch without one cannot be mapped."""
+	new_id = P.normalize_device_user_id(device_user_id)
+	if not new_id:
+		frappe.throw(_("The punch names no device user ID"), title=_("Map to Employee"))
+	return new_id
 
 
 def holder_of(device_user_id: str, other_than: str) -> str | None:
@@ -119,9 +125,7 @@ def map_to_employee(device_user_id: str, employee: str, replace_id: str | None =
 	exactly the ID the Employee has now, so a client that showed an older state cannot replace one unseen.
 	"""
 	only_for(READERS)
-	new_id = P.normalize_device_user_id(device_user_id)
-	if not new_id:
-		frappe.throw(_("The punch names no device user ID"), title=_("Map to Employee"))
+	new_id = _named_id(device_user_id)
 	doc = frappe.get_doc("Employee", employee)
 	doc.check_permission("write")
 	current_id = P.normalize_device_user_id(doc.attendance_device_id)
