@@ -273,9 +273,18 @@ class TestDeviceConfiguration(AttendanceSyncTestCase):
 
 	def test_run_results_carry_what_the_fetch_dialog_shows(self):
 		script = Path(__file__).with_name("device_configuration.js").read_text()
-		body = script[script.index("function show_sync_result(") :]
-		body = body[: body.index("\nfunction ", 1)]
-		shown = set(re.findall(r"\bdata\.(\w+)", body)) - {"device", "skipped", "message"}
+
+		def function(name: str) -> str:
+			body = script[script.index(f"function {name}(") :]
+			return body[: body.index("\nfunction ", 1)]
+
+		# The result, and the summary it opens (with what the summary reads besides the result).
+		bodies = [function(n) for n in ("show_sync_result", "fetch_summary_extra", "show_fetch_summary")]
+		shown = {f for body in bodies for f in re.findall(r"\bdata\.(\w+)", body)} - {
+			"device",
+			"skipped",
+			"message",
+		}
 		self.assertIn("checkins_created", shown)
 
 		(sim,) = self.start_simulator()
