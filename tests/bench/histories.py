@@ -143,7 +143,13 @@ class History(RuleBasedStateMachine):
 		users = common.load_core().device_users(
 			jobs.core_device(frappe.get_doc(common.DEVICE, self.terminals[0].name), common.get_settings())
 		)
-		numbers = sorted(u.employee_no for u in users)[:3]
+		# People no Employee of the site knows yet (the scenario before this stage leaves its own Employees).
+		held = set(
+			frappe.get_all(
+				"Employee", filters={"attendance_device_id": ["is", "set"]}, pluck="attendance_device_id"
+			)
+		)
+		numbers = sorted(u.employee_no for u in users if u.employee_no not in held)[:3]
 		self.people = [
 			Person(no, self._employee(no, self.shifts[i % 2]), self.shifts[i % 2])
 			for i, no in enumerate(numbers)
