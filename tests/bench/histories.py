@@ -118,7 +118,10 @@ class History(RuleBasedStateMachine):
 		self.site_tz = common.site_time_zone()
 		self.sim = Simulator(
 			devices=2,
-			args=["--user", SIM_USER, "--password", SIM_PASSWORD, "--days", "1", "--events-per-day", "0"],
+			args=[
+				*("--user", SIM_USER, "--password", SIM_PASSWORD),
+				*("--days", "1", "--events-per-day", "0", "--employees", "200"),
+			],
 		)
 		self.sim.start()
 		self.tag = frappe.generate_hash(length=6)
@@ -143,13 +146,22 @@ class History(RuleBasedStateMachine):
 		users = common.load_core().device_users(
 			jobs.core_device(frappe.get_doc(common.DEVICE, self.terminals[0].name), common.get_settings())
 		)
-		# People no Employee of the site knows yet (the scenario before this stage leaves its own Employees).
-		held = set(
+		# People the site knows nothing of yet: no Employee holds their ID and no punch names it (the scenario
+		# before this stage leaves its Employees and Unmapped punches, which a Reprocess of an ID would reach).
+		enrolled = sorted(u.employee_no for u in users)
+		known = set(
 			frappe.get_all(
-				"Employee", filters={"attendance_device_id": ["is", "set"]}, pluck="attendance_device_id"
+				"Employee", filters={"attendance_device_id": ["in", enrolled]}, pluck="attendance_device_id"
+			)
+		) | set(
+			frappe.get_all(
+				common.PUNCH,
+				filters={"device_user_id": ["in", enrolled]},
+				pluck="device_user_id",
+				distinct=True,
 			)
 		)
-		numbers = sorted(u.employee_no for u in users if u.employee_no not in held)[:3]
+		numbers = [no for no in enrolled if no not in known][:3]
 		self.people = [
 			Person(no, self._employee(no, self.shifts[i % 2]), self.shifts[i % 2])
 			for i, no in enumerate(numbers)
