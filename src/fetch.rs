@@ -122,6 +122,8 @@ pub struct FetchResult {
     pub last_serial: Option<u64>,
     /// The device clock when the fetch started.
     pub device_time: DateTime<FixedOffset>,
+    /// The events come from a search after `since_serial`, and a search of the events numbered at or below it
+    /// recorded from the earliest event that search returned on (see [`restart_probe`]).
     pub serial_mode: bool,
     /// Every event of the window strictly before this instant was received. The window end after a complete
     /// fetch. After an interruption, only what can be proven: terminals answer in time order or in record
@@ -167,6 +169,30 @@ fn counter_restarted(since: u64, events: &[Event]) -> Option<u64> {
         .filter(|(s, t)| *s < since && anchor.is_none_or(|a| *t > a))
         .map(|(s, _)| s)
         .max()
+}
+
+/// The search that completes a search by serial after `since`: the events numbered at or below `since`
+/// recorded from the earliest event it returned on. A counter that restarted while the terminal kept its log
+/// numbers new events below the serials already there, where a search by serial never looks; nothing else
+/// numbered that low is that recent, except the events recorded before a clock was set back, which the caller
+/// already holds. `None` when there is nothing to ask: no event came back, or no serial is that low.
+fn restart_probe(window: SearchWindow, since: u64, by_serial: &[Event]) -> Option<SearchWindow> {
+    let earliest = by_serial.iter().map(|e| e.time).min()?;
+    (since > 0).then_some(SearchWindow {
+        start: earliest.max(window.start),
+        end: window.end,
+        after_serial: None,
+        through_serial: Some(since),
+    })
+}
+
+/// Adds what the restart probe received to the search by serial's outcome.
+fn absorb_probe(by_serial: &mut SearchOutcome, found: SearchOutcome) {
+    by_serial.events.extend(found.events);
+    by_serial.pages += found.pages;
+    by_serial.windows += found.windows;
+    by_serial.rejected_items += found.rejected_items;
+    by_serial.outside_window += found.outside_window;
 }
 
 /// `since` extended over the unbroken run of serials after it among `events`.
@@ -217,6 +243,7 @@ pub async fn fetch_events(
         start,
         end,
         after_serial: since_serial,
+        through_serial: None,
     };
 
     let mut outcome = search(client, window, offset, progress).await;
@@ -247,6 +274,32 @@ pub async fn fetch_events(
                 Ok(o) => merge(o),
                 Err(SearchStop::Failed { partial, .. }) => merge(partial),
                 Err(SearchStop::Cancelled) => None,
+            };
+        }
+    }
+    let probe = match (window.after_serial, &outcome) {
+        (Some(since), Ok(by_serial)) => restart_probe(window, since, &by_serial.events),
+        _ => None,
+    };
+    if let Some(probe) = probe {
+        if let Ok(mut by_serial) = outcome {
+            let pages = by_serial.pages;
+            let mut continued = |p: u32, n: usize| progress(pages + p, n);
+            // The probe's failure fails the fetch; what is proven is bounded by what the probe received.
+            outcome = match search(client, probe, offset, &mut continued).await {
+                Ok(found) => {
+                    absorb_probe(&mut by_serial, found);
+                    Ok(by_serial)
+                }
+                Err(SearchStop::Cancelled) => Err(SearchStop::Cancelled),
+                Err(SearchStop::Failed { error, partial }) => {
+                    by_serial.complete_until = by_serial.complete_until.min(partial.complete_until);
+                    absorb_probe(&mut by_serial, partial);
+                    Err(SearchStop::Failed {
+                        error,
+                        partial: by_serial,
+                    })
+                }
             };
         }
     }

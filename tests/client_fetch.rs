@@ -922,3 +922,63 @@ async fn a_counter_reset_inside_the_window_keeps_both_records_of_a_serial() {
     assert_ne!(ones[0], ones[1]);
     sim.shutdown().await;
 }
+
+/// Records `count` events now on the device's counter.
+fn record_now(d: &SimDevice, count: u32) -> Vec<u64> {
+    if count == 0 {
+        return Vec::new();
+    }
+    d.state
+        .record(
+            &RecordRequest {
+                count,
+                ..RecordRequest::default()
+            },
+            &d.state.faults(),
+        )
+        .expect("recorded")
+        .iter()
+        .map(|r| r.serial_no)
+        .collect()
+}
+
+#[tokio::test]
+async fn a_search_by_serial_finds_what_a_restarted_counter_numbers_below_it() {
+    // The counter restarts while the terminal keeps its log (the anchor, serial 50, is still there), with and
+    // without old events recorded after the anchor and before the restart.
+    for old_after_anchor in [0, 2] {
+        let sim = start(config(1, 1, 50)).await;
+        let d = &sim.devices[0];
+        record_now(d, old_after_anchor);
+        d.state.reset_serial_counter(false);
+        let new = record_now(d, 3);
+        assert_eq!(new, vec![1, 2, 3]);
+        let (start, end) = window();
+        let result = fetch_events(&healthy_client(d), start, end, Some(49), &mut |_, _| {
+            ControlFlow::Continue(())
+        })
+        .await
+        .expect("fetch");
+        assert!(result.serial_mode);
+        let mut below: Vec<u64> = result
+            .events
+            .iter()
+            .filter_map(|e| e.serial_no)
+            .filter(|s| *s < 50)
+            .collect();
+        below.sort_unstable();
+        assert_eq!(
+            below,
+            vec![1, 2, 3],
+            "{old_after_anchor} old events after the anchor: the new events numbered below it arrive"
+        );
+        let above: Vec<u64> = result
+            .events
+            .iter()
+            .filter_map(|e| e.serial_no)
+            .filter(|s| *s >= 50)
+            .collect();
+        assert_eq!(above.len(), 1 + old_after_anchor as usize);
+        sim.shutdown().await;
+    }
+}

@@ -121,10 +121,29 @@ def test_last_serial_without_a_stored_punch_is_rebased():
 	assert C.next_last_serial(500, 480, scheduled=False, anchored=False) == 500
 
 
-def test_highest_serial_of_the_punches():
-	assert C.highest_serial(OLD) == 5
-	assert C.highest_serial(rows(Ev(None, "1", at(1, 8)))) is None
-	assert C.highest_serial([]) is None
+def test_the_counter_reached_is_the_highest_serial_of_a_healthy_terminal():
+	assert C.counter_reached(OLD, anchor=None, reset=False, stored_before=()) == 5
+	assert (
+		C.counter_reached(rows(Ev(None, "1", at(1, 8))), anchor=None, reset=False, stored_before=()) is None
+	)
+	assert C.counter_reached([], anchor=None, reset=False, stored_before=()) is None
+	# Events after a clock set back: above the anchor, earlier than it, new.
+	stepped_back = rows(Ev(6, "1", at(1, 7)), Ev(7, "1", at(1, 7, 1)))
+	assert C.counter_reached(stepped_back, anchor=ANCHOR, reset=False, stored_before=()) == 7
+	# Stored before by a manual run or a push, and later than the anchor: the counter's own.
+	later = rows(Ev(6, "1", at(1, 9)))
+	assert C.counter_reached(later, anchor=ANCHOR, reset=False, stored_before={later[0].name}) == 6
+
+
+def test_the_counter_reached_after_a_restart_is_the_new_counters():
+	# The terminal kept its log: old serials 4-5 and the new counter's 1-2 come back in one run.
+	kept = OLD[3:] + rows(Ev(1, "2", at(2, 9)), Ev(2, "3", at(2, 9, 5)))
+	assert C.counter_reached(kept, anchor=ANCHOR, reset=True, stored_before={r.name for r in OLD}) == 2
+	# The next run's search by serial from the new anchor returns the old log's serials above it again.
+	new_anchor = C.Anchor(serial=2, key=kept[-1].event_key, time=kept[-1].time)
+	again = OLD[2:] + rows(Ev(2, "3", at(2, 9, 5)), Ev(3, "4", at(2, 10)))
+	stored = {r.name for r in again[:-1]}
+	assert C.counter_reached(again, anchor=new_anchor, reset=False, stored_before=stored) == 3
 
 
 def test_the_cores_own_finding_is_a_restart():

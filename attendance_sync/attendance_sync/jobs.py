@@ -630,9 +630,15 @@ def _fetch_and_store(
 		limit=windows.completed_limit(limit, complete_until),
 	)
 	if failure is None:
+		new_names = {r.name for r in new_rows}
 		updates["last_serial_no"] = counters.next_last_serial(
 			last_serial,
-			counters.highest_serial(rows),
+			counters.counter_reached(
+				rows,
+				anchor=anchor,
+				reset=reset is not None,
+				stored_before={r.name for r in rows if r.name not in new_names},
+			),
 			scheduled=scheduled,
 			reset=reset is not None,
 			anchored=anchored,

@@ -11,6 +11,8 @@ old ones; what remains is to notice the restart, say so in the Sync Log, and kee
   the counter restarted (or the anchor is gone) and the run searches by time instead, which misses nothing.
 - A search by time detects a restart when a serial at or below Last Serial No comes back with another time than
   the stored punch of that serial, or, where no punch of that serial is stored, later than the anchor.
+- A search by serial also returns the events numbered at or below the anchor recorded after it (the core asks
+  for them): a restarted counter whose terminal kept its log numbers new events there.
 - A new hardware serial number is a replaced terminal.
 After a restart Last Serial No follows the new counter (a scheduled run, which reaches the present) or is cleared
 (a manual window, which may lie anywhere in the past), so the next search by serial asks for serials that exist.
@@ -35,6 +37,7 @@ ANCHOR_MARGIN = timedelta(days=2)
 
 
 class RowLike(Protocol):
+	name: str
 	serial_no: int | None
 	event_key: str
 	time: datetime
@@ -140,9 +143,40 @@ def reported_restart(since_serial: int) -> CounterReset:
 	)
 
 
-def highest_serial(rows: Iterable[RowLike]) -> int | None:
-	"""The highest serial among stored punch rows (what Last Serial No may become)."""
-	return max((r.serial_no for r in rows if r.serial_no is not None), default=None)
+def counter_reached(
+	rows: Iterable[RowLike],
+	*,
+	anchor: Anchor | None,
+	reset: bool,
+	stored_before: Collection[str],
+) -> int | None:
+	"""The serial the terminal's counter reached, as a scheduled run's punch rows show it (what Last Serial No
+	may become); `stored_before` names the rows that were stored before the run.
+
+	After a counter reset, the serial of the latest event: the old counter stopped before the new one began.
+	Otherwise the highest serial, leaving out the rows numbered above the anchor but recorded before it that
+	were stored before: a terminal that keeps its log across a restart still holds the old counter's events
+	under serials the new counter has not reached, and a search by serial returns them again. (Events after a
+	clock set back also sit above the anchor with earlier times, but they are new rows.)
+	"""
+	numbered = [r for r in rows if r.serial_no is not None]
+	if reset:
+		latest = max(numbered, key=lambda r: (r.time, r.serial_no or 0), default=None)
+		return latest.serial_no if latest else None
+	return max(
+		(
+			r.serial_no
+			for r in numbered
+			if r.serial_no is not None
+			and not (
+				anchor is not None
+				and r.serial_no > anchor.serial
+				and r.time < anchor.time
+				and r.name in stored_before
+			)
+		),
+		default=None,
+	)
 
 
 def next_last_serial(

@@ -140,7 +140,10 @@ class FetchResult:
 	it: every serial up to it arrived, whatever the order. On a partial result in time mode, None.
 
 	`serial_mode`: the events come from a search after `since_serial`. False when the device cannot search by
-	serial, and when that search found nothing and the window was searched by time instead.
+	serial, and when that search found nothing and the window was searched by time instead. In serial mode the
+	events also hold those numbered at or below `since_serial` and recorded from the earliest event the search
+	returned on: what a counter that restarted while the terminal kept its log numbers below the cursor (and,
+	after a clock set back, older events the caller already holds).
 
 	`serial_reset_suspected`: the search after `since_serial` found nothing, and the search by time found events
 	numbered at or below `since_serial` that were recorded after it (a later time than the event numbered

@@ -29,6 +29,8 @@ pub struct SearchWindow {
     pub end: DateTime<FixedOffset>,
     /// Incremental search: only serials after this one (`beginSerialNo`/`endSerialNo`).
     pub after_serial: Option<u64>,
+    /// Only serials up to this one (`endSerialNo`): what a restarted counter numbered below a search by serial.
+    pub through_serial: Option<u64>,
 }
 
 #[derive(Debug)]
@@ -267,7 +269,8 @@ pub async fn search(
     let mut replay: Vec<Event> = Vec::new();
     let mut plans: Vec<Plan> = Vec::new();
     // Whether the device accepts beginSerialNo/endSerialNo; unknown until a continuation needs it.
-    let mut serial_search = window.after_serial.map(|_| true);
+    let mut serial_search =
+        (window.after_serial.is_some() || window.through_serial.is_some()).then_some(true);
     let mut queue: VecDeque<Span> = VecDeque::from([Span {
         from: window.start,
         to: window.end,
@@ -310,9 +313,9 @@ pub async fn search(
                 "endTime": format_time(span.to, device_offset),
                 "timeReverseOrder": false,
             });
-            if let Some(after) = span.after_serial {
-                cond["beginSerialNo"] = json!(after + 1);
-                cond["endSerialNo"] = json!(OPEN_END_SERIAL);
+            if span.after_serial.is_some() || window.through_serial.is_some() {
+                cond["beginSerialNo"] = json!(span.after_serial.map_or(1, |after| after + 1));
+                cond["endSerialNo"] = json!(window.through_serial.unwrap_or(OPEN_END_SERIAL));
             }
             json!({ "AcsEventCond": cond })
         };
@@ -346,7 +349,7 @@ pub async fn search(
                 };
                 let in_span = event.time >= span.from
                     && event.time <= span.to
-                    && after(span.after_serial, serial);
+                    && within(span.after_serial, window.through_serial, serial);
                 if in_span && !again_in_span {
                     got.add(event.time, serial, &mut out.evidence);
                 }
@@ -362,7 +365,7 @@ pub async fn search(
                 }
                 seen.extend(record);
                 let in_window = event.time >= window.start && event.time <= window.end;
-                if in_window && after(window.after_serial, serial) {
+                if in_window && within(window.after_serial, window.through_serial, serial) {
                     out.events.push(event);
                 } else {
                     out.outside_window += 1;
@@ -382,7 +385,9 @@ pub async fn search(
         };
         let paged = page_through(search, &mut pages, take, &mut *progress).await;
         out.pages = pages.used;
-        if span.after_serial.is_some() && pages.used > pages_before {
+        if (span.after_serial.is_some() || window.through_serial.is_some())
+            && pages.used > pages_before
+        {
             serial_search = Some(true);
         }
         let (error, position) = match paged {
@@ -460,12 +465,12 @@ pub async fn search(
     Ok(out)
 }
 
-/// Whether `serial` is after the floor (events without a serial pass).
-fn after(floor: Option<u64>, serial: Option<u64>) -> bool {
-    match (floor, serial) {
-        (Some(f), Some(s)) => s > f,
-        _ => true,
-    }
+/// Whether `serial` is after the floor and not after the ceiling (events without a serial pass).
+fn within(floor: Option<u64>, ceiling: Option<u64>, serial: Option<u64>) -> bool {
+    let Some(s) = serial else {
+        return true;
+    };
+    floor.is_none_or(|f| s > f) && ceiling.is_none_or(|c| s <= c)
 }
 
 /// The searches that continue a capped span without skipping a record (see [`search`]), or why none can.

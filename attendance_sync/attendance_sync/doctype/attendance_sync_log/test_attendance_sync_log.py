@@ -128,6 +128,44 @@ class TestCounterResets(AttendanceSyncTestCase):
 		self.assertEqual(result["new_punches"], len(recorded))
 		self.assertEqual(frappe.get_doc(common.LOG, result["log"]).counter_reset, counters.RESTARTED)
 
+	def test_a_restarted_counter_below_last_serial_with_its_log_kept_loses_nothing(self):
+		# The counter restarts and the terminal keeps its log: Last Serial No's punch is still there at its time,
+		# so the search by serial confirms it while the new events are numbered below it.
+		self.assert_restart_below_last_serial_loses_nothing(old_after_anchor=0)
+
+	def test_old_events_after_the_anchor_then_a_restart_with_the_log_kept_lose_nothing(self):
+		# Two old events after the last run's anchor, then the restart: the search by serial returns the old
+		# events above the anchor, the new ones sit below it.
+		self.assert_restart_below_last_serial_loses_nothing(old_after_anchor=2)
+
+	def assert_restart_below_last_serial_loses_nothing(self, old_after_anchor: int):
+		sim, device, _last = self.synced_device()
+		if old_after_anchor:  # before the restart: recorded before the new counter's first event
+			earlier = datetime.now(timezone.utc) - timedelta(seconds=30)
+			sim.add_events(old_after_anchor, step_secs=1, at=earlier.replace(microsecond=0))
+		sim.reset_serial_counter(clear_log=False)
+		new = record(sim, 3)
+		self.assertEqual([e["serial_no"] for e in new], [1, 2, 3])
+		result = jobs.sync_device(device)
+		self.assertEqual(result["status"], "Success", result)
+		self.assertEqual(result["new_punches"], old_after_anchor + 3, "the new events below the cursor too")
+		self.assertEqual(frappe.get_doc(common.LOG, result["log"]).counter_reset, counters.RESTARTED)
+		self.assertEqual(
+			frappe.db.get_value(common.DEVICE, device, "last_serial_no"), 3, "follows the new counter"
+		)
+
+		# The next runs search by serial from the new counter's anchor; the old log above it is not news.
+		record(sim, 2)
+		after = jobs.sync_device(device)
+		self.assertEqual((after["status"], after["new_punches"]), ("Success", 2), after)
+		log = frappe.get_doc(common.LOG, after["log"])
+		self.assertEqual((log.counter_reset or None, log.serial_mode), (None, 1))
+		self.assertEqual(frappe.db.get_value(common.DEVICE, device, "last_serial_no"), 5)
+		idle = jobs.sync_device(device)
+		self.assertEqual((idle["status"], idle["new_punches"]), ("Success", 0), idle)
+		self.assertFalse(frappe.get_doc(common.LOG, idle["log"]).counter_reset)
+		self.assert_checkins_exactly_once(device)
+
 	def test_a_replaced_terminal_is_logged_and_its_events_stored(self):
 		sim, device, _last = self.synced_device()
 		sim.set_serial_number("DSK1T341CMFW20990101V999999ENFH0000001")
