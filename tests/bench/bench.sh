@@ -519,7 +519,9 @@ install_app() {
 	local staging=$BENCH_HOME/staging/attendance_sync
 	rm -rf "$BENCH_HOME/staging"
 	mkdir -p "$staging"
-	working_tree_tar | tar -xf - -C "$staging"
+	# -m: files stamped now, not with their own times; cargo's cached build in cargo-target judges freshness by
+	# time, and a source edited before an older checkout was last built there would look built already.
+	working_tree_tar | tar -xmf - -C "$staging"
 	build_core_wheel "$staging"
 	stage "bench get-app attendance_sync (this working tree, the core from its wheel) + install-app"
 	if as_bench sh -c 'command -v cargo || command -v rustc'; then
@@ -697,7 +699,7 @@ dev_sync() {
 	# A mirror, not an overlay: a file deleted or moved in the tree goes from the app too.
 	rm -rf "$BENCH_HOME/mirror"
 	mkdir -p "$BENCH_HOME/mirror"
-	working_tree_tar | tar -xf - -C "$BENCH_HOME/mirror"
+	working_tree_tar | tar -xmf - -C "$BENCH_HOME/mirror" # -m: as in install_app
 	rsync -a --delete --exclude /.git "$BENCH_HOME/mirror/" "$app/"
 	chown -R "$BENCH_USER": "$app"
 	after=$(core_sources_hash "$app")
