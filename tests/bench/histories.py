@@ -22,9 +22,11 @@ The model is the README's promises, not the code:
 
 A failing history is shrunk by Hypothesis to the shortest that still fails, printed with its seed, and kept in
 the example database (`--database`), whose failures run first next time. Seeds that once failed are listed in
-`REGRESSION_SEEDS` and run before the random ones.
+`REGRESSION_SEEDS` and run before the random ones. A failure printed elsewhere (CI) is replayed from the blob
+Hypothesis printed with it (`--reproduce BLOB`) by the same code; a change to the rules changes what a blob or a
+seed generates, so each finding is held by a named test, not by its seed.
 
-    python histories.py --site SITE --histories 30 [--seed N] [--steps 40] [--database DIR]
+    python histories.py --site SITE --histories 30 [--seed N] [--steps 40] [--database DIR] [--reproduce BLOB]
 """
 
 import argparse
@@ -40,11 +42,12 @@ from unittest.mock import patch
 import frappe
 from frappe.utils import get_datetime, now_datetime, today
 from frappe.utils.password import delete_all_passwords_for
-from hypothesis import HealthCheck, Phase, settings
+from hypothesis import HealthCheck, Phase, reproduce_failure, settings
+from hypothesis import __version__ as hypothesis_version
 from hypothesis import seed as with_seed
 from hypothesis import strategies as st
 from hypothesis.database import DirectoryBasedExampleDatabase
-from hypothesis.errors import StopTest
+from hypothesis.errors import DidNotReproduce, StopTest
 from hypothesis.stateful import (
 	RuleBasedStateMachine,
 	initialize,
@@ -60,7 +63,11 @@ from attendance_sync.simulator import Simulator
 
 SIM_USER, SIM_PASSWORD = "admin", "Sim-Pass-2024"
 # Seeds of histories that once failed, each with the named test that now holds its finding.
-REGRESSION_SEEDS: list[int] = []
+REGRESSION_SEEDS: list[int] = [
+	# History 10: a counter restart that kept the log; new punches below Last Serial No were never fetched.
+	# test_attendance_sync_log.py::test_a_restarted_counter_below_last_serial_with_its_log_kept_loses_nothing
+	1581222530,
+]
 HOUR = timedelta(hours=1)
 # Attendance Sync Settings' Overlap: a scheduled search starts this far before Synced Up To.
 OVERLAP = timedelta(minutes=10)
@@ -92,6 +99,10 @@ class Terminal:
 	# Where the device's own runs had reached when each event was recorded: (serial, time) -> synced_up_to then.
 	passed_at_record: dict = field(default_factory=dict)
 	restarted: bool = False  # its event counter restarted at some point of the history
+	swaps: int = 0  # other terminals swapped in under its Device Configuration
+	# (serial, time) of events its log lost (a factory reset, a swap) before the site stored them: outside both
+	# promises, since nothing can fetch them any more.
+	erased: set = field(default_factory=set)
 	# (serial, time) of punches outside the promise: stamped before what the site had already fetched from the
 	# terminal (a clock set back, a back-dated record) while no serial cursor could reach them.
 	unpromised: set = field(default_factory=set)
@@ -386,13 +397,26 @@ class History(RuleBasedStateMachine):
 		doc.save(ignore_permissions=True)
 		frappe.db.commit()
 
-	@rule(t=terminal_index)
-	def counter_restarts(self, t: int) -> None:
-		"""A factory reset: the event counter starts at 1 again. A punch is known by its serial and its second,
-		and a real reset takes minutes: the history waits a second, or a new serial 1 could share the second of
-		the old serial 1 (two events no terminal can tell apart)."""
-		self.terminals[t].sim.reset_serial_counter()
-		self.terminals[t].restarted = True
+	@rule(t=terminal_index, how=st.sampled_from(["log kept", "log cleared", "terminal swapped"]))
+	def counter_restarts(self, t: int, how: str) -> None:
+		"""The event counter starts at 1 again: a firmware upgrade that keeps the log, a factory reset that clears
+		it, or another terminal swapped in under the same Device Configuration (its own hardware serial number,
+		an empty log). A punch is known by its serial and its second, and a real reset takes minutes: the history
+		waits a second, or a new serial 1 could share the second of the old serial 1 (two events no terminal can
+		tell apart)."""
+		terminal = self.terminals[t]
+		if how != "log kept":
+			for event in self.events:
+				if event.terminal == terminal.name and not frappe.db.exists(
+					common.PUNCH, {"device": terminal.name, "serial_no": event.serial, "time": event.time}
+				):
+					terminal.erased.add((event.serial, event.time))
+					terminal.unpromised.add((event.serial, event.time))
+		if how == "terminal swapped":
+			terminal.swaps += 1
+			terminal.sim.set_serial_number(f"DSK1T341SWAP{self.tag.upper()}{t}{terminal.swaps}")
+		terminal.sim.reset_serial_counter(clear_log=how != "log kept")
+		terminal.restarted = True
 		time.sleep(1.05)
 
 	@rule(t=terminal_index)
@@ -506,6 +530,8 @@ class History(RuleBasedStateMachine):
 				passed = terminal.passed_at_record.get((event.serial, event.time))
 				if passed is not None and passed >= event.time:
 					continue  # recorded after its own terminal's runs had passed its time
+				if (event.serial, event.time) in terminal.erased:
+					continue
 				if not frappe.db.exists(
 					"Employee Checkin", {"employee": person.employee, "time": event.time}
 				):
@@ -618,10 +644,16 @@ class History(RuleBasedStateMachine):
 		frappe.db.commit()
 
 
-def run(seed: int, histories: int, steps: int, database: Path | None, shrink: bool) -> None:
+def run(
+	seed: int, histories: int, steps: int, database: Path | None, shrink: bool, blob: str | None = None
+) -> None:
 	"""`histories` histories of at most `steps` steps from `seed`; raises what the failing one raised, shrunk to
-	the shortest that still fails when `shrink` (a shrink runs many histories: CI reports the failure as found)."""
-	machine = with_seed(seed)(History)
+	the shortest that still fails when `shrink` (a shrink runs many histories: CI reports the failure as found).
+	With `blob`, the one history Hypothesis printed it for."""
+	# A class of its own per run: the decorators mark the class they are given.
+	machine = with_seed(seed)(type("History", (History,), {}))
+	if blob:
+		machine = reproduce_failure(hypothesis_version, blob.encode())(machine)
 	run_state_machine_as_test(
 		machine,
 		settings=settings(
@@ -645,6 +677,9 @@ def main() -> int:
 	parser.add_argument("--seed", type=int, default=None, help="default: a random seed, printed")
 	parser.add_argument("--database", type=Path, default=None, help="Hypothesis's example database")
 	parser.add_argument("--no-shrink", action="store_true", help="report a failing history as found")
+	parser.add_argument(
+		"--reproduce", metavar="BLOB", help="replay the history of a printed @reproduce_failure"
+	)
 	args = parser.parse_args()
 	frappe.init(site=args.site, sites_path=".")
 	frappe.connect()
@@ -653,15 +688,22 @@ def main() -> int:
 	frappe.flags.in_test = False
 	failures = 0
 	started = time.monotonic()
-	seeds = [(s, "regression") for s in REGRESSION_SEEDS]
-	seeds.append((args.seed if args.seed is not None else random.SystemRandom().randrange(2**32), "random"))
-	for seed, kind in seeds:
+	random_seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**32)
+	runs: list[tuple[int, str, str | None]] = [(random_seed, "replayed", args.reproduce)]
+	if not args.reproduce:
+		runs = [
+			*((seed, "regression seed", None) for seed in REGRESSION_SEEDS),
+			(random_seed, "random seed", None),
+		]
+	for seed, kind, blob in runs:
 		print(
-			f"histories: {kind} seed {seed}, up to {args.histories} histories of 10-{args.steps} steps",
+			f"histories: {kind} {seed}, up to {args.histories} histories of 10-{args.steps} steps",
 			flush=True,
 		)
 		try:
-			run(seed, args.histories, args.steps, args.database, shrink=not args.no_shrink)
+			run(seed, args.histories, args.steps, args.database, not args.no_shrink, blob)
+		except DidNotReproduce:  # a replayed failure that passes now: fixed
+			print("the replayed history passes", flush=True)
 		except BaseException as e:  # the report names any failure, then the next seed runs
 			if isinstance(e, KeyboardInterrupt):
 				raise
