@@ -427,3 +427,61 @@ def test_frappe_side_modules_import_without_cycles():
 	cycles = [m for m in imports if reaches(m, m, {m})]
 	assert not cycles, cycles
 	assert {"jobs", "checkins", "cursors", "maintenance", "common"} <= set(imports)
+
+
+def app_sources(*suffixes: str) -> list[Path]:
+	return sorted(p for p in APP.rglob("*") if p.suffix in suffixes and not p.name.startswith("test_"))
+
+
+def test_no_hard_coded_desk_path():
+	# Frappe 16 serves the desk under /desk: links come from Frappe's route helpers.
+	hard_coded = re.compile(r"""["'`]/app(/|["'`?])""")
+	found = [
+		f"{p.relative_to(APP)}:{n}"
+		for p in app_sources(".py", ".js", ".json", ".html")
+		for n, line in enumerate(p.read_text().splitlines(), 1)
+		if hard_coded.search(line)
+	]
+	assert not found, found
+
+
+QUERY_METHODS = {"get_all", "get_list", "get_value", "get_values", "get_single_value", "get_list_query"}
+
+
+def sql_in_fields(tree: ast.AST) -> list[tuple[int, str]]:
+	"""String fields of a frappe query call that hold SQL (a function call or an alias)."""
+	sql = re.compile(r"\w\s*\(|\s+as\s+|^\s*distinct\s", re.IGNORECASE)
+	found = []
+	for node in ast.walk(tree):
+		if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+			continue
+		if node.func.attr not in QUERY_METHODS:
+			continue
+		candidates = [k.value for k in node.keywords if k.arg in ("fields", "fieldname", "pluck")]
+		if node.func.attr in ("get_value", "get_values") and len(node.args) > 2:
+			candidates.append(node.args[2])
+		for value in candidates:
+			for const in ast.walk(value):
+				if (
+					isinstance(const, ast.Constant)
+					and isinstance(const.value, str)
+					and sql.search(const.value)
+				):
+					found.append((node.lineno, const.value))
+	return found
+
+
+def test_no_sql_functions_in_query_fields():
+	# Frappe 16 sends get_all / get_value fields through the query builder, which refuses raw SQL there.
+	found = [
+		f"{p.relative_to(APP)}:{line}: {text}"
+		for p in app_sources(".py")
+		for line, text in sql_in_fields(ast.parse(p.read_text()))
+	]
+	assert not found, found
+
+
+def test_the_source_checks_catch_what_they_look_for():
+	assert sql_in_fields(ast.parse('frappe.get_all("X", fields=["count(name) as n"])'))
+	assert sql_in_fields(ast.parse('frappe.db.get_value("X", {}, "max(time)")'))
+	assert not sql_in_fields(ast.parse('frappe.get_all("X", fields=["name", "time"])'))

@@ -84,7 +84,8 @@ function turn_off_password_strength(frm) {
 
 function punch_list_link(device, status, label) {
 	const query = $.param({ device: device, status: status });
-	return `<a href="/app/device-punch?${query}">${label}</a>`;
+	const list = frappe.router.make_url([frappe.router.slug("Device Punch")]);
+	return `<a href="${list}?${query}">${label}</a>`;
 }
 
 function log_link(frm) {
