@@ -37,6 +37,7 @@ build: $(VENV)/.installed
 test: build peers
 	ATTENDANCE_SYNC_INTEROP=1 ATTENDANCE_SYNC_PYTHON=$(abspath $(PY)) cargo test
 	$(PY) -m mypy.stubtest attendance_sync_core._core
+	$(PY) -m mypy
 	ATTENDANCE_SYNC_BIN=$(abspath target/debug/attendance-sync) $(VENV)/bin/pytest -q
 
 # Root: it creates the bench user and runs MariaDB and Redis on loopback (see tests/bench/bench.sh).
@@ -95,3 +96,4 @@ lint: $(VENV)/.installed
 	cargo clippy -p attendance-sync --features python -- -D warnings
 	$(VENV)/bin/ruff check attendance_sync python tests benches
 	$(VENV)/bin/ruff format --check attendance_sync python tests benches
+	$(PY) -m mypy

@@ -17,9 +17,14 @@ before_tests = "attendance_sync.attendance_sync.testing.before_tests"
 # HR may delete a wrong check-in that came from a device; the punch keeps its history (and is not re-checked-in).
 ignore_links_on_delete = ["Device Punch"]
 
+# Sync Health's indicator colours reach the desk once per session, from the one table in logic/schedule.py.
+boot_session = (
+	"attendance_sync.attendance_sync.doctype.device_configuration.device_configuration.boot_session"
+)
+
 doc_events = {
 	"Employee": {
-		"on_update": "attendance_sync.attendance_sync.employee.on_update",
+		"on_update": "attendance_sync.overrides.employee.on_update",
 	},
 	# No Error Log keeps a device's push token, Frappe's snapshot of a failed request (its URL) included.
 	"Error Log": {

@@ -14,7 +14,7 @@ Paths (`--paths`, in that order; the check-ins of the previous path are deleted 
 inserts the same (employee, time) rows into a table of the same size):
 - a: the app's normal path, one check-in at a time (Bulk Insert Above set to 0 for the run: a device's backfill
   here is above its default of 5,000). A Device Configuration per terminal, Fetch Check-in of the whole range through the
-  whitelisted method behind the form's button (`api.fetch_checkins`), run by real `bench worker` processes
+  whitelisted method behind the form's button (`device_configuration.fetch_checkins`), run by real `bench worker` processes
   (once per `--workers` count; punches, logs and cursors are reset between them; `--stagger` seconds between
   two devices' presses, default 0: all at once, as the daily event enqueues them). Timed from the first enqueue
   to the moment the last check-in was seen committed (polled every POLL seconds).
@@ -67,7 +67,9 @@ PUNCH = "Device Punch"
 LOG = "Attendance Sync Log"
 CHECKIN = "Employee Checkin"
 SETTINGS = "Attendance Sync Settings"
-FETCH_CHECKINS = "attendance_sync.attendance_sync.api.fetch_checkins"
+FETCH_CHECKINS = (
+	"attendance_sync.attendance_sync.doctype.device_configuration.device_configuration.fetch_checkins"
+)
 SEED_ADD_LOG = "hrms.hr.doctype.employee_checkin.employee_checkin.add_log_based_on_employee_field"
 
 PASSWORD = "Bench-Terminal-Pass"

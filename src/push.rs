@@ -347,8 +347,8 @@ fn from_envelope(
             }),
         };
     };
-    // Push names to search names (reference §6.1: major↔majorEventType, minor↔subEventType, time↔dateTime),
-    // then the search's own reading of a record.
+    // Push names to search names (docs/push.md, Fields the site takes: major↔majorEventType,
+    // minor↔subEventType, time↔dateTime), then the search's own reading of a record.
     for (push, search) in [("majorEventType", "major"), ("subEventType", "minor")] {
         if let Some(v) = inner.remove(push) {
             inner.entry(search).or_insert(v);
@@ -421,7 +421,7 @@ mod tests {
         FixedOffset::east_opt(h * 3600)
     }
 
-    /// The reference's DS-K1T344MBFWX V4.31 capture (§6.1), whole.
+    /// The reference's DS-K1T344MBFWX V4.31 capture (docs/push.md, Bodies accepted), whole.
     const CAPTURE: &str = r#"{
   "ipAddress": "192.168.18.202", "portNo": 443, "protocol": "HTTPS",
   "macAddress": "a4:d5:c2:75:fd:64", "channelID": 1,

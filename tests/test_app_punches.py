@@ -1,6 +1,5 @@
 """Events to Device Punch rows, and Pending punches to check-in decisions (status, dedup, log type)."""
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 import pytest

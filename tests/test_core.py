@@ -7,7 +7,6 @@ import multiprocessing
 import os
 import re
 import threading
-from pathlib import Path
 
 import pytest
 import tomllib

@@ -11,12 +11,14 @@ import os
 import time
 from collections.abc import Callable, Iterable
 from datetime import datetime
+from functools import partial
 from typing import Any, NoReturn
 
 import frappe
 from frappe import _
 from frappe.utils import cint, flt, get_datetime, strip_html
 
+from attendance_sync import _core
 from attendance_sync.attendance_sync import bulk as bulk_insert
 from attendance_sync.attendance_sync.common import (
 	DEVICE,
@@ -24,7 +26,7 @@ from attendance_sync.attendance_sync.common import (
 	QUERY_CHUNK,
 	chunks,
 	committed_despite_deadlocks,
-	load_core,
+	throw,
 )
 from attendance_sync.attendance_sync.locks import advisory_locks
 from attendance_sync.logic import punches as P
@@ -148,7 +150,7 @@ def remap_unmapped(filters: dict[str, Any]) -> int:
 		return 0
 	names = frappe.get_all(PUNCH, filters={**unmapped, "device_user_id": ["in", mapped]}, pluck="name")
 	for chunk in chunks(names, QUERY_CHUNK):
-		committed_despite_deadlocks(lambda chunk=chunk: set_pending({"name": ["in", list(chunk)]}))
+		committed_despite_deadlocks(partial(set_pending, {"name": ["in", list(chunk)]}))
 	return len(names)
 
 
@@ -184,7 +186,7 @@ def user_lock(device_user_id: str) -> str:
 
 
 def locks_timed_out() -> NoReturn:
-	frappe.throw(_("Timed out waiting for another job's check-ins of the same employees to commit"))
+	throw(_("Timed out waiting for another job's check-ins of the same employees to commit"))
 
 
 def _lock_barrier() -> None:
@@ -204,7 +206,7 @@ def _lock_barrier() -> None:
 
 
 def _process_batch(
-	rows: list[dict[str, Any]],
+	rows: list[Any],
 	counts: P.SyncCounts,
 	settings: SyncSettings,
 	employees: P.EmployeeIndex,
@@ -224,7 +226,7 @@ def _process_batch(
 	]
 	existing = _existing_checkins(batch, employees, settings.double_punch_seconds)
 	# The duplicate rule is the core's (`_core.dedup`), decided for the whole batch and again after a failure.
-	plan = P.CheckinPlan(batch, employees, existing, settings.double_punch_seconds, load_core().dedup)
+	plan = P.CheckinPlan(batch, employees, existing, settings.double_punch_seconds, _core.dedup)
 	geo = _device_geo({p.device for p in batch})
 	if in_bulk:
 		_bulk_batch(plan, geo, counts)
@@ -266,6 +268,8 @@ def _bulk_batch(
 		return bulk_insert.PlannedCheckin(employee, time, log_type, punch.device, latitude, longitude)
 
 	def row(punch: P.PendingPunch, decision: P.Decision):
+		# A decision that creates a check-in names its employee and its time.
+		assert decision.employee is not None and decision.time is not None
 		return planned(punch, decision.employee, decision.time, decision.log_type)
 
 	checkins = bulk_insert.Checkins(

@@ -115,7 +115,7 @@ def _unresolved_by_shift(shift_types: list[str]) -> dict[str, schedule.Unresolve
 	)
 	if not rows:
 		return {}
-	ids = {P.normalize_device_user_id(r.device_user_id) for r in rows if not r.employee} - {None}
+	ids = {i for r in rows if not r.employee and (i := P.normalize_device_user_id(r.device_user_id))}
 	index = employee_index(ids)
 	earlier = _last_mapped_employees(sorted(ids - set(index.by_device_id)))
 	per_employee: dict[str, list[tuple[datetime, int]]] = {}

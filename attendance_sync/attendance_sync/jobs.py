@@ -1,18 +1,20 @@
-"""Background jobs and their entry points: the scheduler events, the device job and Reprocess.
+"""Background jobs and their entry points: the scheduler events and the device job (Reprocess is the Device
+Punch's, `doctype/device_punch`).
 
 The rules live in `attendance_sync.logic`; this module reads and writes documents around them. Order of work
 in a device job, and why:
 1. fetch from the device (no database transaction open for long);
 2. store every new punch in one bulk insert and commit, so nothing fetched can be lost from here on;
 3. turn Pending punches into Employee Checkins batch by batch (`checkins.process_pending`), each batch
-   committed under a site-wide lock (two devices reporting one employee in one second must not both insert);
+   committed under the check-in locks of its people (two devices reporting one employee in one second must not
+   both insert);
 4. only then move Synced Up To / Last Serial No, write the Sync Log and the Shift Type cursors (`cursors`; each
    stays before the earliest punch of its employees that is still Pending or Failed).
 A crash anywhere leaves the cursors where they were and the stored punches Pending; the next run re-fetches the
 window (the keys turn the known events away) and finishes the Pending ones, exactly once.
 
-The dotted paths of `sync_device`, `reprocess` and the scheduler events are stored: in hooks.py, in Scheduled
-Job Type records (synced from the hooks by `bench migrate`) and in queued jobs.
+The dotted paths of `sync_device` and the scheduler events are stored: in hooks.py, in Scheduled Job Type
+records (synced from the hooks by `bench migrate`) and in queued jobs.
 """
 
 import time
@@ -23,15 +25,11 @@ from typing import Any
 import frappe
 from frappe import _
 from frappe.model.document import Document
-from frappe.realtime import get_doc_room
 from frappe.utils import cint, flt, get_datetime, now_datetime, strip_html
 
+from attendance_sync import _core
 from attendance_sync.attendance_sync.checkins import (
-	CHECKIN_LOCK_WAIT,
-	locks_timed_out,
 	process_pending,
-	set_pending,
-	user_lock,
 )
 from attendance_sync.attendance_sync.common import (
 	DEVICE,
@@ -40,31 +38,28 @@ from attendance_sync.attendance_sync.common import (
 	PUNCH,
 	QUERY_CHUNK,
 	chunks,
-	committed_despite_deadlocks,
 	dt,
 	get_settings,
 	in_test,
-	insert_rows,
 	job_id,
-	load_core,
 	site_time_zone,
 )
 from attendance_sync.attendance_sync.cursors import (
-	ShiftCursorPlan,
 	update_shift_type_cursors,
-	update_shift_types,
 )
-from attendance_sync.attendance_sync.locks import advisory_lock, advisory_locks
+from attendance_sync.attendance_sync.doctype.attendance_sync_log.attendance_sync_log import (
+	MANUAL,
+	SCHEDULED,
+	finish_log,
+	open_log,
+	open_work,
+)
+from attendance_sync.attendance_sync.doctype.device_punch.device_punch import store_punches
+from attendance_sync.attendance_sync.locks import advisory_lock
 from attendance_sync.attendance_sync.maintenance import refresh_health
+from attendance_sync.attendance_sync.realtime import DONE_EVENT, Progress
 from attendance_sync.logic import counters, errors, schedule, windows
 from attendance_sync.logic import punches as P
-from attendance_sync.logic.progress import (
-	Throttle,
-	checkin_message,
-	checkin_percent,
-	fetch_message,
-	fetch_percent,
-)
 from attendance_sync.logic.settings import SyncSettings
 from attendance_sync.logic.timezones import (
 	REINTERPRET,
@@ -74,19 +69,13 @@ from attendance_sync.logic.timezones import (
 	to_site_naive,
 )
 
-PROGRESS_EVENT = "attendance_sync_progress"
-DONE_EVENT = "attendance_sync_done"
 
-SCHEDULED, MANUAL, REPROCESS = "Scheduled", "Manual", "Reprocess"
-RUNNING = "Running"
-
-
-def core_device(doc: Document, settings: SyncSettings) -> Any:
+def core_device(doc: Document, settings: SyncSettings) -> _core.Device:
 	"""The `_core.Device` for a Device Configuration. The password is read here, on the server, only."""
 	password = doc.get_password("device_user_password", raise_exception=False)
 	if not password:
 		frappe.throw(_("Set the Device User Password of {0}").format(doc.name))
-	return load_core().Device(
+	return _core.Device(
 		doc.device_ip,
 		doc.device_user,
 		password,
@@ -96,15 +85,20 @@ def core_device(doc: Document, settings: SyncSettings) -> Any:
 		name=doc.name,
 		major=cint(doc.major),
 		minor=cint(doc.minor),
-		# Re-interpreting reads the wall clock of every time, so the terminal's own offset is kept for the window
-		# (it maps back to the same digits on the terminal); otherwise the configured zone covers naive times.
-		utc_offset=None
-		if reinterpret_zone(doc)
-		else device_utc_offset(doc.device_time_zone, site_naive_to_aware(now_datetime(), site_time_zone())),
+		utc_offset=core_utc_offset(doc),
 		connect_timeout=settings.connect_timeout,
 		timeout=settings.request_timeout,
 		punch_codes=sorted(settings.punch_codes) if settings.punch_codes else None,
 	)
+
+
+def core_utc_offset(doc: Document) -> str | None:
+	"""The `utc_offset` the core reads the device's times with (searched and pushed alike): the configured zone's
+	offset now covers times without one. Re-interpreting reads the wall clock of every time, so the terminal's
+	own offset is kept for the window (it maps back to the same digits on the terminal)."""
+	if reinterpret_zone(doc):
+		return None
+	return device_utc_offset(doc.device_time_zone, site_naive_to_aware(now_datetime(), site_time_zone()))
 
 
 def reinterpret_zone(doc: Document) -> str | None:
@@ -135,65 +129,6 @@ class DeviceClock:
 		if self.zone:
 			return windows.device_wall_window(window, self.site_tz, self.zone)
 		return site_naive_to_aware(window.start, self.site_tz), site_naive_to_aware(window.end, self.site_tz)
-
-
-class Progress:
-	"""Realtime progress: pages and events while fetching, then check-ins.
-
-	Device runs speak to the device's form (its document room); a Reprocess speaks to the user who asked. Every
-	message carries `title` ("Sync of <device>"), `percent` and `description` (worded, with "1 page" and
-	"2 pages"), ready for one progress bar: the form shows that bar as Queued when it queues a manual run, the
-	run's first message ("started") takes the same bar over, and the result (DONE_EVENT, same title) closes it.
-	"""
-
-	def __init__(self, device: str | None, user: str | None = None, title: str | None = None) -> None:
-		self.device = device
-		self.user = user
-		self.title = title or (_("Sync of {0}").format(device) if device else _("Reprocess"))
-		self.throttle = Throttle(1.0)
-
-	def publish(self, event: str, message: dict[str, Any]) -> None:
-		message = {"device": self.device, "title": self.title, **message}
-		try:
-			if self.user:
-				frappe.publish_realtime(event, message, user=self.user)
-			elif self.device:
-				frappe.publish_realtime(event, message, room=get_doc_room(DEVICE, self.device))
-		except Exception:
-			# Progress is cosmetic; an exception here would cancel the fetch it reports on.
-			pass
-
-	def started(self) -> None:
-		self.publish(
-			PROGRESS_EVENT,
-			{"stage": "started", "percent": 1, "description": _("Connecting to the terminal")},
-		)
-
-	def fetch(self, pages: int, events: int) -> None:
-		if self.throttle.ready():
-			self.publish(
-				PROGRESS_EVENT,
-				{
-					"stage": "fetch",
-					"pages": pages,
-					"events": events,
-					"percent": fetch_percent(pages),
-					"description": fetch_message(pages, events),
-				},
-			)
-
-	def checkins(self, done: int, total: int) -> None:
-		if self.throttle.ready(force=done >= total):
-			self.publish(
-				PROGRESS_EVENT,
-				{
-					"stage": "checkins",
-					"done": done,
-					"total": total,
-					"percent": checkin_percent(done, total),
-					"description": checkin_message(done, total),
-				},
-			)
 
 
 def enqueue_device(device: str, trigger: str = SCHEDULED, **kwargs: Any) -> bool:
@@ -227,7 +162,7 @@ def _job_in_flight(jid: str) -> bool:
 	return is_job_enqueued(jid)
 
 
-def _schedulable_devices() -> list[dict[str, Any]]:
+def _schedulable_devices() -> list[Any]:
 	# Sync Mode "Push": the terminal sends its events and the scheduler leaves it alone (logic.push).
 	return frappe.get_all(
 		DEVICE,
@@ -304,63 +239,6 @@ def sync_device(
 	return result
 
 
-def _open_log(device: str, trigger: str) -> Document:
-	"""Close what a dead worker left of this device's runs and start this run's log, committed.
-
-	Two device jobs starting at the same moment can still meet on the log's naming series row; MariaDB then
-	rolls one back as a deadlock victim, and that one simply starts again (nothing of it was committed)."""
-
-	def start() -> Document:
-		_close_interrupted_logs(device)
-		log = _start_log(device, trigger)
-		frappe.db.set_value(DEVICE, device, "last_sync_at", log.started_at, update_modified=False)
-		return log
-
-	return committed_despite_deadlocks(start)
-
-
-def _close_interrupted_logs(device: str) -> None:
-	# Under the device lock no other run of this device exists, so a Running log is one a dead worker left.
-	# Found by a plain read and closed by name: an UPDATE ranging over the device index would take gap locks,
-	# and two devices' jobs starting together then deadlock with each other's log insert (found with 2 workers).
-	for name in frappe.get_all(
-		LOG,
-		filters={"device": device, "status": RUNNING, "trigger": ["in", [SCHEDULED, MANUAL]]},
-		pluck="name",
-	):
-		frappe.db.set_value(
-			LOG,
-			name,
-			{"status": "Failed", "error": _("Interrupted: the worker stopped before the run finished")},
-			update_modified=False,
-		)
-	frappe.db.commit()
-
-
-def _start_log(device: str | None, trigger: str) -> Document:
-	log = frappe.get_doc(
-		{
-			"doctype": LOG,
-			"device": device,
-			"trigger": trigger,
-			"status": RUNNING,
-			"started_at": now_datetime(),
-			"job_id": job_id(device) if device else None,
-			"user": frappe.session.user,
-		}
-	)
-	log.insert(ignore_permissions=True)
-	return log
-
-
-def _finish_log(log: Document, counts: P.SyncCounts, status: str, started: float, **extra: Any) -> None:
-	log.update(counts.as_dict())
-	log.update(extra)
-	log.status = status
-	log.duration = round(time.monotonic() - started, 3)
-	log.save(ignore_permissions=True)
-
-
 def _serial_anchor(device: str, last_serial: int | None) -> counters.Anchor | None:
 	"""The stored punch named by Last Serial No (the newest, if a restarted counter reused the serial)."""
 	if not last_serial:
@@ -408,7 +286,7 @@ def _run_device(
 		}
 	settings = get_settings()
 	site_tz = site_time_zone()
-	log = _open_log(device, trigger)
+	log = open_log(device, trigger)
 
 	started = time.monotonic()
 	counts = P.SyncCounts()
@@ -418,7 +296,7 @@ def _run_device(
 		password = doc.get_password("device_user_password", raise_exception=False)
 		clock = DeviceClock(site_tz, reinterpret_zone(doc))
 		dev = core_device(doc, settings)
-		info = load_core().device_info(dev)
+		info = _core.device_info(dev)
 		server_now = now_datetime()
 		device_now = clock.site_time(info.device_time)
 		frappe.db.set_value(
@@ -493,7 +371,7 @@ def _run_device(
 		)
 		frappe.db.set_value(DEVICE, device, updates, update_modified=False)
 		held = update_shift_type_cursors(device)
-		_finish_log(log, counts, status, started, **extra, **_open_work(device, held))
+		finish_log(log, counts, status, started, **extra, **open_work(device, held))
 		frappe.db.commit()
 		refresh_health(device)
 		frappe.db.commit()
@@ -505,9 +383,9 @@ def _run_device(
 
 def _fetch_and_store(
 	doc: Document,
-	dev: Any,
+	dev: _core.Device,
 	trigger: str,
-	info: Any,
+	info: _core.DeviceInfo,
 	window: windows.Window,
 	clock: DeviceClock,
 	progress: Progress,
@@ -533,7 +411,7 @@ def _fetch_and_store(
 	anchor = None if reset else _serial_anchor(device, last_serial)
 	anchored = last_serial is None or anchor is not None
 
-	def punch_rows(events: Iterable[Any]) -> P.FetchedPunches:
+	def punch_rows(events: Iterable[_core.Event]) -> P.FetchedPunches:
 		return P.punch_rows(
 			device, events, site_tz=clock.site_tz, direction=direction, reinterpret_zone=clock.zone
 		)
@@ -647,20 +525,19 @@ def _fetch_and_store(
 
 
 def _fetch(
-	dev: Any, window: windows.Window, clock: DeviceClock, since: int | None, progress: Progress
-) -> tuple[Any, Exception | None]:
+	dev: _core.Device, window: windows.Window, clock: DeviceClock, since: int | None, progress: Progress
+) -> tuple[_core.FetchResult, Exception | None]:
 	"""`_core.fetch_events` over the window; a device failure with events received returns them and the error."""
-	core = load_core()
 	start, end = clock.request(window)
 	try:
-		result = core.fetch_events(
+		result = _core.fetch_events(
 			dev,
 			start,
 			end,
 			since_serial=since,
 			on_progress=progress.fetch,
 		)
-	except core.AttendanceSyncError as e:
+	except _core.AttendanceSyncError as e:
 		if e.partial is None:
 			raise
 		return e.partial, e
@@ -684,16 +561,6 @@ def _partial_error(device: str, counts: P.SyncCounts) -> str:
 	if first and first[0].reason:
 		text += ": " + first[0].reason
 	return text + " " + _("(Device Punch list, status Failed)")
-
-
-def _open_work(device: str, held: dict[str, ShiftCursorPlan]) -> dict[str, Any]:
-	"""The Sync Log fields on what waits for a person: held Shift Type cursors, open Unmapped punches."""
-	holds = [plan.hold for plan in held.values() if plan.hold]
-	return {
-		"cursor_held_by": "\n".join(schedule.hold_text(h) for h in holds) or None,
-		"held_punches": sum(h.punches for h in holds),
-		"open_unmapped": frappe.db.count(PUNCH, {"device": device, "status": P.UNMAPPED}),
-	}
 
 
 def _fail(
@@ -726,7 +593,7 @@ def _fail(
 		updates["auth_blocked"] = 1
 	frappe.db.set_value(DEVICE, device, updates, update_modified=False)
 	log = frappe.get_doc(LOG, log_name)
-	_finish_log(log, counts, "Failed", started, **(extra or {}), error=report.text())
+	finish_log(log, counts, "Failed", started, **(extra or {}), error=report.text())
 	details = report.text()
 	if not report.is_device_error:
 		details += "\n\n" + errors.redact(frappe.get_traceback(), [password])
@@ -745,119 +612,3 @@ def _fail(
 		"error": report.text(),
 		**counts.as_dict(),
 	}
-
-
-def store_punches(rows: list[P.PunchRow], log_name: str | None) -> list[P.PunchRow]:
-	"""Insert the rows not stored yet, in multi-row INSERT IGNOREs, and commit; returns the new ones.
-
-	What the caller wrote before is committed first: two devices' stores meet in the Device Punch indexes (more so
-	where rows of the same names were just deleted) and the database may pick one as a deadlock victim, whose
-	whole transaction it rolls back; the store is then tried again on its own."""
-	frappe.db.commit()
-	return committed_despite_deadlocks(lambda: _insert_new_punches(rows, log_name))
-
-
-def _insert_new_punches(rows: list[P.PunchRow], log_name: str | None) -> list[P.PunchRow]:
-	existing: set[str] = set()
-	names = [r.name for r in rows]
-	for chunk in chunks(names, QUERY_CHUNK):
-		existing.update(frappe.get_all(PUNCH, filters={"name": ["in", chunk]}, pluck="name"))
-	new = [r for r in rows if r.name not in existing]
-	if not new:
-		return []
-	now = now_datetime()
-	user = frappe.session.user
-	fields = [*P.PunchRow.FIELDS, "sync_log", "creation", "modified", "owner", "modified_by", "docstatus"]
-	# In name order: two stores then take their locks on the primary key in one order.
-	values = [(*r.values(), log_name, now, now, user, user, 0) for r in sorted(new, key=lambda r: r.name)]
-	# The device lock already keeps two runs of a device apart; IGNORE makes a race with a pruned-and-refetched
-	# row, or any other, harmless: the keys on name and (device, event_key) turn repeats away.
-	insert_rows(PUNCH, fields, values, ignore_duplicates=True)
-	return new
-
-
-def reprocess(names: list[str] | None = None, device_user_id: str | None = None) -> dict[str, Any]:
-	"""Send punches back to Pending and process them: selected rows, or the Unmapped ones of a device user ID."""
-	if names:
-		scope: dict[str, Any] = {"name": ["in", names]}
-		reset = {**scope, "status": ["in", list(P.REPROCESSABLE_STATUSES)]}
-	elif device_user_id:
-		scope = {"device_user_id": P.normalize_device_user_id(device_user_id)}
-		reset = {**scope, "status": P.UNMAPPED}
-	else:
-		return {"status": "Success", "checkins_created": 0}
-	# A device ID's punches are reset under its check-in lock: a batch that decided them Unmapped before HR set
-	# the ID has committed by then, and its decisions are reset with the rest.
-	user_locks = [user_lock(scope["device_user_id"])] if device_user_id else []
-	with advisory_locks(user_locks, CHECKIN_LOCK_WAIT) as acquired:
-		if not acquired:
-			locks_timed_out()
-		frappe.db.commit()
-		devices = sorted(set(frappe.get_all(PUNCH, filters=reset, pluck="device")))
-		if not devices:
-			return {"status": "Success", "checkins_created": 0}
-		committed_despite_deadlocks(lambda: set_pending(reset))
-	progress = Progress(devices[0] if len(devices) == 1 else None, frappe.session.user)
-	log = _start_log(devices[0] if len(devices) == 1 else None, REPROCESS)
-	frappe.db.commit()
-	started = time.monotonic()
-	counts = P.SyncCounts()
-	path: dict[str, str] = {}
-	try:
-		process_pending(
-			scope,
-			counts,
-			get_settings(),
-			on_progress=progress.checkins,
-			on_path=lambda text: path.update(checkin_path=text),
-		)
-		# Resolved punches release the Shift Type cursors they held.
-		held = update_shift_types(
-			frappe.get_all(
-				"Device Shift Type",
-				filters={"parent": ["in", devices], "parenttype": DEVICE},
-				pluck="shift_type",
-			)
-		)
-		open_work = _open_work(devices[0], held) if len(devices) == 1 else {}
-		if len(devices) > 1:
-			open_work["cursor_held_by"] = (
-				"\n".join(schedule.hold_text(p.hold) for p in held.values() if p.hold) or None
-			)
-		_finish_log(log, counts, counts.status, started, **open_work, **path)
-		frappe.db.commit()
-		for device in devices:
-			refresh_health(device)
-		frappe.db.commit()
-	except Exception as e:
-		frappe.db.rollback()
-		frappe.clear_messages()
-		report = errors.describe_error(e)
-		_finish_log(frappe.get_doc(LOG, log.name), counts, "Failed", started, error=report.text(), **path)
-		frappe.log_error(title=_("Attendance Sync: reprocessing failed"), message=frappe.get_traceback())
-		frappe.db.commit()
-	result = {
-		"status": frappe.db.get_value(LOG, log.name, "status"),
-		"log": log.name,
-		"trigger": REPROCESS,
-		**counts.as_dict(),
-	}
-	progress.publish(DONE_EVENT, result)
-	return result
-
-
-def enqueue_reprocess(names: list[str] | None = None, device_user_id: str | None = None) -> None:
-	"""Queue a Reprocess, after the commit; never run inline, even in tests: the Employee hook calls this, and a
-	Reprocess commits per batch, which Frappe 16 ignores inside a doc_events handler (tests run the queued job
-	with `AttendanceSyncTestCase.run_worker`)."""
-	key = device_user_id if device_user_id else frappe.generate_hash(length=10)
-	frappe.enqueue(
-		"attendance_sync.attendance_sync.jobs.reprocess",
-		queue="long",
-		timeout=JOB_TIMEOUT,
-		job_id=f"attendance_sync::reprocess::{key}",
-		deduplicate=True,
-		enqueue_after_commit=True,
-		names=names,
-		device_user_id=device_user_id,
-	)

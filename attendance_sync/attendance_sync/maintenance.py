@@ -81,7 +81,7 @@ def _health(device: str | None = None) -> list[tuple[Any, str, schedule.Attentio
 		failed, oldest_failed = open_counts.get((d.name, P.FAILED), (0, None))
 		unmapped, _oldest = open_counts.get((d.name, P.UNMAPPED), (0, None))
 		held = tuple(
-			plans[s].hold for s in sorted(set(feeds.get(d.name, []))) if s in plans and plans[s].hold
+			hold for s in sorted(set(feeds.get(d.name, []))) if s in plans and (hold := plans[s].hold)
 		)
 		attention = schedule.Attention(
 			failed=failed, oldest_failed=dt(oldest_failed), unmapped=unmapped, held=held

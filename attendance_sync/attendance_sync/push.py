@@ -3,7 +3,7 @@
 `receive` is the endpoint's work (`attendance_sync.api.push`, a guest method; docs/push.md is the contract): the
 device's token names it (an enabled device's only), the body is read by the core (`_core.parse_push`, the same
 `Event` a search gives), a punch is stored as a Device Punch by the code the search-based sync stores with
-(`punches.punch_rows`, `jobs.store_punches`, whose (device, event key) makes a redelivery a duplicate), and its
+(`punches.punch_rows`, `device_punch.store_punches`, whose (device, event key) makes a redelivery a duplicate), and its
 check-in is left to a job on the `short` queue (`process_pushed`). A pushed time the device cannot have recorded
 (before Sync Start, after its clock) is kept as Unreadable. The request runs as Guest and never as anyone else.
 
@@ -11,9 +11,8 @@ Every body is answered by the endpoint, never by a traceback: `after_request` an
 request parsing refuses before the method runs (a cut JSON body), and `redact_error_log` keeps push tokens out
 of every Error Log, Frappe's own included.
 
-`enable_push`, `rotate_token`, `disable_push` are the form's buttons (System Manager): the token is made here,
-shown once and stored only as a hash and a prefix; the terminal's HTTP host is written over ISAPI when the site
-reaches it.
+The form's buttons that make and drop tokens (Enable Push, Rotate Token, Disable Push) are the Device
+Configuration's (`doctype/device_configuration/push_setup.py`).
 """
 
 import json
@@ -23,17 +22,17 @@ from urllib.parse import parse_qsl, urlencode
 
 import frappe
 from frappe import _
-from frappe.utils import cint, get_datetime, get_url, now_datetime, time_diff_in_seconds
+from frappe.utils import cint, get_datetime, now_datetime, time_diff_in_seconds
 from werkzeug.wrappers import Response
 
+from attendance_sync import _core
 from attendance_sync.attendance_sync import common, jobs
-from attendance_sync.attendance_sync.api import MANAGER, login_rejected_message, only_for
 from attendance_sync.attendance_sync.checkins import process_pending
+from attendance_sync.attendance_sync.doctype.device_punch.device_punch import store_punches
 from attendance_sync.attendance_sync.maintenance import refresh_health
 from attendance_sync.logic import errors
 from attendance_sync.logic import punches as P
 from attendance_sync.logic import push as L
-from attendance_sync.logic.timezones import device_utc_offset, site_naive_to_aware
 
 PROCESS = "attendance_sync.attendance_sync.push.process_pushed"
 PUSH_JOB_ID = "attendance_sync::push"
@@ -236,29 +235,18 @@ def redact_error_log(doc: Any, method: str | None = None) -> None:
 			doc.set(field, L.redact_tokens(text, prefixes))
 
 
-def _utc_offset(device: Any) -> str | None:
-	# As jobs.core_device gives the core: the configured zone reads a time without an offset, unless every time
-	# is re-interpreted in it (then the wall clock is what counts).
-	if jobs.reinterpret_zone(device):
-		return None
-	return device_utc_offset(
-		device.device_time_zone, site_naive_to_aware(now_datetime(), common.site_time_zone())
-	)
-
-
 def handle_body(device: Any, body: bytes, content_type: str | None) -> dict[str, Any]:
 	"""Read a push body of `device` and deal with it: store, acknowledge, or report it unreadable."""
-	core = common.load_core()
 	settings = common.get_settings()
 	try:
-		pushed = core.parse_push(
+		pushed = _core.parse_push(
 			body,
 			content_type,
 			device=device.name,
-			utc_offset=_utc_offset(device),
+			utc_offset=jobs.core_utc_offset(device),
 			punch_codes=sorted(settings.punch_codes) if settings.punch_codes else None,
 		)
-	except core.PushError as e:
+	except _core.PushError as e:
 		return _unreadable(device.name, e.reason, body, content_type)
 	except (frappe.ValidationError, ValueError):
 		# Re-interpreting without a Device Time Zone, or a zone that does not exist: a configuration to fix,
@@ -322,7 +310,7 @@ def _store_event(device: Any, pushed: Any, body: bytes, content_type: str | None
 		rows.append(
 			P.unreadable_row(row, bounds.explain(outside, row.device_time), received) if outside else row
 		)
-	new = jobs.store_punches(rows, None)
+	new = store_punches(rows, None)
 	last = cint(device.last_push_serial or device.last_serial_no) or None
 	trusted = outside is None
 	gap = trusted and L.push_gap(last, event.serial_no, pushed.front_serial_no, pushed.current_event)
@@ -457,144 +445,3 @@ def process_pushed(marker: str | None = None) -> dict[str, int]:
 			refresh_health(device)
 		frappe.db.commit()
 	return counts.as_dict()
-
-
-# --- the form's buttons ------------------------------------------------------------------------------------
-
-
-def _write_host(doc: Any, url: str, secrets: list[str | None]) -> tuple[bool, str | None]:
-	"""Write the terminal's HTTP listening host over ISAPI; (done, why not)."""
-	if doc.auth_blocked:
-		return False, f"{login_rejected_message(doc.name)} {errors.auth_hint()}"
-	core = common.load_core()
-	password = None
-	try:
-		password = doc.get_password("device_user_password", raise_exception=False)
-		core.set_http_host(jobs.core_device(doc, common.get_settings()), url)
-	except core.HttpListeningUnsupportedError:
-		frappe.clear_messages()
-		return False, _(
-			"The terminal's firmware has no HTTP listening over ISAPI; type the values below on its web page, or "
-			"deliver its events with the attendance-sync relay."
-		)
-	except core.HttpHostSlotTakenError as e:
-		# Another system's slot (a VMS, a cloud platform): never overwritten. Its URL is redacted by the core.
-		frappe.clear_messages()
-		return False, errors.redact(
-			_(
-				"HTTP listening slot {0} of the terminal posts to another system ({1}); it was left alone. Type the "
-				"values below into a free slot on the terminal's web page."
-			).format(e.host_id, e.url),
-			[password, *secrets],
-		)
-	except Exception as e:
-		return False, _device_failure(doc.name, e, [password, *secrets])
-	return True, None
-
-
-def _clear_host(doc: Any) -> tuple[bool, str | None]:
-	if doc.auth_blocked:
-		return False, f"{login_rejected_message(doc.name)} {errors.auth_hint()}"
-	password = None
-	try:
-		password = doc.get_password("device_user_password", raise_exception=False)
-		common.load_core().clear_http_host(jobs.core_device(doc, common.get_settings()))
-	except Exception as e:
-		return False, _device_failure(doc.name, e, [password])
-	return True, None
-
-
-def _device_failure(device: str, exc: Exception, secrets: list[str | None]) -> str:
-	"""What went wrong talking to the terminal, worded; a rejected login blocks the device as a sync does."""
-	frappe.clear_messages()
-	report = errors.describe_error(exc, secrets=secrets)
-	if report.auth_failure:
-		frappe.db.set_value(
-			common.DEVICE, device, {"auth_blocked": 1, "last_error": report.text()}, update_modified=False
-		)
-		refresh_health(device)
-	elif report.unexpected:
-		frappe.log_error(
-			title=_("Attendance Sync: the HTTP host of {0} could not be written").format(device),
-			message=errors.redact(frappe.get_traceback(), secrets),
-			reference_doctype=common.DEVICE,
-			reference_name=device,
-		)
-	return errors.redact(frappe.utils.strip_html(report.text()), secrets)
-
-
-def _new_token(doc: Any, mode: str) -> tuple[str, L.TerminalTarget]:
-	token = L.new_token()
-	target = L.terminal_target(get_url(), token)
-	frappe.db.set_value(
-		common.DEVICE,
-		doc.name,
-		{
-			"push_token_hash": L.token_hash(token),
-			"push_token_prefix": L.token_prefix(token),
-			"sync_mode": mode,
-		},
-		update_modified=False,
-	)
-	return token, target
-
-
-def _token_answer(doc: Any, token: str, target: L.TerminalTarget, write: bool) -> dict[str, Any]:
-	written, why = _write_host(doc, target.url, [token]) if write else (False, None)
-	frappe.db.set_value(common.DEVICE, doc.name, "push_host_on_terminal", int(written), update_modified=False)
-	frappe.db.commit()
-	return {
-		"token": token,
-		"prefix": L.token_prefix(token),
-		**target.as_dict(),
-		"written": written,
-		"error": why,
-		"sync_mode": frappe.db.get_value(common.DEVICE, doc.name, "sync_mode"),
-	}
-
-
-@frappe.whitelist(methods=["POST"])
-def enable_push(device: str, write_to_terminal: int | str = 1) -> dict[str, Any]:
-	"""Enable Push: a new token (returned once, never stored in clear) and, when the site reaches the terminal,
-	its HTTP host written over ISAPI; otherwise the values to type into the terminal's web page."""
-	only_for(MANAGER)
-	doc = frappe.get_doc(common.DEVICE, device)
-	doc.check_permission("write")
-	mode = doc.sync_mode if doc.sync_mode in L.PUSH_MODES else L.DEFAULT_PUSH_MODE
-	token, target = _new_token(doc, mode)
-	return _token_answer(doc, token, target, bool(cint(write_to_terminal)))
-
-
-@frappe.whitelist(methods=["POST"])
-def rotate_token(device: str, write_to_terminal: int | str = 1) -> dict[str, Any]:
-	"""Rotate Token: the old token stops working at once; the new one is returned once."""
-	only_for(MANAGER)
-	doc = frappe.get_doc(common.DEVICE, device)
-	doc.check_permission("write")
-	if not doc.push_token_hash:
-		frappe.throw(_("Push is not enabled on {0}: use Enable Push").format(device))
-	token, target = _new_token(doc, doc.sync_mode if doc.sync_mode in L.PUSH_MODES else L.DEFAULT_PUSH_MODE)
-	return _token_answer(doc, token, target, bool(cint(write_to_terminal)))
-
-
-@frappe.whitelist(methods=["POST"])
-def disable_push(device: str) -> dict[str, Any]:
-	"""Disable Push: the terminal's HTTP host cleared (when the site wrote it and reaches the terminal), the
-	token dropped (its pushes get 401 from now on), Sync Mode back to Pull."""
-	only_for(MANAGER)
-	doc = frappe.get_doc(common.DEVICE, device)
-	doc.check_permission("write")
-	cleared, why = _clear_host(doc) if doc.push_host_on_terminal else (False, None)
-	frappe.db.set_value(
-		common.DEVICE,
-		device,
-		{
-			"push_token_hash": None,
-			"push_token_prefix": None,
-			"push_host_on_terminal": 0,
-			"sync_mode": L.PULL,
-		},
-		update_modified=False,
-	)
-	frappe.db.commit()
-	return {"cleared": cleared, "error": why, "was_written": bool(doc.push_host_on_terminal)}

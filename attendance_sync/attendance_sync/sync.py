@@ -9,7 +9,8 @@ upgrade for a while and name the methods here:
 Nothing in the app imports this module.
 """
 
-from attendance_sync.attendance_sync.jobs import reprocess, scheduled_daily, scheduled_tick, sync_device
+from attendance_sync.attendance_sync.doctype.device_punch.device_punch import reprocess
+from attendance_sync.attendance_sync.jobs import scheduled_daily, scheduled_tick, sync_device
 from attendance_sync.attendance_sync.maintenance import prune_punches
 
 __all__ = ["prune_punches", "reprocess", "scheduled_daily", "scheduled_tick", "sync_device"]

@@ -37,10 +37,16 @@ ANCHOR_MARGIN = timedelta(days=2)
 
 
 class RowLike(Protocol):
-	name: str
-	serial_no: int | None
-	event_key: str
-	time: datetime
+	"""A punch row as the counter rules read it (`punches.PunchRow`, frozen: read-only members)."""
+
+	@property
+	def name(self) -> str: ...
+	@property
+	def serial_no(self) -> int | None: ...
+	@property
+	def event_key(self) -> str: ...
+	@property
+	def time(self) -> datetime: ...
 
 
 @dataclass(frozen=True)

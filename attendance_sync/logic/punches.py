@@ -48,18 +48,28 @@ INACTIVE_EMPLOYEE_STATUS = "Inactive"
 
 
 class EventLike(Protocol):
-	"""What is read from a `_core.Event`."""
+	"""What is read from a `_core.Event` (read-only members)."""
 
-	serial_no: int | None
-	employee_no: str | None
-	time: datetime
-	log_type: str | None
-	major: int
-	minor: int
-	verify_method: str | None
-	is_punch: bool
-	card_no: str | None
-	name: str | None
+	@property
+	def serial_no(self) -> int | None: ...
+	@property
+	def employee_no(self) -> str | None: ...
+	@property
+	def time(self) -> datetime: ...
+	@property
+	def log_type(self) -> str | None: ...
+	@property
+	def major(self) -> int: ...
+	@property
+	def minor(self) -> int: ...
+	@property
+	def verify_method(self) -> str | None: ...
+	@property
+	def is_punch(self) -> bool: ...
+	@property
+	def card_no(self) -> str | None: ...
+	@property
+	def name(self) -> str | None: ...
 
 
 def normalize_device_user_id(value: Any) -> str | None:
@@ -147,7 +157,7 @@ class PunchRow:
 	status: str
 	reason: str | None
 
-	# Column order of the stored row (`jobs.store_punches`); keep in step with `values()`.
+	# Column order of the stored row (`device_punch.store_punches`); keep in step with `values()`.
 	FIELDS = (
 		"name",
 		"device",
@@ -403,7 +413,7 @@ class CheckinPlan:
 		# Per punch: its Employee when it can become a check-in (else None), its site time to the second and its
 		# dedup key (None when not mappable); whether the core keeps it; a Failed reason.
 		mapped = [by_user[p.device_user_id] for p in self.punches]
-		self._employees: list[str | None] = [m if m.__class__ is str else None for m in mapped]  # type: ignore[misc]
+		self._employees: list[str | None] = [m if m.__class__ is str else None for m in mapped]
 		self._times: list[datetime | None] = [
 			(p.time.replace(microsecond=0) if p.time.microsecond else p.time) if e is not None else None
 			for p, e in zip(self.punches, self._employees, strict=True)
@@ -413,7 +423,7 @@ class CheckinPlan:
 			for e, t in zip(self._employees, self._times, strict=True)
 		]
 		self._unmapped: list[Decision | None] = [
-			None if m.__class__ is str else m if m.punch == p.name else m._replace(punch=p.name)  # type: ignore[union-attr]
+			None if m.__class__ is str else m if m.punch == p.name else m._replace(punch=p.name)  # type: ignore[union-attr,misc]
 			for p, m in zip(self.punches, mapped, strict=True)
 		]
 		self._kept: list[bool] = [False] * len(mapped)

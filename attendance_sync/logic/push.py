@@ -111,7 +111,7 @@ def token_prefix(token: str) -> str:
 
 def plausible_token(token: str | None) -> bool:
 	"""A text shaped like a token (refused before any lookup otherwise)."""
-	return bool(token) and bool(_TOKEN_CHARS.match(token))
+	return bool(token and _TOKEN_CHARS.match(token))
 
 
 def token_matches(token: str, stored_hash: str | None) -> bool:

@@ -26,6 +26,15 @@ DISABLED = "Disabled"
 # Syncing, but some punches did not become check-ins (Failed) or hold a Shift Type's cursor.
 ATTENTION = "Needs Attention"
 HEALTH_STATES = (SYNCED, STALE, FAILING, NEVER, DISABLED, ATTENTION)
+# The indicator colour of each state, the one table the form and the list read (sent in the desk's boot).
+HEALTH_COLORS = {
+	SYNCED: "green",
+	ATTENTION: "orange",
+	STALE: "orange",
+	FAILING: "red",
+	NEVER: "gray",
+	DISABLED: "gray",
+}
 
 
 def interval(frequency: str | None) -> timedelta:

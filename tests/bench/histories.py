@@ -56,7 +56,10 @@ from hypothesis.stateful import (
 	run_state_machine_as_test,
 )
 
+from attendance_sync import _core
 from attendance_sync.attendance_sync import checkins, common, jobs, push
+from attendance_sync.attendance_sync.doctype.device_configuration import push_setup
+from attendance_sync.attendance_sync.doctype.device_punch import device_punch
 from attendance_sync.logic import punches as P
 from attendance_sync.logic.timezones import site_naive_to_aware, to_site_naive
 from attendance_sync.simulator import Simulator
@@ -154,7 +157,7 @@ class History(RuleBasedStateMachine):
 				}
 			).insert(ignore_permissions=True)
 			self.terminals.append(Terminal(sim=sim_device, name=doc.name))
-		users = common.load_core().device_users(
+		users = _core.device_users(
 			jobs.core_device(frappe.get_doc(common.DEVICE, self.terminals[0].name), common.get_settings())
 		)
 		# People the site knows nothing of yet: no Employee holds their ID and no punch names it (the scenario
@@ -293,7 +296,7 @@ class History(RuleBasedStateMachine):
 		"""Enable Push (Push with pull reconciliation): the terminal posts its new events from now on."""
 		terminal = self.terminals[t]
 		if terminal.token is None:
-			terminal.token = push.enable_push(terminal.name, write_to_terminal=0)["token"]
+			terminal.token = push_setup.enable_push(terminal.name, write_to_terminal=0)["token"]
 			frappe.db.commit()
 
 	@rule(t=terminal_index, p=person_index, lost=st.booleans())
@@ -437,7 +440,7 @@ class History(RuleBasedStateMachine):
 		self._set_employee_id(person, person.employee_no)
 		person.mapped = person.ever_mapped = True
 		if reprocess_runs:
-			result = jobs.reprocess(device_user_id=person.employee_no)
+			result = device_punch.reprocess(device_user_id=person.employee_no)
 			frappe.db.rollback()
 			if result.get("log"):
 				self.logs.append(result["log"])

@@ -41,8 +41,9 @@ import frappe
 from frappe.utils import get_system_timezone, now_datetime
 from harness import Checks, make_employee, run_script, start_frappe, stop, wait_idle
 
+from attendance_sync import _core
 from attendance_sync.attendance_sync import common, jobs
-from attendance_sync.attendance_sync import push as push_site
+from attendance_sync.attendance_sync.doctype.device_configuration import push_setup
 from attendance_sync.logic import punches as P
 from attendance_sync.logic import push as L
 from attendance_sync.simulator import Simulator, find_binary
@@ -121,7 +122,7 @@ class Fleet(Checks):
 		)
 		self.sim.start()
 		first = self.sim.devices[0]
-		users = common.load_core().device_users(first.connection(password=PASSWORD))
+		users = _core.device_users(first.connection(password=PASSWORD))
 		for user in sorted({P.normalize_device_user_id(u.employee_no) for u in users} - {None}):
 			existing = frappe.db.get_value("Employee", {"attendance_device_id": user})
 			self.employees[user] = (
@@ -167,7 +168,7 @@ class Fleet(Checks):
 				"sync_start": now_datetime() - timedelta(minutes=5),
 			}
 		).insert(ignore_permissions=True)
-		answer = push_site.enable_push(doc.name, write_to_terminal=0)
+		answer = push_setup.enable_push(doc.name, write_to_terminal=0)
 		if mode:
 			frappe.db.set_value(common.DEVICE, doc.name, "sync_mode", mode)
 		frappe.db.commit()

@@ -1,11 +1,11 @@
-//! The push side of a terminal: HTTP listening (`httpHosts`, reference §6.3). With a URL configured
-//! (`PUT /sim/push`), every event the device records from then on is POSTed to it as one notification (§6.1),
-//! heartbeats go out at an interval, stored events are sent again on request (`POST /sim/push/replay`, as a
+//! The push side of a terminal: HTTP listening (`httpHosts`; docs/push.md, Configuring the terminal). With a
+//! URL configured (`PUT /sim/push`), every event the device records from then on is POSTed to it as one
+//! notification (docs/push.md, Bodies accepted), heartbeats go out at an interval, stored events are sent again on request (`POST /sim/push/replay`, as a
 //! reboot's back-fill with `currentEvent` false), and a seeded share of event pushes is lost on the way so that
 //! the reconciling search has work to do.
 //!
-//! Body shapes (§6.3): `multipart/form-data; boundary=MIME_boundary` whose JSON part is named `event_log`
-//! (older firmware) or `AccessControllerEvent` (newer), optionally followed by a binary `Picture` part; or a
+//! Body shapes (docs/push.md, Bodies accepted): `multipart/form-data; boundary=MIME_boundary` whose JSON part
+//! is named `event_log` (older firmware) or `AccessControllerEvent` (newer), optionally followed by a binary `Picture` part; or a
 //! bare `application/json` body (firmware that posts JSON). Plain HTTP only: the simulator has no TLS client.
 
 use std::net::SocketAddr;
@@ -43,7 +43,7 @@ const PICTURE: &[u8] = &[
 ];
 const BOUNDARY: &str = "MIME_boundary";
 
-/// How a push body is shaped (§6.3).
+/// How a push body is shaped (docs/push.md, Bodies accepted).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "snake_case")]
@@ -73,7 +73,7 @@ pub struct PushConfig {
     /// Seed of the losses: the same seed loses the same pushes.
     pub seed: u64,
     /// Attempts after a refused (non-2xx) or failed POST of one event before it is given up; 0 = none
-    /// (whether terminals retry is not known, §6.3).
+    /// (whether terminals retry is not known: docs/push.md, What the site answers).
     pub retries: u32,
     /// The device records an event by itself every this many milliseconds (people punching); 0 = never.
     pub record_every_ms: u64,
@@ -246,7 +246,8 @@ impl Pusher {
         m
     }
 
-    /// The notification of one stored event (§6.1): the search record's fields under their push names.
+    /// The notification of one stored event (docs/push.md, Fields the site takes): the search record's fields
+    /// under their push names.
     fn notification(
         &self,
         dev: &DeviceState,

@@ -11,7 +11,7 @@ use crate::isapi::client::IsapiClient;
 /// Makes slot `id` post to `url` (the site's push URL, token in the query). A slot that posts to another path
 /// (another system's) is left alone with [`HttpHostError::SlotTaken`] unless `overwrite`; one that already
 /// posts to this path (an older token, another site address) is rewritten. Written again even when equal:
-/// some terminals forget the host after a reboot (reference §6.3).
+/// some terminals forget the host after a reboot (docs/push.md, Configuring the terminal).
 pub async fn set_http_host(
     client: &IsapiClient,
     id: u32,

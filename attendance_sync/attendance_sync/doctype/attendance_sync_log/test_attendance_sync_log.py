@@ -15,8 +15,10 @@ from unittest.mock import patch
 
 from frappe.utils import add_days, get_datetime, now_datetime
 
-from attendance_sync.attendance_sync import common, jobs
+from attendance_sync.attendance_sync import common, jobs, realtime
+from attendance_sync.attendance_sync.doctype.attendance_sync_log import attendance_sync_log
 from attendance_sync.attendance_sync.doctype.attendance_sync_log.attendance_sync_log import AttendanceSyncLog
+from attendance_sync.attendance_sync.doctype.device_punch import device_punch
 from attendance_sync.attendance_sync.testing import AttendanceSyncTestCase
 from attendance_sync.logic import counters, schedule
 from attendance_sync.logic import punches as P
@@ -41,14 +43,14 @@ class TestAttendanceSyncLog(AttendanceSyncTestCase):
 
 	def test_interrupted_run_is_closed_by_the_next_one(self):
 		device = self.make_device(None)
-		stale = jobs._start_log(device, jobs.SCHEDULED)
+		stale = attendance_sync_log.start_log(device, jobs.SCHEDULED)
 		frappe.db.commit()
 		jobs.sync_device(device)
 		self.assertEqual(frappe.db.get_value(common.LOG, stale.name, "status"), "Failed")
 
 	def test_clear_old_logs_keeps_recent_and_running(self):
 		device = self.make_device(None)
-		old, running, recent = (jobs._start_log(device, jobs.SCHEDULED) for _ in range(3))
+		old, running, recent = (attendance_sync_log.start_log(device, jobs.SCHEDULED) for _ in range(3))
 		frappe.db.set_value(
 			common.LOG,
 			old.name,
@@ -245,7 +247,7 @@ class TestShiftTypeCursorHolds(AttendanceSyncTestCase):
 		# Unmapped punches remain.
 		frappe.db.set_value(common.DEVICE, b, {"latitude": 23.78, "longitude": 90.41})
 		frappe.db.commit()
-		result = jobs.reprocess(names=[p.name for p in failed])
+		result = device_punch.reprocess(names=[p.name for p in failed])
 		self.assertEqual(result["failed"], 0, result)
 		self.assertEqual(result["checkins_created"] + result["duplicates"], len(failed), result)
 		synced = [get_datetime(frappe.db.get_value(common.DEVICE, d, "synced_up_to")) for d in (a, b)]
@@ -268,8 +270,8 @@ class TestProgress(AttendanceSyncTestCase):
 				device, jobs.MANUAL, str(add_days(now_datetime(), -2)), str(now_datetime())
 			)
 		self.assertEqual(result["status"], "Success", result)
-		progress = [m for e, m in sent if e == jobs.PROGRESS_EVENT]
-		done = [m for e, m in sent if e == jobs.DONE_EVENT]
+		progress = [m for e, m in sent if e == realtime.PROGRESS_EVENT]
+		done = [m for e, m in sent if e == realtime.DONE_EVENT]
 		self.assertEqual(progress[0]["stage"], "started", "the run takes the Queued bar over at once")
 		titles = {m["title"] for m in progress + done}
 		self.assertEqual(titles, {f"Sync of {device}"}, "one bar")

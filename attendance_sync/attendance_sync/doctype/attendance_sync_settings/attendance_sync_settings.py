@@ -5,10 +5,34 @@ import frappe
 from frappe import _
 from frappe.model.document import Document
 
+from attendance_sync.attendance_sync import jobs
+from attendance_sync.attendance_sync.common import MANAGER, only_for
 from attendance_sync.logic.settings import settings_from_values
 
 
 class AttendanceSyncSettings(Document):
+	# begin: auto-generated types
+	# This code is auto-generated. Do not modify anything in this block.
+
+	from typing import TYPE_CHECKING
+
+	if TYPE_CHECKING:
+		from frappe.types import DF
+
+		from attendance_sync.attendance_sync.doctype.attendance_sync_punch_code.attendance_sync_punch_code import (
+			AttendanceSyncPunchCode,
+		)
+
+		bulk_insert_above: DF.Int
+		connect_timeout: DF.Float
+		double_punch_seconds: DF.Int
+		fetch_concurrency: DF.Int
+		overlap_minutes: DF.Int
+		punch_codes: DF.Table[AttendanceSyncPunchCode]
+		punch_retention_days: DF.Int
+		request_timeout: DF.Float
+	# end: auto-generated types
+
 	def validate(self) -> None:
 		codes = [(r.major, r.minor) for r in self.punch_codes]
 		if len(set(codes)) != len(codes):
@@ -17,3 +41,10 @@ class AttendanceSyncSettings(Document):
 			settings_from_values(self.as_dict(), codes).validate()
 		except ValueError as e:
 			frappe.throw(str(e))
+
+
+@frappe.whitelist(methods=["POST"])
+def sync_all_devices() -> list[str]:
+	"""Queue a scheduled run of every enabled device now (what the daily event does)."""
+	only_for(MANAGER)
+	return jobs.scheduled_daily()

@@ -1,16 +1,7 @@
 // Copyright (c) 2025, Attendance Sync contributors
 // For license information, please see license.txt
 
-const ATTENDANCE_SYNC_API = "attendance_sync.attendance_sync.api";
-// Sync Health is computed on the server (maintenance.refresh_health); the list view uses the same colours.
-const SYNC_HEALTH_COLORS = {
-	Synced: "green",
-	"Needs Attention": "orange",
-	Stale: "orange",
-	Failing: "red",
-	"Never Synced": "gray",
-	Disabled: "gray",
-};
+const DEVICE_METHODS = "attendance_sync.attendance_sync.doctype.device_configuration.device_configuration";
 
 frappe.ui.form.on("Device Configuration", {
 	setup(frm) {
@@ -67,8 +58,9 @@ function sync_health(doc) {
 }
 
 function sync_health_color(state) {
-	// A state added on the server later still stands out rather than passing for healthy.
-	return SYNC_HEALTH_COLORS[state] || "orange";
+	// The colours come from the server (logic/schedule.py HEALTH_COLORS, in the desk's boot); a state without one
+	// still stands out rather than passing for healthy.
+	return (frappe.boot.attendance_sync_health_colors || {})[state] || "orange";
 }
 
 function turn_off_password_strength(frm) {
@@ -144,7 +136,7 @@ function show_health_alert(frm) {
 function show_fetch_dialog(frm) {
 	frappe
 		.call({
-			method: `${ATTENDANCE_SYNC_API}.fetch_window_defaults`,
+			method: `${DEVICE_METHODS}.fetch_window_defaults`,
 			args: { device: frm.doc.name },
 		})
 		.then((r) => r.message && make_fetch_dialog(frm, r.message));
@@ -200,7 +192,7 @@ function make_fetch_dialog(frm, defaults) {
 			}
 			frappe
 				.call({
-					method: `${ATTENDANCE_SYNC_API}.fetch_checkins`,
+					method: `${DEVICE_METHODS}.fetch_checkins`,
 					args: {
 						device: frm.doc.name,
 						from_time: values.from_time,
@@ -355,7 +347,7 @@ function show_fetch_summary(data, extra) {
 function test_connection(frm) {
 	frappe
 		.call({
-			method: `${ATTENDANCE_SYNC_API}.test_connection`,
+			method: `${DEVICE_METHODS}.test_connection`,
 			args: { device: frm.doc.name },
 			freeze: true,
 			freeze_message: __("Contacting the terminal..."),
@@ -407,7 +399,7 @@ function test_connection(frm) {
 
 // Push (docs/push.md): the terminal POSTs each event to the site. The server makes the token and returns it once;
 // the site keeps only its hash, so this dialog is the only place it is ever shown.
-const ATTENDANCE_SYNC_PUSH = "attendance_sync.attendance_sync.push";
+const PUSH_METHODS = "attendance_sync.attendance_sync.doctype.device_configuration.push_setup";
 
 function add_push_buttons(frm) {
 	const group = __("Push");
@@ -468,7 +460,7 @@ function confirm_enable_push(frm) {
 function push_token_call(frm, method, write_to_terminal = 1) {
 	frappe
 		.call({
-			method: `${ATTENDANCE_SYNC_PUSH}.${method}`,
+			method: `${PUSH_METHODS}.${method}`,
 			args: { device: frm.doc.name, write_to_terminal },
 			freeze: true,
 			freeze_message: __("Contacting the terminal..."),
@@ -519,7 +511,7 @@ function show_push_token(m) {
 function disable_push(frm) {
 	frappe
 		.call({
-			method: `${ATTENDANCE_SYNC_PUSH}.disable_push`,
+			method: `${PUSH_METHODS}.disable_push`,
 			args: { device: frm.doc.name },
 			freeze: true,
 			freeze_message: __("Contacting the terminal..."),

@@ -14,18 +14,11 @@ frappe.listview_settings["Device Configuration"] = {
 		},
 	},
 	get_indicator(doc) {
-		// Health is computed on the server (every 15 minutes and after each run) and stored in sync_health; the
-		// form uses the same colours.
-		const colors = {
-			Synced: "green",
-			"Needs Attention": "orange",
-			Stale: "orange",
-			Failing: "red",
-			"Never Synced": "gray",
-			Disabled: "gray",
-		};
+		// Health is computed on the server (every 15 minutes and after each run) and stored in sync_health; its
+		// colours are the server's (logic/schedule.py HEALTH_COLORS, in the desk's boot), as on the form.
+		const colors = frappe.boot.attendance_sync_health_colors || {};
 		const state = doc.sync_health || (doc.enabled ? "Never Synced" : "Disabled");
-		// A state added on the server later still stands out rather than passing for healthy.
+		// A state without a colour still stands out rather than passing for healthy.
 		return [__(state), colors[state] || "orange", `sync_health,=,${state}`];
 	},
 };

@@ -16,7 +16,10 @@ from pathlib import Path
 
 from frappe.utils import add_days, get_datetime, now_datetime
 
-from attendance_sync.attendance_sync import api, common, cursors, jobs
+from attendance_sync.attendance_sync import common, cursors, jobs
+from attendance_sync.attendance_sync.doctype.attendance_sync_settings import attendance_sync_settings
+from attendance_sync.attendance_sync.doctype.device_configuration import device_configuration
+from attendance_sync.attendance_sync.doctype.device_punch import device_punch
 from attendance_sync.attendance_sync.locks import advisory_lock
 from attendance_sync.attendance_sync.testing import SIM_PASSWORD, AttendanceSyncTestCase
 from attendance_sync.logic import punches as P
@@ -169,7 +172,9 @@ class TestDeviceConfiguration(AttendanceSyncTestCase):
 		self.assertNotIn(device, jobs.scheduled_daily())
 		self.assertTrue(jobs.sync_device(device)["skipped"])
 		with self.assertRaises(frappe.ValidationError):
-			api.fetch_checkins(device, str(add_days(now_datetime(), -1)), str(now_datetime()))
+			device_configuration.fetch_checkins(
+				device, str(add_days(now_datetime(), -1)), str(now_datetime())
+			)
 		self.assertEqual(sim.stats()["failed_logins"], 1, "no second login attempt")
 
 		doc.device_user_password = SIM_PASSWORD
@@ -183,7 +188,7 @@ class TestDeviceConfiguration(AttendanceSyncTestCase):
 		device = self.make_device(sim, password=wrong)
 		sim.reset()
 
-		first = api.test_connection(device)
+		first = device_configuration.test_connection(device)
 		self.assertFalse(first["ok"])
 		self.assertEqual(first["kind"], "DeviceAuthError")
 		stats = sim.stats()
@@ -191,7 +196,7 @@ class TestDeviceConfiguration(AttendanceSyncTestCase):
 		self.assertEqual(stats["requests"], 2, "one challenge and one rejected attempt, nothing more")
 
 		# The second click is refused without a request to the terminal, with what to check.
-		second = api.test_connection(device)
+		second = device_configuration.test_connection(device)
 		self.assertEqual(sim.stats()["requests"], 2, "no request after a rejected login")
 		self.assertFalse(second["ok"])
 		self.assertTrue(first["blocked"] and second["blocked"])
@@ -210,13 +215,13 @@ class TestDeviceConfiguration(AttendanceSyncTestCase):
 		doc.device_user_password = "still-wrong"
 		doc.save()
 		self.assertEqual(doc.auth_blocked, 0)
-		third = api.test_connection(device)
+		third = device_configuration.test_connection(device)
 		self.assertTrue(third["blocked"])
 		self.assertEqual(sim.stats()["failed_logins"], 2, "the changed password was tried once")
 		doc.reload()
 		doc.device_user_password = SIM_PASSWORD
 		doc.save()
-		fourth = api.test_connection(device)
+		fourth = device_configuration.test_connection(device)
 		self.assertTrue(fourth["ok"], fourth)
 		self.assertNotIn("device_user_password", fourth)
 		self.assertNotIn(SIM_PASSWORD, frappe.as_json(fourth))
@@ -229,28 +234,28 @@ class TestDeviceConfiguration(AttendanceSyncTestCase):
 		frappe.set_user(user)
 		now = now_datetime()
 		with self.assertRaises(frappe.PermissionError):
-			api.fetch_checkins(device, str(now - timedelta(hours=1)), str(now))
+			device_configuration.fetch_checkins(device, str(now - timedelta(hours=1)), str(now))
 		with self.assertRaises(frappe.PermissionError):
-			api.test_connection(device)
+			device_configuration.test_connection(device)
 		with self.assertRaises(frappe.PermissionError):
-			api.reprocess_punches([])
+			device_punch.reprocess_punches([])
 		with self.assertRaises(frappe.PermissionError):
-			api.sync_all_devices()
+			attendance_sync_settings.sync_all_devices()
 		# HR Manager may read the unmapped summary.
-		self.assertIsInstance(api.unmapped_device_users(), list)
+		self.assertIsInstance(device_punch.unmapped_device_users(), list)
 
 	def test_manual_window_limits(self):
 		device = self.make_device(None)
 		now = now_datetime()
 		with self.assertRaises(frappe.ValidationError):
-			api.fetch_checkins(device, str(now - timedelta(days=32)), str(now))
+			device_configuration.fetch_checkins(device, str(now - timedelta(days=32)), str(now))
 		with self.assertRaises(frappe.ValidationError):
-			api.fetch_checkins(device, str(now), str(now - timedelta(hours=1)))
+			device_configuration.fetch_checkins(device, str(now), str(now - timedelta(hours=1)))
 
 	def test_fetch_dialog_defaults_are_full_datetimes_the_fetch_accepts(self):
 		(sim,) = self.start_simulator()
 		device = self.make_device(sim)
-		defaults = api.fetch_window_defaults(device)
+		defaults = device_configuration.fetch_window_defaults(device)
 		for key in ("from_time", "to_time"):
 			self.assertRegex(defaults[key], r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$", key)
 		start, end = get_datetime(defaults["from_time"]), get_datetime(defaults["to_time"])
@@ -258,7 +263,9 @@ class TestDeviceConfiguration(AttendanceSyncTestCase):
 		self.assertLessEqual(abs((end - now_datetime()).total_seconds()), 60)
 		self.assertEqual(defaults["max_days"], windows.MANUAL_WINDOW_MAX.days)
 
-		self.assertTrue(api.fetch_checkins(device, defaults["from_time"], defaults["to_time"])["queued"])
+		self.assertTrue(
+			device_configuration.fetch_checkins(device, defaults["from_time"], defaults["to_time"])["queued"]
+		)
 		log = frappe.get_last_doc(common.LOG, filters={"device": device})
 		self.assertEqual((log.trigger, log.status), (jobs.MANUAL, "Success"))
 		self.assertEqual(get_datetime(log.window_start), start)
@@ -266,10 +273,12 @@ class TestDeviceConfiguration(AttendanceSyncTestCase):
 		# From is Synced Up To; a device behind by more than the limit gets the limit's worth from there.
 		behind = (now_datetime() - timedelta(days=40)).replace(microsecond=0)
 		frappe.db.set_value(common.DEVICE, device, "synced_up_to", behind)
-		defaults = api.fetch_window_defaults(device)
+		defaults = device_configuration.fetch_window_defaults(device)
 		self.assertEqual(get_datetime(defaults["from_time"]), behind)
 		self.assertEqual(get_datetime(defaults["to_time"]) - behind, windows.MANUAL_WINDOW_MAX)
-		self.assertTrue(api.fetch_checkins(device, defaults["from_time"], defaults["to_time"])["queued"])
+		self.assertTrue(
+			device_configuration.fetch_checkins(device, defaults["from_time"], defaults["to_time"])["queued"]
+		)
 
 	def test_run_results_carry_what_the_fetch_dialog_shows(self):
 		script = Path(__file__).with_name("device_configuration.js").read_text()

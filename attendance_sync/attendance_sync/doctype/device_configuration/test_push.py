@@ -29,8 +29,11 @@ import frappe.app
 from frappe.utils.background_jobs import get_queue, is_job_enqueued
 from werkzeug.serving import make_server
 
+from attendance_sync import _core
 from attendance_sync.attendance_sync import common, jobs
 from attendance_sync.attendance_sync import push as push_site
+from attendance_sync.attendance_sync.doctype.device_configuration import push_setup
+from attendance_sync.attendance_sync.doctype.device_punch import device_punch
 from attendance_sync.attendance_sync.testing import AttendanceSyncTestCase
 from attendance_sync.logic import punches as P
 from attendance_sync.logic import push as L
@@ -61,7 +64,7 @@ class SiteServer:
 
 
 def notification(serial: int, employee: str | None = "9001", **inner: Any) -> dict[str, Any]:
-	"""A terminal's access-event notification (reference §6.1), timed now at +06:00."""
+	"""A terminal's access-event notification (docs/push.md, Bodies accepted), timed now at +06:00."""
 	when = datetime.now(timezone(timedelta(hours=6))).replace(microsecond=0) - timedelta(minutes=70)
 	event = {
 		"deviceName": "Lobby",
@@ -149,7 +152,7 @@ class PushCase(AttendanceSyncTestCase):
 
 	def push_device(self, sim_device=None, **fields: Any) -> tuple[str, str]:
 		device = self.make_device(sim_device, **fields)
-		answer = push_site.enable_push(device, write_to_terminal=0)
+		answer = push_setup.enable_push(device, write_to_terminal=0)
 		frappe.db.commit()
 		return device, answer["token"]
 
@@ -214,12 +217,12 @@ class TestPush(PushCase):
 			self.assert_refused(status, answer, 401)
 			self.assertNotIn(token, json.dumps(answer))
 		# Rotated: the old token is refused at once, the new one works.
-		new_token = push_site.rotate_token(device, write_to_terminal=0)["token"]
+		new_token = push_setup.rotate_token(device, write_to_terminal=0)["token"]
 		frappe.db.commit()
 		self.assert_refused(*self.post(token, body)[:2], 401)
 		self.assertEqual(self.post(new_token, body)[1]["message"]["result"], "stored")
 		# Disabled: dropped.
-		push_site.disable_push(other)
+		push_setup.disable_push(other)
 		frappe.db.commit()
 		self.assert_refused(*self.post(other_token, json.dumps(notification(402)).encode())[:2], 401)
 		self.assertEqual(self.punch_count(device), 1)
@@ -417,7 +420,7 @@ class TestPush(PushCase):
 
 	def test_token_is_shown_once_and_kept_only_as_hash_and_prefix(self):
 		device = self.make_device(None)
-		answer = push_site.enable_push(device, write_to_terminal=0)
+		answer = push_setup.enable_push(device, write_to_terminal=0)
 		token = answer["token"]
 		self.assertTrue(L.plausible_token(token) and len(token) >= 43)
 		self.assertEqual(answer["url"], f"{frappe.utils.get_url()}{L.METHOD_PATH}?token={token}")
@@ -447,7 +450,7 @@ class TestPush(PushCase):
 	def test_push_buttons_need_system_manager(self):
 		device = self.make_device(None)
 		frappe.set_user(self.make_user("HR Manager"))
-		for method in (push_site.enable_push, push_site.rotate_token, push_site.disable_push):
+		for method in (push_setup.enable_push, push_setup.rotate_token, push_setup.disable_push):
 			with self.assertRaises(frappe.PermissionError):
 				method(device)
 		frappe.set_user("Administrator")
@@ -467,11 +470,11 @@ class TestPush(PushCase):
 		device = self.make_device(sim)
 		user = self.device_user_ids(device)[0]
 		self.make_employee(user)
-		answer = push_site.enable_push(device)
+		answer = push_setup.enable_push(device)
 		self.assertTrue(answer["written"], answer)
 		self.assertIsNone(answer["error"])
 		self.assertEqual(frappe.db.get_value(common.DEVICE, device, "push_host_on_terminal"), 1)
-		core = common.load_core()
+		core = _core
 		dev = jobs.core_device(frappe.get_doc(common.DEVICE, device), common.get_settings())
 		slot = core.http_hosts(dev)[0]
 		self.assertEqual(slot.url, answer["url"])
@@ -480,11 +483,11 @@ class TestPush(PushCase):
 		self.wait_pushed(sim, 1)
 		self.assertEqual([p.serial_no for p in self.punches(device)], [event["serial_no"]])
 		# Rotated: the slot gets the new URL, the old token is refused.
-		rotated = push_site.rotate_token(device)
+		rotated = push_setup.rotate_token(device)
 		self.assertTrue(rotated["written"], rotated)
 		self.assertEqual(core.http_hosts(dev)[0].url, rotated["url"])
 		self.assert_refused(*self.post(answer["token"], json.dumps(notification(901)).encode())[:2], 401)
-		done = push_site.disable_push(device)
+		done = push_setup.disable_push(device)
 		self.assertEqual((done["cleared"], done["error"]), (True, None))
 		self.assertTrue(core.http_hosts(dev)[0].is_empty)
 		frappe.db.rollback()
@@ -498,7 +501,7 @@ class TestPush(PushCase):
 	def test_without_http_listening_enable_push_gives_the_values_to_type(self):
 		sim = self.start_simulator(1, "--no-http-listening", days=1, events_per_day=4)[0]
 		device = self.make_device(sim)
-		answer = push_site.enable_push(device)
+		answer = push_setup.enable_push(device)
 		self.assertFalse(answer["written"])
 		self.assertIn("web page", answer["error"])
 		self.assertNotIn(answer["token"], answer["error"])
@@ -515,7 +518,7 @@ class TestPush(PushCase):
 		)
 		# A wrong terminal password: one attempt, then Login Rejected, as a sync.
 		other = self.make_device(sim, password="not-the-password")
-		refused = push_site.enable_push(other)
+		refused = push_setup.enable_push(other)
 		self.assertFalse(refused["written"])
 		self.assertEqual(frappe.db.get_value(common.DEVICE, other, "auth_blocked"), 1)
 		self.assertEqual(sim.stats()["failed_logins"], 1)
@@ -715,7 +718,7 @@ class TestPushTrust(PushCase):
 			self.assertIn("kept as Unreadable", punch.reason)
 		self.run_worker("short")
 		# Never a check-in, never sent back to Pending by a Reprocess.
-		jobs.reprocess([p.name for p in unreadable])
+		device_punch.reprocess([p.name for p in unreadable])
 		statuses = {p.serial_no: p.status for p in self.punches(device)}
 		self.assertEqual(statuses, {1500: P.CHECKED_IN, 1501: P.UNREADABLE, 1502: P.UNREADABLE})
 		self.assertEqual(self.assert_checkins_exactly_once(device), 1)

@@ -8,7 +8,7 @@ frappe.ui.form.on("Device Punch", {
 			frm.add_custom_button(__("Reprocess"), () =>
 				frappe
 					.call({
-						method: "attendance_sync.attendance_sync.api.reprocess_punches",
+						method: "attendance_sync.attendance_sync.doctype.device_punch.device_punch.reprocess_punches",
 						args: { names: [frm.doc.name] },
 						freeze: true,
 					})

@@ -36,7 +36,7 @@ frappe.listview_settings["Device Punch"] = {
 			}
 			frappe
 				.call({
-					method: "attendance_sync.attendance_sync.api.reprocess_punches",
+					method: "attendance_sync.attendance_sync.doctype.device_punch.device_punch.reprocess_punches",
 					args: { names },
 					freeze: true,
 				})
@@ -67,7 +67,7 @@ frappe.listview_settings["Device Punch"] = {
 };
 
 function show_unmapped_users(listview) {
-	frappe.call("attendance_sync.attendance_sync.api.unmapped_device_users").then((r) => {
+	frappe.call("attendance_sync.attendance_sync.doctype.device_punch.device_punch.unmapped_device_users").then((r) => {
 		const rows = r.message || [];
 		if (!rows.length) {
 			frappe.msgprint(__("No unmapped punches"));

@@ -30,7 +30,9 @@ from frappe.desk import notifications
 from frappe.search.sqlite_search import SQLiteSearch
 from frappe.utils import add_days, getdate
 
-from attendance_sync.attendance_sync import api, bulk, checkins, common, jobs, push
+from attendance_sync.attendance_sync import bulk, checkins, common, push
+from attendance_sync.attendance_sync.doctype.device_configuration import device_configuration
+from attendance_sync.attendance_sync.doctype.device_punch import device_punch
 from attendance_sync.attendance_sync.testing import AttendanceSyncTestCase, punch_row
 from attendance_sync.logic import punches as P
 from attendance_sync.logic import push as L
@@ -390,7 +392,7 @@ class TestBulkCheckins(AttendanceSyncTestCase):
 		device = self.make_device(None)
 		employee = self.make_employee("B-H")
 		base = self.at(0, "08:00:00")
-		jobs.store_punches(
+		device_punch.store_punches(
 			[punch_row(device, n, "B-H", base + timedelta(minutes=n)) for n in range(1, 4)], None
 		)
 		frappe.db.commit()
@@ -570,12 +572,18 @@ class TestBulkCheckins(AttendanceSyncTestCase):
 				limit=1,
 			)[0]
 
-		self.assertTrue(api.fetch_checkins(device, window.from_time, window.to_time)["queued"])
+		self.assertTrue(
+			device_configuration.fetch_checkins(device, window.from_time, window.to_time)["queued"]
+		)
 		normal = self.run_snapshot(device)
 		self.assertRegex(checkin_path(), r"^One by one: \d+ Pending punches, not above Bulk Insert Above")
 		self.forget_run(device)
 		with bulk_writes() as writes:
-			self.assertTrue(api.fetch_checkins(device, window.from_time, window.to_time, bulk=1)["queued"])
+			self.assertTrue(
+				device_configuration.fetch_checkins(device, window.from_time, window.to_time, bulk=1)[
+					"queued"
+				]
+			)
 		self.assertTrue(writes, "the run went through the bulk insert")
 		in_bulk = self.run_snapshot(device)
 		self.assertEqual(checkin_path(), "Bulk insert: asked for this run (Fetch Check-in's Bulk insert)")
@@ -591,7 +599,7 @@ class TestBulkCheckins(AttendanceSyncTestCase):
 		device = self.make_device(None)
 		employee = self.make_employee("B-1")
 		base = self.at(0, "08:00:00")
-		jobs.store_punches(
+		device_punch.store_punches(
 			[punch_row(device, n, "B-1", base + timedelta(minutes=n)) for n in range(1, 8)], None
 		)
 		frappe.db.commit()
@@ -631,12 +639,12 @@ class TestBulkCheckins(AttendanceSyncTestCase):
 		pushed = self.make_device(None)
 		frappe.db.set_value(common.DEVICE, pushed, "sync_mode", L.PUSH)
 		self.make_employee("B-P")
-		jobs.store_punches(
+		device_punch.store_punches(
 			[punch_row(pushed, n, "B-P", base + timedelta(minutes=n)) for n in range(1, 6)], None
 		)
 		pulled = self.make_device(None)
 		self.make_employee("B-R")
-		stored = jobs.store_punches(
+		stored = device_punch.store_punches(
 			[punch_row(pulled, n, "B-R", base + timedelta(minutes=n)) for n in range(1, 6)], None
 		)
 		# Punches that failed before, for a Reprocess to take up.
@@ -645,7 +653,7 @@ class TestBulkCheckins(AttendanceSyncTestCase):
 
 		with bulk_writes() as writes:
 			push.process_pushed()
-			result = jobs.reprocess(names=[r.name for r in stored])
+			result = device_punch.reprocess(names=[r.name for r in stored])
 		self.assertEqual(writes, [], "five Pending punches each, above 3: still one by one")
 		self.assertEqual(frappe.db.count(common.PUNCH, {"device": pushed, "status": P.CHECKED_IN}), 5)
 		self.assertEqual(result["checkins_created"], 5)
@@ -680,7 +688,7 @@ class TestBulkCheckins(AttendanceSyncTestCase):
 		)
 		frappe.db.commit()
 		clock = ["09:00:00", "10:00:00", "11:00:00", "12:00:00"]
-		jobs.store_punches(
+		device_punch.store_punches(
 			[punch_row(device, n, "B-L", self.at(0, c)) for n, c in enumerate(clock, start=1)], None
 		)
 		counts = checkins.process_pending({"device": device}, P.SyncCounts(), common.get_settings())
@@ -719,7 +727,7 @@ class TestBulkCheckins(AttendanceSyncTestCase):
 		)
 		frappe.db.commit()
 		clock = ["09:00:00", "10:00:00", "11:00:00", "11:00:30", "12:00:00"]
-		jobs.store_punches(
+		device_punch.store_punches(
 			[punch_row(device, n, "B-C", self.at(0, c)) for n, c in enumerate(clock, start=1)], None
 		)
 		frappe.db.commit()

@@ -31,6 +31,7 @@ from frappe.utils import get_datetime, now_datetime
 from frappe.utils.background_jobs import get_job
 
 from attendance_sync.attendance_sync import checkins, common, jobs
+from attendance_sync.attendance_sync.doctype.device_punch import device_punch
 from attendance_sync.attendance_sync.locks import advisory_lock
 from attendance_sync.attendance_sync.testing import (
 	SIM_PASSWORD,
@@ -198,9 +199,9 @@ class TestCheckinLocks(AttendanceSyncTestCase):
 		device, other = self.make_device(None), self.make_device(None)
 		held_employee = self.make_employee("LK-H1")
 		free_employee = self.make_employee("LK-F1")
-		jobs.store_punches([punch_row(device, 1, "LK-H1", self.base)], None)
-		jobs.store_punches([punch_row(other, 1, "LK-F1", self.base)], None)
-		jobs.store_punches([punch_row(other, 2, "LK-U1", self.base)], None)  # mapped to nobody yet
+		device_punch.store_punches([punch_row(device, 1, "LK-H1", self.base)], None)
+		device_punch.store_punches([punch_row(other, 1, "LK-F1", self.base)], None)
+		device_punch.store_punches([punch_row(other, 2, "LK-U1", self.base)], None)  # mapped to nobody yet
 		frappe.db.commit()
 
 		def process(filters):

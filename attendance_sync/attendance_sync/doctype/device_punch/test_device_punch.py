@@ -19,7 +19,8 @@ from unittest.mock import patch
 import pymysql
 from frappe.utils import add_days, get_datetime, now_datetime
 
-from attendance_sync.attendance_sync import api, checkins, common, jobs, maintenance
+from attendance_sync.attendance_sync import checkins, common, jobs, maintenance
+from attendance_sync.attendance_sync.doctype.device_punch import device_punch
 from attendance_sync.attendance_sync.testing import AttendanceSyncTestCase, punch_row
 from attendance_sync.logic import punches as P
 from attendance_sync.logic.timezones import REINTERPRET, reinterpret_in_zone, to_site_naive
@@ -41,16 +42,16 @@ class TestDevicePunch(AttendanceSyncTestCase):
 	def test_refetch_stores_nothing_and_the_unique_key_holds(self):
 		device = self.make_device(None)
 		rows = [punch_row(device, n, "1", self.base + timedelta(minutes=n)) for n in range(1, 6)]
-		self.assertEqual(len(jobs.store_punches(rows, None)), 5)
-		self.assertEqual(jobs.store_punches(rows, None), [])
+		self.assertEqual(len(device_punch.store_punches(rows, None)), 5)
+		self.assertEqual(device_punch.store_punches(rows, None), [])
 		# Same (device, event_key) under another name: the unique index turns it away.
 		clash = dataclasses.replace(rows[2], name="another-name-same-key")
-		jobs.store_punches([clash], None)
+		device_punch.store_punches([clash], None)
 		frappe.db.commit()
 		self.assertEqual(frappe.db.count(common.PUNCH, {"device": device}), 5)
 		# The same serial at another time is another event (a restarted counter): stored.
 		restarted = punch_row(device, 3, "1", self.base + timedelta(days=1))
-		self.assertEqual(len(jobs.store_punches([restarted], None)), 1)
+		self.assertEqual(len(device_punch.store_punches([restarted], None)), 1)
 		self.assertEqual(frappe.db.count(common.PUNCH, {"device": device, "serial_no": 3}), 2)
 
 	def test_a_store_picked_as_deadlock_victim_stores_its_rows_again(self):
@@ -103,8 +104,10 @@ class TestDevicePunch(AttendanceSyncTestCase):
 
 		helper = threading.Thread(target=close_the_cycle)
 		helper.start()
-		with patch.object(jobs, "_insert_new_punches", wraps=jobs._insert_new_punches) as attempts:
-			stored = jobs.store_punches([first, second], None)
+		with patch.object(
+			device_punch, "_insert_new_punches", wraps=device_punch._insert_new_punches
+		) as attempts:
+			stored = device_punch.store_punches([first, second], None)
 		helper.join()
 		self.assertEqual(failures, [], "the other session was not the victim")
 		self.assertEqual(attempts.call_count, 2, "the store was rolled back once and ran again")
@@ -118,22 +121,22 @@ class TestDevicePunch(AttendanceSyncTestCase):
 		a, b = self.make_device(None), self.make_device(None)
 		employee = self.make_employee("A-1")
 		t = self.base + timedelta(hours=1)
-		jobs.store_punches([punch_row(a, 10, "A-1", t)], None)
-		jobs.store_punches([punch_row(b, 77, "A-1", t)], None)
+		device_punch.store_punches([punch_row(a, 10, "A-1", t)], None)
+		device_punch.store_punches([punch_row(b, 77, "A-1", t)], None)
 		frappe.db.commit()
 		counts = self.process({"device": ["in", [a, b]]})
 		self.assertEqual((counts.checkins_created, counts.duplicates), (1, 1))
 		self.assertEqual(frappe.db.count("Employee Checkin", {"employee": employee}), 1)
 		# And across runs: a later punch of the same second from a third device is a Duplicate too.
 		c = self.make_device(None)
-		jobs.store_punches([punch_row(c, 5, "A-1", t)], None)
+		device_punch.store_punches([punch_row(c, 5, "A-1", t)], None)
 		self.assertEqual(self.process({"device": c}).duplicates, 1)
 
 	def test_crash_half_way_rerun_creates_exactly_the_missing_checkins(self):
 		device = self.make_device(None)
 		employees = [self.make_employee(f"C-{i}") for i in range(4)]
 		rows = [punch_row(device, n, f"C-{n % 4}", self.base + timedelta(minutes=n)) for n in range(1, 21)]
-		jobs.store_punches(rows, None)
+		device_punch.store_punches(rows, None)
 		frappe.db.commit()
 		# One committed batch, then the worker dies.
 		first = self.process({"device": device}, batch_size=7, max_batches=1)
@@ -147,7 +150,7 @@ class TestDevicePunch(AttendanceSyncTestCase):
 		device = self.make_device(None)
 		self.make_employee("G-1")
 		self.set_single_value("HR Settings", "allow_geolocation_tracking", 1)
-		jobs.store_punches([punch_row(device, 1, "G-1", self.base)], None)
+		device_punch.store_punches([punch_row(device, 1, "G-1", self.base)], None)
 		counts = self.process({"device": device})
 		self.assertEqual((counts.failed, counts.status), (1, "Partial"))
 		punch = frappe.get_all(common.PUNCH, filters={"device": device}, fields=["status", "reason"])[0]
@@ -156,17 +159,19 @@ class TestDevicePunch(AttendanceSyncTestCase):
 		# Fixed (coordinates on the device): Reprocess turns it into a check-in.
 		frappe.db.set_value(common.DEVICE, device, {"latitude": 23.78, "longitude": 90.41})
 		frappe.db.commit()
-		result = jobs.reprocess(names=frappe.get_all(common.PUNCH, filters={"device": device}, pluck="name"))
+		result = device_punch.reprocess(
+			names=frappe.get_all(common.PUNCH, filters={"device": device}, pluck="name")
+		)
 		self.assertEqual(result["checkins_created"], 1)
 
 	def test_reprocess_api_queues_only_eligible_punches(self):
 		device = self.make_device(None)
 		rows = [punch_row(device, 1, "R-404", self.base), punch_row(device, 2, None, self.base)]
-		jobs.store_punches(rows, None)
+		device_punch.store_punches(rows, None)
 		self.process({"device": device})
 		names = frappe.get_all(common.PUNCH, filters={"device": device}, pluck="name")
 		self.make_employee("R-404")  # maps one of the two, and queues its Reprocess
-		result = api.reprocess_punches(names)
+		result = device_punch.reprocess_punches(names)
 		self.assertEqual((result["queued"], result["ignored"]), (2, 0))
 		self.assertEqual(frappe.db.count(common.PUNCH, {"device": device, "status": P.CHECKED_IN}), 0)
 		frappe.db.commit()
@@ -182,7 +187,7 @@ class TestDevicePunch(AttendanceSyncTestCase):
 			punch_row(device, 2, "P-2", old),
 			punch_row(device, 3, "P-3", self.base),
 		]
-		jobs.store_punches(rows, None)
+		device_punch.store_punches(rows, None)
 		frappe.db.set_value(common.PUNCH, rows[0].name, "status", P.CHECKED_IN)
 		frappe.db.set_value(common.PUNCH, rows[1].name, "status", P.UNMAPPED)
 		frappe.db.set_value(common.PUNCH, rows[2].name, "status", P.DUPLICATE)
@@ -207,7 +212,7 @@ class TestDevicePunch(AttendanceSyncTestCase):
 		rows = [
 			punch_row(device, n, f"X-{1 + n % 3}", self.base + timedelta(minutes=n)) for n in range(1, 10)
 		]
-		jobs.store_punches(rows, None)
+		device_punch.store_punches(rows, None)
 		frappe.db.commit()
 		counts = self.process({"device": device})
 		self.assertEqual((counts.checkins_created, counts.failed, counts.status), (6, 3, "Partial"))
@@ -225,7 +230,7 @@ class TestDevicePunch(AttendanceSyncTestCase):
 		# Fixed (an existing Default Shift): Reprocess turns them into check-ins.
 		frappe.db.set_value("Employee", broken, "default_shift", self.make_shift_type())
 		frappe.db.commit()
-		result = jobs.reprocess(names=[f.name for f in self.punches(device, status=P.FAILED)])
+		result = device_punch.reprocess(names=[f.name for f in self.punches(device, status=P.FAILED)])
 		self.assertEqual((result["checkins_created"], result["failed"]), (3, 0))
 
 	def test_a_failed_run_counts_only_committed_work(self):

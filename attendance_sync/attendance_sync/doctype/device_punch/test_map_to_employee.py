@@ -14,7 +14,7 @@ from datetime import timedelta
 
 from frappe.utils import now_datetime
 
-from attendance_sync.attendance_sync import checkins, common, jobs
+from attendance_sync.attendance_sync import checkins, common
 from attendance_sync.attendance_sync.doctype.device_punch import device_punch as DP
 from attendance_sync.attendance_sync.testing import AttendanceSyncTestCase, punch_row
 from attendance_sync.logic import punches as P
@@ -39,7 +39,7 @@ class TestMapToEmployee(AttendanceSyncTestCase):
 	def store(self, device_user_id: str, *serials: int) -> None:
 		"""Punches of `device_user_id` stored and processed, as a device run does."""
 		rows = [punch_row(self.device, n, device_user_id, self.base + timedelta(minutes=n)) for n in serials]
-		jobs.store_punches(rows, None)
+		DP.store_punches(rows, None)
 		checkins.process_pending({"device": self.device}, P.SyncCounts(), common.get_settings())
 		frappe.db.commit()
 

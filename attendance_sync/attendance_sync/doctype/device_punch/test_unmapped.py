@@ -20,6 +20,7 @@ import pymysql
 from frappe.utils import get_datetime, now_datetime
 
 from attendance_sync.attendance_sync import checkins, common, cursors, jobs, locks
+from attendance_sync.attendance_sync.doctype.device_punch import device_punch
 from attendance_sync.attendance_sync.testing import AttendanceSyncTestCase, punch_row
 from attendance_sync.logic import punches as P
 
@@ -32,7 +33,7 @@ class TestUnmappedPunches(AttendanceSyncTestCase):
 
 	def store(self, device: str, user_id: str, *minutes: int) -> list[P.PunchRow]:
 		rows = [punch_row(device, 1000 + m, user_id, self.base + timedelta(minutes=m)) for m in minutes]
-		jobs.store_punches(rows, None)
+		device_punch.store_punches(rows, None)
 		return rows
 
 	def statuses(self, device: str) -> list[str]:

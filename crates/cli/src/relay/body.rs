@@ -4,8 +4,8 @@
 use attendance_sync::{Direction, Event};
 use serde_json::{json, Map, Value};
 
-/// The push notification of one event, as a terminal would send it (reference §6.1), with `currentEvent`
-/// false: a stored event, not a live one.
+/// The push notification of one event, as a terminal would send it (docs/push.md, Bodies accepted), with
+/// `currentEvent` false: a stored event, not a live one.
 pub fn push_body(device: &str, event: &Event) -> String {
     let mut inner = Map::new();
     inner.insert("deviceName".into(), json!(device));

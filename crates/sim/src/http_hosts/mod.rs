@@ -1,6 +1,6 @@
-//! HTTP listening configuration over ISAPI (`/ISAPI/Event/notification/httpHosts`, reference §6.3): the
-//! device's listening-host slots, read and written as `HttpHostNotification` XML, and wired to its pusher
-//! ([`super::push`]): a slot written with an HTTP host makes the device push its new events there.
+//! HTTP listening configuration over ISAPI (`/ISAPI/Event/notification/httpHosts`; docs/push.md,
+//! Configuring the terminal): the device's listening-host slots, read and written as `HttpHostNotification`
+//! XML, and wired to its pusher ([`super::push`]): a slot written with an HTTP host makes the device push its new events there.
 //!
 //! - `GET .../httpHosts`: every slot (`hostNumber` of them, 2 as on DS-K1T342MWX); unused ones show an empty
 //!   `url` and `0.0.0.0`. `GET .../httpHosts/<id>`: one. `GET .../httpHosts/capabilities`: `hostNumber`.
@@ -14,7 +14,7 @@
 //! lowest-numbered HTTP slot left, else none. HTTPS hosts are stored and shown but not pushed to (the
 //! simulator has no TLS client). The body shape and losses are the ones `PUT /sim/push` last set (JSON when it
 //! never did): `parameterFormatType` is stored, and the device pushes JSON whatever it says, as firmware that
-//! ignores it does (§6.3).
+//! ignores it does (docs/push.md, Bodies accepted).
 //!
 //! This file routes the requests; `slots.rs` holds the slots (each device's [`Slots`], in its state) and which
 //! one the pusher follows; `parse.rs` reads a written body, refusing it with a typed [`SlotError`].

@@ -2,7 +2,7 @@
 
 from frappe.model.document import Document
 
-from attendance_sync.attendance_sync import jobs
+from attendance_sync.attendance_sync.doctype.device_punch.device_punch import enqueue_reprocess
 from attendance_sync.logic import punches as P
 
 
@@ -14,4 +14,4 @@ def on_update(doc: Document, method: str | None = None) -> None:
 		return
 	# Queued whatever this transaction sees: a batch deciding this ID's punches Unmapped may commit after the
 	# look this request could take. The job resets them under the ID's check-in lock, after that batch.
-	jobs.enqueue_reprocess(device_user_id=device_user_id)
+	enqueue_reprocess(device_user_id=device_user_id)
