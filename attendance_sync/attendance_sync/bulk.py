@@ -21,95 +21,40 @@ differ inside one transaction:
   and day. An employee with neither a Default Shift nor any active submitted Shift Assignment has no shift at
   any time (the function returns nothing for them), so the function is not called for them.
 
-Names: the doctype's series is parsed per row with `frappe.model.naming.parse_naming_series` and the numbers of
-all rows that pass are reserved in one step per series key (the `tabSeries` row locked and moved by N, as
-`getseries` moves it by 1), in row order, so names come out as the loop would give them. The rows are written
-in multi-row INSERTs (`common.insert_rows`).
+Names: one step per series key for the whole batch (`bulk_names`), so names come out as the loop would give
+them. The rows are written in multi-row INSERTs (`common.insert_rows`).
 
-Hooks (see docs/frappe.md, "Bulk insert"): `doc_events` run by `insert()` (`INSERT_EVENTS`) are looked up as
-`insert()` looks them up (`frappe.get_doc_hooks`). Frappe's and ERPNext's own hooks on every doctype ("*",
-`STAR_HOOKS`) are each either run (once per written batch, where their effect depends on the doctype alone) or
-shown not to act on Employee Checkin on this site, by the same condition they test; where that condition holds,
-the bulk insert declines. Any other hook on an insert event, of every doctype or of Employee Checkin, makes it
-decline, naming the hook. Server Scripts, Notifications, Webhooks and Document Naming Rules on Employee Checkin
-make it decline too; the realtime list update and global search are not run. `unsupported_reason()` says why it
-declines; the check-in step then uses `doc.insert()`.
+Whether this site's hooks and settings let a bulk insert stand in for `doc.insert()` is `bulk_support`'s
+(`unsupported_reason()`); where they do not, the check-in step uses `doc.insert()`.
 
 A row whose INSERT clashes with a stored row (its name taken, the series being behind the table, or a unique
 value) is not written with the others: the batch's multi-row write is undone and its rows written one at a time
 (`Checkins.write_one`), each under a savepoint, so that row alone fails, with the exception `insert()` raises.
 """
 
-import functools
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
 import frappe
-from frappe import _
 from frappe.desk.form.document_follow import follow_document
-from frappe.model.naming import NamingSeries, parse_naming_series, validate_name
 from frappe.model.utils.link_count import notify_link_count
-from frappe.utils import cint, get_datetime, now
-from hrms.hr.doctype.employee_checkin.employee_checkin import EmployeeCheckin
-from hrms.hr.doctype.shift_assignment import shift_assignment
+from frappe.utils import get_datetime, now
 from hrms.hr.utils import validate_active_employee
 
+from attendance_sync.attendance_sync.bulk_names import NameTaken, SeriesName, reserve_names
+from attendance_sync.attendance_sync.bulk_shifts import MEMO, shift_memo
+from attendance_sync.attendance_sync.bulk_support import per_batch_hooks, unsupported_reason
+from attendance_sync.attendance_sync.common import CHECKIN as DOCTYPE
 from attendance_sync.attendance_sync.common import QUERY_CHUNK, chunks, insert_rows
 
-DOCTYPE = "Employee Checkin"
 SAVEPOINT = "attendance_sync_bulk_checkin"
 WRITE_SAVEPOINT = "attendance_sync_bulk_write"
-# The names HRMS 15's `EmployeeCheckin.validate` uses, in order: the steps this module runs one by one. Another
-# validate (a newer HRMS, or an app's override) may do more, so bulk declines it.
-VALIDATE_NAMES = (
-	"validate_active_employee",
-	"employee",
-	"validate_duplicate_log",
-	"validate_time_change",
-	"fetch_shift",
-	"set_geolocation",
-	"validate_distance_from_shift_location",
-)
-# Document methods `insert()` runs that the controller must not define for the rows to be the same.
-LIFECYCLE_METHODS = (
-	"before_insert",
-	"before_naming",
-	"autoname",
-	"before_save",
-	"after_insert",
-	"on_update",
-	"on_change",
-	"db_insert",
-	"set_new_name",
-)
-# What runs on an insert when configured for the doctype, outside `doc_events`: (DocType, its doctype field,
-# filters of live rows).
-CONFIGURED_ON_DOCTYPE = (
-	("Server Script", "reference_doctype", {"disabled": 0, "script_type": "DocType Event"}),
-	("Notification", "document_type", {"enabled": 1}),
-	("Webhook", "webhook_doctype", {"enabled": 1}),
-	("Document Naming Rule", "document_type", {"disabled": 0}),
-)
-# The events whose `doc_events` hooks `insert()` runs (through `run_method`), in its order.
-INSERT_EVENTS = (
-	"before_insert",
-	"before_naming",
-	"autoname",
-	"before_validate",
-	"validate",
-	"before_save",
-	"after_insert",
-	"on_update",
-	"on_change",
-)
-_MEMO = "attendance_sync_shifts_for_date"
 # Days either side of a row's date whose shift rows the batch reads ahead: HRMS looks at the shifts of the day
 # before and after a check-in, and each of those reads the assignments of its own neighbouring days.
 _SHIFT_DAYS_AROUND = 2
-_TOKEN = "\x00attendance-sync-series\x00"
 
 
 @dataclass(frozen=True)
@@ -139,186 +84,8 @@ class BulkInsertUnsupported(frappe.ValidationError):
 	pass
 
 
-class NameTaken(frappe.DuplicateEntryError):
-	"""A check-in's name is taken by a stored row: the naming series is behind the table (check-ins imported with
-	their names, a series set back by hand). `skip_taken_number` moves the series past it."""
-
-	def __init__(self, doc: Any) -> None:
-		super().__init__(
-			_(
-				"{0} {1} already exists: the naming series is behind the stored check-ins. This number is now "
-				"skipped"
-			).format(_(DOCTYPE), doc.name)
-		)
-		self.doc = doc
-
-
-def skip_taken_number(doc: Any) -> None:
-	"""Take the number of `doc`'s name from its series, once the failed insert that had taken it is rolled back:
-	the next check-in gets the number after it, not the taken name again."""
-	_reserve(_Name.of(doc, frappe.get_meta(DOCTYPE).autoname).prefix, 1)
-
-
 class WriteClash(Exception):
 	"""A row of a multi-row write clashed with a stored row (a primary or unique key); nothing of it was written."""
-
-
-def _workflow(meta: Any) -> str | None:
-	# process_workflow_actions returns at once for a doctype without an active Workflow (get_workflow_name).
-	if frappe.db.exists("Workflow", {"document_type": DOCTYPE, "is_active": 1}):
-		return "a Workflow is active on it"
-	return None
-
-
-def _attach_fields(meta: Any) -> str | None:
-	# attach_files_to_document only looks at the doctype's Attach and Attach Image fields.
-	fields = [df.fieldname for df in meta.get("fields", {"fieldtype": ["in", ["Attach", "Attach Image"]]})]
-	return f"it has Attach fields ({', '.join(fields)})" if fields else None
-
-
-def _assignment_rules(meta: Any) -> str | None:
-	# apply and update_due_date act through the doctype's enabled Assignment Rules only.
-	if frappe.db.exists("Assignment Rule", {"document_type": DOCTYPE, "disabled": 0}):
-		return "an Assignment Rule is set on it"
-	return None
-
-
-def _user_types(meta: Any) -> str | None:
-	# apply_permissions_for_non_standard_user_type acts on the doctype a non-standard User Type applies user
-	# permissions on (get_non_standard_user_types) only.
-	if frappe.db.exists("User Type", {"is_standard": 0, "apply_user_permission_on": DOCTYPE}):
-		return "a non-standard User Type applies user permissions on it"
-	return None
-
-
-def _search_index(meta: Any) -> str | None:
-	# update_doc_index acts on the doctypes of the `sqlite_search` classes' INDEXABLE_DOCTYPES only.
-	for path in frappe.get_hooks("sqlite_search") or []:
-		if DOCTYPE in (getattr(frappe.get_attr(path), "INDEXABLE_DOCTYPES", None) or {}):
-			return f"the search index {path} indexes it"
-	return None
-
-
-def _energy_point_rules(meta: Any) -> str | None:
-	# process_energy_points applies the doctype's enabled Energy Point Rules only.
-	if frappe.db.exists("Energy Point Rule", {"reference_doctype": DOCTYPE, "enabled": 1}):
-		return "an Energy Point Rule is set on it"
-	return None
-
-
-def _milestone_trackers(meta: Any) -> str | None:
-	# evaluate_milestone applies the doctype's enabled Milestone Trackers only.
-	if frappe.db.exists("Milestone Tracker", {"document_type": DOCTYPE, "disabled": 0}):
-		return "a Milestone Tracker is set on it"
-	return None
-
-
-def _service_level_agreements(meta: Any) -> str | None:
-	# ERPNext's apply returns for a doctype no Service Level Agreement names (whether enabled or not).
-	if frappe.db.exists("Service Level Agreement", {"document_type": DOCTYPE}):
-		return "a Service Level Agreement is set on it"
-	return None
-
-
-def _company_field(meta: Any) -> str | None:
-	# ERPNext's check_for_running_deletion_job returns for a doctype without a company field.
-	return "it has a company field" if meta.has_field("company") else None
-
-
-# Frappe's and ERPNext's own doc_events on every doctype ("*") for the events an insert runs, and what the bulk
-# insert does about each: None, it runs the hook once per written batch (its effect depends on the doctype
-# alone); otherwise the condition under which the hook acts on Employee Checkin, where the bulk insert declines
-# (the hook returns without doing anything when the condition does not hold). Any other "*" hook on an insert
-# event makes the bulk insert decline.
-STAR_HOOKS: dict[tuple[str, str], Callable[[Any], str | None] | None] = {
-	# Deletes the cached notification count of the doctype (when the notification config names it).
-	("on_update", "frappe.desk.notifications.clear_doctype_notifications"): None,
-	(
-		"on_update",
-		"frappe.workflow.doctype.workflow_action.workflow_action.process_workflow_actions",
-	): _workflow,
-	("on_update", "frappe.core.doctype.file.utils.attach_files_to_document"): _attach_fields,
-	("on_update", "frappe.automation.doctype.assignment_rule.assignment_rule.apply"): _assignment_rules,
-	(
-		"on_update",
-		"frappe.automation.doctype.assignment_rule.assignment_rule.update_due_date",
-	): _assignment_rules,
-	(
-		"on_update",
-		"frappe.core.doctype.user_type.user_type.apply_permissions_for_non_standard_user_type",
-	): _user_types,
-	("on_update", "frappe.search.sqlite_search.update_doc_index"): _search_index,
-	("on_change", "frappe.social.doctype.energy_point_rule.energy_point_rule.process_energy_points"): (
-		_energy_point_rules
-	),
-	("on_change", "frappe.automation.doctype.milestone_tracker.milestone_tracker.evaluate_milestone"): (
-		_milestone_trackers
-	),
-	("validate", "erpnext.support.doctype.service_level_agreement.service_level_agreement.apply"): (
-		_service_level_agreements
-	),
-	(
-		"validate",
-		"erpnext.setup.doctype.transaction_deletion_record.transaction_deletion_record.check_for_running_deletion_job",
-	): _company_field,
-}
-
-
-def unsupported_reason() -> str | None:
-	"""Why a bulk insert would not give what `doc.insert()` gives on this site, or None."""
-	controller = type(frappe.get_doc({"doctype": DOCTYPE}))
-	if controller is not EmployeeCheckin:
-		return f"Employee Checkin's controller is {controller.__module__}.{controller.__name__}"
-	if tuple(EmployeeCheckin.validate.__code__.co_names) != VALIDATE_NAMES:
-		return "HRMS's EmployeeCheckin.validate is not the one the bulk insert reproduces"
-	for method in LIFECYCLE_METHODS:
-		if method in vars(EmployeeCheckin):
-			return f"HRMS's EmployeeCheckin defines {method}"
-	meta = frappe.get_meta(DOCTYPE)
-	reason = _hooks_reason(meta)
-	if reason:
-		return reason
-	for doctype, field, filters in CONFIGURED_ON_DOCTYPE:
-		if frappe.db.exists(doctype, {field: DOCTYPE, **filters}):
-			return f"a {doctype} is set on Employee Checkin"
-	if meta.get("show_name_in_global_search") or any(df.get("in_global_search") for df in meta.fields):
-		return "Employee Checkin is in global search"
-	autoname = meta.autoname or ""
-	if "#" not in autoname or ":" in autoname or autoname.lower().startswith("format"):
-		return f"Employee Checkin is named by {autoname!r}, not a naming series"
-	return None
-
-
-def _hooks_reason(meta: Any) -> str | None:
-	"""The first doc_events hook an insert of an Employee Checkin runs that the bulk insert does not stand in for:
-	the hooks as `Document.run_method` finds them (`frappe.get_doc_hooks`)."""
-	hooks = frappe.get_doc_hooks()
-	for event in INSERT_EVENTS:
-		for handler in hooks.get(DOCTYPE, {}).get(event, []):
-			return f"the doc_events hook {handler} runs on Employee Checkin's {event}"
-	for event in INSERT_EVENTS:
-		for handler in hooks.get("*", {}).get(event, []):
-			if (event, handler) not in STAR_HOOKS:
-				return (
-					f"the doc_events hook {handler} runs on every doctype's {event}, "
-					"and the bulk insert neither runs it nor knows when it acts"
-				)
-			acts = STAR_HOOKS[(event, handler)]
-			why = acts(meta) if acts else None
-			if why:
-				return f"the doc_events hook {handler} ({event} of every doctype) acts on Employee Checkin: {why}"
-	return None
-
-
-def _per_batch_hooks() -> list[tuple[str, str]]:
-	"""(event, handler) of the "*" hooks the bulk insert runs once per written batch, as this site has them."""
-	hooks = frappe.get_doc_hooks().get("*", {})
-	return [
-		(event, handler)
-		for event in INSERT_EVENTS
-		for handler in hooks.get(event, [])
-		if (event, handler) in STAR_HOOKS and STAR_HOOKS[(event, handler)] is None
-	]
 
 
 def _clashes(exc: Exception) -> bool:
@@ -337,7 +104,7 @@ def insert_checkins(rows: Sequence[PlannedCheckin]) -> list[str | Exception]:
 	reason = unsupported_reason()
 	if reason:
 		frappe.throw(reason, BulkInsertUnsupported)
-	with _quiet(), _shift_memo():
+	with _quiet(), shift_memo():
 		return _Batch(rows).run()
 
 
@@ -358,11 +125,11 @@ class Checkins:
 			frappe.throw(reason, BulkInsertUnsupported)
 		# One memo for every prepare of the batch: a memo per prepare read the rows again for each check-in.
 		self.shifts: dict[tuple[str, Any], list[dict[str, Any]]] = {}
-		with _shift_memo(self.shifts):
+		with shift_memo(self.shifts):
 			self.batch = _Batch(rows)
 
 	def prepare(self, row: PlannedCheckin) -> Any:
-		with _quiet(), _shift_memo(self.shifts):
+		with _quiet(), shift_memo(self.shifts):
 			try:
 				doc, name, _key = self.batch.prepare(row)
 			except Exception as e:
@@ -397,42 +164,6 @@ def _quiet() -> Iterator[None]:
 		del frappe.local.message_log[messages:]
 
 
-def _install_shift_memo() -> None:
-	"""Wrap HRMS's `get_shifts_for_date` once: inside `_shift_memo()` its rows are read once per employee and
-	date (the same query, in the same transaction: the same rows); elsewhere it is HRMS's function unchanged."""
-	current = shift_assignment.get_shifts_for_date
-	if getattr(current, "attendance_sync_memo", False):
-		return
-
-	@functools.wraps(current)
-	def get_shifts_for_date(employee: str, for_timestamp: datetime) -> list[dict[str, Any]]:
-		memo = getattr(frappe.local, _MEMO, None)
-		if memo is None:
-			return current(employee, for_timestamp)
-		key = (employee, for_timestamp.date())
-		if key not in memo:
-			memo[key] = current(employee, for_timestamp)
-		return [frappe._dict(row) for row in memo[key]]
-
-	get_shifts_for_date.attendance_sync_memo = True  # type: ignore[attr-defined]
-	shift_assignment.get_shifts_for_date = get_shifts_for_date
-
-
-@contextmanager
-def _shift_memo(memo: dict[tuple[str, Any], list[dict[str, Any]]] | None = None) -> Iterator[None]:
-	"""Inside it, HRMS's shift rows are read once per employee and date into `memo`, else into the memo already
-	in use, else into a new one."""
-	_install_shift_memo()
-	previous = getattr(frappe.local, _MEMO, None)
-	if memo is None:
-		memo = {} if previous is None else previous
-	setattr(frappe.local, _MEMO, memo)
-	try:
-		yield
-	finally:
-		setattr(frappe.local, _MEMO, previous)
-
-
 def _log_type_key(value: str | None) -> str | None:
 	# The database compares without case and trailing spaces; a hit is confirmed by HRMS's own query.
 	return value.rstrip().casefold() if isinstance(value, str) else value
@@ -445,7 +176,7 @@ class _Batch:
 		self.defaults = None if frappe.flags.in_import else frappe.new_doc(DOCTYPE, as_dict=True)
 		self.user = frappe.session.user
 		self.keep_owner = frappe.flags.in_install or frappe.flags.in_patch or frappe.flags.in_migrate
-		self.per_batch_hooks = _per_batch_hooks()
+		self.per_batch_hooks = per_batch_hooks()
 		self.employee_link = self.meta.get_field("employee")
 		self.fetch_fields = self.meta.get_fields_to_fetch("employee")
 		self.other_links = [
@@ -490,7 +221,7 @@ class _Batch:
 	def _read_shifts(self, rows: Sequence[PlannedCheckin]) -> None:
 		"""Fill the shift memo in use for the (employee, date)s around the rows: what HRMS's
 		`get_shifts_for_date` would read for them, from one query of the batch's assignments."""
-		memo = getattr(frappe.local, _MEMO, None)
+		memo = getattr(frappe.local, MEMO, None)
 		if memo is None:
 			return
 		keys: set[tuple[str, date]] = set()
@@ -533,7 +264,7 @@ class _Batch:
 
 	def run(self) -> list[str | Exception]:
 		results: list[str | Exception | None] = [None] * len(self.rows)
-		passed: list[tuple[int, Any, _Name]] = []
+		passed: list[tuple[int, Any, SeriesName]] = []
 		repeats: list[tuple[int, Any]] = []
 		for i, planned in enumerate(self.rows):
 			if not planned.employee or not planned.time:
@@ -574,7 +305,7 @@ class _Batch:
 		frappe.db.release_savepoint(SAVEPOINT)
 		return doc.name
 
-	def prepare(self, planned: PlannedCheckin) -> tuple[Any, "_Name", tuple[str, datetime, str | None]]:
+	def prepare(self, planned: PlannedCheckin) -> tuple[Any, "SeriesName", tuple[str, datetime, str | None]]:
 		"""What `insert(ignore_permissions=True)` does up to its INSERT, in its order: the document, its name
 		(the number still to reserve) and its duplicate key; a row repeating one that passed before it in
 		`run` stops at the duplicate check (its key is then in `passed`)."""
@@ -594,7 +325,7 @@ class _Batch:
 		doc.check_if_latest()
 		self._validate_links(doc)
 		# set_new_name: the series number is reserved for the rows that pass, in one step
-		name = _Name.of(doc, self.meta.autoname)
+		name = SeriesName.of(doc, self.meta.autoname)
 		doc.name = name.placeholder
 		doc.flags.in_insert = True
 		doc.before_validate()
@@ -677,7 +408,7 @@ class _Batch:
 			return []
 		frappe.db.savepoint(WRITE_SAVEPOINT)
 		try:
-			names = _reserve_names([doc.flags.attendance_sync_name for doc in docs])
+			names = reserve_names([doc.flags.attendance_sync_name for doc in docs])
 			for doc, name in zip(docs, names, strict=True):
 				doc.name = name
 			dicts = [d.get_valid_dict(convert_dates_to_str=True, ignore_virtual=True) for d in docs]
@@ -695,7 +426,7 @@ class _Batch:
 	def write_one(self, doc: Any) -> str | Exception:
 		"""`Checkins.write_one`: the name reserved outside the row's savepoint, the row inserted by Frappe's own
 		`db_insert` (which raises what `insert()` raises for a clash)."""
-		doc.name = _reserve_names([doc.flags.attendance_sync_name])[0]
+		doc.name = reserve_names([doc.flags.attendance_sync_name])[0]
 		frappe.db.savepoint(WRITE_SAVEPOINT)
 		try:
 			with _quiet():
@@ -730,57 +461,3 @@ class _Batch:
 		# The database told the two apart after all (it compares as `_log_type_key` does, so this is not
 		# expected): the row is not a duplicate, and the document model inserts it.
 		return self._insert_one(planned)
-
-
-@dataclass(frozen=True)
-class _Name:
-	"""A name `set_new_name` would give, with its series number left out: `prefix` is the series key (the
-	`tabSeries` row), `text` the name with `_TOKEN` where the number goes."""
-
-	prefix: str
-	digits: int
-	text: str
-
-	@classmethod
-	def of(cls, doc: Any, autoname: str) -> "_Name":
-		series = NamingSeries(autoname)
-		series.validate()
-		keys: list[tuple[str, int]] = []
-
-		def number(prefix: str, digits: int) -> str:
-			keys.append((prefix, digits))
-			return _TOKEN
-
-		text = parse_naming_series(series.series.split("."), doc=doc, number_generator=number)
-		return cls(prefix=keys[0][0], digits=keys[0][1], text=text)
-
-	@property
-	def placeholder(self) -> str:
-		# A name no row has, for the checks that exclude the document itself before its number is known.
-		return self.text.replace(_TOKEN, "?" * self.digits)
-
-	def with_number(self, number: int) -> str:
-		return validate_name(DOCTYPE, self.text.replace(_TOKEN, str(number).zfill(self.digits)))
-
-
-def _reserve_names(names: list[_Name]) -> list[str]:
-	"""The names, in order, each series key moved once by its count."""
-	counts: dict[str, int] = {}
-	for name in names:
-		counts[name.prefix] = counts.get(name.prefix, 0) + 1
-	following = {prefix: _reserve(prefix, count) for prefix, count in counts.items()}
-	result = []
-	for name in names:
-		result.append(name.with_number(following[name.prefix]))
-		following[name.prefix] += 1
-	return result
-
-
-def _reserve(prefix: str, count: int) -> int:
-	"""Reserve `count` numbers of the series `prefix` in one step, as `getseries` takes one; the first."""
-	current = frappe.db.sql("SELECT `current` FROM `tabSeries` WHERE `name`=%s FOR UPDATE", (prefix,))
-	if current and current[0][0] is not None:
-		frappe.db.sql("UPDATE `tabSeries` SET `current` = `current` + %s WHERE `name`=%s", (count, prefix))
-		return cint(current[0][0]) + 1
-	frappe.db.sql("INSERT INTO `tabSeries` (`name`, `current`) VALUES (%s, %s)", (prefix, count))
-	return 1

@@ -20,6 +20,7 @@ from frappe.utils import cint, flt, get_datetime, strip_html
 
 from attendance_sync import _core
 from attendance_sync.attendance_sync import bulk as bulk_insert
+from attendance_sync.attendance_sync import bulk_names, bulk_support
 from attendance_sync.attendance_sync.common import (
 	DEVICE,
 	PUNCH,
@@ -62,7 +63,7 @@ def process_pending(
 
 	`bulk`: True, insert the check-ins with `bulk.Checkins` (the same rows, in multi-row statements); None (a
 	device run), when there are more Pending punches than Settings' Bulk Insert Above; False, one by one. A site
-	where something reacts to new Employee Checkins (`bulk.unsupported_reason`) inserts one by one whatever was
+	where something reacts to new Employee Checkins (`bulk_support.unsupported_reason`) inserts one by one whatever was
 	asked. `on_path(text)` is told once which path the run takes and why (the Sync Log's Check-in Path).
 
 	`on_progress(done, total)` is told after each batch. A batch takes the locks of its device user IDs and
@@ -133,7 +134,7 @@ def _checkin_path(pending: int, settings: SyncSettings, bulk: bool | None) -> tu
 		return False, _(
 			"One by one: Bulk Insert Above applies to device runs only, and bulk was not asked for"
 		)
-	declined = bulk_insert.unsupported_reason()
+	declined = bulk_support.unsupported_reason()
 	if declined:
 		return False, _("One by one: bulk insert ({0}) declined: {1}").format(why, declined)
 	return True, _("Bulk insert: {0}").format(why)
@@ -243,9 +244,9 @@ def _process_batch(
 			except Exception as e:
 				frappe.db.rollback(save_point=CHECKIN_SAVEPOINT)
 				frappe.clear_messages()
-				if isinstance(e, bulk_insert.NameTaken):
+				if isinstance(e, bulk_names.NameTaken):
 					# The rollback gave the taken number back to the series: every later insert would meet it.
-					bulk_insert.skip_taken_number(e.doc)
+					bulk_names.skip_taken_number(e.doc)
 				decision = plan.failed(punch, _checkin_failure_reason(decision.employee, e))
 			else:
 				frappe.db.release_savepoint(CHECKIN_SAVEPOINT)
@@ -379,7 +380,7 @@ def _insert_checkin(decision: P.Decision, device: str, geo: tuple[float | None, 
 		checkin.insert(ignore_permissions=True)
 	except frappe.DuplicateEntryError as e:
 		# Its name is taken by a stored check-in (unique values raise UniqueValidationError).
-		raise bulk_insert.NameTaken(checkin) from e
+		raise bulk_names.NameTaken(checkin) from e
 	return checkin.name
 
 

@@ -16,6 +16,7 @@ DEVICE = "Device Configuration"
 PUNCH = "Device Punch"
 LOG = "Attendance Sync Log"
 SETTINGS = "Attendance Sync Settings"
+CHECKIN = "Employee Checkin"
 
 MANAGER = "System Manager"
 READERS = ["System Manager", "HR Manager"]

@@ -30,7 +30,7 @@ from frappe.desk import notifications
 from frappe.search.sqlite_search import SQLiteSearch
 from frappe.utils import add_days, getdate
 
-from attendance_sync.attendance_sync import bulk, checkins, common, push
+from attendance_sync.attendance_sync import bulk, bulk_support, checkins, common, push
 from attendance_sync.attendance_sync.doctype.device_configuration import device_configuration
 from attendance_sync.attendance_sync.doctype.device_punch import device_punch
 from attendance_sync.attendance_sync.testing import AttendanceSyncTestCase, punch_row
@@ -379,16 +379,16 @@ class TestBulkCheckins(AttendanceSyncTestCase):
 		return patch.object(frappe, "get_hooks", get_hooks)
 
 	def test_a_hook_on_employee_checkin_makes_bulk_decline(self):
-		self.assertIsNone(bulk.unsupported_reason())
+		self.assertIsNone(bulk_support.unsupported_reason())
 		employee = self.make_employee(None)
 		hooks = {"doc_events": {"Employee Checkin": {"after_insert": [AUDIT_HOOK]}}}
 		with self.patched_hooks(**hooks):
-			self.assertIn(AUDIT_HOOK, bulk.unsupported_reason() or "")
+			self.assertIn(AUDIT_HOOK, bulk_support.unsupported_reason() or "")
 			with self.assertRaises(bulk.BulkInsertUnsupported):
 				bulk.insert_checkins([bulk.PlannedCheckin(employee, self.at(0, "09:00:00"), "IN", DEVICE_ID)])
 
 	def test_another_apps_hook_on_every_doctype_makes_bulk_decline_and_runs_for_each_checkin(self):
-		self.assertIsNone(bulk.unsupported_reason())
+		self.assertIsNone(bulk_support.unsupported_reason())
 		device = self.make_device(None)
 		employee = self.make_employee("B-H")
 		base = self.at(0, "08:00:00")
@@ -398,12 +398,12 @@ class TestBulkCheckins(AttendanceSyncTestCase):
 		frappe.db.commit()
 		# A "*" hook on an event an insert does not run changes nothing.
 		with self.patched_hooks(doc_events={"*": {"on_trash": [AUDIT_HOOK]}}):
-			self.assertIsNone(bulk.unsupported_reason())
+			self.assertIsNone(bulk_support.unsupported_reason())
 		AUDITED.clear()
 		self.addCleanup(AUDITED.clear)
 		paths: list[str] = []
 		with self.patched_hooks(doc_events={"*": {"after_insert": [AUDIT_HOOK]}}), bulk_writes() as writes:
-			self.assertIn(AUDIT_HOOK, bulk.unsupported_reason() or "")
+			self.assertIn(AUDIT_HOOK, bulk_support.unsupported_reason() or "")
 			checkins.process_pending(
 				{"device": device}, P.SyncCounts(), common.get_settings(), bulk=True, on_path=paths.append
 			)
@@ -420,7 +420,7 @@ class TestBulkCheckins(AttendanceSyncTestCase):
 		)
 
 	def test_frappes_and_erpnexts_hooks_on_every_doctype_are_run_or_ruled_out(self):
-		self.assertIsNone(bulk.unsupported_reason())
+		self.assertIsNone(bulk_support.unsupported_reason())
 
 		# Run once per written batch: the notification count of the doctype is cleared.
 		employee = self.make_employee(None)
@@ -459,18 +459,18 @@ class TestBulkCheckins(AttendanceSyncTestCase):
 		frappe.clear_messages()
 		self.assert_declined("workflow_action.process_workflow_actions", "Workflow")
 		frappe.db.set_value("Workflow", workflow.name, "is_active", 0)
-		self.assertIsNone(bulk.unsupported_reason())
+		self.assertIsNone(bulk_support.unsupported_reason())
 		with self.patched_hooks(sqlite_search=[f"{__name__}.{CheckinSearch.__name__}"]):
 			self.assert_declined("frappe.search.sqlite_search.update_doc_index", CheckinSearch.__name__)
-		self.assertIsNone(bulk.unsupported_reason())
+		self.assertIsNone(bulk_support.unsupported_reason())
 
 		# Every "*" hook this bench runs on an insert has its entry, and each entry is one this bench has.
 		hooks = frappe.get_doc_hooks().get("*", {})
-		on_insert = {(event, h) for event in bulk.INSERT_EVENTS for h in hooks.get(event, [])}
-		self.assertEqual(on_insert, set(bulk.STAR_HOOKS))
+		on_insert = {(event, h) for event in bulk_support.INSERT_EVENTS for h in hooks.get(event, [])}
+		self.assertEqual(on_insert, set(bulk_support.STAR_HOOKS))
 
 	def assert_declined(self, hook: str, why: str) -> None:
-		reason = bulk.unsupported_reason() or ""
+		reason = bulk_support.unsupported_reason() or ""
 		self.assertIn(hook, reason)
 		self.assertIn(why, reason)
 
