@@ -19,6 +19,7 @@ records (synced from the hooks by `bench migrate`) and in queued jobs.
 
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -58,7 +59,7 @@ from attendance_sync.attendance_sync.doctype.device_punch.device_punch import st
 from attendance_sync.attendance_sync.locks import advisory_lock
 from attendance_sync.attendance_sync.maintenance import refresh_health
 from attendance_sync.attendance_sync.realtime import DONE_EVENT, Progress
-from attendance_sync.logic import counters, errors, schedule, windows
+from attendance_sync.logic import counters, errors, fetch_plan, schedule, windows
 from attendance_sync.logic import punches as P
 from attendance_sync.logic.settings import SyncSettings
 from attendance_sync.logic.timezones import (
@@ -332,20 +333,23 @@ def _run_device(
 				"The device clock ({0}) is behind Synced Up To: nothing to fetch. Check the terminal's time settings."
 			).format(device_now)
 		else:
-			failure = _fetch_and_store(
+			stored = _fetch_and_store(
 				doc,
 				dev,
-				trigger,
 				info,
 				window,
 				clock,
 				progress,
 				log.name,
-				counts,
-				extra,
-				updates,
+				scheduled=trigger == SCHEDULED,
 				limit=windows.cursor_limit(device_now, server_now),
 			)
+			counts.fetched = stored.fetched
+			counts.new_punches = len(stored.new_rows)
+			counts.unmapped += sum(1 for r in stored.new_rows if r.status == P.UNMAPPED)
+			extra.update(stored.log_fields)
+			updates.update(stored.cursor_updates)
+			failure = stored.failure
 
 		process_pending(
 			{"device": device},
@@ -381,147 +385,120 @@ def _run_device(
 		return _fail(device, log.name, e, counts, started, trigger, password, extra)
 
 
+@dataclass
+class StoredFetch:
+	"""A fetch whose punches are stored: the run's counts and Sync Log fields, the cursors to write, and the
+	fetch's failure, if any."""
+
+	fetched: int
+	new_rows: list[P.PunchRow]
+	log_fields: dict[str, Any]
+	cursor_updates: dict[str, Any]
+	failure: Exception | None
+
+
 def _fetch_and_store(
 	doc: Document,
 	dev: _core.Device,
-	trigger: str,
 	info: _core.DeviceInfo,
-	window: windows.Window,
+	search_window: windows.Window,
 	clock: DeviceClock,
 	progress: Progress,
 	log_name: str,
-	counts: P.SyncCounts,
-	extra: dict[str, Any],
-	updates: dict[str, Any],
 	*,
+	scheduled: bool,
 	limit: datetime,
-) -> Exception | None:
-	"""Fetch the window, store its punches (committed), and work out the cursors; the fetch's failure, if any.
-
-	A scheduled run searches by serial from the anchor (the stored punch of Last Serial No) on, where the
-	terminal supports it; when the anchor does not come back at its time, the counter restarted (or the anchor is
-	gone) and the run searches the window by time. Every fetch is checked for a restarted counter or a replaced
-	terminal, which the Sync Log records and the serial cursor follows.
-	"""
+) -> StoredFetch:
+	"""Fetch the window as `fetch_plan` says, store its punches (committed), and work out the cursors."""
 	device = doc.name
-	scheduled = trigger == SCHEDULED
-	direction = doc.punch_direction
+	replaced = counters.terminal_replaced(doc.serial_number, info.serial_number)
 	last_serial = cint(doc.last_serial_no) or None
-	reset = counters.terminal_replaced(doc.serial_number, info.serial_number)
-	anchor = None if reset else _serial_anchor(device, last_serial)
-	anchored = last_serial is None or anchor is not None
+	cursors = fetch_plan.DeviceCursors(
+		scheduled=scheduled,
+		synced_up_to=dt(doc.synced_up_to),
+		sync_start=dt(doc.sync_start),
+		last_serial=last_serial,
+		anchor=None if replaced else _serial_anchor(device, last_serial),
+		replaced=replaced,
+	)
+	search = fetch_plan.first_search(
+		cursors,
+		search_window,
+		serial_search=windows.use_serial_search(
+			scheduled=scheduled,
+			supported=bool(info.supports_serial_search),
+			last_serial=last_serial,
+			stored_serial_number=doc.serial_number,
+			device_serial_number=info.serial_number,
+		),
+	)
 
 	def punch_rows(events: Iterable[_core.Event]) -> P.FetchedPunches:
 		return P.punch_rows(
-			device, events, site_tz=clock.site_tz, direction=direction, reinterpret_zone=clock.zone
+			device, events, site_tz=clock.site_tz, direction=doc.punch_direction, reinterpret_zone=clock.zone
 		)
 
-	searched = window
-	since = None
-	if anchor is not None and windows.use_serial_search(
-		scheduled=scheduled,
-		supported=bool(info.supports_serial_search),
-		last_serial=anchor.serial,
-		stored_serial_number=doc.serial_number,
-		device_serial_number=info.serial_number,
-	):
-		searched = windows.Window(
-			counters.search_start(window.start, anchor, floor=dt(doc.sync_start)), window.end
+	def stored_keys(rows: list[P.PunchRow]) -> dict[int, set[str]]:
+		return _stored_keys(
+			device,
+			(
+				r.serial_no
+				for r in rows
+				if r.serial_no is not None and last_serial and r.serial_no <= last_serial
+			),
 		)
-		since = anchor.serial - 1
-	result, failure = _fetch(dev, searched, clock, since, progress)
+
+	result, failure = _fetch(dev, search.window, clock, search.since, progress)
 	fetched = punch_rows(result.events)
 	rows = list(fetched.rows)
 	pages, exchanges, events = result.stats.pages, result.stats.exchanges, fetched.events
 	# Records the terminal answered that could not be read (the core's rejected items, times no zone can hold).
 	unreadable = result.stats.rejected_items + fetched.unreadable
-	serial_mode = since is not None and bool(result.serial_mode)
-	confirmed = True
-
-	def restart() -> counters.CounterReset | None:
-		return counters.detect_restart(
-			last_serial=last_serial,
-			anchor=anchor,
-			rows=rows,
-			stored_keys=_stored_keys(
-				device,
-				(
-					r.serial_no
-					for r in rows
-					if r.serial_no is not None and last_serial and r.serial_no <= last_serial
-				),
-			),
-		)
-
-	if reset is None and since is not None and result.serial_reset_suspected:
-		reset = counters.reported_restart(since)
-	if reset is None:
-		reset = restart()
-	if serial_mode and anchor is not None and (reset or not counters.anchor_confirmed(anchor, rows)):
-		# Last Serial No's punch is not on the terminal at its time, or serials came back for other events: the
-		# counter restarted (or the punch is gone), and a search by serial cannot reach the new events numbered
-		# below it. (When the core found nothing by serial it searched the window by time itself.)
-		anchored = False
-		if failure is None:
-			# Search the window by time, which needs no counter.
-			result, failure = _fetch(dev, window, clock, None, progress)
-			searched, serial_mode = window, False
-			again = punch_rows(result.events)
-			known = {r.name for r in rows}
-			rows += [r for r in again.rows if r.name not in known]
-			pages += result.stats.pages
-			exchanges += result.stats.exchanges
-			events += again.events
-			unreadable += result.stats.rejected_items + again.unreadable
-			if reset is None:
-				reset = restart()
-		else:
-			# Interrupted: nothing is asked again (it may have been a rejected login), and the serials received
-			# prove nothing about what is missing.
-			confirmed = False
-	elif since is not None and not result.serial_mode:
-		# The core found nothing after the anchor and searched by time: the anchor's serial is gone.
-		anchored = False
-	if reset is not None:
-		extra.update({"counter_reset": reset.kind, "counter_reset_details": reset.details})
-	extra.update(
-		{
-			"pages": pages,
-			"exchanges": exchanges,
-			"serial_mode": int(serial_mode),
-			"unreadable_records": unreadable,
-		}
+	verdict = fetch_plan.judge_answer(
+		cursors,
+		search,
+		answered_by_serial=bool(result.serial_mode),
+		reset_suspected=result.serial_reset_suspected,
+		failed=failure is not None,
+		rows=rows,
+		stored_keys=stored_keys(rows),
 	)
+	searched, serial_mode = search.window, search.since is not None and bool(result.serial_mode)
+	if verdict.search_by_time:
+		result, failure = _fetch(dev, search_window, clock, None, progress)
+		searched, serial_mode = search_window, False
+		again = punch_rows(result.events)
+		known = {r.name for r in rows}
+		rows += [r for r in again.rows if r.name not in known]
+		pages += result.stats.pages
+		exchanges += result.stats.exchanges
+		events += again.events
+		unreadable += result.stats.rejected_items + again.unreadable
+		verdict = fetch_plan.judge_time_search(cursors, verdict, rows=rows, stored_keys=stored_keys(rows))
+	log_fields: dict[str, Any] = {
+		"pages": pages,
+		"exchanges": exchanges,
+		"serial_mode": int(serial_mode),
+		"unreadable_records": unreadable,
+	}
+	if verdict.reset is not None:
+		log_fields.update(
+			{"counter_reset": verdict.reset.kind, "counter_reset_details": verdict.reset.details}
+		)
 
 	new_rows = store_punches(rows, log_name)
-	counts.fetched = events
-	counts.new_punches = len(new_rows)
-	counts.unmapped += sum(1 for r in new_rows if r.status == P.UNMAPPED)
-
-	# On a failure part-way, complete_until is where the core can prove it received everything: the cursor stops
-	# there. An unconfirmed search by serial proves nothing.
-	complete_until = clock.site_time(result.complete_until) if confirmed else searched.start
-	updates["synced_up_to"] = windows.next_synced_up_to(
-		dt(doc.synced_up_to),
-		searched,
-		floor=dt(doc.sync_start),
-		limit=windows.completed_limit(limit, complete_until),
+	new_names = {r.name for r in new_rows}
+	cursor_updates = fetch_plan.next_cursors(
+		cursors,
+		verdict,
+		searched=searched,
+		complete_until=clock.site_time(result.complete_until),
+		limit=limit,
+		failed=failure is not None,
+		rows=rows,
+		stored_before={r.name for r in rows if r.name not in new_names},
 	)
-	if failure is None:
-		new_names = {r.name for r in new_rows}
-		updates["last_serial_no"] = counters.next_last_serial(
-			last_serial,
-			counters.counter_reached(
-				rows,
-				anchor=anchor,
-				reset=reset is not None,
-				stored_before={r.name for r in rows if r.name not in new_names},
-			),
-			scheduled=scheduled,
-			reset=reset is not None,
-			anchored=anchored,
-		)
-	return failure
+	return StoredFetch(events, new_rows, log_fields, cursor_updates, failure)
 
 
 def _fetch(
