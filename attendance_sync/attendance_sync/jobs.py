@@ -3,7 +3,7 @@ Punch's, `doctype/device_punch`).
 
 The rules live in `attendance_sync.logic`; this module reads and writes documents around them. Order of work
 in a device job, and why:
-1. fetch from the device (no database transaction open for long);
+1. fetch from the device (no database transaction open for long; `fetching`);
 2. store every new punch in one bulk insert and commit, so nothing fetched can be lost from here on;
 3. turn Pending punches into Employee Checkins batch by batch (`checkins.process_pending`), each batch
    committed under the check-in locks of its people (two devices reporting one employee in one second must not
@@ -18,15 +18,12 @@ records (synced from the hooks by `bench migrate`) and in queued jobs.
 """
 
 import time
-from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import frappe
 from frappe import _
-from frappe.model.document import Document
-from frappe.utils import cint, flt, get_datetime, now_datetime, strip_html
+from frappe.utils import cint, flt, now_datetime, strip_html
 
 from attendance_sync import _core
 from attendance_sync.attendance_sync.checkins import (
@@ -37,8 +34,6 @@ from attendance_sync.attendance_sync.common import (
 	JOB_TIMEOUT,
 	LOG,
 	PUNCH,
-	QUERY_CHUNK,
-	chunks,
 	dt,
 	get_settings,
 	in_test,
@@ -55,81 +50,14 @@ from attendance_sync.attendance_sync.doctype.attendance_sync_log.attendance_sync
 	open_log,
 	open_work,
 )
-from attendance_sync.attendance_sync.doctype.device_punch.device_punch import store_punches
+from attendance_sync.attendance_sync.fetching import fetch_and_store
 from attendance_sync.attendance_sync.locks import advisory_lock
 from attendance_sync.attendance_sync.maintenance import refresh_health
 from attendance_sync.attendance_sync.realtime import DONE_EVENT, Progress
-from attendance_sync.logic import counters, errors, fetch_plan, schedule, windows
+from attendance_sync.attendance_sync.terminal import DeviceClock, core_device, reinterpret_zone
+from attendance_sync.logic import errors, schedule, windows
 from attendance_sync.logic import punches as P
 from attendance_sync.logic.settings import SyncSettings
-from attendance_sync.logic.timezones import (
-	REINTERPRET,
-	device_utc_offset,
-	reinterpret_in_zone,
-	site_naive_to_aware,
-	to_site_naive,
-)
-
-
-def core_device(doc: Document, settings: SyncSettings) -> _core.Device:
-	"""The `_core.Device` for a Device Configuration. The password is read here, on the server, only."""
-	password = doc.get_password("device_user_password", raise_exception=False)
-	if not password:
-		frappe.throw(_("Set the Device User Password of {0}").format(doc.name))
-	return _core.Device(
-		doc.device_ip,
-		doc.device_user,
-		password,
-		port=cint(doc.port) or None,
-		https=bool(doc.use_https),
-		verify_tls=bool(doc.verify_tls),
-		name=doc.name,
-		major=cint(doc.major),
-		minor=cint(doc.minor),
-		utc_offset=core_utc_offset(doc),
-		connect_timeout=settings.connect_timeout,
-		timeout=settings.request_timeout,
-		punch_codes=sorted(settings.punch_codes) if settings.punch_codes else None,
-	)
-
-
-def core_utc_offset(doc: Document) -> str | None:
-	"""The `utc_offset` the core reads the device's times with (searched and pushed alike): the configured zone's
-	offset now covers times without one. Re-interpreting reads the wall clock of every time, so the terminal's
-	own offset is kept for the window (it maps back to the same digits on the terminal)."""
-	if reinterpret_zone(doc):
-		return None
-	return device_utc_offset(doc.device_time_zone, site_naive_to_aware(now_datetime(), site_time_zone()))
-
-
-def reinterpret_zone(doc: Document) -> str | None:
-	"""Device Time Zone when the device's times are re-interpreted in it (Time Zone Handling), else None."""
-	if doc.get("time_zone_handling") != REINTERPRET:
-		return None
-	if not doc.device_time_zone:
-		frappe.throw(
-			_("{0} of {1} needs a Device Time Zone: set it, or choose Trust Device Offsets").format(
-				_(REINTERPRET), doc.name
-			)
-		)
-	return doc.device_time_zone
-
-
-class DeviceClock:
-	"""Device instants to site time, and site windows to what the core is asked, under Time Zone Handling."""
-
-	def __init__(self, site_tz: str, zone: str | None) -> None:
-		self.site_tz = site_tz
-		self.zone = zone
-
-	def site_time(self, value: datetime) -> datetime:
-		return to_site_naive(reinterpret_in_zone(value, self.zone) if self.zone else value, self.site_tz)
-
-	def request(self, window: windows.Window) -> tuple[datetime, datetime]:
-		"""A site-time window as the core takes it: instants, or the terminal's wall clock (naive)."""
-		if self.zone:
-			return windows.device_wall_window(window, self.site_tz, self.zone)
-		return site_naive_to_aware(window.start, self.site_tz), site_naive_to_aware(window.end, self.site_tz)
 
 
 def enqueue_device(device: str, trigger: str = SCHEDULED, **kwargs: Any) -> bool:
@@ -240,36 +168,6 @@ def sync_device(
 	return result
 
 
-def _serial_anchor(device: str, last_serial: int | None) -> counters.Anchor | None:
-	"""The stored punch named by Last Serial No (the newest, if a restarted counter reused the serial)."""
-	if not last_serial:
-		return None
-	rows = frappe.get_all(
-		PUNCH,
-		filters={"device": device, "serial_no": last_serial},
-		fields=["event_key", "time"],
-		order_by="creation desc",
-		limit=1,
-	)
-	if not rows:
-		return None
-	return counters.Anchor(serial=last_serial, key=rows[0].event_key, time=get_datetime(rows[0].time))
-
-
-def _stored_keys(device: str, serials: Iterable[int]) -> dict[int, set[str]]:
-	"""The event keys stored for each of `serials` of the device."""
-	wanted = sorted(set(serials))
-	found: dict[int, set[str]] = {}
-	for chunk in chunks(wanted, QUERY_CHUNK):
-		for row in frappe.get_all(
-			PUNCH,
-			filters={"device": device, "serial_no": ["in", chunk]},
-			fields=["serial_no", "event_key"],
-		):
-			found.setdefault(int(row.serial_no), set()).add(row.event_key)
-	return found
-
-
 def _run_device(
 	device: str,
 	trigger: str,
@@ -333,7 +231,7 @@ def _run_device(
 				"The device clock ({0}) is behind Synced Up To: nothing to fetch. Check the terminal's time settings."
 			).format(device_now)
 		else:
-			stored = _fetch_and_store(
+			stored = fetch_and_store(
 				doc,
 				dev,
 				info,
@@ -383,142 +281,6 @@ def _run_device(
 	except Exception as e:
 		frappe.db.rollback()
 		return _fail(device, log.name, e, counts, started, trigger, password, extra)
-
-
-@dataclass
-class StoredFetch:
-	"""A fetch whose punches are stored: the run's counts and Sync Log fields, the cursors to write, and the
-	fetch's failure, if any."""
-
-	fetched: int
-	new_rows: list[P.PunchRow]
-	log_fields: dict[str, Any]
-	cursor_updates: dict[str, Any]
-	failure: Exception | None
-
-
-def _fetch_and_store(
-	doc: Document,
-	dev: _core.Device,
-	info: _core.DeviceInfo,
-	search_window: windows.Window,
-	clock: DeviceClock,
-	progress: Progress,
-	log_name: str,
-	*,
-	scheduled: bool,
-	limit: datetime,
-) -> StoredFetch:
-	"""Fetch the window as `fetch_plan` says, store its punches (committed), and work out the cursors."""
-	device = doc.name
-	replaced = counters.terminal_replaced(doc.serial_number, info.serial_number)
-	last_serial = cint(doc.last_serial_no) or None
-	cursors = fetch_plan.DeviceCursors(
-		scheduled=scheduled,
-		synced_up_to=dt(doc.synced_up_to),
-		sync_start=dt(doc.sync_start),
-		last_serial=last_serial,
-		anchor=None if replaced else _serial_anchor(device, last_serial),
-		replaced=replaced,
-	)
-	search = fetch_plan.first_search(
-		cursors,
-		search_window,
-		serial_search=windows.use_serial_search(
-			scheduled=scheduled,
-			supported=bool(info.supports_serial_search),
-			last_serial=last_serial,
-			stored_serial_number=doc.serial_number,
-			device_serial_number=info.serial_number,
-		),
-	)
-
-	def punch_rows(events: Iterable[_core.Event]) -> P.FetchedPunches:
-		return P.punch_rows(
-			device, events, site_tz=clock.site_tz, direction=doc.punch_direction, reinterpret_zone=clock.zone
-		)
-
-	def stored_keys(rows: list[P.PunchRow]) -> dict[int, set[str]]:
-		return _stored_keys(
-			device,
-			(
-				r.serial_no
-				for r in rows
-				if r.serial_no is not None and last_serial and r.serial_no <= last_serial
-			),
-		)
-
-	result, failure = _fetch(dev, search.window, clock, search.since, progress)
-	fetched = punch_rows(result.events)
-	rows = list(fetched.rows)
-	pages, exchanges, events = result.stats.pages, result.stats.exchanges, fetched.events
-	# Records the terminal answered that could not be read (the core's rejected items, times no zone can hold).
-	unreadable = result.stats.rejected_items + fetched.unreadable
-	verdict = fetch_plan.judge_answer(
-		cursors,
-		search,
-		answered_by_serial=bool(result.serial_mode),
-		reset_suspected=result.serial_reset_suspected,
-		failed=failure is not None,
-		rows=rows,
-		stored_keys=stored_keys(rows),
-	)
-	searched, serial_mode = search.window, search.since is not None and bool(result.serial_mode)
-	if verdict.search_by_time:
-		result, failure = _fetch(dev, search_window, clock, None, progress)
-		searched, serial_mode = search_window, False
-		again = punch_rows(result.events)
-		known = {r.name for r in rows}
-		rows += [r for r in again.rows if r.name not in known]
-		pages += result.stats.pages
-		exchanges += result.stats.exchanges
-		events += again.events
-		unreadable += result.stats.rejected_items + again.unreadable
-		verdict = fetch_plan.judge_time_search(cursors, verdict, rows=rows, stored_keys=stored_keys(rows))
-	log_fields: dict[str, Any] = {
-		"pages": pages,
-		"exchanges": exchanges,
-		"serial_mode": int(serial_mode),
-		"unreadable_records": unreadable,
-	}
-	if verdict.reset is not None:
-		log_fields.update(
-			{"counter_reset": verdict.reset.kind, "counter_reset_details": verdict.reset.details}
-		)
-
-	new_rows = store_punches(rows, log_name)
-	new_names = {r.name for r in new_rows}
-	cursor_updates = fetch_plan.next_cursors(
-		cursors,
-		verdict,
-		searched=searched,
-		complete_until=clock.site_time(result.complete_until),
-		limit=limit,
-		failed=failure is not None,
-		rows=rows,
-		stored_before={r.name for r in rows if r.name not in new_names},
-	)
-	return StoredFetch(events, new_rows, log_fields, cursor_updates, failure)
-
-
-def _fetch(
-	dev: _core.Device, window: windows.Window, clock: DeviceClock, since: int | None, progress: Progress
-) -> tuple[_core.FetchResult, Exception | None]:
-	"""`_core.fetch_events` over the window; a device failure with events received returns them and the error."""
-	start, end = clock.request(window)
-	try:
-		result = _core.fetch_events(
-			dev,
-			start,
-			end,
-			since_serial=since,
-			on_progress=progress.fetch,
-		)
-	except _core.AttendanceSyncError as e:
-		if e.partial is None:
-			raise
-		return e.partial, e
-	return result, None
 
 
 def _partial_error(device: str, counts: P.SyncCounts) -> str:

@@ -26,7 +26,7 @@ from frappe.utils import cint, get_datetime, now_datetime, time_diff_in_seconds
 from werkzeug.wrappers import Response
 
 from attendance_sync import _core
-from attendance_sync.attendance_sync import common, jobs
+from attendance_sync.attendance_sync import common, jobs, terminal
 from attendance_sync.attendance_sync.checkins import process_pending
 from attendance_sync.attendance_sync.doctype.device_punch.device_punch import store_punches
 from attendance_sync.attendance_sync.maintenance import refresh_health
@@ -243,7 +243,7 @@ def handle_body(device: Any, body: bytes, content_type: str | None) -> dict[str,
 			body,
 			content_type,
 			device=device.name,
-			utc_offset=jobs.core_utc_offset(device),
+			utc_offset=terminal.core_utc_offset(device),
 			punch_codes=sorted(settings.punch_codes) if settings.punch_codes else None,
 		)
 	except _core.PushError as e:
@@ -295,7 +295,7 @@ def _store_event(device: Any, pushed: Any, body: bytes, content_type: str | None
 		[event],
 		site_tz=common.site_time_zone(),
 		direction=device.punch_direction,
-		reinterpret_zone=jobs.reinterpret_zone(device),
+		reinterpret_zone=terminal.reinterpret_zone(device),
 	)
 	if fetched.unreadable:
 		return _unreadable(device.name, "time_out_of_range", body, content_type)

@@ -17,7 +17,7 @@ from frappe.utils.password import delete_all_passwords_for
 from hrms.tests.test_utils import before_tests as complete_setup_for_tests
 
 from attendance_sync import _core
-from attendance_sync.attendance_sync import common, jobs
+from attendance_sync.attendance_sync import common, terminal
 from attendance_sync.logic import punches as P
 from attendance_sync.logic.timezones import site_naive_to_aware
 from attendance_sync.simulator import SimDevice, Simulator, find_binary
@@ -196,7 +196,7 @@ class AttendanceSyncTestCase(BaseTestCase):
 	def device_user_ids(self, device: str) -> list[str]:
 		"""The user IDs enrolled on a device, read through the core."""
 		doc = frappe.get_doc(common.DEVICE, device)
-		users = _core.device_users(jobs.core_device(doc, common.get_settings()))
+		users = _core.device_users(terminal.core_device(doc, common.get_settings()))
 		return sorted({P.normalize_device_user_id(u.employee_no) for u in users} - {None})
 
 	def punching_user_ids(self, device: str) -> list[str]:
@@ -204,7 +204,7 @@ class AttendanceSyncTestCase(BaseTestCase):
 		doc = frappe.get_doc(common.DEVICE, device)
 		site_tz = common.site_time_zone()
 		result = _core.fetch_events(
-			jobs.core_device(doc, common.get_settings()),
+			terminal.core_device(doc, common.get_settings()),
 			site_naive_to_aware(get_datetime(doc.sync_start), site_tz),
 			site_naive_to_aware(now_datetime(), site_tz),
 		)

@@ -1,6 +1,6 @@
 """A device run's fetch as a plan: which search to ask the terminal for, what its answer shows about the
 terminal's event counter, and where the run's cursors go. Plain rules (no frappe, no core); the device job
-(`jobs._fetch_and_store`) asks, stores and writes around them.
+(`fetching.fetch_and_store`) asks, stores and writes around them.
 
 - A scheduled run searches by serial from the anchor (the stored punch of Last Serial No) on, where the terminal
   supports it; otherwise, and for a manual window, it searches the window by time.

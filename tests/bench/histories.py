@@ -60,6 +60,7 @@ from attendance_sync import _core
 from attendance_sync.attendance_sync import checkins, common, jobs, push
 from attendance_sync.attendance_sync.doctype.device_configuration import push_setup
 from attendance_sync.attendance_sync.doctype.device_punch import device_punch
+from attendance_sync.attendance_sync.terminal import core_device
 from attendance_sync.logic import punches as P
 from attendance_sync.logic.timezones import site_naive_to_aware, to_site_naive
 from attendance_sync.simulator import Simulator
@@ -158,7 +159,7 @@ class History(RuleBasedStateMachine):
 			).insert(ignore_permissions=True)
 			self.terminals.append(Terminal(sim=sim_device, name=doc.name))
 		users = _core.device_users(
-			jobs.core_device(frappe.get_doc(common.DEVICE, self.terminals[0].name), common.get_settings())
+			core_device(frappe.get_doc(common.DEVICE, self.terminals[0].name), common.get_settings())
 		)
 		# People the site knows nothing of yet: no Employee holds their ID and no punch names it (the scenario
 		# before this stage leaves its Employees and Unmapped punches, which a Reprocess of an ID would reach).

@@ -10,7 +10,7 @@ from frappe.model.document import Document
 from frappe.utils import cint, get_datetime, now_datetime, strip_html, today
 
 from attendance_sync import _core
-from attendance_sync.attendance_sync import common, cursors, jobs, maintenance
+from attendance_sync.attendance_sync import common, cursors, jobs, maintenance, terminal
 from attendance_sync.attendance_sync.common import MANAGER, login_rejected_message, only_for
 from attendance_sync.logic import errors, windows
 from attendance_sync.logic.hosts import HostError, parse_host, validate_port
@@ -273,7 +273,7 @@ def test_connection(device: str) -> dict[str, Any]:
 	password = None
 	try:
 		password = doc.get_password("device_user_password", raise_exception=False)
-		dev = jobs.core_device(doc, common.get_settings())
+		dev = terminal.core_device(doc, common.get_settings())
 		info = _core.device_info(dev)
 		# Terminals that report no count in their capabilities get their user list paged.
 		user_count = info.user_count if info.user_count is not None else len(_core.device_users(dev))

@@ -12,7 +12,7 @@ from frappe import _
 from frappe.utils import cint, get_url
 
 from attendance_sync import _core
-from attendance_sync.attendance_sync import common, jobs
+from attendance_sync.attendance_sync import common, jobs, terminal
 from attendance_sync.attendance_sync.common import MANAGER, login_rejected_message, only_for
 from attendance_sync.attendance_sync.maintenance import refresh_health
 from attendance_sync.logic import errors
@@ -26,7 +26,7 @@ def _write_host(doc: Any, url: str, secrets: list[str | None]) -> tuple[bool, st
 	password = None
 	try:
 		password = doc.get_password("device_user_password", raise_exception=False)
-		_core.set_http_host(jobs.core_device(doc, common.get_settings()), url)
+		_core.set_http_host(terminal.core_device(doc, common.get_settings()), url)
 	except _core.HttpListeningUnsupportedError:
 		frappe.clear_messages()
 		return False, _(
@@ -54,7 +54,7 @@ def _clear_host(doc: Any) -> tuple[bool, str | None]:
 	password = None
 	try:
 		password = doc.get_password("device_user_password", raise_exception=False)
-		_core.clear_http_host(jobs.core_device(doc, common.get_settings()))
+		_core.clear_http_host(terminal.core_device(doc, common.get_settings()))
 	except Exception as e:
 		return False, _device_failure(doc.name, e, [password])
 	return True, None

@@ -30,7 +30,7 @@ from frappe.utils.background_jobs import get_queue, is_job_enqueued
 from werkzeug.serving import make_server
 
 from attendance_sync import _core
-from attendance_sync.attendance_sync import common, jobs
+from attendance_sync.attendance_sync import common, jobs, terminal
 from attendance_sync.attendance_sync import push as push_site
 from attendance_sync.attendance_sync.doctype.device_configuration import push_setup
 from attendance_sync.attendance_sync.doctype.device_punch import device_punch
@@ -475,7 +475,7 @@ class TestPush(PushCase):
 		self.assertIsNone(answer["error"])
 		self.assertEqual(frappe.db.get_value(common.DEVICE, device, "push_host_on_terminal"), 1)
 		core = _core
-		dev = jobs.core_device(frappe.get_doc(common.DEVICE, device), common.get_settings())
+		dev = terminal.core_device(frappe.get_doc(common.DEVICE, device), common.get_settings())
 		slot = core.http_hosts(dev)[0]
 		self.assertEqual(slot.url, answer["url"])
 		# The terminal now pushes what it records to the site, with no /sim/push set up by the test.

@@ -19,7 +19,7 @@ from unittest.mock import patch
 import pymysql
 from frappe.utils import add_days, get_datetime, now_datetime
 
-from attendance_sync.attendance_sync import checkins, common, jobs, maintenance
+from attendance_sync.attendance_sync import checkins, common, fetching, jobs, maintenance
 from attendance_sync.attendance_sync.doctype.device_punch import device_punch
 from attendance_sync.attendance_sync.testing import AttendanceSyncTestCase, punch_row
 from attendance_sync.logic import punches as P
@@ -266,7 +266,7 @@ class TestDevicePunch(AttendanceSyncTestCase):
 		device = self.make_device(sim)
 		for device_id in self.punching_user_ids(device):
 			self.make_employee(device_id)
-		with patch.object(jobs, "store_punches", side_effect=WorkerDied), self.assertRaises(WorkerDied):
+		with patch.object(fetching, "store_punches", side_effect=WorkerDied), self.assertRaises(WorkerDied):
 			jobs.sync_device(device)
 		frappe.db.rollback()
 		self.assertEqual(frappe.db.count(common.PUNCH, {"device": device}), 0)

@@ -1,0 +1,85 @@
+"""What the core is handed for a Device Configuration: its `_core.Device` (the password read here, on the
+server, only), the UTC offset it reads the terminal's times with, and the clock that turns the terminal's
+instants into site time under Time Zone Handling. The device job, Test Connection, the push buttons and the
+push endpoint all take them from here.
+"""
+
+from datetime import datetime
+
+import frappe
+from frappe import _
+from frappe.model.document import Document
+from frappe.utils import cint, now_datetime
+
+from attendance_sync import _core
+from attendance_sync.attendance_sync.common import site_time_zone
+from attendance_sync.logic import windows
+from attendance_sync.logic.settings import SyncSettings
+from attendance_sync.logic.timezones import (
+	REINTERPRET,
+	device_utc_offset,
+	reinterpret_in_zone,
+	site_naive_to_aware,
+	to_site_naive,
+)
+
+
+def core_device(doc: Document, settings: SyncSettings) -> _core.Device:
+	"""The `_core.Device` for a Device Configuration. The password is read here, on the server, only."""
+	password = doc.get_password("device_user_password", raise_exception=False)
+	if not password:
+		frappe.throw(_("Set the Device User Password of {0}").format(doc.name))
+	return _core.Device(
+		doc.device_ip,
+		doc.device_user,
+		password,
+		port=cint(doc.port) or None,
+		https=bool(doc.use_https),
+		verify_tls=bool(doc.verify_tls),
+		name=doc.name,
+		major=cint(doc.major),
+		minor=cint(doc.minor),
+		utc_offset=core_utc_offset(doc),
+		connect_timeout=settings.connect_timeout,
+		timeout=settings.request_timeout,
+		punch_codes=sorted(settings.punch_codes) if settings.punch_codes else None,
+	)
+
+
+def core_utc_offset(doc: Document) -> str | None:
+	"""The `utc_offset` the core reads the device's times with (searched and pushed alike): the configured zone's
+	offset now covers times without one. Re-interpreting reads the wall clock of every time, so the terminal's
+	own offset is kept for the window (it maps back to the same digits on the terminal)."""
+	if reinterpret_zone(doc):
+		return None
+	return device_utc_offset(doc.device_time_zone, site_naive_to_aware(now_datetime(), site_time_zone()))
+
+
+def reinterpret_zone(doc: Document) -> str | None:
+	"""Device Time Zone when the device's times are re-interpreted in it (Time Zone Handling), else None."""
+	if doc.get("time_zone_handling") != REINTERPRET:
+		return None
+	if not doc.device_time_zone:
+		frappe.throw(
+			_("{0} of {1} needs a Device Time Zone: set it, or choose Trust Device Offsets").format(
+				_(REINTERPRET), doc.name
+			)
+		)
+	return doc.device_time_zone
+
+
+class DeviceClock:
+	"""Device instants to site time, and site windows to what the core is asked, under Time Zone Handling."""
+
+	def __init__(self, site_tz: str, zone: str | None) -> None:
+		self.site_tz = site_tz
+		self.zone = zone
+
+	def site_time(self, value: datetime) -> datetime:
+		return to_site_naive(reinterpret_in_zone(value, self.zone) if self.zone else value, self.site_tz)
+
+	def request(self, window: windows.Window) -> tuple[datetime, datetime]:
+		"""A site-time window as the core takes it: instants, or the terminal's wall clock (naive)."""
+		if self.zone:
+			return windows.device_wall_window(window, self.site_tz, self.zone)
+		return site_naive_to_aware(window.start, self.site_tz), site_naive_to_aware(window.end, self.site_tz)
