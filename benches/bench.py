@@ -702,12 +702,12 @@ def checkin_batches(
 	"""The check-in step's input, built outside the clock as the device job reads it from the database: Pending
 	punches in batches of `checkins.BATCH_SIZE` (time order), each with the existing Employee Checkins of the
 	batch's time range (every other person punch was checked in before, so it must go); all employees mapped."""
-	from attendance_sync.logic import punches as P
+	from attendance_sync.logic import checkin_plan as CP
 
 	batch_size = 500  # attendance_sync.attendance_sync.checkins.BATCH_SIZE (that module needs frappe)
 	pending = sorted(
 		(
-			P.PendingPunch(
+			CP.PendingPunch(
 				f"p{i}", e.device, e.employee_no, e.time.astimezone(timezone.utc).replace(tzinfo=None), None
 			)
 			for i, e in enumerate(events)
@@ -715,7 +715,7 @@ def checkin_batches(
 		),
 		key=lambda p: (p.time, p.name),
 	)
-	employees = P.employee_index(
+	employees = CP.employee_index(
 		[(u, f"EMP-{u}", "Active") for u in sorted({p.device_user_id for p in pending if p.device_user_id})]
 	)
 	existing = [(f"EMP-{p.device_user_id}", p.time) for p in pending[::2] if p.device_user_id]
@@ -723,7 +723,7 @@ def checkin_batches(
 	j = 0
 	for start in range(0, len(pending), batch_size):
 		batch = pending[start : start + batch_size]
-		bounds = P.existing_checkin_bounds(batch)
+		bounds = CP.existing_checkin_bounds(batch)
 		assert bounds is not None
 		while j < len(existing) and existing[j][1] < bounds[0]:
 			j += 1
@@ -736,24 +736,24 @@ def checkin_batches(
 
 def app_plan(batches: Sequence[tuple[list[Any], list[tuple[str, datetime]]]], employees: Any) -> int:
 	"""What the app runs per batch (`checkins._process_batch` minus the database): `CheckinPlan` on `_core.dedup`."""
-	from attendance_sync.logic import punches as P
+	from attendance_sync.logic import checkin_plan as CP
 
 	return sum(
 		d.creates_checkin
 		for batch, existing in batches
-		for d in P.CheckinPlan(batch, employees, existing, 0, _core.dedup).decisions
+		for d in CP.CheckinPlan(batch, employees, existing, 0, _core.dedup).decisions
 	)
 
 
 def py_plan(batches: Sequence[tuple[list[Any], list[tuple[str, datetime]]]], employees: Any) -> int:
 	"""Pure-Python twin of `app_plan` (Double Punch Window 0): the same mapping, the rule with sets."""
-	from attendance_sync.logic import punches as P
+	from attendance_sync.logic import checkin_plan as CP
 
 	created = 0
 	for batch, existing in batches:
 		keys = {(employee, t.replace(microsecond=0)) for employee, t in existing}
-		for punch in P.ordered(batch):
-			if P.map_punch(punch, employees) is not None:
+		for punch in CP.ordered(batch):
+			if CP.map_punch(punch, employees) is not None:
 				continue
 			ref = employees.lookup(punch.device_user_id)
 			key = (ref.name, punch.time.replace(microsecond=0))

@@ -4,6 +4,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from attendance_sync.logic import checkin_plan as CP
 from attendance_sync.logic import punches as P
 from attendance_sync.logic import windows as W
 from attendance_sync.logic.timezones import site_naive_to_aware, to_site_naive
@@ -68,9 +69,9 @@ def test_fetch_store_plan_like_the_device_job(terminal):
 	}
 	# Everyone mapped: one check-in per (employee, second), the rest Duplicates.
 	ids = {r.device_user_id for r in fetched.rows if r.device_user_id}
-	employees = P.employee_index([(i, f"EMP-{i}", "Active") for i in ids])
-	pending = [P.PendingPunch(r.name, r.device, r.device_user_id, r.time, r.log_type) for r in fetched.rows]
-	decisions = P.CheckinPlan(pending, employees, [], 0, _core.dedup).decisions
+	employees = CP.employee_index([(i, f"EMP-{i}", "Active") for i in ids])
+	pending = [CP.PendingPunch(r.name, r.device, r.device_user_id, r.time, r.log_type) for r in fetched.rows]
+	decisions = CP.CheckinPlan(pending, employees, [], 0, _core.dedup).decisions
 	created = [(d.employee, d.time) for d in decisions if d.creates_checkin]
 	assert len(created) == len(set(created))
 	assert len(created) + sum(d.status in (P.DUPLICATE, P.UNMAPPED) for d in decisions) == len(decisions)

@@ -357,7 +357,7 @@ class Block(importlib.abc.MetaPathFinder):
 			raise ImportError(name)
 sys.meta_path.insert(0, Block())
 import attendance_sync.logic.errors, attendance_sync.logic.hosts, attendance_sync.logic.progress
-import attendance_sync.logic.counters
+import attendance_sync.logic.counters, attendance_sync.logic.fetch_plan, attendance_sync.logic.checkin_plan
 import attendance_sync.logic.punches, attendance_sync.logic.schedule, attendance_sync.logic.settings
 import attendance_sync.logic.timezones, attendance_sync.logic.windows, attendance_sync.hooks
 assert "attendance_sync._core" not in sys.modules

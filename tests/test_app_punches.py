@@ -6,6 +6,7 @@ import pytest
 from event_values import Ev
 
 from attendance_sync import _core
+from attendance_sync.logic import checkin_plan as CP
 from attendance_sync.logic import punches as P
 
 DHAKA = timezone(timedelta(hours=6))
@@ -96,7 +97,7 @@ def test_row_values_match_fields():
 
 
 def test_employee_index_exact_after_trimming():
-	index = P.employee_index(
+	index = CP.employee_index(
 		[("1042", "EMP-1", "Active"), (" 7 ", "EMP-7", "Left"), ("abc", "EMP-A", "Active")]
 	)
 	assert index.lookup("1042").name == "EMP-1"
@@ -107,28 +108,28 @@ def test_employee_index_exact_after_trimming():
 
 
 def test_employee_ids_colliding_after_trimming_are_ambiguous():
-	index = P.employee_index([("5", "EMP-1", "Active"), ("5 ", "EMP-2", "Active")])
+	index = CP.employee_index([("5", "EMP-1", "Active"), ("5 ", "EMP-2", "Active")])
 	assert index.lookup("5") is None
-	(decision,) = plan([P.PendingPunch("p", "Gate", "5", naive(8), None)], index)
+	(decision,) = plan([CP.PendingPunch("p", "Gate", "5", naive(8), None)], index)
 	assert decision.status == P.UNMAPPED and "EMP-1" in decision.reason and "EMP-2" in decision.reason
 
 
 def plan(
-	punches: list[P.PendingPunch],
-	employees: P.EmployeeIndex,
+	punches: list[CP.PendingPunch],
+	employees: CP.EmployeeIndex,
 	existing: list[tuple[str, datetime]] | None = None,
 	*,
 	double_punch_seconds: int = 0,
-) -> list[P.Decision]:
+) -> list[CP.Decision]:
 	"""The batch's decisions as the check-in step takes them: `CheckinPlan` on the core's dedup."""
-	return P.CheckinPlan(punches, employees, existing or [], double_punch_seconds, _core.dedup).decisions
+	return CP.CheckinPlan(punches, employees, existing or [], double_punch_seconds, _core.dedup).decisions
 
 
 def pending(name: str, user: str | None, time: datetime, device: str = "Gate", log_type: str | None = None):
-	return P.PendingPunch(name=name, device=device, device_user_id=user, time=time, log_type=log_type)
+	return CP.PendingPunch(name=name, device=device, device_user_id=user, time=time, log_type=log_type)
 
 
-EMPLOYEES = P.employee_index(
+EMPLOYEES = CP.employee_index(
 	[
 		("1", "EMP-1", "Active"),
 		("2", "EMP-2", "Inactive"),
@@ -225,14 +226,14 @@ def test_double_punch_window_includes_its_last_second():
 def test_duplicates_are_keyed_by_employee_not_device_user():
 	"""Two Attendance Device IDs can never share an Employee, but the existing check-ins are the Employee's: a
 	punch is compared with them by Employee, whatever device user punched."""
-	employees = P.employee_index([("1", "EMP-1", "Active"), ("10", "EMP-10", "Active")])
+	employees = CP.employee_index([("1", "EMP-1", "Active"), ("10", "EMP-10", "Active")])
 	(d,) = plan([pending("a", "1", naive(8))], employees, [("EMP-10", naive(8))])
 	assert d.status == P.CHECKED_IN
 	(d,) = plan([pending("a", "1", naive(8))], employees, [("EMP-1", naive(8))])
 	assert d.status == P.DUPLICATE
 
 
-def walk(checkin_plan: P.CheckinPlan, failing: set[str]) -> list[tuple[str, str]]:
+def walk(checkin_plan: CP.CheckinPlan, failing: set[str]) -> list[tuple[str, str]]:
 	"""Iterate a plan as the check-in step does, failing the inserts of the punches named in `failing`."""
 	seen = []
 	for punch, decision in checkin_plan:
@@ -249,13 +250,13 @@ def test_a_failed_insert_gives_a_later_punch_of_the_same_second_its_chance():
 		pending("z", "1", naive(8, 0, 10)),
 		pending("w", "1", naive(8, 5)),
 	]
-	walked = walk(P.CheckinPlan(batch, EMPLOYEES, [], 30, _core.dedup), {"x"})
+	walked = walk(CP.CheckinPlan(batch, EMPLOYEES, [], 30, _core.dedup), {"x"})
 	# y takes x's place, and z (10 s after y) is its double punch; w is far from both.
 	assert walked == [("x", P.FAILED), ("y", P.CHECKED_IN), ("z", P.DUPLICATE), ("w", P.CHECKED_IN)]
-	walked = walk(P.CheckinPlan(batch, EMPLOYEES, [], 30, _core.dedup), {"x", "y"})
+	walked = walk(CP.CheckinPlan(batch, EMPLOYEES, [], 30, _core.dedup), {"x", "y"})
 	assert walked == [("x", P.FAILED), ("y", P.FAILED), ("z", P.CHECKED_IN), ("w", P.CHECKED_IN)]
 	# Without failures the plan is what the core decided for the whole batch.
-	assert walk(P.CheckinPlan(batch, EMPLOYEES, [], 30, _core.dedup), set()) == [
+	assert walk(CP.CheckinPlan(batch, EMPLOYEES, [], 30, _core.dedup), set()) == [
 		("x", P.CHECKED_IN),
 		("y", P.DUPLICATE),
 		("z", P.DUPLICATE),
@@ -265,7 +266,7 @@ def test_a_failed_insert_gives_a_later_punch_of_the_same_second_its_chance():
 
 def test_a_failed_insert_keeps_what_was_inserted_before_it():
 	batch = [pending("a", "1", naive(8)), pending("b", "3", naive(8)), pending("c", "1", naive(8, 0, 5))]
-	walked = walk(P.CheckinPlan(batch, EMPLOYEES, [], 10, _core.dedup), {"b"})
+	walked = walk(CP.CheckinPlan(batch, EMPLOYEES, [], 10, _core.dedup), {"b"})
 	# Re-deciding after b's failure still counts a's check-in: c stays its Duplicate.
 	assert walked == [("a", P.CHECKED_IN), ("b", P.FAILED), ("c", P.DUPLICATE)]
 
@@ -273,7 +274,7 @@ def test_a_failed_insert_keeps_what_was_inserted_before_it():
 def test_re_deciding_after_a_failure_keeps_existing_checkins_and_the_mapping():
 	"""The keys made once per plan serve every re-decision: existing check-ins (microseconds dropped) still count,
 	and each device user ID is mapped once for the plans sharing an index."""
-	employees = P.employee_index([("1", "EMP-1", "Active"), ("3", "EMP-3", "Active")])
+	employees = CP.employee_index([("1", "EMP-1", "Active"), ("3", "EMP-3", "Active")])
 	existing = [("EMP-1", datetime(2024, 3, 1, 8, 0, 5, 400_000))]
 	batch = [
 		pending("a", "3", naive(8)),
@@ -282,7 +283,7 @@ def test_re_deciding_after_a_failure_keeps_existing_checkins_and_the_mapping():
 		pending("d", "9", naive(8, 0, 2)),
 		pending("e", "1", naive(8, 1)),
 	]
-	plan = P.CheckinPlan(batch, employees, existing, 0, _core.dedup)
+	plan = CP.CheckinPlan(batch, employees, existing, 0, _core.dedup)
 	walked = walk(plan, {"a"})
 	assert walked == [
 		("a", P.FAILED),
@@ -296,15 +297,15 @@ def test_re_deciding_after_a_failure_keeps_existing_checkins_and_the_mapping():
 	assert decisions["c"].time == naive(8, 0, 1) and decisions["c"].employee == "EMP-3"
 	assert "9" in decisions["d"].reason and decisions["d"].punch == "d"
 	# A second plan on the same index maps "9" to the same reason, under its own punch name.
-	(other,) = P.CheckinPlan([pending("z", "9", naive(9))], employees, [], 0, _core.dedup).decisions
+	(other,) = CP.CheckinPlan([pending("z", "9", naive(9))], employees, [], 0, _core.dedup).decisions
 	assert (other.punch, other.status, other.reason) == ("z", P.UNMAPPED, decisions["d"].reason)
 
 
 def test_existing_checkin_bounds():
 	batch = [pending("a", "1", naive(8)), pending("b", "1", naive(9))]
-	assert P.existing_checkin_bounds(batch) == (naive(7, 59, 59), naive(9, 0, 1))
-	assert P.existing_checkin_bounds(batch, 30) == (naive(7, 59, 29), naive(9, 0, 31))
-	assert P.existing_checkin_bounds([]) is None
+	assert CP.existing_checkin_bounds(batch) == (naive(7, 59, 59), naive(9, 0, 1))
+	assert CP.existing_checkin_bounds(batch, 30) == (naive(7, 59, 29), naive(9, 0, 31))
+	assert CP.existing_checkin_bounds([]) is None
 
 
 def test_sync_counts():
@@ -400,7 +401,7 @@ def test_re_interpreting_applies_the_zone_per_punch_across_a_dst_change():
 
 
 def test_failure_reason_names_the_employee_and_what_to_fix():
-	reason = P.checkin_failure_reason(
+	reason = CP.checkin_failure_reason(
 		"EMP-0007",
 		"AttributeError",
 		"'NoneType' object has no attribute 'start_time'",
@@ -410,7 +411,7 @@ def test_failure_reason_names_the_employee_and_what_to_fix():
 	assert reason.startswith("Employee EMP-0007: Default Shift points at Shift Type Night (deleted)")
 	assert "Set an existing Shift Type there" in reason and "Reprocess" in reason
 	assert "start_time" in reason  # the original error, for whoever searches for it
-	validation = P.checkin_failure_reason(
+	validation = CP.checkin_failure_reason(
 		"EMP-1",
 		"ValidationError",
 		"Latitude and longitude values are required for checking in.",
@@ -420,7 +421,7 @@ def test_failure_reason_names_the_employee_and_what_to_fix():
 		"Employee EMP-1: Latitude and longitude values are required for checking in."
 	)
 	assert ".." not in validation
-	other = P.checkin_failure_reason("EMP-1", "KeyError", "'shift'", validation=False)
+	other = CP.checkin_failure_reason("EMP-1", "KeyError", "'shift'", validation=False)
 	assert "EMP-1" in other and "KeyError" in other and "Reprocess" in other
 
 

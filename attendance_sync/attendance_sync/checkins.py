@@ -30,6 +30,7 @@ from attendance_sync.attendance_sync.common import (
 	throw,
 )
 from attendance_sync.attendance_sync.locks import advisory_locks
+from attendance_sync.logic import checkin_plan as CP
 from attendance_sync.logic import punches as P
 from attendance_sync.logic.settings import SyncSettings
 
@@ -165,7 +166,7 @@ def _pending_rows(filters: dict[str, Any], limit: int | None = None) -> list[Any
 	)
 
 
-def checkin_lock_names(rows: Iterable[Any], employees: P.EmployeeIndex) -> list[str]:
+def checkin_lock_names(rows: Iterable[Any], employees: CP.EmployeeIndex) -> list[str]:
 	"""The locks a batch holds: one per device user ID of its punches, one per Employee they map to.
 
 	The device user ID lock makes deciding a punch exclusive whatever the Employee index said when it was read
@@ -210,13 +211,13 @@ def _process_batch(
 	rows: list[Any],
 	counts: P.SyncCounts,
 	settings: SyncSettings,
-	employees: P.EmployeeIndex,
+	employees: CP.EmployeeIndex,
 	*,
 	in_bulk: bool = False,
 ) -> None:
 	"""Decide and insert one batch, under its locks: `employees` covers every device user ID of `rows`."""
 	batch = [
-		P.PendingPunch(
+		CP.PendingPunch(
 			name=r.name,
 			device=r.device,
 			device_user_id=P.normalize_device_user_id(r.device_user_id),
@@ -227,12 +228,12 @@ def _process_batch(
 	]
 	existing = _existing_checkins(batch, employees, settings.double_punch_seconds)
 	# The duplicate rule is the core's (`_core.dedup`), decided for the whole batch and again after a failure.
-	plan = P.CheckinPlan(batch, employees, existing, settings.double_punch_seconds, _core.dedup)
+	plan = CP.CheckinPlan(batch, employees, existing, settings.double_punch_seconds, _core.dedup)
 	geo = _device_geo({p.device for p in batch})
 	if in_bulk:
 		_bulk_batch(plan, geo, counts)
 		return
-	decided: list[tuple[P.Decision, str | None]] = []
+	decided: list[tuple[CP.Decision, str | None]] = []
 	for punch, decision in plan:
 		checkin = None
 		if decision.creates_checkin:
@@ -256,7 +257,7 @@ def _process_batch(
 
 
 def _bulk_batch(
-	plan: P.CheckinPlan, geo: dict[str, tuple[float | None, float | None]], counts: P.SyncCounts
+	plan: CP.CheckinPlan, geo: dict[str, tuple[float | None, float | None]], counts: P.SyncCounts
 ) -> None:
 	"""The batch's check-ins through `bulk.Checkins`, with the outcome of the one-by-one loop: each planned row
 	is prepared once; a failure fails its punch and the plan decides the punches after it again, as the loop
@@ -264,11 +265,11 @@ def _bulk_batch(
 	check-ins that stand are written in one step (or, when a row clashes with a stored one, one at a time) and
 	the decisions recorded as the loop records them."""
 
-	def planned(punch: P.PendingPunch, employee: str, time: datetime, log_type: str | None):
+	def planned(punch: CP.PendingPunch, employee: str, time: datetime, log_type: str | None):
 		latitude, longitude = geo.get(punch.device, (None, None))
 		return bulk_insert.PlannedCheckin(employee, time, log_type, punch.device, latitude, longitude)
 
-	def row(punch: P.PendingPunch, decision: P.Decision):
+	def row(punch: CP.PendingPunch, decision: CP.Decision):
 		# A decision that creates a check-in names its employee and its time.
 		assert decision.employee is not None and decision.time is not None
 		return planned(punch, decision.employee, decision.time, decision.log_type)
@@ -310,17 +311,17 @@ def _bulk_batch(
 
 
 def _record(
-	punch: P.PendingPunch, decision: P.Decision, checkin: str | None
-) -> tuple[P.Decision, str | None]:
+	punch: CP.PendingPunch, decision: CP.Decision, checkin: str | None
+) -> tuple[CP.Decision, str | None]:
 	"""What the batch's one UPDATE (`record_decisions`) writes on the punch's Device Punch."""
 	return decision, checkin
 
 
 def _existing_checkins(
-	batch: list[P.PendingPunch], employees: P.EmployeeIndex, double_punch_seconds: int
+	batch: list[CP.PendingPunch], employees: CP.EmployeeIndex, double_punch_seconds: int
 ) -> list[tuple[str, datetime]]:
 	"""The check-ins of the batch's Employees that its punches can collide with, in one query."""
-	bounds = P.existing_checkin_bounds(batch, double_punch_seconds)
+	bounds = CP.existing_checkin_bounds(batch, double_punch_seconds)
 	mapped = sorted({e.name for p in batch if (e := employees.lookup(p.device_user_id)) is not None})
 	if not mapped or not bounds:
 		return []
@@ -339,7 +340,7 @@ def _existing_checkins(
 	]
 
 
-def record_decisions(decided: list[tuple[P.Decision, str | None]]) -> None:
+def record_decisions(decided: list[tuple[CP.Decision, str | None]]) -> None:
 	"""Write the decisions on their Device Punches: one UPDATE per RECORD_CHUNK punches (a CASE per column), not
 	one per punch. Plain SQL that MariaDB and Postgres both take; `modified` is left alone, as before."""
 	columns = {
@@ -363,7 +364,7 @@ def record_decisions(decided: list[tuple[P.Decision, str | None]]) -> None:
 		)
 
 
-def _insert_checkin(decision: P.Decision, device: str, geo: tuple[float | None, float | None]) -> str:
+def _insert_checkin(decision: CP.Decision, device: str, geo: tuple[float | None, float | None]) -> str:
 	checkin = frappe.get_doc(
 		{
 			"doctype": "Employee Checkin",
@@ -409,7 +410,7 @@ def _missing_shift_types(employee: str) -> list[tuple[str, str]]:
 
 def _checkin_failure_reason(employee: str | None, exc: Exception) -> str:
 	validation = isinstance(exc, frappe.ValidationError)
-	return P.checkin_failure_reason(
+	return CP.checkin_failure_reason(
 		employee,
 		type(exc).__name__,
 		strip_html(str(exc)),
@@ -418,12 +419,12 @@ def _checkin_failure_reason(employee: str | None, exc: Exception) -> str:
 	)
 
 
-def employee_index(device_user_ids: Iterable[str | None]) -> P.EmployeeIndex:
+def employee_index(device_user_ids: Iterable[str | None]) -> CP.EmployeeIndex:
 	"""The Employees holding these Attendance Device IDs, read in one query."""
 	ids = sorted({i for i in device_user_ids if i})
 	if not ids:
-		return P.employee_index([])
-	return P.employee_index(
+		return CP.employee_index([])
+	return CP.employee_index(
 		frappe.get_all(
 			"Employee",
 			filters={"attendance_device_id": ["in", ids]},
