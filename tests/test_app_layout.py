@@ -539,3 +539,13 @@ def test_the_app_has_no_module_of_whitelisted_form_methods():
 		if "doctype" not in p.parts and whitelisted(p)
 	}
 	assert outside == {"api.py": {"push"}}, outside
+
+
+def test_every_app_module_reads_in_one_sitting():
+	# Under 400 lines: a module that grows past it is split by owner or by job.
+	long = {
+		p.relative_to(APP).as_posix(): n
+		for p in APP.rglob("*.py")
+		if not p.name.startswith("test_") and (n := len(p.read_text().splitlines())) >= 400
+	}
+	assert not long, long

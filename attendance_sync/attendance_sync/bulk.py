@@ -2,40 +2,21 @@
 
 `insert_checkins(rows)` gives, per planned check-in, what `frappe.get_doc({...}).insert(ignore_permissions=True)`
 of HRMS's Employee Checkin would give, one after another with each failure rolled back alone: the new
-check-in's name, or the exception that insert raises. The same code computes each row: Frappe's own document
-steps (defaults, owner and timestamps, link validation and `fetch_from`, `_validate`, `get_valid_dict`) and
-HRMS's own controller methods (`before_validate`, `validate_time_change`, `fetch_shift` with
-`get_actual_start_end_datetime_of_shift`, `set_geolocation`, `validate_distance_from_shift_location`) run on
-an unsaved EmployeeCheckin per row. What is read once per batch instead of once per row, where it cannot
-differ inside one transaction:
-
-- the Employees (status, Default Shift, the `fetch_from` values) in one query; a name that does not match
-  exactly goes through Frappe's own link validation (case, or "Could not find");
-- the inactive-employee check per Employee (HRMS's `validate_active_employee` raises the error);
-- the duplicate check (same employee, time and log type) against one query of the batch's employees and time
-  range, and against the rows before it in the batch; a hit is confirmed, and its error raised, by HRMS's own
-  `validate_duplicate_log`;
-- HRMS's Shift Assignment rows for (employee, date) (`get_shifts_for_date`): the batch's active submitted
-  assignments are read in one query and each (employee, date) near a row is answered from them with HRMS's own
-  condition (and in name order; HRMS's query names none); other dates HRMS's function reads, once per employee
-  and day. An employee with neither a Default Shift nor any active submitted Shift Assignment has no shift at
-  any time (the function returns nothing for them), so the function is not called for them.
-
-Names: one step per series key for the whole batch (`bulk_names`), so names come out as the loop would give
-them. The rows are written in multi-row INSERTs (`common.insert_rows`).
-
-Whether this site's hooks and settings let a bulk insert stand in for `doc.insert()` is `bulk_support`'s
-(`unsupported_reason()`); where they do not, the check-in step uses `doc.insert()`.
+check-in's name, or the exception that insert raises. Each row is computed by Frappe's own document steps and
+HRMS's own controller methods on an unsaved EmployeeCheckin; what cannot differ inside one transaction is read
+once per batch (the Employees, the inactive check, the existing check-ins of the batch's employees and time
+range, HRMS's shift rows through `bulk_shifts`). Names come from the naming series in one step per batch
+(`bulk_names`); whether this site's hooks let a bulk insert stand in for `doc.insert()` is
+`bulk_support.unsupported_reason()`. docs/frappe.md ("Bulk insert") gives the whole account.
 
 A row whose INSERT clashes with a stored row (its name taken, the series being behind the table, or a unique
 value) is not written with the others: the batch's multi-row write is undone and its rows written one at a time
 (`Checkins.write_one`), each under a savepoint, so that row alone fails, with the exception `insert()` raises.
 """
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import frappe
@@ -45,16 +26,13 @@ from frappe.utils import get_datetime, now
 from hrms.hr.utils import validate_active_employee
 
 from attendance_sync.attendance_sync.bulk_names import NameTaken, SeriesName, reserve_names
-from attendance_sync.attendance_sync.bulk_shifts import MEMO, shift_memo
+from attendance_sync.attendance_sync.bulk_shifts import read_shifts_ahead, shift_memo
 from attendance_sync.attendance_sync.bulk_support import per_batch_hooks, unsupported_reason
 from attendance_sync.attendance_sync.common import CHECKIN as DOCTYPE
-from attendance_sync.attendance_sync.common import QUERY_CHUNK, chunks, insert_rows
+from attendance_sync.attendance_sync.common import QUERY_CHUNK, chunks, insert_rows, quiet_messages
 
 SAVEPOINT = "attendance_sync_bulk_checkin"
 WRITE_SAVEPOINT = "attendance_sync_bulk_write"
-# Days either side of a row's date whose shift rows the batch reads ahead: HRMS looks at the shifts of the day
-# before and after a check-in, and each of those reads the assignments of its own neighbouring days.
-_SHIFT_DAYS_AROUND = 2
 
 
 @dataclass(frozen=True)
@@ -104,7 +82,7 @@ def insert_checkins(rows: Sequence[PlannedCheckin]) -> list[str | Exception]:
 	reason = unsupported_reason()
 	if reason:
 		frappe.throw(reason, BulkInsertUnsupported)
-	with _quiet(), shift_memo():
+	with quiet_messages(), shift_memo():
 		return _Batch(rows).run()
 
 
@@ -129,7 +107,7 @@ class Checkins:
 			self.batch = _Batch(rows)
 
 	def prepare(self, row: PlannedCheckin) -> Any:
-		with _quiet(), shift_memo(self.shifts):
+		with quiet_messages(), shift_memo(self.shifts):
 			try:
 				doc, name, _key = self.batch.prepare(row)
 			except Exception as e:
@@ -151,17 +129,6 @@ class Checkins:
 		for a unique value), the row then not written. The number stays reserved either way: the next row takes
 		the one after it, so a name the series gives that is already taken fails that row only."""
 		return self.batch.write_one(doc)
-
-
-@contextmanager
-def _quiet() -> Iterator[None]:
-	# Every failure here went through frappe.throw, which also queues a message for the browser; the caller
-	# gets the exceptions, as from a doc.insert it catches.
-	messages = len(frappe.local.message_log)
-	try:
-		yield
-	finally:
-		del frappe.local.message_log[messages:]
 
 
 def _log_type_key(value: str | None) -> str | None:
@@ -209,7 +176,12 @@ class _Batch:
 		times = [get_datetime(r.time).replace(microsecond=0) for r in rows if r.time]
 		if not names or not times:
 			return
-		self._read_shifts(rows)
+		checkins = [
+			(employee.name, get_datetime(r.time))
+			for r in rows
+			if r.time and (employee := self.employees.get(r.employee)) and employee.name
+		]
+		read_shifts_ahead(checkins, self.with_assignments)
 		for chunk in chunks(names, QUERY_CHUNK):
 			for row in frappe.get_all(
 				DOCTYPE,
@@ -217,50 +189,6 @@ class _Batch:
 				fields=["employee", "time", "log_type"],
 			):
 				self.existing.add((row.employee, get_datetime(row.time), _log_type_key(row.log_type)))
-
-	def _read_shifts(self, rows: Sequence[PlannedCheckin]) -> None:
-		"""Fill the shift memo in use for the (employee, date)s around the rows: what HRMS's
-		`get_shifts_for_date` would read for them, from one query of the batch's assignments."""
-		memo = getattr(frappe.local, MEMO, None)
-		if memo is None:
-			return
-		keys: set[tuple[str, date]] = set()
-		for row in rows:
-			employee = self.employees.get(row.employee)
-			if not row.time or not employee or not employee.name:
-				continue
-			day = get_datetime(row.time).date()
-			for offset in range(-_SHIFT_DAYS_AROUND, _SHIFT_DAYS_AROUND + 1):
-				keys.add((employee.name, day + timedelta(days=offset)))
-		if not keys:
-			return
-		first, last = min(day for _e, day in keys), max(day for _e, day in keys)
-		assigned = sorted({employee for employee, _day in keys} & self.with_assignments)
-		assignments: dict[str, list[frappe._dict]] = {}
-		for chunk in chunks(assigned, QUERY_CHUNK):
-			for row in frappe.get_all(
-				"Shift Assignment",
-				filters=[
-					["employee", "in", chunk],
-					["docstatus", "=", 1],
-					["status", "=", "Active"],
-					["start_date", "<=", last + timedelta(days=1)],
-				],
-				or_filters=[["end_date", "is", "not set"], ["end_date", ">=", first - timedelta(days=1)]],
-				fields=["employee", "name", "shift_type", "start_date", "end_date"],
-				order_by="name asc",
-			):
-				assignments.setdefault(row.pop("employee"), []).append(row)
-		for employee, day in keys:
-			if (employee, day) in memo:
-				continue
-			# get_shifts_for_date's condition: starts by the next day, and open-ended or ends from the day before.
-			memo[(employee, day)] = [
-				row
-				for row in assignments.get(employee, [])
-				if row.start_date <= day + timedelta(days=1)
-				and (row.end_date is None or day - timedelta(days=1) <= row.end_date)
-			]
 
 	def run(self) -> list[str | Exception]:
 		results: list[str | Exception | None] = [None] * len(self.rows)
@@ -429,7 +357,7 @@ class _Batch:
 		doc.name = reserve_names([doc.flags.attendance_sync_name])[0]
 		frappe.db.savepoint(WRITE_SAVEPOINT)
 		try:
-			with _quiet():
+			with quiet_messages():
 				doc.db_insert()
 		except (frappe.DuplicateEntryError, frappe.UniqueValidationError) as e:
 			frappe.db.rollback(save_point=WRITE_SAVEPOINT)

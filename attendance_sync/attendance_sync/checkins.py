@@ -6,28 +6,25 @@ punch, nor insert check-ins of one employee at the same time (two devices report
 must not both insert). Which punches become check-ins is decided by the rules in `attendance_sync.logic.punches`.
 """
 
-import json
-import os
-import time
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from functools import partial
-from typing import Any, NoReturn
+from typing import Any
 
 import frappe
 from frappe import _
-from frappe.utils import cint, flt, get_datetime, strip_html
+from frappe.utils import get_datetime, strip_html
 
 from attendance_sync import _core
 from attendance_sync.attendance_sync import bulk as bulk_insert
 from attendance_sync.attendance_sync import bulk_names, bulk_support
+from attendance_sync.attendance_sync.checkin_locks import checkin_lock_names, lock_barrier, locks_timed_out
 from attendance_sync.attendance_sync.common import (
 	DEVICE,
 	PUNCH,
 	QUERY_CHUNK,
 	chunks,
 	committed_despite_deadlocks,
-	throw,
 )
 from attendance_sync.attendance_sync.locks import advisory_locks
 from attendance_sync.logic import checkin_plan as CP
@@ -42,11 +39,6 @@ RECORD_CHUNK = 500
 CHECKIN_LOCK_WAIT = 600
 CHECKIN_SAVEPOINT = "attendance_sync_checkin"
 PUNCH_FIELDS = ["name", "device", "device_user_id", "time", "log_type"]
-# Test hook (site config): {"parties": N, "timeout": seconds}. A batch holding its locks registers in a Redis list
-# and waits until N batches have registered (or the timeout): two batches can only both see N when they held
-# their locks at the same time.
-LOCK_BARRIER_CONF = "attendance_sync_checkin_lock_barrier"
-LOCK_BARRIER_KEY = "attendance_sync:checkin_lock_barrier"
 
 
 def process_pending(
@@ -89,7 +81,7 @@ def process_pending(
 		with advisory_locks(locked, CHECKIN_LOCK_WAIT) as acquired:
 			if not acquired:
 				locks_timed_out()
-			_lock_barrier()
+			lock_barrier()
 			# A new transaction: what another job committed while we waited for its locks is seen from here on.
 			frappe.db.commit()
 			# Still Pending: a job that held these locks before (a Reprocess spans devices) may have decided some.
@@ -164,47 +156,6 @@ def _pending_rows(filters: dict[str, Any], limit: int | None = None) -> list[Any
 	return frappe.get_all(
 		PUNCH, filters=filters, fields=PUNCH_FIELDS, order_by="time asc, name asc", limit=limit
 	)
-
-
-def checkin_lock_names(rows: Iterable[Any], employees: CP.EmployeeIndex) -> list[str]:
-	"""The locks a batch holds: one per device user ID of its punches, one per Employee they map to.
-
-	The device user ID lock makes deciding a punch exclusive whatever the Employee index said when it was read
-	(the ID of a punch never changes); the Employee lock makes inserting an Employee's check-ins exclusive, so
-	the batch that holds it sees every check-in of that Employee committed before, by any job.
-	"""
-	users = {P.normalize_device_user_id(r.device_user_id) or "" for r in rows}
-	names = [user_lock(u) for u in users]
-	for user in users:
-		employee = employees.lookup(user)
-		if employee is not None:
-			names.append(f"checkin:employee:{employee.name}")
-	return names
-
-
-def user_lock(device_user_id: str) -> str:
-	"""The lock under which a device user ID's punches are decided."""
-	return f"checkin:user:{device_user_id}"
-
-
-def locks_timed_out() -> NoReturn:
-	throw(_("Timed out waiting for another job's check-ins of the same employees to commit"))
-
-
-def _lock_barrier() -> None:
-	"""The test hook `LOCK_BARRIER_CONF` (off unless the site config sets it)."""
-	conf = frappe.conf.get(LOCK_BARRIER_CONF)
-	if not isinstance(conf, dict):
-		return
-	parties, timeout = cint(conf.get("parties")), flt(conf.get("timeout")) or 60
-	acquired = time.time()
-	key = LOCK_BARRIER_KEY
-	frappe.cache.rpush(key, json.dumps({"pid": os.getpid(), "at": acquired}))
-	deadline = time.monotonic() + timeout
-	while frappe.cache.llen(key) < parties and time.monotonic() < deadline:
-		time.sleep(0.05)
-	met = frappe.cache.llen(key) >= parties
-	frappe.cache.rpush(f"{key}:done", json.dumps({"pid": os.getpid(), "at": acquired, "met": met}))
 
 
 def _process_batch(

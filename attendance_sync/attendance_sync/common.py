@@ -3,6 +3,7 @@ guard of whitelisted methods, the settings, the extension, multi-row inserts, an
 
 import time
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, NoReturn, TypeVar, cast
 
@@ -127,3 +128,14 @@ def login_rejected_message(device: str) -> str:
 		"The last login to {0} was rejected, so it is not tried again until Device User or the password is "
 		"changed and saved."
 	).format(device)
+
+
+@contextmanager
+def quiet_messages() -> Iterator[None]:
+	"""Drop the browser messages queued inside: failures that went through `frappe.throw` reach the caller as the
+	exceptions it catches (as from a `doc.insert()`), not also as messages shown to the user."""
+	messages = len(frappe.local.message_log)
+	try:
+		yield
+	finally:
+		del frappe.local.message_log[messages:]

@@ -57,7 +57,7 @@ from hypothesis.stateful import (
 )
 
 from attendance_sync import _core
-from attendance_sync.attendance_sync import checkins, common, jobs, push
+from attendance_sync.attendance_sync import checkins, common, jobs, push, push_events
 from attendance_sync.attendance_sync.doctype.device_configuration import push_setup
 from attendance_sync.attendance_sync.doctype.device_punch import device_punch
 from attendance_sync.attendance_sync.terminal import core_device
@@ -255,12 +255,12 @@ class History(RuleBasedStateMachine):
 		return recorded
 
 	def _post(self, terminal: Terminal, body: bytes) -> None:
-		"""A push as the endpoint takes it (`push.handle_body` after the token named the device); a token the
+		"""A push as the endpoint takes it (`push_events.handle_body` after the token named the device); a token the
 		site refuses (a disabled device) leaves the event on the terminal for the searches."""
 		device = push.device_for_token(terminal.token or "")
 		if device is None:
 			return
-		answer = push.handle_body(device, body, "application/json")
+		answer = push_events.handle_body(device, body, "application/json")
 		frappe.db.commit()
 		if answer.get("result") == "stored":
 			self.pushed_punches += 1
@@ -341,7 +341,7 @@ class History(RuleBasedStateMachine):
 	def push_job(self) -> None:
 		"""The site-wide job that checks in pushed punches."""
 		before = self._checkins()
-		push.process_pushed()
+		push_events.process_pushed()
 		frappe.db.rollback()
 		# Counted on this history's people: the job checks in every push device's punches, a bench's others too.
 		self.pushed_checkins += self._checkins() - before

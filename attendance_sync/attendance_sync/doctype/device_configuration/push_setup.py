@@ -12,7 +12,7 @@ from frappe import _
 from frappe.utils import cint, get_url
 
 from attendance_sync import _core
-from attendance_sync.attendance_sync import common, jobs, terminal
+from attendance_sync.attendance_sync import common, terminal
 from attendance_sync.attendance_sync.common import MANAGER, login_rejected_message, only_for
 from attendance_sync.attendance_sync.maintenance import refresh_health
 from attendance_sync.logic import errors

@@ -30,7 +30,7 @@ from frappe.utils.background_jobs import get_queue, is_job_enqueued
 from werkzeug.serving import make_server
 
 from attendance_sync import _core
-from attendance_sync.attendance_sync import common, jobs, terminal
+from attendance_sync.attendance_sync import common, jobs, push_events, terminal
 from attendance_sync.attendance_sync import push as push_site
 from attendance_sync.attendance_sync.doctype.device_configuration import push_setup
 from attendance_sync.attendance_sync.doctype.device_punch import device_punch
@@ -123,7 +123,7 @@ class PushCase(AttendanceSyncTestCase):
 		queue = get_queue("short")
 		for job_id in self.push_jobs():
 			queue.remove(job_id)
-		frappe.cache.delete(push_site.queued_key())
+		frappe.cache.delete(push_events.queued_key())
 
 	# --- helpers ---------------------------------------------------------------------------------------
 
@@ -166,7 +166,7 @@ class PushCase(AttendanceSyncTestCase):
 		return frappe.db.count(common.PUNCH, {"device": device})
 
 	def push_jobs(self) -> list[str]:
-		prefix = f"{frappe.local.site}::{push_site.PUSH_JOB_ID}::"
+		prefix = f"{frappe.local.site}::{push_events.PUSH_JOB_ID}::"
 		return [j for j in get_queue("short").job_ids if j.startswith(prefix)]
 
 	def assert_refused(self, status: int, answer: dict, expected: int) -> None:

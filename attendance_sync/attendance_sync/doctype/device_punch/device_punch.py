@@ -13,13 +13,8 @@ from frappe.query_builder.functions import Count, Max, Min
 from frappe.utils import escape_html, now_datetime
 
 from attendance_sync.attendance_sync import common
-from attendance_sync.attendance_sync.checkins import (
-	CHECKIN_LOCK_WAIT,
-	locks_timed_out,
-	process_pending,
-	set_pending,
-	user_lock,
-)
+from attendance_sync.attendance_sync.checkin_locks import locks_timed_out, user_lock
+from attendance_sync.attendance_sync.checkins import CHECKIN_LOCK_WAIT, process_pending, set_pending
 from attendance_sync.attendance_sync.common import (
 	DEVICE,
 	JOB_TIMEOUT,

@@ -30,7 +30,7 @@ from frappe.desk import notifications
 from frappe.search.sqlite_search import SQLiteSearch
 from frappe.utils import add_days, getdate
 
-from attendance_sync.attendance_sync import bulk, bulk_support, checkins, common, push
+from attendance_sync.attendance_sync import bulk, bulk_support, checkins, common, push_events
 from attendance_sync.attendance_sync.doctype.device_configuration import device_configuration
 from attendance_sync.attendance_sync.doctype.device_punch import device_punch
 from attendance_sync.attendance_sync.testing import AttendanceSyncTestCase, punch_row
@@ -652,7 +652,7 @@ class TestBulkCheckins(AttendanceSyncTestCase):
 		frappe.db.commit()
 
 		with bulk_writes() as writes:
-			push.process_pushed()
+			push_events.process_pushed()
 			result = device_punch.reprocess(names=[r.name for r in stored])
 		self.assertEqual(writes, [], "five Pending punches each, above 3: still one by one")
 		self.assertEqual(frappe.db.count(common.PUNCH, {"device": pushed, "status": P.CHECKED_IN}), 5)

@@ -3,7 +3,7 @@
 """The check-in locks: per device user ID and Employee, not per site (issue 13).
 
 Two real `bench worker` processes run two device jobs against two simulated terminals. A test hook in the
-check-in step (`checkins.LOCK_BARRIER_CONF`, site config) makes every batch, once it holds its locks, register in
+check-in step (`checkin_locks.LOCK_BARRIER_CONF`, site config) makes every batch, once it holds its locks, register in
 a Redis list and wait until two batches have registered: both batches see two registrations only when each held
 its locks while the other held its own. No wall-clock threshold decides anything.
 """
@@ -30,7 +30,7 @@ from frappe.installer import update_site_config
 from frappe.utils import get_datetime, now_datetime
 from frappe.utils.background_jobs import get_job
 
-from attendance_sync.attendance_sync import checkins, common, jobs
+from attendance_sync.attendance_sync import checkin_locks, checkins, common, jobs
 from attendance_sync.attendance_sync.doctype.device_punch import device_punch
 from attendance_sync.attendance_sync.locks import advisory_lock
 from attendance_sync.attendance_sync.testing import (
@@ -86,18 +86,18 @@ class TestCheckinLocks(AttendanceSyncTestCase):
 		return self.make_device(sim.devices[0])
 
 	def set_barrier(self, parties: int, timeout: float) -> None:
-		update_site_config(checkins.LOCK_BARRIER_CONF, {"parties": parties, "timeout": timeout})
+		update_site_config(checkin_locks.LOCK_BARRIER_CONF, {"parties": parties, "timeout": timeout})
 		self.addCleanup(self._unset_barrier)
 
 	def _unset_barrier(self) -> None:
-		update_site_config(checkins.LOCK_BARRIER_CONF, "None")
-		frappe.local.conf.pop(checkins.LOCK_BARRIER_CONF, None)
+		update_site_config(checkin_locks.LOCK_BARRIER_CONF, "None")
+		frappe.local.conf.pop(checkin_locks.LOCK_BARRIER_CONF, None)
 
 	def _clear_barrier(self) -> None:
-		frappe.cache.delete_value([checkins.LOCK_BARRIER_KEY, f"{checkins.LOCK_BARRIER_KEY}:done"])
+		frappe.cache.delete_value([checkin_locks.LOCK_BARRIER_KEY, f"{checkin_locks.LOCK_BARRIER_KEY}:done"])
 
 	def barrier_records(self) -> list[dict]:
-		return [json.loads(r) for r in frappe.cache.lrange(f"{checkins.LOCK_BARRIER_KEY}:done", 0, -1)]
+		return [json.loads(r) for r in frappe.cache.lrange(f"{checkin_locks.LOCK_BARRIER_KEY}:done", 0, -1)]
 
 	def sync_on_two_workers(self, devices: list[str]) -> None:
 		"""Queue a manual run of each device, then drain the queue with two real `bench worker` processes."""

@@ -19,7 +19,7 @@ from datetime import timedelta
 import pymysql
 from frappe.utils import get_datetime, now_datetime
 
-from attendance_sync.attendance_sync import checkins, common, cursors, jobs, locks
+from attendance_sync.attendance_sync import checkin_locks, checkins, common, cursors, jobs, locks
 from attendance_sync.attendance_sync.doctype.device_punch import device_punch
 from attendance_sync.attendance_sync.testing import AttendanceSyncTestCase, punch_row
 from attendance_sync.logic import punches as P
@@ -65,7 +65,7 @@ class TestUnmappedPunches(AttendanceSyncTestCase):
 		frappe.db.commit()
 		other = pymysql.connect(**frappe.db.get_connection_settings())
 		self.addCleanup(other.close)
-		key = locks._key(checkins.user_lock(self.user_id))
+		key = locks._key(checkin_locks.user_lock(self.user_id))
 		with other.cursor() as cursor:
 			cursor.execute("select get_lock(%s, 0)", [key])
 			self.assertEqual(cursor.fetchone()[0], 1)
