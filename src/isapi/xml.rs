@@ -6,38 +6,77 @@
 use quick_xml::events::{BytesRef, Event as XmlEvent};
 use quick_xml::Reader;
 
-/// The text of every leaf element, as `(local name, text)` in document order.
-pub fn leaves(body: &[u8]) -> Result<Vec<(String, String)>, String> {
+/// One step through an XML document, elements by their local name.
+pub(crate) enum Node {
+    Start(String),
+    Empty(String),
+    /// Text, or what an entity reference stands for (references arrive as steps of their own).
+    Text(String),
+    End,
+}
+
+/// Walks an XML document, handing each step to `visit`; an unreadable document is an error naming the byte,
+/// and so is a body with no element at all.
+pub(crate) fn walk(
+    body: &[u8],
+    mut visit: impl FnMut(Node) -> Result<(), String>,
+) -> Result<(), String> {
     let mut reader = Reader::from_reader(body);
-    let mut out = Vec::new();
-    // The open element with no child yet, and its text so far (entity references arrive as separate events).
-    let mut current: Option<(String, String)> = None;
     let mut buf = Vec::new();
     let mut seen_element = false;
+    let local =
+        |name: quick_xml::name::LocalName<'_>| String::from_utf8_lossy(name.as_ref()).into_owned();
     loop {
-        match reader.read_event_into(&mut buf) {
-            Ok(XmlEvent::Start(e)) => {
-                seen_element = true;
-                current = Some((
-                    String::from_utf8_lossy(e.local_name().as_ref()).into_owned(),
-                    String::new(),
-                ));
-            }
-            Ok(XmlEvent::Empty(_)) => {
-                seen_element = true;
-                current = None;
-            }
+        let node = match reader.read_event_into(&mut buf) {
+            Ok(XmlEvent::Start(e)) => Node::Start(local(e.local_name())),
+            Ok(XmlEvent::Empty(e)) => Node::Empty(local(e.local_name())),
             Ok(XmlEvent::Text(t)) => {
-                if let Some((_, text)) = current.as_mut() {
-                    text.push_str(&t.decode().map_err(|e| e.to_string())?);
-                }
+                Node::Text(t.decode().map_err(|e| e.to_string())?.into_owned())
             }
             Ok(XmlEvent::GeneralRef(r)) => {
+                let mut text = String::new();
+                push_reference(&mut text, &r)?;
+                Node::Text(text)
+            }
+            Ok(XmlEvent::End(_)) => Node::End,
+            Ok(XmlEvent::Eof) => break,
+            Ok(_) => {
+                buf.clear();
+                continue;
+            }
+            Err(e) => {
+                return Err(format!(
+                    "invalid XML at byte {}: {e}",
+                    reader.error_position()
+                ))
+            }
+        };
+        seen_element |= matches!(node, Node::Start(_) | Node::Empty(_));
+        visit(node)?;
+        buf.clear();
+    }
+    if seen_element {
+        Ok(())
+    } else {
+        Err("no XML element".to_owned())
+    }
+}
+
+/// The text of every leaf element, as `(local name, text)` in document order.
+pub fn leaves(body: &[u8]) -> Result<Vec<(String, String)>, String> {
+    let mut out = Vec::new();
+    // The open element with no child yet, and its text so far.
+    let mut current: Option<(String, String)> = None;
+    walk(body, |node| {
+        match node {
+            Node::Start(name) => current = Some((name, String::new())),
+            Node::Empty(_) => current = None,
+            Node::Text(t) => {
                 if let Some((_, text)) = current.as_mut() {
-                    push_reference(text, &r)?;
+                    text.push_str(&t);
                 }
             }
-            Ok(XmlEvent::End(_)) => {
+            Node::End => {
                 if let Some((name, text)) = current.take() {
                     let text = text.trim();
                     if !text.is_empty() {
@@ -45,26 +84,14 @@ pub fn leaves(body: &[u8]) -> Result<Vec<(String, String)>, String> {
                     }
                 }
             }
-            Ok(XmlEvent::Eof) => break,
-            Ok(_) => {}
-            Err(e) => {
-                return Err(format!(
-                    "invalid XML at byte {}: {e}",
-                    reader.error_position()
-                ))
-            }
         }
-        buf.clear();
-    }
-    if seen_element {
-        Ok(out)
-    } else {
-        Err("no XML element".to_owned())
-    }
+        Ok(())
+    })?;
+    Ok(out)
 }
 
 /// Appends what a character or predefined entity reference (`&#233;`, `&amp;`) stands for to `text`.
-pub(crate) fn push_reference(text: &mut String, r: &BytesRef<'_>) -> Result<(), String> {
+fn push_reference(text: &mut String, r: &BytesRef<'_>) -> Result<(), String> {
     let name = r.decode().map_err(|e| e.to_string())?;
     match r.resolve_char_ref().map_err(|e| e.to_string())? {
         Some(c) => text.push(c),

@@ -4,11 +4,8 @@
 
 use std::net::IpAddr;
 
-use quick_xml::events::Event as XmlEvent;
-use quick_xml::Reader;
-
 use super::slot::HttpHost;
-use crate::isapi::xml;
+use crate::isapi::xml::{self, Node};
 
 /// The `HttpHostNotification` elements of a list (or of one slot's answer), XML or JSON.
 pub fn parse_http_hosts(body: &[u8]) -> Result<Vec<HttpHost>, String> {
@@ -59,38 +56,30 @@ fn host_of(fields: &[(String, String)]) -> Result<HttpHost, String> {
 }
 
 fn parse_xml(body: &[u8]) -> Result<Vec<HttpHost>, String> {
-    let mut reader = Reader::from_reader(body);
-    let mut buf = Vec::new();
     // Open elements' local names.
     let mut stack: Vec<String> = Vec::new();
     // The depth of the open HttpHostNotification and its direct leaves so far.
     let mut current: Option<(usize, Vec<(String, String)>)> = None;
     let mut text = String::new();
     let mut out = Vec::new();
-    let mut seen_element = false;
-    loop {
-        match reader.read_event_into(&mut buf) {
-            Ok(XmlEvent::Start(e)) => {
-                seen_element = true;
-                let name = String::from_utf8_lossy(e.local_name().as_ref()).into_owned();
+    xml::walk(body, |node| {
+        match node {
+            Node::Start(name) => {
                 if name == "HttpHostNotification" && current.is_none() {
                     current = Some((stack.len() + 1, Vec::new()));
                 }
                 stack.push(name);
                 text.clear();
             }
-            Ok(XmlEvent::Empty(e)) => {
-                seen_element = true;
-                let name = String::from_utf8_lossy(e.local_name().as_ref()).into_owned();
+            Node::Empty(name) => {
                 if let Some((depth, fields)) = current.as_mut() {
                     if stack.len() == *depth {
                         fields.push((name, String::new()));
                     }
                 }
             }
-            Ok(XmlEvent::Text(t)) => text.push_str(&t.decode().map_err(|e| e.to_string())?),
-            Ok(XmlEvent::GeneralRef(r)) => xml::push_reference(&mut text, &r)?,
-            Ok(XmlEvent::End(_)) => {
+            Node::Text(t) => text.push_str(&t),
+            Node::End => {
                 let depth = stack.len();
                 let name = stack.pop().unwrap_or_default();
                 if let Some((host_depth, fields)) = current.as_mut() {
@@ -104,22 +93,10 @@ fn parse_xml(body: &[u8]) -> Result<Vec<HttpHost>, String> {
                 }
                 text.clear();
             }
-            Ok(XmlEvent::Eof) => break,
-            Ok(_) => {}
-            Err(e) => {
-                return Err(format!(
-                    "invalid XML at byte {}: {e}",
-                    reader.error_position()
-                ))
-            }
         }
-        buf.clear();
-    }
-    if seen_element {
-        Ok(out)
-    } else {
-        Err("no XML element".to_owned())
-    }
+        Ok(())
+    })?;
+    Ok(out)
 }
 
 fn collect_json(value: &serde_json::Value, out: &mut Vec<HttpHost>) -> Result<(), String> {
