@@ -46,8 +46,10 @@ test-bench:
 
 # Root, like test-bench: 1,000 randomized histories against the README's promises (tests/bench/histories.py).
 HISTORIES ?= 1000
+# The share of histories through a web server (pushes over HTTP) and an RQ worker (device jobs, Reprocess).
+HISTORIES_SERVICES ?= 0.1
 histories:
-	tests/bench/bench.sh histories --histories $(HISTORIES) $(HISTORIES_ARGS)
+	tests/bench/bench.sh histories --histories $(HISTORIES) --services $(HISTORIES_SERVICES) $(HISTORIES_ARGS)
 
 # Root, like test-bench: check-ins per second on the test bench (see benches/frappe_checkins.py).
 bench-frappe:

@@ -5,5 +5,5 @@ that a bench installs this app without a Rust toolchain); this module is how the
 with the types of its stubs.
 """
 
-from attendance_sync_core import *  # noqa: F403 (the core's public names)
+from attendance_sync_core import *  # the core's public names
 from attendance_sync_core import __version__

@@ -859,7 +859,7 @@ main() {
 		run_tests
 		run_scenario
 		run_push_fleet
-		run_histories --histories "${CI_HISTORIES:-20}" --no-shrink
+		run_histories --histories "${CI_HISTORIES:-20}" --no-shrink --services 0.25
 		run_browser
 		stage
 		stop_all

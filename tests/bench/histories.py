@@ -3,10 +3,14 @@
 Each history (a Hypothesis rule-based state machine) starts two simulated terminals, three people with Employees
 on two Shift Types, and then does 10 to 40 things at random: punches recorded live and back-dated, scheduled
 runs, Fetch Check-in over random windows (normal or bulk), pushes (delivered, lost, redelivered) and the push
-job, outages and recoveries, a wrong password and its fix,
-clock steps forward and back, a restarted event counter, a worker that dies between two check-in batches,
+job, outages and recoveries, a wrong password and its fix, clock steps forward and back, a restarted event
+counter (log kept, log cleared, another terminal swapped in), a worker that dies between two check-in batches,
 Employees mapped late, given another ID, Left, moved to the other shift, a Reprocess that runs or dies, devices
-disabled and enabled. The app's own functions do the work in this process, as its jobs do.
+disabled and enabled. The app's own functions do the work in this process, as its jobs do; with `--services
+SHARE`, that share of the histories goes through the real parts instead: the terminals' pushes over HTTP to a
+web server (`frappe serve`), and the scheduled device jobs, the push job and the Reprocess the Employee hook
+queues on an RQ worker (`frappe worker`). Their Sync Log totals then count the push job's check-ins as what the
+logs leave over.
 
 The model is the README's promises, not the code:
 - after every step, a Shift Type's Last Sync of Checkin only moves past a punch recorded on a terminal once that
@@ -32,8 +36,12 @@ seed generates, so each finding is held by a named test, not by its seed.
 import argparse
 import json
 import random
+import socket
 import sys
+import tempfile
 import time
+import urllib.error
+import urllib.request
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -42,6 +50,7 @@ from unittest.mock import patch
 import frappe
 from frappe.utils import get_datetime, now_datetime, today
 from frappe.utils.password import delete_all_passwords_for
+from harness import busy, start_frappe, stop
 from hypothesis import HealthCheck, Phase, reproduce_failure, settings
 from hypothesis import __version__ as hypothesis_version
 from hypothesis import seed as with_seed
@@ -62,6 +71,7 @@ from attendance_sync.attendance_sync.doctype.device_configuration import push_se
 from attendance_sync.attendance_sync.doctype.device_punch import device_punch
 from attendance_sync.attendance_sync.terminal import core_device
 from attendance_sync.logic import punches as P
+from attendance_sync.logic import push as L
 from attendance_sync.logic.timezones import site_naive_to_aware, to_site_naive
 from attendance_sync.simulator import Simulator
 
@@ -71,10 +81,69 @@ REGRESSION_SEEDS: list[int] = [
 	# History 10: a counter restart that kept the log; new punches below Last Serial No were never fetched.
 	# test_attendance_sync_log.py::test_a_restarted_counter_below_last_serial_with_its_log_kept_loses_nothing
 	1581222530,
+	# History 8 (with --services 0.25): an ID mapped, its Reprocess dead, then changed before any run; the
+	# Shift Type passed the person's Unmapped punches.
+	# test_unmapped.py::test_an_id_mapped_then_changed_before_any_run_still_holds_the_shift
+	2947966213,
 ]
 HOUR = timedelta(hours=1)
 # Attendance Sync Settings' Overlap: a scheduled search starts this far before Synced Up To.
 OVERLAP = timedelta(minutes=10)
+
+
+QUEUES = ("long", "short", "default")
+
+
+class Services:
+	"""The real parts a share of the histories goes through: a web server (`frappe serve`, up for the whole run)
+	that takes the terminals' pushes over HTTP, and an RQ worker (`frappe worker`, started for such a history
+	alone) that runs the scheduled device jobs, the push job and the Reprocess the Employee hook queues."""
+
+	def __init__(self, site: str, logs: Path) -> None:
+		self.site, self.logs = site, logs
+		with socket.socket() as probe:
+			probe.bind(("127.0.0.1", 0))
+			self.port = probe.getsockname()[1]
+		self.url = f"http://127.0.0.1:{self.port}"
+		self.web = start_frappe(site, logs / "web.log", "serve", "--port", str(self.port), "--noreload")
+		self.worker = None
+		deadline = time.monotonic() + 120
+		while True:
+			try:
+				with urllib.request.urlopen(f"{self.url}/api/method/ping", timeout=5):
+					return
+			except OSError:
+				if time.monotonic() > deadline:
+					raise RuntimeError(f"the web server did not answer (log: {logs / 'web.log'})") from None
+				time.sleep(0.5)
+
+	def start_worker(self) -> None:
+		# Jobs the in-process histories queued had no worker: none of them belongs to this history.
+		from frappe.utils.background_jobs import get_queue
+
+		for queue in QUEUES:
+			get_queue(queue).empty()
+		self.worker = start_frappe(self.site, self.logs / "worker.log", "worker", "--queue", ",".join(QUEUES))
+
+	def settle(self, timeout: float = 300) -> None:
+		"""Until no job waits or runs, twice in a row a tenth of a second apart."""
+		deadline, quiet = time.monotonic() + timeout, 0
+		while quiet < 2:
+			if time.monotonic() > deadline:
+				raise TimeoutError("the worker's jobs did not finish")
+			quiet = 0 if busy(QUEUES) else quiet + 1
+			time.sleep(0.1)
+		frappe.db.rollback()
+
+	def stop_worker(self) -> None:
+		if self.worker is not None:
+			self.settle()
+			stop(self.worker, timeout=30)
+			self.worker = None
+
+	def close(self) -> None:
+		self.stop_worker()
+		stop(self.web, timeout=30)
 
 
 class Crash(BaseException):
@@ -126,10 +195,24 @@ class History(RuleBasedStateMachine):
 	site_tz = "Asia/Dhaka"
 	histories = 0
 	steps = 0
+	# Set by `main` with --services: the web server and worker, and the share of histories that use them.
+	services: Services | None = None
+	services_share = 0.0
+	through_services_count = 0
+	http_pushes = 0  # pushes the web server answered
+	worker_runs = 0  # scheduled device jobs a worker ran
 
 	@initialize()
 	def start(self) -> None:
 		frappe.set_user("Administrator")
+		# Through the real parts (pushes over HTTP; scheduled runs, the push job and Reprocess on a worker): every
+		# n-th history for a share of 1/n, so that a seed replays the same histories in the same way.
+		every = round(1 / History.services_share) if History.services_share else 0
+		self.services = History.services if every and (History.histories + 1) % every == 0 else None
+		if self.services is not None:
+			History.through_services_count += 1
+			self.services.start_worker()
+		self.started_at = now_datetime()
 		self.site_tz = common.site_time_zone()
 		self.sim = Simulator(
 			devices=2,
@@ -255,8 +338,22 @@ class History(RuleBasedStateMachine):
 		return recorded
 
 	def _post(self, terminal: Terminal, body: bytes) -> None:
-		"""A push as the endpoint takes it (`push_events.handle_body` after the token named the device); a token the
-		site refuses (a disabled device) leaves the event on the terminal for the searches."""
+		"""A push as the endpoint takes it: over HTTP through the services, else in the site's process
+		(`push_events.handle_body` after the token named the device); a token the site refuses (a disabled device)
+		leaves the event on the terminal for the searches."""
+		if self.services is not None:
+			url = L.terminal_target(self.services.url, terminal.token or "").url
+			request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
+			try:
+				with urllib.request.urlopen(request, timeout=60) as r:
+					answer = json.loads(r.read()).get("message") or {}
+			except urllib.error.HTTPError as e:
+				assert e.code == 401, f"the endpoint answered {e.code}: {e.read()[:300]!r}"
+				return
+			History.http_pushes += 1
+			if answer.get("result") == "stored":
+				self.pushed_punches += 1
+			return
 		device = push.device_for_token(terminal.token or "")
 		if device is None:
 			return
@@ -339,7 +436,11 @@ class History(RuleBasedStateMachine):
 
 	@rule()
 	def push_job(self) -> None:
-		"""The site-wide job that checks in pushed punches."""
+		"""The site-wide job that checks in pushed punches (through the services, the worker runs the one the
+		endpoint queued; its check-ins are counted at the end)."""
+		if self.services is not None:
+			self.services.settle()
+			return
 		before = self._checkins()
 		push_events.process_pushed()
 		frappe.db.rollback()
@@ -348,6 +449,11 @@ class History(RuleBasedStateMachine):
 
 	@rule(t=terminal_index)
 	def scheduled_run(self, t: int) -> None:
+		if self.services is not None:
+			History.worker_runs += jobs.enqueue_device(self.terminals[t].name, jobs.SCHEDULED)
+			frappe.db.commit()
+			self.services.settle()
+			return
 		self._run(self.terminals[t], jobs.SCHEDULED)
 
 	@rule(
@@ -440,7 +546,9 @@ class History(RuleBasedStateMachine):
 			return
 		self._set_employee_id(person, person.employee_no)
 		person.mapped = person.ever_mapped = True
-		if reprocess_runs:
+		if self.services is not None:
+			self.services.settle()  # the worker runs the Reprocess the Employee hook queued
+		elif reprocess_runs:
 			result = device_punch.reprocess(device_user_id=person.employee_no)
 			frappe.db.rollback()
 			if result.get("log"):
@@ -497,6 +605,23 @@ class History(RuleBasedStateMachine):
 		)
 		checkins = self._checkins()
 		punches = frappe.db.count(common.PUNCH, {"device": ["in", [t.name for t in self.terminals]]})
+		if self.services is not None:
+			# The worker's runs and Reprocesses keep their own logs; the push job keeps none, so its check-ins
+			# are what the logs leave over, and never fewer than none.
+			self.logs += [
+				name
+				for name in frappe.get_all(
+					common.LOG,
+					filters={"creation": [">=", self.started_at], "name": ["not in", self.logs or [""]]},
+					or_filters={"device": ["in", [t.name for t in self.terminals]], "trigger": "Reprocess"},
+					pluck="name",
+				)
+			]
+			logs = frappe.get_all(
+				common.LOG, filters={"name": ["in", self.logs]}, fields=["checkins_created", "new_punches"]
+			)
+			self.pushed_checkins = checkins - sum(r.checkins_created for r in logs)
+			assert self.pushed_checkins >= 0, (checkins, [r.checkins_created for r in logs])
 		counted = (
 			sum(r.checkins_created for r in logs) + self.pushed_checkins,
 			sum(r.new_punches for r in logs) + self.pushed_punches,
@@ -541,11 +666,27 @@ class History(RuleBasedStateMachine):
 				):
 					raise AssertionError(
 						f"Shift Type {shift} moved from {before} to {after} past {event} of {person.employee}, "
-						"which is not an Employee Checkin"
+						f"which is not an Employee Checkin; {self._diagnosis(event)}"
 					)
+
+	def _diagnosis(self, event: Event) -> str:
+		"""The state a failed promise is read against: the terminals' cursors and the event's stored punches."""
+		devices = frappe.get_all(
+			common.DEVICE,
+			filters={"name": ["in", [t.name for t in self.terminals]]},
+			fields=["name", "enabled", "synced_up_to", "last_serial_no", "serial_number", "auth_blocked"],
+		)
+		punches = frappe.get_all(
+			common.PUNCH,
+			filters={"device": event.terminal, "serial_no": event.serial},
+			fields=["time", "status", "reason", "employee", "device_user_id"],
+		)
+		return f"devices {devices}; punches of serial {event.serial} there {punches}"
 
 	def settle_and_check(self) -> None:
 		"""HR fixes everything, every device runs; then every punch is exactly one check-in of its person."""
+		if self.services is not None:
+			self.services.settle()
 		for terminal in self.terminals:
 			terminal.offline, terminal.skew = False, 0
 			self._faults(terminal)
@@ -612,6 +753,9 @@ class History(RuleBasedStateMachine):
 			broken = e
 			raise
 		finally:
+			services = getattr(self, "services", None)
+			if services is not None:
+				services.stop_worker()
 			self._clean()
 			if hasattr(self, "began"):
 				if broken is None:
@@ -684,12 +828,22 @@ def main() -> int:
 	parser.add_argument(
 		"--reproduce", metavar="BLOB", help="replay the history of a printed @reproduce_failure"
 	)
+	parser.add_argument(
+		"--services",
+		type=float,
+		default=0.0,
+		metavar="SHARE",
+		help="share of histories (0-1) through a web server and a worker (pushes over HTTP, jobs on the worker)",
+	)
 	args = parser.parse_args()
 	frappe.init(site=args.site, sites_path=".")
 	frappe.connect()
 	frappe.set_user("Administrator")
 	# A bench worker would run what the Employee hook queues; here the histories decide which Reprocess runs.
 	frappe.flags.in_test = False
+	if args.services > 0:
+		History.services = Services(args.site, Path(tempfile.mkdtemp(prefix="histories-services-")))
+		History.services_share = args.services
 	failures = 0
 	started = time.monotonic()
 	random_seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**32)
@@ -699,27 +853,32 @@ def main() -> int:
 			*((seed, "regression seed", None) for seed in REGRESSION_SEEDS),
 			(random_seed, "random seed", None),
 		]
-	for seed, kind, blob in runs:
-		print(
-			f"histories: {kind} {seed}, up to {args.histories} histories of 10-{args.steps} steps",
-			flush=True,
-		)
-		try:
-			run(seed, args.histories, args.steps, args.database, not args.no_shrink, blob)
-		except DidNotReproduce:  # a replayed failure that passes now: fixed
-			print("the replayed history passes", flush=True)
-		except BaseException as e:  # the report names any failure, then the next seed runs
-			if isinstance(e, KeyboardInterrupt):
-				raise
-			failures += 1
-			print(f"FAIL seed {seed}: {type(e).__name__}: {e}", flush=True)
-			# Hypothesis attaches the failing history (its steps, shrunk unless --no-shrink) as notes.
-			print("\n".join(getattr(e, "__notes__", [])), flush=True)
+	try:
+		for seed, kind, blob in runs:
+			print(
+				f"histories: {kind} {seed}, up to {args.histories} histories of 10-{args.steps} steps",
+				flush=True,
+			)
+			try:
+				run(seed, args.histories, args.steps, args.database, not args.no_shrink, blob)
+			except DidNotReproduce:  # a replayed failure that passes now: fixed
+				print("the replayed history passes", flush=True)
+			except BaseException as e:  # the report names any failure, then the next seed runs
+				if isinstance(e, KeyboardInterrupt):
+					raise
+				failures += 1
+				print(f"FAIL seed {seed}: {type(e).__name__}: {e}", flush=True)
+				# Hypothesis attaches the failing history (its steps, shrunk unless --no-shrink) as notes.
+				print("\n".join(getattr(e, "__notes__", [])), flush=True)
+	finally:
+		if History.services is not None:
+			History.services.close()
 	frappe.destroy()
 	minutes = (time.monotonic() - started) / 60
 	print(
-		f"\nhistories: {History.histories} histories, {History.steps} steps, {minutes:.1f} min, "
-		f"{failures} failing seed(s)"
+		f"\nhistories: {History.histories} histories ({History.through_services_count} through the web server and a "
+		f"worker: {History.http_pushes} pushes over HTTP, {History.worker_runs} device jobs on the worker), "
+		f"{History.steps} steps, {minutes:.1f} min, {failures} failing seed(s)"
 	)
 	print(f"histories: {History.histories - failures} passed, {failures} failed")
 	return 1 if failures else 0

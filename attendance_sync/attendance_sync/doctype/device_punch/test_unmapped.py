@@ -141,6 +141,44 @@ class TestUnmappedPunches(AttendanceSyncTestCase):
 
 		self.assertEqual(self.cursor(shift), self.base + timedelta(minutes=90, seconds=-1))
 
+	def test_an_id_mapped_then_changed_before_any_run_still_holds_the_shift(self):
+		"""HR sets an Employee's ID while the punches are Unmapped, the Reprocess it queues dies, and HR types
+		another ID before any run: no punch was ever checked in for the Employee, yet the person punched with the
+		ID it held. Their Shift Type waits for those punches (history seed 2947966213)."""
+		device = self.make_device(None)
+		self.store(device, self.user_id, 10, 20)
+		checkins.process_pending({"device": device}, P.SyncCounts(), common.get_settings())
+		self.assertEqual(self.statuses(device), [P.UNMAPPED] * 2)
+		shift = self.feeding(device, self.base + timedelta(hours=3))
+		employee = frappe.get_doc("Employee", self.make_employee(None, default_shift=shift))
+		employee.attendance_device_id = self.user_id
+		# Saved as a desk user saves it: with its Version (tests skip versions unless asked). The hook queues a
+		# Reprocess, which never runs here.
+		employee.save(ignore_version=False)
+		employee.attendance_device_id = f"{self.user_id}-new"
+		employee.save(ignore_version=False)
+		frappe.db.commit()
+
+		self.assertEqual(self.cursor(shift), self.base + timedelta(minutes=10, seconds=-1))
+
+	def test_a_punch_stored_after_its_id_was_changed_holds_the_shift_of_who_held_it(self):
+		"""The terminal was offline while HR gave the Employee an ID and then another one: the person's punch
+		arrives afterwards, Unmapped, and no punch of the ID was ever checked in. The Employee held the ID
+		before, so their Shift Type waits for it (a randomized history found it)."""
+		device = self.make_device(None)
+		shift = self.feeding(device, self.base + timedelta(hours=3))
+		employee = frappe.get_doc("Employee", self.make_employee(None, default_shift=shift))
+		employee.attendance_device_id = self.user_id
+		employee.save(ignore_version=False)  # as a desk user saves it: with its Version
+		employee.attendance_device_id = f"{self.user_id}-new"
+		employee.save(ignore_version=False)
+		frappe.db.commit()
+		self.store(device, self.user_id, 10)
+		checkins.process_pending({"device": device}, P.SyncCounts(), common.get_settings())
+		self.assertEqual(self.statuses(device), [P.UNMAPPED])
+
+		self.assertEqual(self.cursor(shift), self.base + timedelta(minutes=10, seconds=-1))
+
 	def test_an_id_no_employee_ever_held_holds_nothing(self):
 		device = self.make_device(None)
 		shift = self.feeding(device, self.base + timedelta(hours=3))
