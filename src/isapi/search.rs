@@ -465,10 +465,11 @@ pub async fn search(
     Ok(out)
 }
 
-/// Whether `serial` is after the floor and not after the ceiling (events without a serial pass).
+/// Whether `serial` is after the floor and not after the ceiling. Events without a serial pass, except under a
+/// ceiling: the search that has one follows a search by serial, which kept them already.
 fn within(floor: Option<u64>, ceiling: Option<u64>, serial: Option<u64>) -> bool {
     let Some(s) = serial else {
-        return true;
+        return ceiling.is_none();
     };
     floor.is_none_or(|f| s > f) && ceiling.is_none_or(|c| s <= c)
 }
@@ -572,6 +573,20 @@ fn expect_again(replay: &mut Vec<Event>, plan: &Plan, already: Option<DateTime<F
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn serial_bounds_keep_serial_less_events_once() {
+        assert!(
+            within(Some(10), None, None),
+            "a search by serial keeps an event without one"
+        );
+        assert!(
+            !within(None, Some(10), None),
+            "the search under a ceiling does not keep it again"
+        );
+        assert!(within(Some(10), Some(20), Some(20)) && !within(Some(10), Some(20), Some(10)));
+        assert!(!within(None, Some(10), Some(11)));
+    }
 
     #[test]
     fn info_list_forms() {

@@ -92,6 +92,8 @@ OVERLAP = timedelta(minutes=10)
 
 
 QUEUES = ("long", "short", "default")
+# The lanes a history is drawn into: the top `--services` share of them go through the services.
+LANES = 20
 
 
 class Services:
@@ -202,13 +204,14 @@ class History(RuleBasedStateMachine):
 	http_pushes = 0  # pushes the web server answered
 	worker_runs = 0  # scheduled device jobs a worker ran
 
-	@initialize()
-	def start(self) -> None:
+	@initialize(lane=st.integers(min_value=0, max_value=LANES - 1))
+	def start(self, lane: int) -> None:
 		frappe.set_user("Administrator")
-		# Through the real parts (pushes over HTTP; scheduled runs, the push job and Reprocess on a worker): every
-		# n-th history for a share of 1/n, so that a seed replays the same histories in the same way.
-		every = round(1 / History.services_share) if History.services_share else 0
-		self.services = History.services if every and (History.histories + 1) % every == 0 else None
+		# Through the real parts (pushes over HTTP; scheduled runs, the push job and Reprocess on a worker): the
+		# top lanes, a share of them; drawn from the history's data, so a replayed or shrunk history goes the same
+		# way (and shrinks towards the site's process).
+		through = lane >= LANES - round(History.services_share * LANES)
+		self.services = History.services if through else None
 		if self.services is not None:
 			History.through_services_count += 1
 			self.services.start_worker()
@@ -315,6 +318,8 @@ class History(RuleBasedStateMachine):
 		doc.attendance_device_id = value
 		doc.save(ignore_permissions=True)
 		frappe.db.commit()
+		if self.services is not None:
+			self.services.settle()  # the worker runs the Reprocess the Employee hook queued
 
 	def _faults(self, terminal: Terminal) -> None:
 		terminal.sim.set_faults(drop_rate=1.0 if terminal.offline else 0.0, clock_skew_secs=terminal.skew)
@@ -546,9 +551,7 @@ class History(RuleBasedStateMachine):
 			return
 		self._set_employee_id(person, person.employee_no)
 		person.mapped = person.ever_mapped = True
-		if self.services is not None:
-			self.services.settle()  # the worker runs the Reprocess the Employee hook queued
-		elif reprocess_runs:
+		if self.services is None and reprocess_runs:  # through the services, the worker ran it
 			result = device_punch.reprocess(device_user_id=person.employee_no)
 			frappe.db.rollback()
 			if result.get("log"):
