@@ -48,8 +48,11 @@ test-bench:
 HISTORIES ?= 1000
 # The share of histories through a web server (pushes over HTTP) and an RQ worker (device jobs, Reprocess).
 HISTORIES_SERVICES ?= 0.1
+# Copies of the site the histories run on at once, one process each (2: both cores of the 2-core machine).
+HISTORIES_SITES ?= 2
 histories:
-	tests/bench/bench.sh histories --histories $(HISTORIES) --services $(HISTORIES_SERVICES) $(HISTORIES_ARGS)
+	HISTORIES_SITES=$(HISTORIES_SITES) tests/bench/bench.sh histories --histories $(HISTORIES) \
+		--services $(HISTORIES_SERVICES) $(HISTORIES_ARGS)
 
 # Root, like test-bench: check-ins per second on the test bench (see benches/frappe_checkins.py).
 bench-frappe:

@@ -655,14 +655,60 @@ run_push_fleet() {
 # Randomized histories checked against the README's promises (tests/bench/histories.py); failing examples are
 # kept in the bench's Hypothesis database and run first next time. Hypothesis is pinned: the regression blobs
 # and seeds replay the same histories only under the version that printed them.
+# HISTORIES_SITES=N (default 1) runs them on N copies of the site at once, one process each (a machine's cores
+# beyond one are otherwise idle: a history waits on MariaDB about half its time).
 run_histories() {
+	local sites=(--site "$SITE") n
 	stage "randomized histories (tests/bench/histories.py $*)"
 	flush_redis
 	WORKDIR=$BENCH as_bench uv pip install -q "hypothesis==6.170.27" --python env/bin/python
 	mkdir -p "$BENCH_HOME/histories-db"
 	chown "$BENCH_USER": "$BENCH_HOME/histories-db"
+	drop_site_copies
+	for n in $(seq 2 "${HISTORIES_SITES:-1}"); do
+		copy_site "histories-$n.localhost"
+		sites+=(--site "histories-$n.localhost")
+	done
 	WORKDIR=$BENCH/sites as_bench "$BENCH/env/bin/python" "$BENCH/apps/attendance_sync/tests/bench/histories.py" \
-		--site "$SITE" --database "$BENCH_HOME/histories-db" "$@"
+		"${sites[@]}" --database "$BENCH_HOME/histories-db" "$@" || { drop_site_copies; return 1; }
+	drop_site_copies
+}
+
+# A copy of the site (its database and folder) under another name, with a database and user of its own.
+copy_site() {
+	local copy=$1 config="$BENCH/sites/$SITE/site_config.json" db password
+	db="_h$(printf '%s' "$copy" | md5sum | cut -c1-14)"
+	password=$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
+	mariadb --defaults-file="$BENCH_HOME/mariadb.cnf" -uroot -p"$DB_ROOT_PASSWORD" -e \
+		"CREATE DATABASE \`$db\`; CREATE USER '$db'@'localhost' IDENTIFIED BY '$password';
+		GRANT ALL PRIVILEGES ON \`$db\`.* TO '$db'@'localhost'; FLUSH PRIVILEGES;"
+	mariadb-dump --defaults-file="$BENCH_HOME/mariadb.cnf" -uroot -p"$DB_ROOT_PASSWORD" --single-transaction --quick \
+		"$(site_config_value "$config" db_name)" |
+		mariadb --defaults-file="$BENCH_HOME/mariadb.cnf" -uroot -p"$DB_ROOT_PASSWORD" "$db"
+	cp -a "$BENCH/sites/$SITE" "$BENCH/sites/$copy"
+	"$BENCH/env/bin/python" - "$config" "$BENCH/sites/$copy/site_config.json" "$db" "$password" <<'PY'
+import json, sys
+source, target, db, password = sys.argv[1:]
+config = json.load(open(source))
+config.update(db_name=db, db_password=password)
+json.dump(config, open(target, "w"), indent=1)
+PY
+}
+
+site_config_value() { "$BENCH/env/bin/python" -c 'import json, sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$@"; }
+
+# The site copies of an earlier run, and their databases.
+drop_site_copies() {
+	local folder db
+	for folder in "$BENCH"/sites/histories-*.localhost; do
+		[ -d "$folder" ] || continue
+		db=$(site_config_value "$folder/site_config.json" db_name 2>/dev/null) || db=""
+		if [ -n "$db" ]; then
+			mariadb --defaults-file="$BENCH_HOME/mariadb.cnf" -uroot -p"$DB_ROOT_PASSWORD" -e \
+				"DROP DATABASE IF EXISTS \`$db\`; DROP USER IF EXISTS '$db'@'localhost';"
+		fi
+		rm -rf "$folder"
+	done
 }
 
 # The check-in benchmark: it makes its own fixtures on the wizard's site and starts its own workers.

@@ -37,8 +37,10 @@ import argparse
 import json
 import random
 import socket
+import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -86,6 +88,8 @@ REGRESSION_SEEDS: list[int] = [
 	# test_unmapped.py::test_an_id_mapped_then_changed_before_any_run_still_holds_the_shift
 	2947966213,
 ]
+# How many histories of each regression seed run: its finding came by the 10th.
+REGRESSION_HISTORIES = 12
 HOUR = timedelta(hours=1)
 # Attendance Sync Settings' Overlap: a scheduled search starts this far before Synced Up To.
 OVERLAP = timedelta(minutes=10)
@@ -200,7 +204,9 @@ class History(RuleBasedStateMachine):
 	# Set by `main` with --services: the web server and worker, and the share of histories that use them.
 	services: Services | None = None
 	services_share = 0.0
+	shared_queues = False  # another process's worker may run this site's jobs (`--shared-queues`)
 	through_services_count = 0
+	pool: list[str] = []  # the run's Employees, reused by every history (`_employee`)
 	http_pushes = 0  # pushes the web server answered
 	worker_runs = 0  # scheduled device jobs a worker ran
 
@@ -264,7 +270,7 @@ class History(RuleBasedStateMachine):
 		)
 		numbers = [no for no in enrolled if no not in known][:3]
 		self.people = [
-			Person(no, self._employee(no, self.shifts[i % 2]), self.shifts[i % 2])
+			Person(no, self._employee(i, self.shifts[i % 2]), self.shifts[i % 2])
 			for i, no in enumerate(numbers)
 		]
 		self.events: list[Event] = []
@@ -285,22 +291,38 @@ class History(RuleBasedStateMachine):
 		).insert(ignore_permissions=True)
 		return name
 
-	def _employee(self, employee_no: str, shift: str) -> str:
-		return (
-			frappe.get_doc(
-				{
-					"doctype": "Employee",
-					"first_name": f"_History {self.tag} {employee_no}",
-					"gender": frappe.get_all("Gender", pluck="name", limit=1)[0],
-					"date_of_birth": "1990-01-01",
-					"date_of_joining": "2020-01-01",
-					"company": frappe.defaults.get_global_default("company"),
-					"default_shift": shift,
-				}
+	def _employee(self, index: int, shift: str) -> str:
+		"""The history's `index`-th person: an Employee of the run's pool, as new, on `shift`. Saving an Employee
+		clears the site's whole cache (ERPNext's Employee.on_update) and costs most of a history's time, so the
+		pool is made once per run; a history leaves no ID, status, check-in or change history on it."""
+		while len(History.pool) <= index:
+			History.pool.append(
+				frappe.get_doc(
+					{
+						"doctype": "Employee",
+						"first_name": f"_History pool {len(History.pool)} {frappe.generate_hash(length=6)}",
+						"gender": frappe.get_all("Gender", pluck="name", limit=1)[0],
+						"date_of_birth": "1990-01-01",
+						"date_of_joining": "2020-01-01",
+						"company": frappe.defaults.get_global_default("company"),
+					}
+				)
+				.insert(ignore_permissions=True)
+				.name
 			)
-			.insert(ignore_permissions=True)
-			.name
+		employee = History.pool[index]
+		frappe.db.set_value(
+			"Employee",
+			employee,
+			{
+				"attendance_device_id": None,
+				"status": "Active",
+				"relieving_date": None,
+				"default_shift": shift,
+			},
+			update_modified=False,
 		)
+		return employee
 
 	def _cursor(self, shift: str) -> datetime | None:
 		value = frappe.db.get_value("Shift Type", shift, "last_sync_of_checkin")
@@ -517,8 +539,8 @@ class History(RuleBasedStateMachine):
 		"""The event counter starts at 1 again: a firmware upgrade that keeps the log, a factory reset that clears
 		it, or another terminal swapped in under the same Device Configuration (its own hardware serial number,
 		an empty log). A punch is known by its serial and its second, and a real reset takes minutes: the history
-		waits a second, or a new serial 1 could share the second of the old serial 1 (two events no terminal can
-		tell apart)."""
+		waits for a second none of the terminal's events has, or a new serial 1 could share the second of the old
+		serial 1 (two events no terminal can tell apart)."""
 		terminal = self.terminals[t]
 		if how != "log kept":
 			for event in self.events:
@@ -530,9 +552,16 @@ class History(RuleBasedStateMachine):
 		if how == "terminal swapped":
 			terminal.swaps += 1
 			terminal.sim.set_serial_number(f"DSK1T341SWAP{self.tag.upper()}{t}{terminal.swaps}")
+		self._wait_for_a_new_second(terminal)
 		terminal.sim.reset_serial_counter(clear_log=how != "log kept")
 		terminal.restarted = True
-		time.sleep(1.05)
+
+	def _wait_for_a_new_second(self, terminal: Terminal) -> None:
+		"""Until the terminal's clock reads a second none of its events has: its next event is stamped then or
+		later, and could otherwise share serial and second with an event the restarted counter numbered before."""
+		seconds = {e.time for e in self.events if e.terminal == terminal.name}
+		while (now_datetime() + timedelta(seconds=terminal.skew)).replace(microsecond=0) in seconds:
+			time.sleep(0.05)
 
 	@rule(t=terminal_index)
 	def disable_or_enable(self, t: int) -> None:
@@ -608,9 +637,10 @@ class History(RuleBasedStateMachine):
 		)
 		checkins = self._checkins()
 		punches = frappe.db.count(common.PUNCH, {"device": ["in", [t.name for t in self.terminals]]})
-		if self.services is not None:
+		if self.services is not None or History.shared_queues:
 			# The worker's runs and Reprocesses keep their own logs; the push job keeps none, so its check-ins
-			# are what the logs leave over, and never fewer than none.
+			# are what the logs leave over, and never fewer than none. (With queues shared by several sites'
+			# histories, another process's worker may have run this site's push job and Reprocess too.)
 			self.logs += [
 				name
 				for name in frappe.get_all(
@@ -787,7 +817,11 @@ class History(RuleBasedStateMachine):
 			delete_all_passwords_for(common.DEVICE, terminal.name)
 		for person in getattr(self, "people", []):
 			frappe.db.delete("Employee Checkin", {"employee": person.employee})
-			frappe.db.delete("Employee", {"name": person.employee})
+			# Who held an ID is read off the Employee's change history: the next history starts with none.
+			frappe.db.delete("Version", {"ref_doctype": "Employee", "docname": person.employee})
+			frappe.db.set_value(
+				"Employee", person.employee, "attendance_device_id", None, update_modified=False
+			)
 		for shift in getattr(self, "shifts", []):
 			frappe.db.delete("Shift Type", {"name": shift})
 		for log in getattr(self, "logs", []):
@@ -822,7 +856,12 @@ def run(
 
 def main() -> int:
 	parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-	parser.add_argument("--site", required=True)
+	parser.add_argument(
+		"--site",
+		action="append",
+		required=True,
+		help="the site; given more than once, one process per site shares out the histories",
+	)
 	parser.add_argument("--histories", type=int, default=30)
 	parser.add_argument("--steps", type=int, default=40)
 	parser.add_argument("--seed", type=int, default=None, help="default: a random seed, printed")
@@ -838,32 +877,45 @@ def main() -> int:
 		metavar="SHARE",
 		help="share of histories (0-1) through a web server and a worker (pushes over HTTP, jobs on the worker)",
 	)
+	# Set for the processes of a run over several sites: their RQ queues are the bench's, and the one that runs a
+	# worker runs the others' jobs too.
+	parser.add_argument("--shared-queues", action="store_true", help=argparse.SUPPRESS)
+	parser.add_argument("--no-regression-seeds", action="store_true", help=argparse.SUPPRESS)
 	args = parser.parse_args()
-	frappe.init(site=args.site, sites_path=".")
+	seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**32)
+	if len(args.site) > 1:
+		return run_sites(args, seed)
+	return run_site(args, args.site[0], seed)
+
+
+def run_site(args: argparse.Namespace, site: str, random_seed: int) -> int:
+	frappe.init(site=site, sites_path=".")
 	frappe.connect()
 	frappe.set_user("Administrator")
 	# A bench worker would run what the Employee hook queues; here the histories decide which Reprocess runs.
 	frappe.flags.in_test = False
+	History.shared_queues = args.shared_queues
 	if args.services > 0:
-		History.services = Services(args.site, Path(tempfile.mkdtemp(prefix="histories-services-")))
-		History.services_share = args.services
+		History.services = Services(site, Path(tempfile.mkdtemp(prefix="histories-services-")))
 	failures = 0
 	started = time.monotonic()
-	random_seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**32)
-	runs: list[tuple[int, str, str | None]] = [(random_seed, "replayed", args.reproduce)]
+	runs = [(random_seed, "replayed", args.reproduce, args.histories, args.services)]
 	if not args.reproduce:
 		runs = [
-			*((seed, "regression seed", None) for seed in REGRESSION_SEEDS),
-			(random_seed, "random seed", None),
+			*(
+				(seed, "regression seed", None, min(args.histories, REGRESSION_HISTORIES), args.services)
+				for seed in ([] if args.no_regression_seeds else REGRESSION_SEEDS)
+			),
+			(random_seed, "random seed", None, args.histories, args.services),
 		]
 	try:
-		for seed, kind, blob in runs:
+		for seed, kind, blob, histories, share in runs:
+			History.services_share = share
 			print(
-				f"histories: {kind} {seed}, up to {args.histories} histories of 10-{args.steps} steps",
-				flush=True,
+				f"histories: {kind} {seed}, up to {histories} histories of 10-{args.steps} steps", flush=True
 			)
 			try:
-				run(seed, args.histories, args.steps, args.database, not args.no_shrink, blob)
+				run(seed, histories, args.steps, args.database, not args.no_shrink, blob)
 			except DidNotReproduce:  # a replayed failure that passes now: fixed
 				print("the replayed history passes", flush=True)
 			except BaseException as e:  # the report names any failure, then the next seed runs
@@ -876,15 +928,94 @@ def main() -> int:
 	finally:
 		if History.services is not None:
 			History.services.close()
+		frappe.db.rollback()
+		for employee in History.pool:
+			frappe.db.delete("Version", {"ref_doctype": "Employee", "docname": employee})
+			frappe.db.delete("Employee", {"name": employee})
+		frappe.db.commit()
 	frappe.destroy()
-	minutes = (time.monotonic() - started) / 60
-	print(
-		f"\nhistories: {History.histories} histories ({History.through_services_count} through the web server and a "
-		f"worker: {History.http_pushes} pushes over HTTP, {History.worker_runs} device jobs on the worker), "
-		f"{History.steps} steps, {minutes:.1f} min, {failures} failing seed(s)"
-	)
-	print(f"histories: {History.histories - failures} passed, {failures} failed")
+	figures = {
+		"histories": History.histories,
+		"through_services": History.through_services_count,
+		"http_pushes": History.http_pushes,
+		"worker_runs": History.worker_runs,
+		"steps": History.steps,
+		"failures": failures,
+	}
+	report(figures, time.monotonic() - started)
+	print(f"{SUMMARY} {json.dumps(figures)}", flush=True)
 	return 1 if failures else 0
+
+
+# The line a process run for one site ends with: its figures, summed by `run_sites`.
+SUMMARY = "histories-figures"
+
+
+def report(figures: dict[str, int], seconds: float) -> None:
+	print(
+		f"\nhistories: {figures['histories']} histories ({figures['through_services']} through the web server and "
+		f"a worker: {figures['http_pushes']} pushes over HTTP, {figures['worker_runs']} device jobs on the "
+		f"worker), {figures['steps']} steps, {seconds / 60:.1f} min, {figures['failures']} failing seed(s)"
+	)
+	print(f"histories: {figures['histories'] - figures['failures']} passed, {figures['failures']} failed")
+
+
+def run_sites(args: argparse.Namespace, seed: int) -> int:
+	"""The histories shared out over one process per site, all at once: the first site also runs the regression
+	seeds and every history through the services (each costs about two in the site's process), so it takes
+	fewer. Each process's lines are printed as they come, prefixed with its site."""
+	sites, total = args.site, args.histories
+	through = round(args.services * total)
+	regression = 0 if args.reproduce else REGRESSION_HISTORIES * len(REGRESSION_SEEDS)
+	first = max(1, (total + through + regression) // len(sites) - through - regression)
+	counts = [first, *split(total - first, len(sites) - 1)]
+	started = time.monotonic()
+	processes = []
+	for index, (site, count) in enumerate(zip(sites, counts, strict=True)):
+		command = [sys.executable, __file__, "--site", site, "--histories", str(count)]
+		command += ["--steps", str(args.steps), "--seed", str(seed + index)]
+		command += ["--database", str(args.database)] if args.database else []
+		command += ["--no-shrink"] if args.no_shrink else []
+		command += ["--reproduce", args.reproduce] if args.reproduce else []
+		if through:
+			command += ["--shared-queues"]
+			if index == 0:
+				command += ["--services", str(min(1.0, through / first))]
+		if index:
+			command += ["--no-regression-seeds"]
+		processes.append(
+			subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+		)
+	figures: dict[str, int] = {}
+
+	def relay(site: str, process: subprocess.Popen) -> None:
+		for line in process.stdout or []:
+			if line.startswith(SUMMARY):
+				for key, value in json.loads(line[len(SUMMARY) :]).items():
+					figures[key] = figures.get(key, 0) + value
+			else:
+				print(f"[{site}] {line}", end="", flush=True)
+
+	readers = [
+		threading.Thread(target=relay, args=(site, process))
+		for site, process in zip(sites, processes, strict=True)
+	]
+	for reader in readers:
+		reader.start()
+	codes = [process.wait() for process in processes]
+	for reader in readers:
+		reader.join()
+	print(f"\nhistories over {len(sites)} sites at once (seeds {seed} to {seed + len(sites) - 1}):")
+	report(
+		{"histories": 0, "through_services": 0, "http_pushes": 0, "worker_runs": 0, "steps": 0, **figures},
+		time.monotonic() - started,
+	)
+	return 1 if any(codes) or "failures" not in figures else 0
+
+
+def split(total: int, parts: int) -> list[int]:
+	"""`total` in `parts` counts that differ by at most one."""
+	return [total // parts + (1 if i < total % parts else 0) for i in range(parts)]
 
 
 if __name__ == "__main__":
