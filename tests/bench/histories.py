@@ -68,7 +68,7 @@ from hypothesis.stateful import (
 )
 
 from attendance_sync import _core
-from attendance_sync.attendance_sync import checkins, common, jobs, push, push_events
+from attendance_sync.attendance_sync import checkin_locks, checkins, common, jobs, push, push_events
 from attendance_sync.attendance_sync.doctype.device_configuration import push_setup
 from attendance_sync.attendance_sync.doctype.device_punch import device_punch
 from attendance_sync.attendance_sync.terminal import core_device
@@ -152,6 +152,58 @@ class Services:
 		stop(self.web, timeout=30)
 
 
+# What `History.two_workers` runs two of at once.
+WORKER_JOBS = ("run 0", "run 1", "push job", "reprocess")
+
+
+def on_workers(jobs_to_run: list, meet_holding_locks: bool = False) -> list[dict | None]:
+	"""Each job in a thread of its own connected to this site, as an RQ worker runs it, all released together;
+	their results in order. A job that raises is re-raised here, naming which. `meet_holding_locks` turns on the
+	app's lock barrier for them (`checkin_locks.lock_barrier`): a check-in batch holding its locks waits up to a
+	second for the other job's batch to hold its own, so that two batches that wrongly hold one person at once
+	both decide that person's punches."""
+	site, sites_path = frappe.local.site, frappe.local.sites_path
+	barrier_keys = [checkin_locks.LOCK_BARRIER_KEY, f"{checkin_locks.LOCK_BARRIER_KEY}:done"]
+	frappe.cache.delete_value(barrier_keys)
+	ready = threading.Barrier(len(jobs_to_run))
+	results: list[dict | None] = [None] * len(jobs_to_run)
+	errors: list[tuple[int, BaseException]] = []
+
+	def work(index: int, job) -> None:
+		frappe.init(site=site, sites_path=sites_path)
+		frappe.connect()
+		try:
+			frappe.set_user("Administrator")
+			frappe.flags.in_test = False
+			if meet_holding_locks:
+				frappe.local.conf[checkin_locks.LOCK_BARRIER_CONF] = {
+					"parties": len(jobs_to_run),
+					"timeout": 1,
+				}
+			ready.wait(timeout=60)
+			results[index] = job()
+			frappe.db.commit()
+		except BaseException as e:
+			errors.append((index, e))
+			frappe.db.rollback()
+		finally:
+			frappe.destroy()
+
+	threads = [threading.Thread(target=work, args=(i, job)) for i, job in enumerate(jobs_to_run)]
+	for thread in threads:
+		thread.start()
+	for thread in threads:
+		thread.join()
+	frappe.cache.delete_value(barrier_keys)
+	frappe.db.rollback()  # this connection reads what the workers committed
+	if errors:
+		index, error = errors[0]
+		raise AssertionError(
+			f"the job on worker {index + 1} raised {type(error).__name__}: {error}"
+		) from error
+	return results
+
+
 class Crash(BaseException):
 	"""A worker killed between two check-in batches: nothing of the run after it is committed."""
 
@@ -209,6 +261,7 @@ class History(RuleBasedStateMachine):
 	pool: list[str] = []  # the run's Employees, reused by every history (`_employee`)
 	http_pushes = 0  # pushes the web server answered
 	worker_runs = 0  # scheduled device jobs a worker ran
+	jobs_at_once = 0  # pairs of jobs run at once (`two_workers`)
 
 	@initialize(lane=st.integers(min_value=0, max_value=LANES - 1))
 	def start(self, lane: int) -> None:
@@ -514,6 +567,42 @@ class History(RuleBasedStateMachine):
 			except Crash:
 				frappe.db.rollback()
 				self.crashed = True
+
+	@rule(
+		first=st.sampled_from(WORKER_JOBS),
+		second=st.sampled_from(WORKER_JOBS),
+		p=person_index,
+		at_both_doors=st.booleans(),
+	)
+	def two_workers(self, first: str, second: str, p: int, at_both_doors: bool) -> None:
+		"""Two jobs at once, each on a worker of its own (a thread with its own database connection), started
+		together: both terminals' scheduled runs, a run beside the push job, or beside the Reprocess of one
+		person's ID; first, maybe, the person punches at both doors in one second, so that both runs decide one
+		check-in. A job that raises breaks the history."""
+		if at_both_doors:
+			self.punch_at_two_doors(p, 1)
+
+		def push_job() -> None:
+			push_events.process_pushed()
+
+		jobs_by_kind = {
+			"run 0": lambda: jobs.sync_device(self.terminals[0].name, jobs.SCHEDULED),
+			"run 1": lambda: jobs.sync_device(self.terminals[1].name, jobs.SCHEDULED),
+			"push job": push_job,
+			"reprocess": lambda: device_punch.reprocess(device_user_id=self.people[p].employee_no),
+		}
+		before = self._checkins()
+		results = on_workers([jobs_by_kind[first], jobs_by_kind[second]], meet_holding_locks=at_both_doors)
+		History.jobs_at_once += 1
+		logs = [r["log"] for r in results if r and r.get("log")]
+		for log in logs:
+			self._check_log(log)
+		if "push job" in (first, second):
+			# The push job keeps no log: its check-ins are what the others' logs leave over.
+			made = self._checkins() - before
+			logged = sum(frappe.db.get_value(common.LOG, log, "checkins_created") for log in logs)
+			assert made >= logged, f"{first} and {second} made {made} check-ins, their logs count {logged}"
+			self.pushed_checkins += made - logged
 
 	@rule(t=terminal_index)
 	def outage(self, t: int) -> None:
@@ -939,6 +1028,7 @@ def run_site(args: argparse.Namespace, site: str, random_seed: int) -> int:
 		"through_services": History.through_services_count,
 		"http_pushes": History.http_pushes,
 		"worker_runs": History.worker_runs,
+		"jobs_at_once": History.jobs_at_once,
 		"steps": History.steps,
 		"failures": failures,
 	}
@@ -955,7 +1045,8 @@ def report(figures: dict[str, int], seconds: float) -> None:
 	print(
 		f"\nhistories: {figures['histories']} histories ({figures['through_services']} through the web server and "
 		f"a worker: {figures['http_pushes']} pushes over HTTP, {figures['worker_runs']} device jobs on the "
-		f"worker), {figures['steps']} steps, {seconds / 60:.1f} min, {figures['failures']} failing seed(s)"
+		f"worker; {figures['jobs_at_once']} pairs of jobs at once), {figures['steps']} steps, {seconds / 60:.1f} min, "
+		f"{figures['failures']} failing seed(s)"
 	)
 	print(f"histories: {figures['histories'] - figures['failures']} passed, {figures['failures']} failed")
 
@@ -1006,10 +1097,16 @@ def run_sites(args: argparse.Namespace, seed: int) -> int:
 	for reader in readers:
 		reader.join()
 	print(f"\nhistories over {len(sites)} sites at once (seeds {seed} to {seed + len(sites) - 1}):")
-	report(
-		{"histories": 0, "through_services": 0, "http_pushes": 0, "worker_runs": 0, "steps": 0, **figures},
-		time.monotonic() - started,
+	keys = (
+		"histories",
+		"through_services",
+		"http_pushes",
+		"worker_runs",
+		"jobs_at_once",
+		"steps",
+		"failures",
 	)
+	report({**dict.fromkeys(keys, 0), **figures}, time.monotonic() - started)
 	return 1 if any(codes) or "failures" not in figures else 0
 
 
