@@ -23,7 +23,7 @@ from attendance_sync.logic.timezones import TIME_ZONE_HANDLING
 APP = Path(__file__).resolve().parent.parent / "attendance_sync"
 MODULE = APP / "attendance_sync"
 DOCTYPES = MODULE / "doctype"
-EXTERNAL_DOCTYPES = {"Employee", "Employee Checkin", "Shift Type", "User"}
+EXTERNAL_DOCTYPES = {"Employee", "Employee Checkin", "Role", "Shift Type", "User"}
 FIELDTYPES = {
 	"Check",
 	"Column Break",
@@ -39,6 +39,7 @@ FIELDTYPES = {
 	"Select",
 	"Small Text",
 	"Table",
+	"Table MultiSelect",
 }
 
 
@@ -71,6 +72,7 @@ def test_expected_doctypes():
 		"Attendance Sync Log",
 		"Attendance Sync Settings",
 		"Attendance Sync Punch Code",
+		"Attendance Sync Alert User",
 	}
 
 
@@ -88,9 +90,9 @@ def test_doctype_json_is_well_formed(name):
 	for f in doc["fields"]:
 		assert f["fieldtype"] in FIELDTYPES, f
 		assert re.fullmatch(r"[a-z][a-z0-9_]*", f["fieldname"]), f
-		if f["fieldtype"] in ("Link", "Table"):
+		if f["fieldtype"] in ("Link", "Table", "Table MultiSelect"):
 			assert f["options"] in known, f
-		if f["fieldtype"] == "Table":
+		if f["fieldtype"] in ("Table", "Table MultiSelect"):
 			assert all_doctypes()[f["options"]].get("istable") == 1
 		if f["fieldtype"] == "Select" and "default" in f:
 			assert f["default"] in f["options"].split("\n"), f

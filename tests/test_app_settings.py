@@ -18,6 +18,8 @@ def test_defaults_fill_empty_values():
 	assert s.punch_codes is None
 	assert s.overlap.total_seconds() == 600
 	s.validate()
+	assert settings_from_values({"not_heard_from_minutes": 0}).not_heard_from_minutes == 60
+	assert settings_from_values({"not_heard_from_minutes": "15"}).not_heard_from_minutes == 15
 
 
 def test_punch_codes_from_rows():
@@ -33,6 +35,7 @@ def test_punch_codes_from_rows():
 		{"connect_timeout": -1.0},
 		{"punch_retention_days": -5},
 		{"double_punch_seconds": -1},
+		{"not_heard_from_minutes": -1},
 		{"punch_codes": frozenset({(5, 0)})},
 	],
 )

@@ -201,7 +201,12 @@ def _run_device(
 		frappe.db.set_value(
 			DEVICE,
 			device,
-			{"model": info.model, "firmware": info.firmware, "serial_number": info.serial_number},
+			{
+				"model": info.model,
+				"firmware": info.firmware,
+				"serial_number": info.serial_number,
+				"last_contact": server_now,
+			},
 			update_modified=False,
 		)
 		if trigger == MANUAL:
@@ -329,7 +334,8 @@ def _fail(
 		"last_sync_log": log_name,
 	}
 	if report.auth_failure:
-		updates["auth_blocked"] = 1
+		# The terminal answered, refusing the login: it is reachable.
+		updates.update(auth_blocked=1, last_contact=now_datetime())
 	frappe.db.set_value(DEVICE, device, updates, update_modified=False)
 	log = frappe.get_doc(LOG, log_name)
 	finish_log(log, counts, "Failed", started, **(extra or {}), error=report.text())

@@ -3,18 +3,21 @@
 from typing import Any
 
 import frappe
+from frappe.desk.doctype.notification_log.notification_log import make_notification_logs
+from frappe.email.doctype.email_account.email_account import EmailAccount
 from frappe.query_builder.functions import Count, Min
 from frappe.utils import now_datetime
 
-from attendance_sync.attendance_sync.common import DEVICE, PUNCH, dt, get_settings
+from attendance_sync.attendance_sync.common import DEVICE, PUNCH, SETTINGS, dt, get_settings
 from attendance_sync.attendance_sync.cursors import shift_cursor_plans
+from attendance_sync.logic import alerts, push, schedule
 from attendance_sync.logic import punches as P
-from attendance_sync.logic import push, schedule
 
 
 def refresh_health(device: str | None = None) -> None:
 	"""Store each device's health (Synced / Needs Attention / Stale / Failing / ...) and what is wrong in words
-	(Health Details), for the list and the form."""
+	(Health Details), for the list and the form; tell the alert recipients when an incident starts or ends."""
+	now = now_datetime()
 	for d, state, attention in _health(device):
 		message = (
 			schedule.health_message(
@@ -33,6 +36,71 @@ def refresh_health(device: str | None = None) -> None:
 				{"sync_health": state, "health_message": message},
 				update_modified=False,
 			)
+		stale = schedule.is_stale(_heard_up_to(d), d.sync_frequency, now)
+		incident = alerts.next_alert(d.alerted_health or None, state, bool(d.auth_blocked), stale)
+		if incident != (d.alerted_health or None, None):
+			_alert(d.name, state, bool(d.auth_blocked), stale, message)
+
+
+def _alert(device: str, state: str, auth_blocked: bool, stale: bool, message: str | None) -> None:
+	"""Record the device's incident, and queue the announcement when one starts or ends. The row is locked first:
+	two health checks at once (a run's and the 15-minute one) announce an incident once. The announcement is a
+	job queued after the commit: a Notification Log writes each recipient's Notification Settings, which a
+	health check holding device rows must not lock too."""
+	alerted = frappe.db.get_value(DEVICE, device, "alerted_health", for_update=True) or None
+	incident, announce = alerts.next_alert(alerted, state, auth_blocked, stale)
+	if incident != alerted:
+		frappe.db.set_value(DEVICE, device, "alerted_health", incident, update_modified=False)
+	if announce is not None:
+		frappe.enqueue(
+			"attendance_sync.attendance_sync.maintenance.announce",
+			queue="short",
+			enqueue_after_commit=True,
+			device=device,
+			subject=alerts.subject(device, announce, incident),
+			message=message,
+		)
+
+
+def announce(device: str, subject: str, message: str | None) -> None:
+	"""The job that tells the alert recipients of a device's incident: a Notification Log each (the desk's bell),
+	and one email to them all when the site has an outgoing email account."""
+	recipients = alert_recipients()
+	content = message or subject
+	make_notification_logs(
+		{
+			"type": "Alert",
+			"subject": subject,
+			"email_content": content,
+			"document_type": DEVICE,
+			"document_name": device,
+		},
+		recipients,
+	)
+	if recipients and EmailAccount.find_outgoing():
+		frappe.sendmail(
+			recipients=recipients,
+			subject=subject,
+			message=content,
+			reference_doctype=DEVICE,
+			reference_name=device,
+		)
+
+
+def alert_recipients() -> list[str]:
+	"""The email addresses of the enabled users told of incidents: System Managers, the users of Attendance Sync
+	Settings' Also Notify Role and its Also Notify Users."""
+	settings = frappe.get_cached_doc(SETTINGS)
+	roles = ["System Manager", *([settings.alert_role] if settings.alert_role else [])]
+	users = set(
+		frappe.get_all("Has Role", filters={"role": ["in", roles], "parenttype": "User"}, pluck="parent")
+	) | {row.user for row in settings.alert_users}
+	return frappe.get_all(
+		"User",
+		filters={"name": ["in", sorted(users - {"Guest"}) or [""]], "enabled": 1},
+		pluck="email",
+		order_by="name",
+	)
 
 
 def _health(device: str | None = None) -> list[tuple[Any, str, schedule.Attention]]:
@@ -54,6 +122,7 @@ def _health(device: str | None = None) -> list[tuple[Any, str, schedule.Attentio
 			"health_message",
 			"sync_mode",
 			"last_push_at",
+			"alerted_health",
 		],
 	)
 	if not devices:

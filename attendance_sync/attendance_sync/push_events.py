@@ -121,7 +121,7 @@ def _store_event(device: Any, pushed: Any, body: bytes, content_type: str | None
 	last = cint(device.last_push_serial or device.last_serial_no) or None
 	trusted = outside is None
 	gap = trusted and L.push_gap(last, event.serial_no, pushed.front_serial_no, pushed.current_event)
-	updates: dict[str, Any] = {"last_push_at": received}
+	updates: dict[str, Any] = {"last_push_at": received, "last_contact": received}
 	if (
 		new
 		and trusted
@@ -168,7 +168,10 @@ def _heartbeat(device: Any) -> None:
 	last = device.last_push_at
 	if last and time_diff_in_seconds(now_datetime(), get_datetime(last)) < HEARTBEAT_WRITE_SECS:
 		return
-	frappe.db.set_value(common.DEVICE, device.name, "last_push_at", now_datetime(), update_modified=False)
+	now = now_datetime()
+	frappe.db.set_value(
+		common.DEVICE, device.name, {"last_push_at": now, "last_contact": now}, update_modified=False
+	)
 	frappe.db.commit()
 
 

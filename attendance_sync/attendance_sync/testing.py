@@ -226,6 +226,7 @@ class AttendanceSyncTestCase(BaseTestCase):
 			frappe.db.delete(common.LOG, {"device": device})
 			frappe.db.delete("Device Shift Type", {"parent": device})
 			frappe.db.delete("Error Log", {"reference_doctype": common.DEVICE, "reference_name": device})
+			frappe.db.delete("Notification Log", {"document_type": common.DEVICE, "document_name": device})
 			frappe.db.delete(common.DEVICE, {"name": device})
 			delete_all_passwords_for(common.DEVICE, device)
 		for employee in self.employees:

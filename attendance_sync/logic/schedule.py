@@ -74,6 +74,11 @@ class Attention:
 		return bool(self.failed or self.held)
 
 
+def is_stale(synced_up_to: datetime | None, frequency: str | None, now: datetime) -> bool:
+	"""Whether a device's news (its complete sync, or last push) is older than two runs of its frequency."""
+	return synced_up_to is not None and now - synced_up_to > interval(frequency) * STALE_AFTER_RUNS
+
+
 def health(
 	*,
 	enabled: bool,
@@ -92,7 +97,7 @@ def health(
 		return FAILING
 	if synced_up_to is None:
 		return NEVER
-	if now - synced_up_to > interval(frequency) * STALE_AFTER_RUNS:
+	if is_stale(synced_up_to, frequency, now):
 		return STALE
 	if attention is not None and attention.needed:
 		return ATTENTION

@@ -16,6 +16,7 @@ DEFAULTS: dict[str, Any] = {
 	"punch_retention_days": 90,
 	"double_punch_seconds": 0,
 	"bulk_insert_above": 5000,
+	"not_heard_from_minutes": 60,
 }
 
 
@@ -29,6 +30,8 @@ class SyncSettings:
 	double_punch_seconds: int = DEFAULTS["double_punch_seconds"]
 	# A device run with more Pending punches than this inserts its check-ins in bulk (`bulk.Checkins`); 0: never.
 	bulk_insert_above: int = DEFAULTS["bulk_insert_above"]
+	# A device whose terminal has not answered for this long counts as not heard from (the workspace's card).
+	not_heard_from_minutes: int = DEFAULTS["not_heard_from_minutes"]
 	punch_codes: frozenset[tuple[int, int]] | None = None
 
 	@property
@@ -51,6 +54,8 @@ class SyncSettings:
 			raise ValueError(_("Punch Retention Days cannot be negative"))
 		if self.double_punch_seconds < 0:
 			raise ValueError(_("Double-Punch Window cannot be negative"))
+		if self.not_heard_from_minutes < 0:
+			raise ValueError(_("Not Heard From Minutes cannot be negative (0 means the default)"))
 		if self.bulk_insert_above < 0:
 			raise ValueError(_("Bulk Insert Above cannot be negative (0: never)"))
 		for major, minor in self.punch_codes or ():
@@ -77,5 +82,6 @@ def settings_from_values(values: dict[str, Any], punch_codes: Iterable[tuple[Any
 		punch_retention_days=pick("punch_retention_days", int),
 		double_punch_seconds=pick("double_punch_seconds", int),
 		bulk_insert_above=pick("bulk_insert_above", int),
+		not_heard_from_minutes=pick("not_heard_from_minutes", int) or DEFAULTS["not_heard_from_minutes"],
 		punch_codes=parse_punch_codes(punch_codes),
 	)

@@ -48,6 +48,16 @@ WORKSPACE_SHORTCUTS = (
 	"Attendance Sync Settings",
 	"Failed Punches",
 )
+# The workspace's number cards and charts (number_card/, dashboard_chart/).
+WORKSPACE_CARDS = (
+	"Devices Needing Attention",
+	"Stale Devices",
+	"Devices Not Heard From",
+	"Unmapped Device Users",
+	"Punches Today",
+	"Failed Check-ins",
+)
+WORKSPACE_CHARTS = ("Punches per Day", "Punches by Device")
 CHROMIUM_ARGS = [
 	"--headless=new",
 	"--no-sandbox",
@@ -188,19 +198,29 @@ PROGRESS_STATE = """() => {
 
 
 def open_workspace(page: Page, steps: Steps, watch: Watch, base: str) -> None:
-	"""The app's workspace, the first screen a user sees: its shortcuts and their counts load without a 5xx or
-	an error in the console; the Settings shortcut opens the Settings form."""
+	"""The app's workspace, the first screen a user sees: its shortcuts, number cards (each showing a number) and
+	charts load without a 5xx or an error in the console; the Settings shortcut opens the Settings form."""
 	mark = watch.mark()
 	page.goto(f"{base}/app/attendance-sync")
 	for label in WORKSPACE_SHORTCUTS:
 		page.locator(".shortcut-widget-box", has_text=label).first.wait_for(timeout=60_000)
 	page.locator(".shortcut-widget-box", has_text="Device Punch").locator(".indicator-pill").wait_for()
+	for label in WORKSPACE_CARDS:
+		number = page.locator(".number-widget-box", has_text=label).first.locator(".number")
+		number.wait_for(timeout=60_000)
+		page.wait_for_function(
+			"(el) => /\\d/.test(el.innerText)", arg=number.element_handle(), timeout=60_000
+		)
+	for label in WORKSPACE_CHARTS:
+		page.locator(".dashboard-widget-box", has_text=label).first.locator("svg").first.wait_for(
+			timeout=60_000
+		)
 	watch.settle(page)
 	if failures := watch.since(mark):
 		steps.shot("workspace-failure")
 		raise AssertionError("the workspace: " + "; ".join(failures))
 	steps.shot("workspace")
-	steps.ok("the Attendance Sync workspace shows its shortcuts and counts, no 5xx, no console error")
+	steps.ok("the Attendance Sync workspace shows its shortcuts, cards and charts, no 5xx, no console error")
 	page.locator(".shortcut-widget-box", has_text="Attendance Sync Settings").click()
 	page.wait_for_url("**/app/attendance-sync-settings", timeout=60_000)
 	page.locator('.frappe-control[data-fieldname="overlap_minutes"]').wait_for(timeout=60_000)

@@ -19,14 +19,20 @@ class AttendanceSyncSettings(Document):
 	if TYPE_CHECKING:
 		from frappe.types import DF
 
+		from attendance_sync.attendance_sync.doctype.attendance_sync_alert_user.attendance_sync_alert_user import (
+			AttendanceSyncAlertUser,
+		)
 		from attendance_sync.attendance_sync.doctype.attendance_sync_punch_code.attendance_sync_punch_code import (
 			AttendanceSyncPunchCode,
 		)
 
+		alert_role: DF.Link | None
+		alert_users: DF.TableMultiSelect[AttendanceSyncAlertUser]
 		bulk_insert_above: DF.Int
 		connect_timeout: DF.Float
 		double_punch_seconds: DF.Int
 		fetch_concurrency: DF.Int
+		not_heard_from_minutes: DF.Int
 		overlap_minutes: DF.Int
 		punch_codes: DF.Table[AttendanceSyncPunchCode]
 		punch_retention_days: DF.Int

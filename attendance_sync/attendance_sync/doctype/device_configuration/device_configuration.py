@@ -23,13 +23,16 @@ from attendance_sync.logic.timezones import normalize_device_time_zone, validate
 CREDENTIAL_FIELDS = ("device_ip", "port", "use_https", "device_user", "device_user_password")
 # Written only by Enable Push / Rotate Token / Disable Push and by the push endpoint, never by a form save (a form
 # opened before Enable Push would otherwise send its empty token hash back).
-PUSH_STATE_FIELDS = (
+SERVER_STATE_FIELDS = (
 	"push_token_hash",
 	"push_token_prefix",
 	"push_host_on_terminal",
 	"last_push_at",
 	"last_push_serial",
 	"push_gaps",
+	# Written by the runs, the push endpoint and the health check, never by a form save either.
+	"last_contact",
+	"alerted_health",
 )
 
 
@@ -51,6 +54,7 @@ class DeviceConfiguration(Document):
 			DeviceShiftType,
 		)
 
+		alerted_health: DF.Literal["", "Needs Attention", "Stale", "Login Rejected"]
 		auth_blocked: DF.Check
 		device_ip: DF.Data
 		device_name: DF.Data
@@ -60,6 +64,7 @@ class DeviceConfiguration(Document):
 		enabled: DF.Check
 		firmware: DF.Data | None
 		health_message: DF.SmallText | None
+		last_contact: DF.Datetime | None
 		last_error: DF.SmallText | None
 		last_push_at: DF.Datetime | None
 		last_sync_at: DF.Datetime | None
@@ -156,9 +161,9 @@ class DeviceConfiguration(Document):
 		stored = (
 			None
 			if self.is_new()
-			else frappe.db.get_value(self.doctype, self.name, PUSH_STATE_FIELDS, as_dict=True)
+			else frappe.db.get_value(self.doctype, self.name, SERVER_STATE_FIELDS, as_dict=True)
 		)
-		for field in PUSH_STATE_FIELDS:
+		for field in SERVER_STATE_FIELDS:
 			self.set(field, stored.get(field) if stored else None)
 		try:
 			self.sync_mode = validate_sync_mode(self.sync_mode, bool(self.push_token_hash))
@@ -285,7 +290,8 @@ def test_connection(device: str) -> dict[str, Any]:
 			frappe.db.set_value(
 				common.DEVICE,
 				device,
-				{"auth_blocked": 1, "last_error": report.text()},
+				# The terminal answered, refusing the login: it is reachable.
+				{"auth_blocked": 1, "last_error": report.text(), "last_contact": now_datetime()},
 				update_modified=False,
 			)
 			maintenance.refresh_health(device)
@@ -308,6 +314,7 @@ def test_connection(device: str) -> dict[str, Any]:
 		"model": info.model,
 		"firmware": info.firmware,
 		"serial_number": info.serial_number,
+		"last_contact": now_datetime(),
 	}
 	frappe.db.set_value(common.DEVICE, device, updates, update_modified=False)
 	maintenance.refresh_health(device)
@@ -323,4 +330,22 @@ def test_connection(device: str) -> dict[str, Any]:
 		"user_count": user_count,
 		"supports_event_search": info.supports_event_search,
 		"supports_serial_search": info.supports_serial_search,
+	}
+
+
+@frappe.whitelist()
+def not_heard_from(filters: Any = None) -> dict[str, Any]:
+	"""The Devices Not Heard From number card: enabled devices whose terminal has not answered (a sync, a push or
+	heartbeat, Test Connection) for Attendance Sync Settings' Not Heard From minutes; a click lists them."""
+	only_for(MANAGER)
+	since = now_datetime().replace(microsecond=0) - timedelta(
+		minutes=common.get_settings().not_heard_from_minutes
+	)
+	filters = {"enabled": 1, "last_contact": ["<", str(since)]}
+	# Counted as the list filters (a device that never answered is before any time there).
+	return {
+		"value": len(frappe.get_all(common.DEVICE, filters=filters, pluck="name")),
+		"fieldtype": "Int",
+		"route": ["List", common.DEVICE],
+		"route_options": filters,
 	}

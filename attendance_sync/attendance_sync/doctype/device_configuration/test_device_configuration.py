@@ -189,6 +189,9 @@ class TestDeviceConfiguration(AttendanceSyncTestCase):
 		sim.reset()
 
 		first = device_configuration.test_connection(device)
+		self.assertIsNotNone(
+			frappe.db.get_value(common.DEVICE, device, "last_contact"), "a refusal is an answer"
+		)
 		self.assertFalse(first["ok"])
 		self.assertEqual(first["kind"], "DeviceAuthError")
 		stats = sim.stats()
@@ -221,8 +224,10 @@ class TestDeviceConfiguration(AttendanceSyncTestCase):
 		doc.reload()
 		doc.device_user_password = SIM_PASSWORD
 		doc.save()
+		frappe.db.set_value(common.DEVICE, device, "last_contact", None)
 		fourth = device_configuration.test_connection(device)
 		self.assertTrue(fourth["ok"], fourth)
+		self.assertIsNotNone(frappe.db.get_value(common.DEVICE, device, "last_contact"))
 		self.assertNotIn("device_user_password", fourth)
 		self.assertNotIn(SIM_PASSWORD, frappe.as_json(fourth))
 		self.assertEqual(frappe.db.get_value(common.DEVICE, device, "auth_blocked"), 0)

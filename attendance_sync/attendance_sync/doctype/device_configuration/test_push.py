@@ -179,6 +179,7 @@ class TestPush(PushCase):
 
 	def test_each_body_shape_is_stored_once(self):
 		device, token = self.push_device()
+		self.assertIsNone(frappe.db.get_value(common.DEVICE, device, "last_contact"))
 		shapes = [
 			multipart(
 				"event_log", json.dumps(notification(301)).encode(), picture=b"\xff\xd8\xff\xe0JFIF\xff\xd9"
@@ -194,6 +195,7 @@ class TestPush(PushCase):
 			self.assertEqual(answer["message"], {"ok": True, "result": "stored"})
 		punches = self.punches(device)
 		self.assertEqual(sorted(p.serial_no for p in punches), [301, 302, 303, 304])
+		self.assertIsNotNone(frappe.db.get_value(common.DEVICE, device, "last_contact"), "a push is contact")
 		self.assertTrue(all(p.status == P.PENDING for p in punches), punches)
 		row = frappe.db.get_value(
 			common.PUNCH, {"device": device, "serial_no": 301}, ["device_user_id", "minor", "name_on_device"]
@@ -292,6 +294,9 @@ class TestPush(PushCase):
 		status, answer, _headers = self.post(token, *multipart("event_log", json.dumps(heartbeat).encode()))
 		self.assertEqual((status, answer["message"]), (200, {"ok": True, "result": "heartbeat"}))
 		self.assertIsNotNone(frappe.db.get_value(common.DEVICE, device, "last_push_at"))
+		self.assertIsNotNone(
+			frappe.db.get_value(common.DEVICE, device, "last_contact"), "a heartbeat is contact"
+		)
 		door = notification(601, employee=None, subEventType=21)  # door opened: an access event, not a punch
 		alarm = notification(602, majorEventType=1, subEventType=1024)
 		for body in (door, alarm):

@@ -368,3 +368,19 @@ def unmapped_device_users() -> list[dict[str, Any]]:
 		.limit(500)
 		.run(as_dict=True)
 	)
+
+
+@frappe.whitelist()
+def unmapped_users(filters: Any = None) -> dict[str, Any]:
+	"""The Unmapped Device Users number card: the device user IDs with punches no Employee holds; a click opens
+	those punches."""
+	only_for(READERS)
+	punch = frappe.qb.DocType(common.PUNCH)
+	count = Count(punch.device_user_id).distinct().as_("users")
+	rows = frappe.qb.from_(punch).select(count).where(punch.status == P.UNMAPPED).run(as_dict=True)
+	return {
+		"value": rows[0].users if rows else 0,
+		"fieldtype": "Int",
+		"route": ["List", common.PUNCH],
+		"route_options": {"status": P.UNMAPPED},
+	}
