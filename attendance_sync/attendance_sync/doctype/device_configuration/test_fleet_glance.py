@@ -62,7 +62,7 @@ class TestFleetGlance(AttendanceSyncTestCase):
 			device,
 			{
 				"last_sync_status": "Success",
-				"synced_up_to": frappe.utils.add_days(frappe.utils.now_datetime(), -3),
+				"synced_up_to": now_datetime() - timedelta(days=3),
 			},
 		)
 		form = frappe.get_doc(common.DEVICE, device)  # opened before the health check
@@ -80,7 +80,7 @@ class TestFleetGlance(AttendanceSyncTestCase):
 
 	def test_an_unreachable_terminal_is_a_stale_incident_once_its_news_is_old(self):
 		device = self.make_device(None)
-		now = frappe.utils.now_datetime()
+		now = now_datetime()
 		frappe.db.set_value(
 			common.DEVICE,
 			device,
