@@ -77,6 +77,9 @@ class SimDevice:
 		step_secs: int | None = None,
 		employee_no: str | None = None,
 		minor: int | None = None,
+		door: int | None = None,
+		reader: int | None = None,
+		attendance_status: str | None = None,
 	) -> list[dict[str, Any]]:
 		"""Record `count` punches now, numbered by the device's counter; returns them as
 		`[{"serial_no", "time", "employee_no", "minor"}]` (time in the device's offset).
@@ -84,11 +87,21 @@ class SimDevice:
 		`at`: time of the first (aware, or naive = device time); default: the last one at the device's clock now,
 		never before the latest stored event. `step_secs`: seconds between them (default 60). `employee_no`: an
 		enrolled employee (default: the enrolled people in turn). `minor`: under major 5 (default 75, face).
+		`door`, `reader`: where it was read (default door 1, reader 1; reader 2 is the exit reader of a
+		two-reader door). `attendance_status`: the attendance key pressed (checkIn, checkOut, breakIn, ...;
+		default undefined).
 		"""
 		body: dict[str, Any] = {"count": count}
 		if at is not None:
 			body["at"] = at.isoformat() if isinstance(at, datetime) else at
-		optional = {"step_secs": step_secs, "employee_no": employee_no, "minor": minor}
+		optional = {
+			"step_secs": step_secs,
+			"employee_no": employee_no,
+			"minor": minor,
+			"door": door,
+			"reader": reader,
+			"attendance_status": attendance_status,
+		}
 		body.update({key: value for key, value in optional.items() if value is not None})
 		return self._control("POST", "/sim/events", body)["events"]
 

@@ -7,6 +7,7 @@ import multiprocessing
 import os
 import re
 import threading
+import urllib.error
 
 import pytest
 import tomllib
@@ -505,3 +506,22 @@ def test_counter_reset_is_found_by_time_not_silently_empty(simulator):
 	assert wiped.serial_reset_suspected and [e.serial_no for e in wiped.events] == [1, 2]
 	assert dev.set_serial_number("SWAPPED0001")["serial_number"] == "SWAPPED0001"
 	assert _core.device_info(dev.connection()).serial_number == "SWAPPED0001"
+
+
+def test_reader_and_attendance_key_of_a_recorded_punch(simulator):
+	"""Where a punch was read (door, reader) and the attendance key pressed reach the Event as the terminal
+	rendered them; a value no terminal sends is refused by the simulator."""
+	(terminal,) = simulator(1, "--days", "1", "--events-per-day", "4").devices
+	exit_punch = terminal.add_events(door=1, reader=2, attendance_status="breakOut")[0]
+	entry_punch = terminal.add_events(door=3, reader=1)[0]
+	start = dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=1)
+	result = _core.fetch_events(terminal.connection(), start, start + dt.timedelta(hours=2))
+	by_serial = {e.serial_no: e for e in result.events}
+	out = by_serial[exit_punch["serial_no"]]
+	assert (out.door_no, out.reader_no, out.log_type) == (1, 2, "OUT")
+	assert out.as_dict()["reader_no"] == 2
+	entry = by_serial[entry_punch["serial_no"]]
+	assert (entry.door_no, entry.reader_no, entry.log_type) == (3, 1, None)
+	with pytest.raises(urllib.error.HTTPError) as refused:
+		terminal.add_events(attendance_status="lunch")
+	assert refused.value.code == 400 and b"attendance_status" in refused.value.read()

@@ -83,6 +83,7 @@ def test_both_part_names_give_the_event(part):
 	assert isinstance(event, _core.Event)
 	assert (event.device, event.serial_no, event.employee_no) == ("Lobby", 201, "9001")
 	assert (event.major, event.minor, event.is_punch, event.verify_method) == (5, 75, True, "face")
+	assert (event.door_no, event.reader_no, event.log_type) == (None, 1, None)
 	assert event.time == dt.datetime(2026, 7, 16, 19, 24, 29, tzinfo=dt.timezone(dt.timedelta(hours=-5)))
 	assert event.time.utcoffset() == dt.timedelta(hours=-5)
 	assert (result.front_serial_no, result.current_event) == (200, True)
@@ -114,6 +115,7 @@ def test_pushed_event_equals_the_fetched_one(device):
 			"name": punch.name,
 			"cardNo": punch.card_no,
 			"doorNo": punch.door_no,
+			"cardReaderNo": punch.reader_no,
 			"currentEvent": False,
 		},
 	}

@@ -109,6 +109,8 @@ class Event:
 	card_no: str | None
 	name: str | None
 	door_no: int | None
+	# The card reader of the door (`cardReaderNo`): at a turnstile or double door, entry and exit readers.
+	reader_no: int | None
 	def as_dict(self) -> dict[str, Any]: ...
 
 @final

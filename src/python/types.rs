@@ -248,6 +248,10 @@ impl PyEvent {
     fn door_no(&self) -> Option<u32> {
         self.event.door_no
     }
+    #[getter]
+    fn reader_no(&self) -> Option<u32> {
+        self.event.reader_no
+    }
 
     fn as_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let e = &self.event;
@@ -264,6 +268,7 @@ impl PyEvent {
         d.set_item("card_no", e.card_no.as_deref())?;
         d.set_item("name", e.name.as_deref())?;
         d.set_item("door_no", e.door_no)?;
+        d.set_item("reader_no", e.reader_no)?;
         Ok(d)
     }
 

@@ -21,6 +21,21 @@ pub enum Attendance {
 }
 
 impl Attendance {
+    pub const ALL: [Attendance; 7] = [
+        Attendance::Undefined,
+        Attendance::CheckIn,
+        Attendance::CheckOut,
+        Attendance::BreakOut,
+        Attendance::BreakIn,
+        Attendance::OvertimeIn,
+        Attendance::OvertimeOut,
+    ];
+
+    /// From the terminal's `attendanceStatus` value.
+    pub fn from_status(status: &str) -> Option<Attendance> {
+        Attendance::ALL.into_iter().find(|a| a.status() == status)
+    }
+
     pub fn status(self) -> &'static str {
         match self {
             Attendance::Undefined => "undefined",

@@ -75,6 +75,13 @@ pub struct RecordRequest {
     pub employee_no: Option<String>,
     /// Minor code under major 5; default 75 (face).
     pub minor: Option<u32>,
+    /// The door (`doorNo`); default 1.
+    pub door: Option<u8>,
+    /// The card reader of the door (`cardReaderNo`): 1 entry, 2 exit on a two-reader door; default 1.
+    pub reader: Option<u8>,
+    /// The attendance key pressed (`attendanceStatus`: undefined, checkIn, checkOut, breakIn, breakOut,
+    /// overtimeIn, overtimeOut); default undefined.
+    pub attendance_status: Option<String>,
 }
 
 impl Default for RecordRequest {
@@ -85,6 +92,9 @@ impl Default for RecordRequest {
             step_secs: None,
             employee_no: None,
             minor: None,
+            door: None,
+            reader: None,
+            attendance_status: None,
         }
     }
 }
@@ -259,6 +269,11 @@ impl DeviceState {
             return Err("step_secs must not be negative".into());
         }
         let minor = request.minor.unwrap_or(75);
+        let attendance = match request.attendance_status.as_deref() {
+            None => Attendance::Undefined,
+            Some(status) => Attendance::from_status(status)
+                .ok_or_else(|| format!("attendance_status {status:?} is not a terminal's value"))?,
+        };
         let mut log = write(&self.log);
         let roster = log.roster();
         let people = u32::try_from(roster.people().len()).unwrap_or(u32::MAX);
@@ -298,10 +313,10 @@ impl DeviceState {
                 minor,
                 person: Some(who),
                 detail: Detail::Generated(Generated {
-                    reader: 1,
-                    door: 1,
+                    reader: request.reader.unwrap_or(1),
+                    door: request.door.unwrap_or(1),
                     verify_mode: "cardOrFace",
-                    attendance: Some(Attendance::Undefined),
+                    attendance: Some(attendance),
                     mask: "no",
                     card: if minor == 1 {
                         Card::Enrolled
