@@ -20,3 +20,5 @@ class Ev:
 	is_punch: bool = True
 	card_no: str | None = None
 	name: str | None = None
+	door_no: int | None = None
+	reader_no: int | None = None

@@ -68,6 +68,7 @@ def test_expected_doctypes():
 	assert set(all_doctypes()) == {
 		"Device Configuration",
 		"Device Shift Type",
+		"Device Reader Direction",
 		"Device Punch",
 		"Attendance Sync Log",
 		"Attendance Sync Settings",

@@ -1,5 +1,6 @@
 """Events to Device Punch rows, and Pending punches to check-in decisions (status, dedup, log type)."""
 
+import functools
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -28,6 +29,42 @@ def test_log_type_by_punch_direction():
 	assert P.log_type_for("IN", "OUT") == "IN"
 	assert P.log_type_for("OUT", None) == "OUT"
 	assert P.log_type_for("None", "IN") is None
+
+
+def test_log_type_by_reader_with_the_terminal_as_fallback():
+	readers = P.reader_map([(1, 1, "IN"), (1, 2, "OUT"), (0, 3, "OUT"), (None, 4, "IN")])
+	assert readers == {(1, 1): "IN", (1, 2): "OUT", (0, 3): "OUT", (0, 4): "IN"}
+	by_reader = functools.partial(P.log_type_for, P.BY_READER, readers=readers)
+	# The reader decides, whatever key was pressed.
+	assert by_reader("IN", door_no=1, reader_no=2) == "OUT"
+	assert by_reader(None, door_no=1, reader_no=1) == "IN"
+	# A row without a door holds at every door; a door's own row comes first.
+	assert by_reader(None, door_no=2, reader_no=3) == "OUT"
+	assert P.log_type_for(P.BY_READER, None, 2, 3, {(2, 3): "IN", (0, 3): "OUT"}) == "IN"
+	# An event without a door number matches rows for any door only.
+	assert by_reader(None, door_no=None, reader_no=4) == "IN"
+	assert by_reader(None, door_no=None, reader_no=1) is None
+	# A reader with no row, or an event without one, keeps what the terminal said.
+	assert by_reader("OUT", door_no=2, reader_no=1) == "OUT"
+	assert by_reader("IN", door_no=1, reader_no=None) == "IN"
+	assert by_reader(None, door_no=2, reader_no=1) is None
+	assert P.log_type_for(P.BY_READER, "OUT", 1, 1, None) == "OUT"
+
+
+def test_punch_rows_keep_where_the_punch_was_read_and_the_terminal_direction():
+	events = [
+		Ev(1, "7", at(8), log_type="IN", door_no=1, reader_no=2),
+		Ev(2, "7", at(9), log_type=None, door_no=1, reader_no=1),
+	]
+	rows = P.punch_rows(
+		"Gate", events, site_tz=SITE, direction=P.BY_READER, readers={(1, 1): "IN", (1, 2): "OUT"}
+	).rows
+	assert [(r.door_no, r.reader_no, r.device_log_type, r.log_type) for r in rows] == [
+		(1, 2, "IN", "OUT"),
+		(1, 1, None, "IN"),
+	]
+	# The stored row's columns carry them, in FIELDS order.
+	assert dict(zip(P.PunchRow.FIELDS, rows[0].values(), strict=True))["reader_no"] == 2
 
 
 def test_device_user_ids_are_trimmed_strings_keeping_leading_zeros():

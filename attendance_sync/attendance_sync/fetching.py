@@ -14,7 +14,7 @@ from attendance_sync import _core
 from attendance_sync.attendance_sync.common import PUNCH, QUERY_CHUNK, chunks, dt
 from attendance_sync.attendance_sync.doctype.device_punch.device_punch import store_punches
 from attendance_sync.attendance_sync.realtime import Progress
-from attendance_sync.attendance_sync.terminal import DeviceClock
+from attendance_sync.attendance_sync.terminal import DeviceClock, reader_directions
 from attendance_sync.logic import counters, fetch_plan, windows
 from attendance_sync.logic import punches as P
 
@@ -97,9 +97,16 @@ def fetch_and_store(
 		),
 	)
 
+	readers = reader_directions(device, doc.punch_direction)
+
 	def punch_rows(events: Iterable[_core.Event]) -> P.FetchedPunches:
 		return P.punch_rows(
-			device, events, site_tz=clock.site_tz, direction=doc.punch_direction, reinterpret_zone=clock.zone
+			device,
+			events,
+			site_tz=clock.site_tz,
+			direction=doc.punch_direction,
+			readers=readers,
+			reinterpret_zone=clock.zone,
 		)
 
 	def stored_keys(rows: list[P.PunchRow]) -> dict[int, set[str]]:

@@ -1,7 +1,7 @@
 """What the core is handed for a Device Configuration: its `_core.Device` (the password read here, on the
-server, only), the UTC offset it reads the terminal's times with, and the clock that turns the terminal's
-instants into site time under Time Zone Handling. The device job, Test Connection, the push buttons and the
-push endpoint all take them from here.
+server, only), the UTC offset it reads the terminal's times with, the clock that turns the terminal's
+instants into site time under Time Zone Handling, and its reader map. The device job, Test Connection, the push
+buttons, the push endpoint and Reprocess all take them from here.
 """
 
 from datetime import datetime
@@ -12,8 +12,9 @@ from frappe.model.document import Document
 from frappe.utils import cint, now_datetime
 
 from attendance_sync import _core
-from attendance_sync.attendance_sync.common import site_time_zone
+from attendance_sync.attendance_sync.common import DEVICE, site_time_zone
 from attendance_sync.logic import windows
+from attendance_sync.logic.punches import BY_READER, ReaderMap, reader_map
 from attendance_sync.logic.settings import SyncSettings
 from attendance_sync.logic.timezones import (
 	REINTERPRET,
@@ -44,6 +45,22 @@ def core_device(doc: Document, settings: SyncSettings) -> _core.Device:
 		timeout=settings.request_timeout,
 		punch_codes=sorted(settings.punch_codes) if settings.punch_codes else None,
 	)
+
+
+def reader_directions(device: str, punch_direction: str | None) -> ReaderMap | None:
+	"""The device's Reader Directions as (door, reader) -> IN / OUT when its Punch Direction is By Reader.
+
+	Read from the table by the device's name, so a pulled run's document and the push endpoint's row of fields
+	read the same map."""
+	if punch_direction != BY_READER:
+		return None
+	rows = frappe.get_all(
+		"Device Reader Direction",
+		filters={"parent": device, "parenttype": DEVICE, "parentfield": "reader_directions"},
+		fields=["door_no", "reader_no", "log_type"],
+		as_list=True,
+	)
+	return reader_map(rows)
 
 
 def core_utc_offset(doc: Document) -> str | None:

@@ -13,7 +13,7 @@ Pending punches become Employee Checkin decisions in `checkin_plan`.
 import dataclasses
 import hashlib
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -37,7 +37,14 @@ PRUNABLE_STATUSES = (CHECKED_IN, DUPLICATE, INACTIVE, UNREADABLE)
 # Rows a Reprocess may send back to Pending: everything that did not become a check-in and could.
 REPROCESSABLE_STATUSES = (DUPLICATE, UNMAPPED, INACTIVE, FAILED)
 
-PUNCH_DIRECTIONS = ("From device", "IN", "OUT", "None")
+FROM_DEVICE = "From device"
+BY_READER = "By Reader"
+PUNCH_DIRECTIONS = (FROM_DEVICE, "IN", "OUT", "None", BY_READER)
+# A reader map row for door 0 stands for the reader of that number at any door.
+ANY_DOOR = 0
+
+# (door, reader) -> "IN" / "OUT": a device's Reader Directions.
+ReaderMap = Mapping[tuple[int, int], str]
 
 # HRMS rejects only this status (validate_active_employee); Left and Suspended employees may still check in.
 INACTIVE_EMPLOYEE_STATUS = "Inactive"
@@ -66,6 +73,10 @@ class EventLike(Protocol):
 	def card_no(self) -> str | None: ...
 	@property
 	def name(self) -> str | None: ...
+	@property
+	def door_no(self) -> int | None: ...
+	@property
+	def reader_no(self) -> int | None: ...
 
 
 def normalize_device_user_id(value: Any) -> str | None:
@@ -76,15 +87,33 @@ def normalize_device_user_id(value: Any) -> str | None:
 	return text or None
 
 
-def log_type_for(direction: str | None, device_log_type: str | None) -> str | None:
-	"""The Employee Checkin log_type for a punch under the device's Punch Direction."""
-	if direction == "IN":
-		return "IN"
-	if direction == "OUT":
-		return "OUT"
+def log_type_for(
+	direction: str | None,
+	device_log_type: str | None,
+	door_no: int | None = None,
+	reader_no: int | None = None,
+	readers: ReaderMap | None = None,
+) -> str | None:
+	"""The Employee Checkin log_type of a punch under the device's Punch Direction.
+
+	`device_log_type` is what the terminal said (its attendance key: check-in, break-in, overtime-in are IN; the
+	outs OUT; undefined none). By Reader: the reader's row in `readers` (its door's, else one for any door);
+	a reader with no row keeps what the terminal said. Door and reader 0 (or None) are "not said".
+	"""
+	if direction in ("IN", "OUT"):
+		return direction
 	if direction == "None":
 		return None
+	if direction == BY_READER and reader_no and readers:
+		mapped = readers.get((door_no or ANY_DOOR, reader_no)) or readers.get((ANY_DOOR, reader_no))
+		if mapped:
+			return mapped
 	return device_log_type if device_log_type in ("IN", "OUT") else None
+
+
+def reader_map(rows: Iterable[tuple[Any, Any, Any]]) -> dict[tuple[int, int], str]:
+	"""A device's Reader Directions as (door, reader) -> IN / OUT; a blank door is any door."""
+	return {(int(door or ANY_DOOR), int(reader)): str(log_type) for door, reader, log_type in rows}
 
 
 def parse_punch_codes(rows: Iterable[tuple[Any, Any]]) -> frozenset[tuple[int, int]] | None:
@@ -152,6 +181,11 @@ class PunchRow:
 	minor: int
 	status: str
 	reason: str | None
+	# Where the punch was read (0: the terminal did not say) and what the terminal said of its direction: a
+	# Reprocess works log_type out again from them under the device's Punch Direction of the day.
+	door_no: int = 0
+	reader_no: int = 0
+	device_log_type: str | None = None
 
 	# Column order of the stored row (`device_punch.store_punches`); keep in step with `values()`.
 	FIELDS = (
@@ -170,6 +204,9 @@ class PunchRow:
 		"minor",
 		"status",
 		"reason",
+		"door_no",
+		"reader_no",
+		"device_log_type",
 	)
 
 	def values(self) -> tuple[Any, ...]:
@@ -197,10 +234,12 @@ def punch_rows(
 	*,
 	site_tz: str,
 	direction: str | None,
+	readers: ReaderMap | None = None,
 	reinterpret_zone: str | None = None,
 ) -> FetchedPunches:
 	"""Device Punch rows for the punch events (`Event.is_punch`) among `events`, one per event identity.
 
+	`readers`: the device's Reader Directions, read under Punch Direction "By Reader" (`log_type_for`).
 	`reinterpret_zone` (Time Zone Handling "Re-interpret in Device Time Zone"): each event's wall clock is read in
 	that zone, per event, instead of with the offset the terminal sent. Device Time keeps what the terminal sent.
 	"""
@@ -247,12 +286,15 @@ def punch_rows(
 			card_no=event.card_no,
 			time=site_time,
 			device_time=when.isoformat(timespec="seconds"),
-			log_type=log_type_for(direction, event.log_type),
+			log_type=log_type_for(direction, event.log_type, event.door_no, event.reader_no, readers),
 			verify_method=event.verify_method,
 			major=int(event.major),
 			minor=int(event.minor),
 			status=PENDING if user_id else UNMAPPED,
 			reason=None if user_id else _("The event carries no employee number (card or stranger event)"),
+			door_no=event.door_no or 0,
+			reader_no=event.reader_no or 0,
+			device_log_type=event.log_type if event.log_type in ("IN", "OUT") else None,
 		)
 	return FetchedPunches(
 		rows=list(rows.values()), events=total, skipped_not_punch=skipped, unreadable=unreadable

@@ -14,7 +14,7 @@ from attendance_sync.attendance_sync import common, cursors, jobs, maintenance, 
 from attendance_sync.attendance_sync.common import MANAGER, login_rejected_message, only_for
 from attendance_sync.logic import errors, windows
 from attendance_sync.logic.hosts import HostError, parse_host, validate_port
-from attendance_sync.logic.punches import PUNCH_DIRECTIONS
+from attendance_sync.logic.punches import BY_READER, PUNCH_DIRECTIONS
 from attendance_sync.logic.push import validate_sync_mode
 from attendance_sync.logic.schedule import FREQUENCIES, HEALTH_COLORS
 from attendance_sync.logic.timezones import normalize_device_time_zone, validate_time_zone_handling
@@ -50,6 +50,9 @@ class DeviceConfiguration(Document):
 	if TYPE_CHECKING:
 		from frappe.types import DF
 
+		from attendance_sync.attendance_sync.doctype.device_reader_direction.device_reader_direction import (
+			DeviceReaderDirection,
+		)
 		from attendance_sync.attendance_sync.doctype.device_shift_type.device_shift_type import (
 			DeviceShiftType,
 		)
@@ -76,11 +79,12 @@ class DeviceConfiguration(Document):
 		minor: DF.Int
 		model: DF.Data | None
 		port: DF.Int
-		punch_direction: DF.Literal["From device", "IN", "OUT", "None"]
+		punch_direction: DF.Literal["From device", "IN", "OUT", "None", "By Reader"]
 		push_gaps: DF.Int
 		push_host_on_terminal: DF.Check
 		push_token_hash: DF.Data | None
 		push_token_prefix: DF.Data | None
+		reader_directions: DF.Table[DeviceReaderDirection]
 		release_shift_types: DF.Check
 		serial_number: DF.Data | None
 		shift_types: DF.Table[DeviceShiftType]
@@ -136,6 +140,35 @@ class DeviceConfiguration(Document):
 			frappe.throw(str(e), title=_("Time Zone Handling"))
 		if self.punch_direction not in PUNCH_DIRECTIONS:
 			frappe.throw(_("Punch Direction must be one of {0}").format(", ".join(PUNCH_DIRECTIONS)))
+		self.validate_reader_directions()
+
+	def validate_reader_directions(self) -> None:
+		"""By Reader needs the readers' rows; each (door, reader) once, with a reader number."""
+		if self.punch_direction == BY_READER and not self.reader_directions:
+			frappe.throw(
+				_(
+					"Add the entry and exit readers under Reader Directions, or choose another Punch Direction"
+				),
+				title=_("Reader Directions"),
+			)
+		seen: set[tuple[int, int]] = set()
+		for row in self.reader_directions:
+			key = (cint(row.door_no), cint(row.reader_no))
+			if key[0] < 0 or key[1] < 1:
+				frappe.throw(
+					_(
+						"Row {0} of Reader Directions: the reader is a number from 1, the door from 0 (any door)"
+					).format(row.idx),
+					title=_("Reader Directions"),
+				)
+			if key in seen:
+				frappe.throw(
+					_("Reader {0} of door {1} is listed twice under Reader Directions").format(
+						key[1], key[0]
+					),
+					title=_("Reader Directions"),
+				)
+			seen.add(key)
 
 	def validate_schedule(self) -> None:
 		if self.enabled:

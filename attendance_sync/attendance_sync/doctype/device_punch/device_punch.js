@@ -22,8 +22,8 @@ frappe.ui.form.on("Device Punch", {
 });
 
 // A whitelisted method of this doctype's controller (a function: a form script may be evaluated again).
-function device_punch_method(name) {
-	return `attendance_sync.attendance_sync.doctype.device_punch.device_punch.${name}`;
+function mapping_method(name) {
+	return `attendance_sync.attendance_sync.doctype.device_punch.mapping.${name}`;
 }
 
 // The Employee picked gets this punch's device user ID as Attendance Device ID; Employees without one are
@@ -39,7 +39,7 @@ function map_to_employee(frm) {
 				options: "Employee",
 				label: __("Employee"),
 				reqd: 1,
-				get_query: () => ({ query: device_punch_method("employees_for_mapping") }),
+				get_query: () => ({ query: mapping_method("employees_for_mapping") }),
 				description: __(
 					"Employees without an Attendance Device ID come first. The Employee's Attendance Device ID becomes {0}.",
 					[frappe.utils.escape_html(device_user_id).bold()]
@@ -49,7 +49,7 @@ function map_to_employee(frm) {
 		primary_action_label: __("Map"),
 		primary_action: ({ employee }) =>
 			frappe
-				.call({ method: device_punch_method("mapping_preview"), args: { device_user_id, employee } })
+				.call({ method: mapping_method("mapping_preview"), args: { device_user_id, employee } })
 				.then(({ message: preview }) => {
 					if (preview.held_by) {
 						frappe.msgprint({
@@ -98,7 +98,7 @@ function save_device_user_mapping(frm, dialog, preview, replace_id) {
 	// Saving the Employee queues the reprocessing of every Unmapped punch of this ID.
 	frappe
 		.call({
-			method: device_punch_method("map_to_employee"),
+			method: mapping_method("map_to_employee"),
 			args: { device_user_id: preview.device_user_id, employee: preview.employee, replace_id },
 			freeze: true,
 		})

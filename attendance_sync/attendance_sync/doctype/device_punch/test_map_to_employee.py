@@ -16,6 +16,7 @@ from frappe.utils import now_datetime
 
 from attendance_sync.attendance_sync import checkins, common
 from attendance_sync.attendance_sync.doctype.device_punch import device_punch as DP
+from attendance_sync.attendance_sync.doctype.device_punch import mapping
 from attendance_sync.attendance_sync.testing import AttendanceSyncTestCase, punch_row
 from attendance_sync.logic import punches as P
 
@@ -53,17 +54,17 @@ class TestMapToEmployee(AttendanceSyncTestCase):
 		mapped = [self.employee(f"A{n}", f"66{self.token}{n}") for n in range(3)]
 		unmapped = [self.employee(f"Z{n}", None) for n in range(2)]
 		self.employee("Left", None, status="Left", relieving_date="2024-01-01")
-		rows = DP.employees_for_mapping("Employee", f"_Test Map {self.token}", "name", 0, 20, {})
+		rows = mapping.employees_for_mapping("Employee", f"_Test Map {self.token}", "name", 0, 20, {})
 		self.assertEqual([r[0] for r in rows], [*unmapped, *mapped])  # no Left Employee
 		self.assertEqual(rows[0][2], "no Attendance Device ID")
 		self.assertEqual(rows[2][2], f"Attendance Device ID 66{self.token}0")
 		# Pages run on from the unmapped Employees into the mapped ones.
-		page = DP.employees_for_mapping("Employee", f"_Test Map {self.token}", "name", 1, 2, {})
+		page = mapping.employees_for_mapping("Employee", f"_Test Map {self.token}", "name", 1, 2, {})
 		self.assertEqual([r[0] for r in page], [unmapped[1], mapped[0]])
 
 	def test_an_employee_without_an_id_gets_it_and_its_punches_are_reprocessed(self):
 		employee = self.employee("New", None)
-		result = DP.map_to_employee(self.new_id, employee)
+		result = mapping.map_to_employee(self.new_id, employee)
 		self.assertEqual(result["changed"], True)
 		self.assertEqual(result["unmapped_punches"], 3)
 		self.assertEqual(self.device_id_of(employee), self.new_id)
@@ -81,7 +82,7 @@ class TestMapToEmployee(AttendanceSyncTestCase):
 		current = f"55{self.token}"
 		employee = self.employee("Veteran", current)
 		self.store(current, 100, 101)  # checked in as the Veteran's
-		preview = DP.mapping_preview(f" {self.new_id} ", employee)
+		preview = mapping.mapping_preview(f" {self.new_id} ", employee)
 		self.assertEqual(preview["device_user_id"], self.new_id)
 		self.assertEqual(preview["current_id"], current)
 		self.assertEqual(preview["unmapped_punches"], 3)
@@ -91,39 +92,39 @@ class TestMapToEmployee(AttendanceSyncTestCase):
 	def test_an_existing_id_is_replaced_only_when_that_id_is_confirmed(self):
 		current = f"55{self.token}"
 		employee = self.employee("Veteran", current)
-		with self.assertRaises(DP.DeviceIdInUse):
-			DP.map_to_employee(self.new_id, employee)
+		with self.assertRaises(mapping.DeviceIdInUse):
+			mapping.map_to_employee(self.new_id, employee)
 		# A client that confirmed replacing another ID (the Employee changed since it looked) is refused too.
-		with self.assertRaises(DP.DeviceIdInUse):
-			DP.map_to_employee(self.new_id, employee, replace_id=f"44{self.token}")
+		with self.assertRaises(mapping.DeviceIdInUse):
+			mapping.map_to_employee(self.new_id, employee, replace_id=f"44{self.token}")
 		self.assertEqual(self.device_id_of(employee), current)
-		result = DP.map_to_employee(self.new_id, employee, replace_id=current)
+		result = mapping.map_to_employee(self.new_id, employee, replace_id=current)
 		self.assertEqual((result["previous_id"], result["changed"]), (current, True))
 		self.assertEqual(self.device_id_of(employee), self.new_id)
 
 	def test_an_id_another_employee_holds_is_refused(self):
 		holder = self.employee("Holder", self.new_id)
 		employee = self.employee("Other", None)
-		self.assertEqual(DP.mapping_preview(self.new_id, employee)["held_by"], holder)
+		self.assertEqual(mapping.mapping_preview(self.new_id, employee)["held_by"], holder)
 		with self.assertRaises(frappe.ValidationError):
-			DP.map_to_employee(self.new_id, employee)
+			mapping.map_to_employee(self.new_id, employee)
 		self.assertIsNone(self.device_id_of(employee))
 
 	def test_the_same_id_again_changes_nothing(self):
 		employee = self.employee("Same", self.new_id)
-		self.assertEqual(DP.map_to_employee(self.new_id, employee, replace_id=None)["changed"], False)
+		self.assertEqual(mapping.map_to_employee(self.new_id, employee, replace_id=None)["changed"], False)
 
 	def test_only_system_and_hr_managers_may_search_preview_or_map(self):
 		employee = self.employee("Guarded", None)
 		for roles in (("HR User",), ("Employee",)):
 			frappe.set_user(self.make_user(*roles))
 			with self.assertRaises(frappe.PermissionError):
-				DP.employees_for_mapping("Employee", "", "name", 0, 10, {})
+				mapping.employees_for_mapping("Employee", "", "name", 0, 10, {})
 			with self.assertRaises(frappe.PermissionError):
-				DP.mapping_preview(self.new_id, employee)
+				mapping.mapping_preview(self.new_id, employee)
 			with self.assertRaises(frappe.PermissionError):
-				DP.map_to_employee(self.new_id, employee)
+				mapping.map_to_employee(self.new_id, employee)
 			frappe.set_user("Administrator")
 		self.assertIsNone(self.device_id_of(employee))
 		frappe.set_user(self.make_user("HR Manager"))
-		self.assertEqual(DP.map_to_employee(self.new_id, employee)["changed"], True)
+		self.assertEqual(mapping.map_to_employee(self.new_id, employee)["changed"], True)
