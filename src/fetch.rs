@@ -6,12 +6,13 @@ use std::time::Instant;
 use chrono::{DateTime, FixedOffset, NaiveDateTime, TimeZone, Utc};
 use serde::Serialize;
 
+use crate::device_zone::DeviceZone;
 use crate::error::Error;
 use crate::event::Event;
 use crate::isapi::search::{
     is_serial_unsupported, search, SearchOutcome, SearchStop, SearchWindow,
 };
-use crate::isapi::system::read_clock;
+use crate::isapi::system::{read_clock, DeviceClock};
 use crate::isapi::IsapiClient;
 
 /// A window boundary: an instant, or a wall-clock time meaning the device's own offset.
@@ -214,6 +215,24 @@ fn contiguous_serial(since: u64, events: &[Event]) -> u64 {
     cursor
 }
 
+/// The zone request times are written in: a configured offset as it is; else the device's `timeZone` with its
+/// daylight-saving rule, when the rule gives the offset its clock shows now (a rule read otherwise than the
+/// device reads it is not used: its clock's offset is).
+fn search_zone(configured: Option<FixedOffset>, clock: &DeviceClock) -> DeviceZone {
+    let shown = clock.offset();
+    configured.map_or_else(
+        || {
+            clock
+                .time_zone
+                .as_deref()
+                .and_then(DeviceZone::parse)
+                .filter(|zone| zone.offset_at(clock.local_time.to_utc()) == shown)
+                .unwrap_or_else(|| DeviceZone::fixed(shown))
+        },
+        DeviceZone::fixed,
+    )
+}
+
 pub async fn fetch_events(
     client: &IsapiClient,
     start: TimeArg,
@@ -227,6 +246,7 @@ pub async fn fetch_events(
         .await
         .map_err(|e| failed(e, None))?;
     let offset = clock.offset();
+    let zone = search_zone(cfg.utc_offset, &clock);
     let bad_time = |what: &str| Error::Protocol {
         device: cfg.name.clone(),
         path: String::new(),
@@ -246,14 +266,14 @@ pub async fn fetch_events(
         through_serial: None,
     };
 
-    let mut outcome = search(client, window, offset, progress).await;
+    let mut outcome = search(client, window, &zone, offset, progress).await;
     if let Err(SearchStop::Failed { error, partial }) = &outcome {
         if window.after_serial.is_some()
             && partial.events.is_empty()
             && is_serial_unsupported(error)
         {
             window.after_serial = None;
-            outcome = search(client, window, offset, progress).await;
+            outcome = search(client, window, &zone, offset, progress).await;
         }
     }
     // Nothing after since_serial is also what a device whose counter restarted answers: search the window by
@@ -264,7 +284,7 @@ pub async fn fetch_events(
             let (pages, windows) = (by_serial.pages, by_serial.windows);
             window.after_serial = None;
             let mut continued = |p: u32, n: usize| progress(pages + p, n);
-            outcome = search(client, window, offset, &mut continued).await;
+            outcome = search(client, window, &zone, offset, &mut continued).await;
             let merge = |o: &mut SearchOutcome| {
                 o.pages += pages;
                 o.windows += windows;
@@ -286,7 +306,7 @@ pub async fn fetch_events(
             let pages = by_serial.pages;
             let mut continued = |p: u32, n: usize| progress(pages + p, n);
             // The probe's failure fails the fetch; what is proven is bounded by what the probe received.
-            outcome = match search(client, probe, offset, &mut continued).await {
+            outcome = match search(client, probe, &zone, offset, &mut continued).await {
                 Ok(found) => {
                     absorb_probe(&mut by_serial, found);
                     Ok(by_serial)

@@ -16,6 +16,7 @@
 
 pub mod dedup;
 pub mod device;
+pub mod device_zone;
 pub mod error;
 pub mod event;
 pub mod event_key;

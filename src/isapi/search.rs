@@ -14,6 +14,7 @@ use super::client::IsapiClient;
 pub use super::paging::ProgressHook;
 use super::paging::{page_through, Answer, PageStop, Pages, Search, Taken};
 use super::xml::looks_like_xml;
+use crate::device_zone::DeviceZone;
 use crate::error::{excerpt, Error};
 use crate::event::{Event, RawEvent};
 
@@ -152,8 +153,9 @@ fn one_or_many<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<RawEvent>, D::Erro
     d.deserialize_any(Items)
 }
 
-fn format_time(t: DateTime<FixedOffset>, offset: FixedOffset) -> String {
-    t.with_timezone(&offset)
+/// A request time in the offset the device's zone gives that instant (daylight saving included).
+fn format_time(t: DateTime<FixedOffset>, zone: &DeviceZone) -> String {
+    t.with_timezone(&zone.offset_at(t.to_utc()))
         .format("%Y-%m-%dT%H:%M:%S%:z")
         .to_string()
 }
@@ -245,7 +247,8 @@ impl SpanSeen {
 }
 
 /// Runs one search to its end, continuing past a position cap without skipping anything, with every device
-/// fault turned into an error that keeps what was received.
+/// fault turned into an error that keeps what was received. Request times are written in `zone`'s offset of
+/// their instant; `device_offset` reads event times that carry none.
 ///
 /// A position cap (a 400 refusing `searchResultPosition`) is continued by new searches chosen from the order
 /// evidence (the records not received so far are those after the last one received in the device's order):
@@ -258,6 +261,7 @@ impl SpanSeen {
 pub async fn search(
     client: &IsapiClient,
     window: SearchWindow,
+    zone: &DeviceZone,
     device_offset: FixedOffset,
     progress: ProgressHook<'_>,
 ) -> Result<SearchOutcome, SearchStop> {
@@ -309,8 +313,8 @@ pub async fn search(
                 "maxResults": cfg.max_results,
                 "major": cfg.major,
                 "minor": cfg.minor,
-                "startTime": format_time(span.from, device_offset),
-                "endTime": format_time(span.to, device_offset),
+                "startTime": format_time(span.from, zone),
+                "endTime": format_time(span.to, zone),
                 "timeReverseOrder": false,
             });
             if span.after_serial.is_some() || window.through_serial.is_some() {

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use attendance_sync::parse_utc_offset;
 use attendance_sync_sim::{
     self as sim, ClockStep, Faults, FieldStyle, PushConfig, PushFormat, ResultOrder, SimConfig,
-    SimDevice, TimeHandling, DEFAULT_PASSWORD, DEFAULT_REALM,
+    SimDevice, TimeHandling, Zone, DEFAULT_PASSWORD, DEFAULT_REALM,
 };
 use chrono::DateTime;
 
@@ -45,6 +45,11 @@ pub struct SimulateArgs {
     /// Device time zone as a UTC offset, e.g. +06:00.
     #[arg(long, default_value = "+00:00", allow_hyphen_values = true)]
     pub utc_offset: String,
+    /// Device time zone with daylight saving, as a POSIX TZ rule (e.g. `CET-1CEST,M3.5.0,M10.5.0/3`): events
+    /// carry the offset of their instant and System/time reports the rule as terminals do. Overrides
+    /// --utc-offset.
+    #[arg(long)]
+    pub time_zone: Option<String>,
     /// End of the generated history (RFC 3339); default: now on the device clock.
     #[arg(long)]
     pub history_end: Option<String>,
@@ -218,6 +223,12 @@ impl SimulateArgs {
             history_end,
             utc_offset: parse_utc_offset(&self.utc_offset)
                 .map_err(|e| format!("--utc-offset: {e}"))?,
+            time_zone: self
+                .time_zone
+                .as_deref()
+                .map(Zone::with_rule)
+                .transpose()
+                .map_err(|e| format!("--time-zone: {e}"))?,
             door_event_share: self.door_event_share,
             failed_auth_share: self.failed_auth_share,
             burst_share: self.burst_share,

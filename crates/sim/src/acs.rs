@@ -73,7 +73,7 @@ pub async fn search(dev: &DeviceState, faults: &Faults, url: &str, body: &[u8]) 
         let xml = Envelope::new(IsapiError::NotSupport, url, "notSupport").xml();
         return Ok(respond(StatusCode::OK, JSON, xml));
     }
-    let cond = match parse_search(body, url, dev.utc_offset(), faults) {
+    let cond = match parse_search(body, url, dev.zone(), faults) {
         Ok(cond) => cond,
         Err(envelope) => return Ok(json_error(&envelope)),
     };
@@ -206,7 +206,7 @@ fn render_page(
     page: &Page,
 ) -> serde_json::Result<Vec<u8>> {
     let style = RenderStyle {
-        offset: dev.utc_offset(),
+        zone: dev.zone(),
         naive_times: faults.naive_times,
         fields: dev.field_style(),
         serials: !faults.no_serial_numbers,
@@ -234,7 +234,7 @@ pub fn total(dev: &DeviceState, faults: &Faults, url: &str, body: &[u8]) -> Resp
     if faults.acs_not_supported {
         return not_supported(url);
     }
-    match parse_total(body, url, dev.utc_offset(), faults) {
+    match parse_total(body, url, dev.zone(), faults) {
         // Straight from the log: a count must not evict the cached search being paged.
         Ok(filter) => json_ok(
             &json!({"AcsEventTotalNum": {"totalNum": dev.log().select(&filter, ResultOrder::Time).len()}}),

@@ -1,13 +1,12 @@
 //! Validation of `AcsEventCond` / `AcsEventTotalNumCond` with the errors devices give
 //! (docs/isapi.md#error-envelope, docs/isapi.md#event-search).
 
-use chrono::FixedOffset;
-
 use super::clock::{request_instant, TimeRejection};
 use super::config::Faults;
 use super::envelope::{Envelope, IsapiError};
 use super::fields::Fields;
 use super::log::Filter;
+use super::zone::Zone;
 
 /// Largest serial a search may name (capabilities `@max`).
 pub const MAX_SERIAL: u64 = 3_000_000_000;
@@ -26,7 +25,7 @@ pub struct SearchCond {
 pub fn parse_search(
     body: &[u8],
     url: &str,
-    offset: FixedOffset,
+    zone: &Zone,
     faults: &Faults,
 ) -> Result<SearchCond, Envelope> {
     let fields = Fields::parse(body, "AcsEventCond", url)?;
@@ -42,7 +41,7 @@ pub fn parse_search(
     if max_results == 0 {
         return Err(fields.error(IsapiError::BadParameters, "maxResults"));
     }
-    let filter = parse_filter(&fields, offset, faults, true)?;
+    let filter = parse_filter(&fields, zone, faults, true)?;
     let reverse = fields.opt_bool("timeReverseOrder")?.unwrap_or(false);
     Ok(SearchCond {
         search_id: search_id.to_string(),
@@ -57,16 +56,16 @@ pub fn parse_search(
 pub fn parse_total(
     body: &[u8],
     url: &str,
-    offset: FixedOffset,
+    zone: &Zone,
     faults: &Faults,
 ) -> Result<Filter, Envelope> {
     let fields = Fields::parse(body, "AcsEventTotalNumCond", url)?;
-    parse_filter(&fields, offset, faults, false)
+    parse_filter(&fields, zone, faults, false)
 }
 
 fn parse_filter(
     fields: &Fields<'_>,
-    offset: FixedOffset,
+    zone: &Zone,
     faults: &Faults,
     require_major_minor: bool,
 ) -> Result<Filter, Envelope> {
@@ -84,7 +83,7 @@ fn parse_filter(
         let Some(text) = fields.opt_str(key)? else {
             return Ok(None);
         };
-        request_instant(text, offset, faults.time_handling)
+        request_instant(text, zone, faults.time_handling)
             .map(Some)
             .map_err(|rejection| match rejection {
                 TimeRejection::Unparseable | TimeRejection::NaiveRefused => {
@@ -133,13 +132,14 @@ fn serial_window(fields: &Fields<'_>, faults: &Faults) -> Result<Option<(u64, u6
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::FixedOffset;
 
-    fn utc() -> FixedOffset {
-        FixedOffset::east_opt(0).expect("offset")
+    fn utc() -> Zone {
+        Zone::fixed(FixedOffset::east_opt(0).expect("offset"))
     }
 
     fn err(body: &str, faults: &Faults) -> Option<(IsapiError, String)> {
-        parse_search(body.as_bytes(), "/a", utc(), faults)
+        parse_search(body.as_bytes(), "/a", &utc(), faults)
             .err()
             .map(|e| (e.error, e.msg))
     }
@@ -176,7 +176,7 @@ mod tests {
         let ok = parse_search(
             with("\"beginSerialNo\":5,\"endSerialNo\":999999999").as_bytes(),
             "/a",
-            utc(),
+            &utc(),
             &f,
         );
         assert_eq!(ok.map(|c| c.filter.serials), Ok(Some((5, 999_999_999))));

@@ -3,22 +3,17 @@
 use chrono::{DateTime, FixedOffset, NaiveDateTime, Utc};
 
 use super::config::TimeHandling;
+use super::zone::Zone;
 
 /// Current device clock as unix seconds (real clock plus injected skew).
 pub fn device_now(skew_secs: i64) -> i64 {
     Utc::now().timestamp().saturating_add(skew_secs)
 }
 
-/// Formats an instant the way terminals do: `2024-03-01T08:00:00+06:00`, or naive
-/// `2024-03-01 08:00:00` like the DS-KV6124 intercom.
-pub fn format_time(ts: i64, offset: FixedOffset, naive: bool) -> String {
-    let utc = DateTime::<Utc>::from_timestamp(ts, 0).unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
-    let local = utc.with_timezone(&offset);
-    if naive {
-        local.format("%Y-%m-%d %H:%M:%S").to_string()
-    } else {
-        local.format("%Y-%m-%dT%H:%M:%S%:z").to_string()
-    }
+/// Formats an instant the way terminals do: `2024-03-01T08:00:00+06:00` (the offset of that instant in the
+/// device's zone), or naive `2024-03-01 08:00:00` like the DS-KV6124 intercom.
+pub fn format_time(ts: i64, zone: &Zone, naive: bool) -> String {
+    zone.format(ts, naive)
 }
 
 /// A time as written by a client: with or without an offset.
@@ -61,15 +56,15 @@ pub enum TimeRejection {
 /// Turns a request time into unix seconds following the device's `TimeHandling`.
 pub fn request_instant(
     text: &str,
-    device_offset: FixedOffset,
+    zone: &Zone,
     handling: TimeHandling,
 ) -> Result<i64, TimeRejection> {
     let written = parse_written(text).ok_or(TimeRejection::Unparseable)?;
     match (written, handling) {
         (WrittenTime::Naive(_), TimeHandling::RejectNaive) => Err(TimeRejection::NaiveRefused),
-        (WrittenTime::Naive(naive), _) => Ok(local_to_instant(naive, device_offset)),
+        (WrittenTime::Naive(naive), _) => Ok(zone.wall_to_instant(naive)),
         (WrittenTime::WithOffset(dt), TimeHandling::DeviceLocal) => {
-            Ok(local_to_instant(dt.naive_local(), device_offset))
+            Ok(zone.wall_to_instant(dt.naive_local()))
         }
         (WrittenTime::WithOffset(dt), _) => Ok(dt.timestamp()),
     }
@@ -80,38 +75,18 @@ pub fn local_to_instant(naive: NaiveDateTime, offset: FixedOffset) -> i64 {
     naive.and_utc().timestamp() - i64::from(offset.local_minus_utc())
 }
 
-/// POSIX TZ string with the inverted sign Hikvision uses: UTC+6 → `CST-6:00:00`.
-pub fn posix_zone(offset: FixedOffset) -> String {
-    let posix = -offset.local_minus_utc();
-    let sign = if posix < 0 { '-' } else { '+' };
-    let abs = posix.unsigned_abs();
-    format!(
-        "CST{sign}{}:{:02}:{:02}",
-        abs / 3600,
-        abs % 3600 / 60,
-        abs % 60
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn off(secs: i32) -> FixedOffset {
-        FixedOffset::east_opt(secs).expect("valid offset")
-    }
-
-    #[test]
-    fn posix_sign_is_inverted() {
-        assert_eq!(posix_zone(off(6 * 3600)), "CST-6:00:00");
-        assert_eq!(posix_zone(off(-3 * 3600)), "CST+3:00:00");
-        assert_eq!(posix_zone(off(5 * 3600 + 45 * 60)), "CST-5:45:00");
-        assert_eq!(posix_zone(off(0)), "CST+0:00:00");
+    fn off(secs: i32) -> Zone {
+        Zone::fixed(FixedOffset::east_opt(secs).expect("valid offset"))
     }
 
     #[test]
     fn request_time_handling() {
-        let dev = off(6 * 3600);
+        let zone = off(6 * 3600);
+        let dev = &zone;
         let with = "2024-03-01T08:00:00+00:00";
         let naive = "2024-03-01T08:00:00";
         let honour = request_instant(with, dev, TimeHandling::HonourOffset);
@@ -135,10 +110,10 @@ mod tests {
     fn formats_with_device_offset() {
         let ts = 1_709_258_400; // 2024-03-01T02:00:00Z
         assert_eq!(
-            format_time(ts, off(21600), false),
+            format_time(ts, &off(21600), false),
             "2024-03-01T08:00:00+06:00"
         );
-        assert_eq!(format_time(ts, off(21600), true), "2024-03-01 08:00:00");
-        assert_eq!(format_time(ts, off(0), false), "2024-03-01T02:00:00+00:00");
+        assert_eq!(format_time(ts, &off(21600), true), "2024-03-01 08:00:00");
+        assert_eq!(format_time(ts, &off(0), false), "2024-03-01T02:00:00+00:00");
     }
 }

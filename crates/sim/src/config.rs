@@ -1,5 +1,6 @@
 //! Simulator configuration: what the fleet looks like (`SimConfig`) and how badly it behaves (`Faults`).
 
+use super::zone::Zone;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 
@@ -227,6 +228,8 @@ pub struct SimConfig {
     /// End of the generated history; `None` = now on the device clock.
     pub history_end: Option<DateTime<FixedOffset>>,
     pub utc_offset: FixedOffset,
+    /// A time zone with daylight saving (`--time-zone`); `utc_offset` when none.
+    pub time_zone: Option<Zone>,
     /// Share of events without a person (door relay/contact events).
     pub door_event_share: f64,
     /// Share of denied authentications.
@@ -256,6 +259,7 @@ impl Default for SimConfig {
             days: 7,
             history_end: None,
             utc_offset: Utc.fix(),
+            time_zone: None,
             door_event_share: 0.25,
             failed_auth_share: 0.03,
             burst_share: 0.05,

@@ -13,6 +13,7 @@ use super::generate::{generate, GenParams};
 use super::log::EventLog;
 use super::people::{self, Roster};
 use super::state::{DeviceSetup, DeviceState, Identity};
+use super::zone::Zone;
 
 /// What every device of the fleet shares.
 struct Shared<'a> {
@@ -93,7 +94,10 @@ fn device(shared: &Shared<'_>, index: usize) -> Arc<DeviceState> {
     };
     Arc::new(DeviceState::new(DeviceSetup {
         identity: Identity::new(index, config.seed),
-        offset: config.utc_offset,
+        zone: config
+            .time_zone
+            .clone()
+            .unwrap_or_else(|| Zone::fixed(config.utc_offset)),
         style: config.field_style,
         log,
         account: shared.account.clone(),

@@ -39,6 +39,7 @@ mod tls;
 mod unauthorized;
 mod users;
 mod xml;
+mod zone;
 
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -55,6 +56,7 @@ pub use config::{
 pub use push::{PushConfig, PushFormat, PushSetupError, PushStats};
 pub use state::{DeviceSnapshot, DeviceState, RecordRequest, Recorded};
 pub use stats::SimStats;
+pub use zone::Zone;
 
 /// One running device.
 #[derive(Clone)]

@@ -240,7 +240,7 @@ impl Pusher {
         m.insert("channelID".into(), json!(1));
         m.insert(
             "dateTime".into(),
-            json!(format_time(ts, dev.utc_offset(), faults.naive_times)),
+            json!(format_time(ts, dev.zone(), faults.naive_times)),
         );
         m.insert("activePostCount".into(), json!(1));
         m
@@ -258,7 +258,7 @@ impl Pusher {
         faults: &Faults,
     ) -> Value {
         let style = RenderStyle {
-            offset: dev.utc_offset(),
+            zone: dev.zone(),
             naive_times: faults.naive_times,
             fields: dev.field_style(),
             serials: true,

@@ -2,7 +2,6 @@
 
 use std::borrow::Cow;
 
-use chrono::FixedOffset;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -10,6 +9,7 @@ use super::clock::format_time;
 use super::config::FieldStyle;
 use super::log::{Card, Detail, Event, Generated};
 use super::people::Roster;
+use super::zone::Zone;
 
 /// Columns a full-style firmware (DS-K1A340FWX) sends as `0`/`""` on terminals.
 #[derive(Serialize)]
@@ -106,19 +106,19 @@ pub struct InfoItem<'a> {
 
 /// How items are rendered on this device right now.
 #[derive(Debug, Clone, Copy)]
-pub struct RenderStyle {
-    pub offset: FixedOffset,
+pub struct RenderStyle<'z> {
+    pub zone: &'z Zone,
     pub naive_times: bool,
     pub fields: FieldStyle,
     /// `serialNo` on every item (the DS-KV6124 intercom's search records have none).
     pub serials: bool,
 }
 
-pub fn info_item<'a>(event: &'a Event, roster: &'a Roster, style: RenderStyle) -> InfoItem<'a> {
+pub fn info_item<'a>(event: &'a Event, roster: &'a Roster, style: RenderStyle<'_>) -> InfoItem<'a> {
     let mut item = InfoItem {
         major: event.major,
         minor: event.minor,
-        time: format_time(event.ts, style.offset, style.naive_times),
+        time: format_time(event.ts, style.zone, style.naive_times),
         card_no: None,
         card_type: None,
         name: None,
@@ -198,6 +198,7 @@ mod tests {
     use super::*;
     use crate::log::Attendance;
     use crate::people::Person;
+    use chrono::FixedOffset;
 
     fn roster() -> Roster {
         let mut r = Roster::default();
@@ -235,7 +236,7 @@ mod tests {
     fn render(e: &Event, fields: FieldStyle) -> Value {
         let r = roster();
         let style = RenderStyle {
-            offset: FixedOffset::east_opt(-3 * 3600).expect("offset"),
+            zone: &Zone::fixed(FixedOffset::east_opt(-3 * 3600).expect("offset")),
             naive_times: false,
             fields,
             serials: true,

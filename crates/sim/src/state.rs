@@ -2,7 +2,6 @@
 
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
-use chrono::FixedOffset;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -16,6 +15,7 @@ use super::push::Pusher;
 use super::seed::mix;
 use super::stats::{Counters, SimStats};
 use super::sync::{lock, read, write};
+use super::zone::Zone;
 
 pub const MODEL: &str = "DS-K1T341CMFW";
 pub const FIRMWARE: &str = "V3.3.15";
@@ -121,7 +121,7 @@ pub struct DeviceSnapshot {
 /// One device: its log, account, counters and current faults.
 pub struct DeviceState {
     identity: Identity,
-    offset: FixedOffset,
+    zone: Zone,
     style: FieldStyle,
     log: RwLock<Arc<EventLog>>,
     /// `serialNumber` of deviceInfo: a swapped terminal reports another one.
@@ -144,7 +144,7 @@ pub struct DeviceState {
 /// Construction parameters of a device.
 pub struct DeviceSetup {
     pub identity: Identity,
-    pub offset: FixedOffset,
+    pub zone: Zone,
     pub style: FieldStyle,
     pub log: Arc<EventLog>,
     pub account: Account,
@@ -159,7 +159,7 @@ impl DeviceState {
         DeviceState {
             serial_number: RwLock::new(setup.identity.serial_number.clone()),
             identity: setup.identity,
-            offset: setup.offset,
+            zone: setup.zone,
             style: setup.style,
             log: RwLock::new(setup.log),
             next_serial: Mutex::new(next_serial),
@@ -215,8 +215,8 @@ impl DeviceState {
         &self.identity.mac
     }
 
-    pub fn utc_offset(&self) -> FixedOffset {
-        self.offset
+    pub fn zone(&self) -> &Zone {
+        &self.zone
     }
 
     pub(super) fn field_style(&self) -> FieldStyle {
@@ -290,7 +290,7 @@ impl DeviceState {
         let first = match &request.at {
             Some(text) => match parse_written(text) {
                 Some(WrittenTime::WithOffset(t)) => t.timestamp(),
-                Some(WrittenTime::Naive(n)) => super::clock::local_to_instant(n, self.offset),
+                Some(WrittenTime::Naive(n)) => self.zone.wall_to_instant(n),
                 None => return Err(format!("at {text:?} is not an ISO 8601 time")),
             },
             None => {
@@ -327,7 +327,7 @@ impl DeviceState {
             };
             recorded.push(Recorded {
                 serial_no: event.serial,
-                time: format_time(ts, self.offset, false),
+                time: format_time(ts, &self.zone, false),
                 employee_no: roster
                     .get(who)
                     .map(|p| p.employee_no.clone())

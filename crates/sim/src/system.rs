@@ -2,7 +2,7 @@
 
 use hyper::{Response, StatusCode};
 
-use super::clock::{device_now, format_time, posix_zone};
+use super::clock::{device_now, format_time};
 use super::config::Faults;
 use super::http::{respond, Body, XML};
 use super::state::{DeviceState, FIRMWARE, MODEL};
@@ -29,14 +29,14 @@ pub fn device_info(dev: &DeviceState) -> Response<Body> {
 
 /// `GET /ISAPI/System/time`: the skewed device clock and the inverted-sign POSIX zone.
 pub fn time(dev: &DeviceState, faults: &Faults) -> Response<Body> {
-    let offset = dev.utc_offset();
+    let zone = dev.zone();
     let body = XmlDoc::new("Time", ISAPI_NS)
         .field("timeMode", "NTP")
         .field(
             "localTime",
-            format_time(device_now(faults.clock_skew_secs), offset, false),
+            format_time(device_now(faults.clock_skew_secs), zone, false),
         )
-        .field("timeZone", posix_zone(offset))
+        .field("timeZone", zone.posix())
         .finish();
     respond(StatusCode::OK, XML, body)
 }
