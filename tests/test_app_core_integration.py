@@ -50,7 +50,7 @@ def test_fetch_store_plan_like_the_device_job(terminal):
 	result = _core.fetch_events(
 		dev, site_naive_to_aware(window.start, SITE_TZ), site_naive_to_aware(window.end, SITE_TZ)
 	)
-	fetched = P.punch_rows("Gate", result.events, site_tz=SITE_TZ, direction="From device")
+	fetched = P.punch_rows("Gate", result.events, site_tz=SITE_TZ, direction=P.PunchDirection())
 	assert fetched.events == len(result.events) > 0
 	assert 0 < len(fetched.rows) <= fetched.events - fetched.skipped_not_punch
 	assert len({r.name for r in fetched.rows}) == len(fetched.rows)
@@ -64,9 +64,9 @@ def test_fetch_store_plan_like_the_device_job(terminal):
 	again = _core.fetch_events(
 		dev, site_naive_to_aware(window.start, SITE_TZ), site_naive_to_aware(window.end, SITE_TZ)
 	)
-	assert {r.name for r in P.punch_rows("Gate", again.events, site_tz=SITE_TZ, direction=None).rows} == {
-		r.name for r in fetched.rows
-	}
+	assert {
+		r.name for r in P.punch_rows("Gate", again.events, site_tz=SITE_TZ, direction=P.PunchDirection()).rows
+	} == {r.name for r in fetched.rows}
 	# Everyone mapped: one check-in per (employee, second), the rest Duplicates.
 	ids = {r.device_user_id for r in fetched.rows if r.device_user_id}
 	employees = CP.employee_index([(i, f"EMP-{i}", "Active") for i in ids])
@@ -87,7 +87,7 @@ def test_punch_codes_on_the_device_drive_is_punch(terminal):
 	only_face = _core.fetch_events(device(terminal, punch_codes=[(5, 75)]), start, end)
 	punches = [e for e in only_face.events if e.is_punch]
 	assert all((e.major, e.minor) == (5, 75) for e in punches)
-	rows = P.punch_rows("Gate", only_face.events, site_tz="UTC", direction=None).rows
+	rows = P.punch_rows("Gate", only_face.events, site_tz="UTC", direction=P.PunchDirection()).rows
 	assert len(rows) == len({(e.serial_no) for e in punches})
 
 

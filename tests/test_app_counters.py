@@ -12,7 +12,7 @@ SITE = "Asia/Dhaka"
 
 
 def rows(*events: Ev) -> list[P.PunchRow]:
-	return P.punch_rows("Gate", events, site_tz=SITE, direction=None).rows
+	return P.punch_rows("Gate", events, site_tz=SITE, direction=P.PunchDirection()).rows
 
 
 def at(day: int, hour: int, minute: int = 0) -> datetime:

@@ -28,7 +28,7 @@ def test_punch_rows_skip_times_no_zone_can_hold_and_count_them():
 		UnreadableTime(3, "1042", datetime(2024, 3, 1, 8, tzinfo=DHAKA)),
 		Ev(4, "1042", datetime(2024, 3, 1, 8, tzinfo=DHAKA)),
 	]
-	fetched = P.punch_rows("Gate", events, site_tz="UTC", direction=None)
+	fetched = P.punch_rows("Gate", events, site_tz="UTC", direction=P.PunchDirection())
 	assert fetched.unreadable == 3
 	assert fetched.events == 4
 	assert [r.serial_no for r in fetched.rows] == [4]
@@ -37,7 +37,10 @@ def test_punch_rows_skip_times_no_zone_can_hold_and_count_them():
 
 def test_unreadable_rows_keep_the_terminals_time_and_key_and_are_never_reprocessed():
 	row = P.punch_rows(
-		"Gate", [Ev(7, "1042", datetime(2099, 1, 1, 8, tzinfo=DHAKA))], site_tz="UTC", direction=None
+		"Gate",
+		[Ev(7, "1042", datetime(2099, 1, 1, 8, tzinfo=DHAKA))],
+		site_tz="UTC",
+		direction=P.PunchDirection(),
 	)
 	kept = P.unreadable_row(row.rows[0], "after the device's clock", datetime(2026, 7, 16, 12))
 	assert (kept.status, kept.reason, kept.time) == (

@@ -12,7 +12,7 @@ from attendance_sync.logic.windows import Window
 
 
 def rows(*events: Ev) -> list[P.PunchRow]:
-	return P.punch_rows("Gate", events, site_tz="Asia/Dhaka", direction=None).rows
+	return P.punch_rows("Gate", events, site_tz="Asia/Dhaka", direction=P.PunchDirection()).rows
 
 
 def at(hour: int, minute: int = 0) -> datetime:

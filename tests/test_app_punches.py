@@ -41,9 +41,13 @@ def test_log_type_by_reader_with_the_terminal_as_fallback():
 	# A row without a door holds at every door; a door's own row comes first.
 	assert by_reader(None, door_no=2, reader_no=3) == "OUT"
 	assert P.log_type_for(P.BY_READER, None, 2, 3, {(2, 3): "IN", (0, 3): "OUT"}) == "IN"
-	# An event without a door number matches rows for any door only.
+	# A punch whose door the terminal did not say (pushes name the reader only) takes the reader's rows when
+	# they agree, and nothing from them when they differ.
 	assert by_reader(None, door_no=None, reader_no=4) == "IN"
-	assert by_reader(None, door_no=None, reader_no=1) is None
+	assert by_reader(None, door_no=0, reader_no=1) == "IN"
+	two_doors = {(1, 1): "IN", (2, 1): "OUT"}
+	assert P.log_type_for(P.BY_READER, None, 0, 1, two_doors) is None
+	assert P.log_type_for(P.BY_READER, "OUT", 0, 1, two_doors) == "OUT"
 	# A reader with no row, or an event without one, keeps what the terminal said.
 	assert by_reader("OUT", door_no=2, reader_no=1) == "OUT"
 	assert by_reader("IN", door_no=1, reader_no=None) == "IN"
@@ -51,14 +55,25 @@ def test_log_type_by_reader_with_the_terminal_as_fallback():
 	assert P.log_type_for(P.BY_READER, "OUT", 1, 1, None) == "OUT"
 
 
+def test_direction_when_not_said_and_what_a_stored_punch_can_be_worked_out_from():
+	inside = P.PunchDirection(P.BY_READER, {(1, 1): "IN"}, fallback="OUT")
+	assert inside.log_type(None, 1, 2) == "OUT", "an unlisted reader, no key: the device's fallback"
+	assert inside.log_type("IN", 1, 2) == "IN", "the terminal's key comes before the fallback"
+	assert P.PunchDirection(P.FROM_DEVICE, fallback="IN").log_type(None, 0, 0) == "IN"
+	assert P.PunchDirection("None", fallback="IN").log_type(None, 0, 0) is None
+	# Stored before door, reader and the terminal's direction were kept: nothing to work Log Type out from.
+	assert not inside.knows(None, 0)
+	assert inside.knows("IN", 0) and inside.knows(None, 2)
+	assert P.PunchDirection("IN").knows(None, 0)
+
+
 def test_punch_rows_keep_where_the_punch_was_read_and_the_terminal_direction():
 	events = [
 		Ev(1, "7", at(8), log_type="IN", door_no=1, reader_no=2),
 		Ev(2, "7", at(9), log_type=None, door_no=1, reader_no=1),
 	]
-	rows = P.punch_rows(
-		"Gate", events, site_tz=SITE, direction=P.BY_READER, readers={(1, 1): "IN", (1, 2): "OUT"}
-	).rows
+	direction = P.PunchDirection(P.BY_READER, {(1, 1): "IN", (1, 2): "OUT"})
+	rows = P.punch_rows("Gate", events, site_tz=SITE, direction=direction).rows
 	assert [(r.door_no, r.reader_no, r.device_log_type, r.log_type) for r in rows] == [
 		(1, 2, "IN", "OUT"),
 		(1, 1, None, "IN"),
@@ -80,7 +95,7 @@ def test_punch_rows_keep_punches_only_and_convert_time():
 		Ev(2, None, at(8), minor=21, is_punch=False),  # door unlock
 		Ev(3, " 1043 ", at(9, 30), log_type="OUT"),
 	]
-	fetched = P.punch_rows("Gate", events, site_tz="UTC", direction="From device")
+	fetched = P.punch_rows("Gate", events, site_tz="UTC", direction=P.PunchDirection())
 	assert fetched.events == 3
 	assert fetched.skipped_not_punch == 1
 	assert [r.serial_no for r in fetched.rows] == [1, 3]
@@ -98,7 +113,9 @@ def test_punch_codes_from_settings_rows():
 
 
 def test_punch_without_employee_number_is_stored_unmapped():
-	fetched = P.punch_rows("Gate", [Ev(7, None, at(8), card_no="998877")], site_tz=SITE, direction=None)
+	fetched = P.punch_rows(
+		"Gate", [Ev(7, None, at(8), card_no="998877")], site_tz=SITE, direction=P.PunchDirection()
+	)
 	(row,) = fetched.rows
 	assert row.status == P.UNMAPPED and row.reason
 	assert row.card_no == "998877"
@@ -106,29 +123,29 @@ def test_punch_without_employee_number_is_stored_unmapped():
 
 def test_names_are_deterministic_and_refetch_yields_the_same_rows():
 	events = [Ev(10, "1", at(8)), Ev(11, "2", at(8))]
-	a = P.punch_rows("Gate", events, site_tz=SITE, direction=None).rows
-	b = P.punch_rows("Gate", list(reversed(events)), site_tz=SITE, direction=None).rows
+	a = P.punch_rows("Gate", events, site_tz=SITE, direction=P.PunchDirection()).rows
+	b = P.punch_rows("Gate", list(reversed(events)), site_tz=SITE, direction=P.PunchDirection()).rows
 	assert {r.name for r in a} == {r.name for r in b}
-	other_device = P.punch_rows("Door", events, site_tz=SITE, direction=None).rows
+	other_device = P.punch_rows("Door", events, site_tz=SITE, direction=P.PunchDirection()).rows
 	assert not {r.name for r in a} & {r.name for r in other_device}
 
 
 def test_same_serial_twice_in_one_fetch_is_one_row():
 	events = [Ev(10, "1", at(8)), Ev(10, "1", at(8))]
-	assert len(P.punch_rows("Gate", events, site_tz=SITE, direction=None).rows) == 1
+	assert len(P.punch_rows("Gate", events, site_tz=SITE, direction=P.PunchDirection()).rows) == 1
 
 
 def test_events_without_serial_keyed_by_content_and_occurrence():
 	events = [Ev(None, "1", at(8)), Ev(None, "1", at(8)), Ev(None, "2", at(8))]
-	rows = P.punch_rows("Intercom", events, site_tz=SITE, direction=None).rows
+	rows = P.punch_rows("Intercom", events, site_tz=SITE, direction=P.PunchDirection()).rows
 	assert len(rows) == 3
 	assert rows[0].event_key.endswith("|0") and rows[1].event_key.endswith("|1")
-	again = P.punch_rows("Intercom", events, site_tz=SITE, direction=None).rows
+	again = P.punch_rows("Intercom", events, site_tz=SITE, direction=P.PunchDirection()).rows
 	assert [r.name for r in rows] == [r.name for r in again]
 
 
 def test_row_values_match_fields():
-	(row,) = P.punch_rows("Gate", [Ev(1, "1", at(8))], site_tz=SITE, direction=None).rows
+	(row,) = P.punch_rows("Gate", [Ev(1, "1", at(8))], site_tz=SITE, direction=P.PunchDirection()).rows
 	values = dict(zip(P.PunchRow.FIELDS, row.values(), strict=True))
 	assert values["name"] == row.name and values["status"] == P.PENDING and values["serial_no"] == 1
 
@@ -370,12 +387,12 @@ def test_unresolved_statuses_are_never_pruned(status):
 
 def test_a_restarted_counter_reusing_a_serial_at_another_time_is_a_new_punch():
 	# Serial 5 before a factory reset, and serial 5 again afterwards: two events, two rows, two names.
-	before = P.punch_rows("Gate", [Ev(5, "1", at(8))], site_tz=SITE, direction=None).rows
-	after = P.punch_rows("Gate", [Ev(5, "1", at(15, 30))], site_tz=SITE, direction=None).rows
+	before = P.punch_rows("Gate", [Ev(5, "1", at(8))], site_tz=SITE, direction=P.PunchDirection()).rows
+	after = P.punch_rows("Gate", [Ev(5, "1", at(15, 30))], site_tz=SITE, direction=P.PunchDirection()).rows
 	assert before[0].name != after[0].name
 	assert before[0].event_key == "s:5@2024-03-01T08:00:00"
 	# The same event fetched again keeps its name.
-	again = P.punch_rows("Gate", [Ev(5, "1", at(8))], site_tz=SITE, direction=None).rows
+	again = P.punch_rows("Gate", [Ev(5, "1", at(8))], site_tz=SITE, direction=P.PunchDirection()).rows
 	assert again[0].name == before[0].name
 
 
@@ -388,7 +405,9 @@ def test_the_key_is_the_terminals_wall_clock_whatever_offset_it_is_read_with():
 
 
 def test_rows_stored_under_the_old_serial_key_migrate_to_the_key_a_fetch_makes():
-	(row,) = P.punch_rows("Gate", [Ev(42, "7", at(9, 15, 30))], site_tz=SITE, direction=None).rows
+	(row,) = P.punch_rows(
+		"Gate", [Ev(42, "7", at(9, 15, 30))], site_tz=SITE, direction=P.PunchDirection()
+	).rows
 	assert P.migrated_event_key(42, row.device_time) == row.event_key
 	assert P.punch_name("Gate", P.migrated_event_key(42, "2024-03-01T09:15:30+06:00")) == row.name
 
@@ -400,17 +419,19 @@ def test_re_interpreting_reads_the_wall_clock_in_the_device_zone():
 	# The terminal shows Dhaka time but believes it is in UTC+8: 08:00+08:00 is really 08:00 in Dhaka.
 	wrong = timezone(timedelta(hours=8))
 	event = Ev(1, "1", datetime(2024, 3, 1, 8, tzinfo=wrong))
-	trusted = P.punch_rows("Gate", [event], site_tz=SITE, direction=None).rows[0]
-	fixed = P.punch_rows("Gate", [event], site_tz=SITE, direction=None, reinterpret_zone=SITE).rows[0]
+	trusted = P.punch_rows("Gate", [event], site_tz=SITE, direction=P.PunchDirection()).rows[0]
+	fixed = P.punch_rows(
+		"Gate", [event], site_tz=SITE, direction=P.PunchDirection(), reinterpret_zone=SITE
+	).rows[0]
 	assert trusted.time == datetime(2024, 3, 1, 6, 0)
 	assert fixed.time == datetime(2024, 3, 1, 8, 0)
 	# What the terminal sent is kept, and so is the identity.
 	assert fixed.device_time == "2024-03-01T08:00:00+08:00"
 	assert fixed.name == trusted.name
 	# A fixed offset works the same way.
-	assert P.punch_rows("G", [event], site_tz=SITE, direction=None, reinterpret_zone="+06:00").rows[
-		0
-	].time == (datetime(2024, 3, 1, 8, 0))
+	assert P.punch_rows(
+		"G", [event], site_tz=SITE, direction=P.PunchDirection(), reinterpret_zone="+06:00"
+	).rows[0].time == (datetime(2024, 3, 1, 8, 0))
 
 
 def test_re_interpreting_applies_the_zone_per_punch_across_a_dst_change():
@@ -426,7 +447,9 @@ def test_re_interpreting_applies_the_zone_per_punch_across_a_dst_change():
 		Ev(5, "1", datetime(2024, 10, 27, 2, 30, tzinfo=utc)),
 		Ev(6, "1", datetime(2024, 10, 27, 3, 30, tzinfo=utc)),
 	]
-	rows = P.punch_rows("Gate", events, site_tz="UTC", direction=None, reinterpret_zone=BERLIN).rows
+	rows = P.punch_rows(
+		"Gate", events, site_tz="UTC", direction=P.PunchDirection(), reinterpret_zone=BERLIN
+	).rows
 	assert [r.time for r in sorted(rows, key=lambda r: r.serial_no)] == [
 		datetime(2024, 3, 30, 21, 0),  # +01:00
 		datetime(2024, 3, 31, 0, 59, 59),  # +01:00, the last second before the change

@@ -27,6 +27,7 @@ from attendance_sync.attendance_sync.common import (
 	committed_despite_deadlocks,
 )
 from attendance_sync.attendance_sync.locks import advisory_locks
+from attendance_sync.attendance_sync.terminal import log_types_again
 from attendance_sync.logic import checkin_plan as CP
 from attendance_sync.logic import punches as P
 from attendance_sync.logic.settings import SyncSettings
@@ -149,6 +150,14 @@ def remap_unmapped(filters: dict[str, Any]) -> int:
 
 
 def set_pending(filters: dict[str, Any]) -> None:
+	"""Send the punches matching `filters` back to Pending, each Log Type worked out again under its device's
+	Punch Direction of now (`terminal.log_types_again`); never a punch that became a check-in meanwhile."""
+	not_checked_in = {**filters, "status": ["in", list(P.REPROCESSABLE_STATUSES)]}
+	for log_type, names in log_types_again(not_checked_in).items():
+		for chunk in chunks(names, QUERY_CHUNK):
+			frappe.db.set_value(
+				PUNCH, {**not_checked_in, "name": ["in", chunk]}, "log_type", log_type, update_modified=False
+			)
 	frappe.db.set_value(PUNCH, filters, {"status": P.PENDING, "reason": None}, update_modified=False)
 
 

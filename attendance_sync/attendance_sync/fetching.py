@@ -14,7 +14,7 @@ from attendance_sync import _core
 from attendance_sync.attendance_sync.common import PUNCH, QUERY_CHUNK, chunks, dt
 from attendance_sync.attendance_sync.doctype.device_punch.device_punch import store_punches
 from attendance_sync.attendance_sync.realtime import Progress
-from attendance_sync.attendance_sync.terminal import DeviceClock, reader_directions
+from attendance_sync.attendance_sync.terminal import DeviceClock, punch_direction
 from attendance_sync.logic import counters, fetch_plan, windows
 from attendance_sync.logic import punches as P
 
@@ -97,15 +97,14 @@ def fetch_and_store(
 		),
 	)
 
-	readers = reader_directions(device, doc.punch_direction)
+	direction = punch_direction(doc)
 
 	def punch_rows(events: Iterable[_core.Event]) -> P.FetchedPunches:
 		return P.punch_rows(
 			device,
 			events,
 			site_tz=clock.site_tz,
-			direction=doc.punch_direction,
-			readers=readers,
+			direction=direction,
 			reinterpret_zone=clock.zone,
 		)
 

@@ -40,6 +40,7 @@ DEVICE_FIELDS = [
 	"sync_mode",
 	"push_token_hash",
 	"punch_direction",
+	"fallback_log_type",
 	"device_time_zone",
 	"time_zone_handling",
 	"sync_start",

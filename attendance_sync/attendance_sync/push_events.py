@@ -101,8 +101,7 @@ def _store_event(device: Any, pushed: Any, body: bytes, content_type: str | None
 		device.name,
 		[event],
 		site_tz=common.site_time_zone(),
-		direction=device.punch_direction,
-		readers=terminal.reader_directions(device.name, device.punch_direction),
+		direction=terminal.punch_direction(device),
 		reinterpret_zone=terminal.reinterpret_zone(device),
 	)
 	if fetched.unreadable:

@@ -5,6 +5,7 @@ buttons, the push endpoint and Reprocess all take them from here.
 """
 
 from datetime import datetime
+from typing import Any
 
 import frappe
 from frappe import _
@@ -12,9 +13,9 @@ from frappe.model.document import Document
 from frappe.utils import cint, now_datetime
 
 from attendance_sync import _core
-from attendance_sync.attendance_sync.common import DEVICE, site_time_zone
+from attendance_sync.attendance_sync.common import DEVICE, PUNCH, site_time_zone
 from attendance_sync.logic import windows
-from attendance_sync.logic.punches import BY_READER, ReaderMap, reader_map
+from attendance_sync.logic.punches import BY_READER, PunchDirection, reader_map
 from attendance_sync.logic.settings import SyncSettings
 from attendance_sync.logic.timezones import (
 	REINTERPRET,
@@ -47,20 +48,48 @@ def core_device(doc: Document, settings: SyncSettings) -> _core.Device:
 	)
 
 
-def reader_directions(device: str, punch_direction: str | None) -> ReaderMap | None:
-	"""The device's Reader Directions as (door, reader) -> IN / OUT when its Punch Direction is By Reader.
+def punch_direction(device: Any) -> PunchDirection:
+	"""The Punch Direction of a device (a Device Configuration, or a row with its name, `punch_direction` and
+	`fallback_log_type`): the Reader Directions are read from the table by the device's name, so a pulled run's
+	document and the push endpoint's row read the same map."""
+	readers = None
+	if device.punch_direction == BY_READER:
+		rows = frappe.get_all(
+			"Device Reader Direction",
+			filters={"parent": device.name, "parenttype": DEVICE, "parentfield": "reader_directions"},
+			fields=["door_no", "reader_no", "log_type"],
+			as_list=True,
+		)
+		readers = reader_map(rows)
+	return PunchDirection(device.punch_direction, readers, device.fallback_log_type or None)
 
-	Read from the table by the device's name, so a pulled run's document and the push endpoint's row of fields
-	read the same map."""
-	if punch_direction != BY_READER:
-		return None
+
+def log_types_again(filters: dict[str, Any]) -> dict[str | None, list[str]]:
+	"""The punches matching `filters` whose Log Type their device's Punch Direction of now makes another, by
+	their new Log Type. A punch stored before its reader and the terminal's direction were kept keeps its own."""
 	rows = frappe.get_all(
-		"Device Reader Direction",
-		filters={"parent": device, "parenttype": DEVICE, "parentfield": "reader_directions"},
-		fields=["door_no", "reader_no", "log_type"],
-		as_list=True,
+		PUNCH,
+		filters=filters,
+		fields=["name", "device", "door_no", "reader_no", "device_log_type", "log_type"],
 	)
-	return reader_map(rows)
+	directions = {
+		d.name: punch_direction(d)
+		for d in frappe.get_all(
+			DEVICE,
+			filters={"name": ["in", sorted({r.device for r in rows})]},
+			fields=["name", "punch_direction", "fallback_log_type"],
+		)
+	}
+	changed: dict[str | None, list[str]] = {}
+	for row in rows:
+		direction = directions.get(row.device)
+		terminal_said = row.device_log_type or None
+		if direction is None or not direction.knows(terminal_said, row.reader_no):
+			continue
+		log_type = direction.log_type(terminal_said, row.door_no, row.reader_no)
+		if log_type != (row.log_type or None):
+			changed.setdefault(log_type, []).append(row.name)
+	return changed
 
 
 def core_utc_offset(doc: Document) -> str | None:

@@ -93,22 +93,56 @@ def log_type_for(
 	door_no: int | None = None,
 	reader_no: int | None = None,
 	readers: ReaderMap | None = None,
+	fallback: str | None = None,
 ) -> str | None:
 	"""The Employee Checkin log_type of a punch under the device's Punch Direction.
 
 	`device_log_type` is what the terminal said (its attendance key: check-in, break-in, overtime-in are IN; the
-	outs OUT; undefined none). By Reader: the reader's row in `readers` (its door's, else one for any door);
-	a reader with no row keeps what the terminal said. Door and reader 0 (or None) are "not said".
+	outs OUT; undefined none). By Reader: the reader's row in `readers` (its door's, else one for any door); a
+	punch whose door the terminal did not say (0: pushes name the reader only) takes the reader's rows when
+	they agree. A reader with no row keeps what the terminal said. `fallback` (Direction When Not Said) is the
+	answer when the terminal said nothing, under From device and By Reader.
 	"""
 	if direction in ("IN", "OUT"):
 		return direction
 	if direction == "None":
 		return None
 	if direction == BY_READER and reader_no and readers:
-		mapped = readers.get((door_no or ANY_DOOR, reader_no)) or readers.get((ANY_DOOR, reader_no))
+		mapped = _reader_direction(door_no or ANY_DOOR, reader_no, readers)
 		if mapped:
 			return mapped
-	return device_log_type if device_log_type in ("IN", "OUT") else None
+	if device_log_type in ("IN", "OUT"):
+		return device_log_type
+	return fallback if fallback in ("IN", "OUT") else None
+
+
+def _reader_direction(door_no: int, reader_no: int, readers: ReaderMap) -> str | None:
+	if door_no != ANY_DOOR:
+		return readers.get((door_no, reader_no)) or readers.get((ANY_DOOR, reader_no))
+	said = {log_type for (_door, reader), log_type in readers.items() if reader == reader_no}
+	return said.pop() if len(said) == 1 else None
+
+
+@dataclass(frozen=True)
+class PunchDirection:
+	"""A device's Punch Direction with its Reader Directions and Direction When Not Said."""
+
+	mode: str | None = FROM_DEVICE
+	readers: ReaderMap | None = None
+	fallback: str | None = None
+
+	def log_type(self, device_log_type: str | None, door_no: int | None, reader_no: int | None) -> str | None:
+		return log_type_for(self.mode, device_log_type, door_no, reader_no, self.readers, self.fallback)
+
+	def knows(self, device_log_type: str | None, reader_no: int | None) -> bool:
+		return knows_direction(self.mode, device_log_type, reader_no)
+
+
+def knows_direction(direction: str | None, device_log_type: str | None, reader_no: int | None) -> bool:
+	"""Whether a stored punch holds what its Log Type can be worked out again from: a fixed Punch Direction
+	needs nothing; otherwise the reader or the terminal's direction must have been kept (punches stored before
+	they were kept have neither, and keep their Log Type)."""
+	return direction in ("IN", "OUT", "None") or bool(reader_no) or device_log_type in ("IN", "OUT")
 
 
 def reader_map(rows: Iterable[tuple[Any, Any, Any]]) -> dict[tuple[int, int], str]:
@@ -187,7 +221,7 @@ class PunchRow:
 	reader_no: int = 0
 	device_log_type: str | None = None
 
-	# Column order of the stored row (`device_punch.store_punches`); keep in step with `values()`.
+	# Column order of the stored row (`device_punch.store_punches`).
 	FIELDS = (
 		"name",
 		"device",
@@ -233,13 +267,12 @@ def punch_rows(
 	events: Iterable[EventLike],
 	*,
 	site_tz: str,
-	direction: str | None,
-	readers: ReaderMap | None = None,
+	direction: PunchDirection,
 	reinterpret_zone: str | None = None,
 ) -> FetchedPunches:
 	"""Device Punch rows for the punch events (`Event.is_punch`) among `events`, one per event identity.
 
-	`readers`: the device's Reader Directions, read under Punch Direction "By Reader" (`log_type_for`).
+	`direction`: the device's Punch Direction, Reader Directions and Direction When Not Said.
 	`reinterpret_zone` (Time Zone Handling "Re-interpret in Device Time Zone"): each event's wall clock is read in
 	that zone, per event, instead of with the offset the terminal sent. Device Time keeps what the terminal sent.
 	"""
@@ -286,7 +319,7 @@ def punch_rows(
 			card_no=event.card_no,
 			time=site_time,
 			device_time=when.isoformat(timespec="seconds"),
-			log_type=log_type_for(direction, event.log_type, event.door_no, event.reader_no, readers),
+			log_type=direction.log_type(event.log_type, event.door_no, event.reader_no),
 			verify_method=event.verify_method,
 			major=int(event.major),
 			minor=int(event.minor),

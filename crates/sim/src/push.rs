@@ -268,6 +268,8 @@ impl Pusher {
             _ => Map::new(),
         };
         inner.remove("time");
+        // The captured notifications (DS-K1T344MBFWX V4.31) name the reader but not the door.
+        inner.remove("doorNo");
         for (search, push) in [("major", "majorEventType"), ("minor", "subEventType")] {
             if let Some(v) = inner.remove(search) {
                 inner.insert(push.into(), v);

@@ -65,6 +65,7 @@ class DeviceConfiguration(Document):
 		device_user: DF.Data
 		device_user_password: DF.Password
 		enabled: DF.Check
+		fallback_log_type: DF.Literal["", "IN", "OUT"]
 		firmware: DF.Data | None
 		health_message: DF.SmallText | None
 		last_contact: DF.Datetime | None

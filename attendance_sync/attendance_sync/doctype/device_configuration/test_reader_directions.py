@@ -56,7 +56,7 @@ class TestReaderDirections(PushCase):
 	def test_by_reader_needs_its_readers_each_once(self):
 		device = self.make_device()
 		refused = {
-			"Reader Directions": [],
+			"Add the entry and exit readers": [],
 			"listed twice": [*ENTRY_AND_EXIT, {"door_no": 1, "reader_no": 2, "log_type": "IN"}],
 			"Row 1": [{"door_no": 1, "reader_no": 0, "log_type": "IN"}],
 		}
@@ -107,17 +107,26 @@ class TestReaderDirections(PushCase):
 		device, token = self.push_device()
 		self.by_reader(device, ENTRY_AND_EXIT)
 		self.make_employee("9001")
-		for serial, reader, key in ((501, 2, "checkIn"), (502, 1, "undefined"), (503, 4, "checkOut")):
-			body = notification(serial, doorNo=1, cardReaderNo=reader, attendanceStatus=key)
+		# 504 as the captured firmware pushes: the reader without the door.
+		pushed = {
+			501: (2, "checkIn", {"doorNo": 1}),
+			502: (1, "undefined", {"doorNo": 1}),
+			503: (4, "checkOut", {"doorNo": 1}),
+			504: (2, "undefined", {}),
+		}
+		for serial, (reader, key, door) in pushed.items():
+			body = notification(serial, cardReaderNo=reader, attendanceStatus=key, **door)
 			status, answer, _headers = self.post(token, json.dumps(body).encode())
 			self.assertEqual(status, 200, answer)
 		self.run_worker("short")
-		got = {s: self.punch_of(device, s) for s in (501, 502, 503)}
-		self.assertEqual({s: p["log_type"] for s, p in got.items()}, {501: "OUT", 502: "IN", 503: "OUT"})
-		self.assertEqual({s: p["reader_no"] for s, p in got.items()}, {501: 2, 502: 1, 503: 4})
+		got = {s: self.punch_of(device, s) for s in pushed}
+		expected = {501: "OUT", 502: "IN", 503: "OUT", 504: "OUT"}
+		self.assertEqual({s: p["log_type"] for s, p in got.items()}, expected)
 		self.assertEqual(
-			{s: self.checkin_log_type(p) for s, p in got.items()}, {501: "OUT", 502: "IN", 503: "OUT"}
+			{s: (p["door_no"], p["reader_no"]) for s, p in got.items()},
+			{501: (1, 2), 502: (1, 1), 503: (1, 4), 504: (0, 2)},
 		)
+		self.assertEqual({s: self.checkin_log_type(p) for s, p in got.items()}, expected)
 
 	def test_reprocess_works_the_direction_out_again_and_leaves_check_ins_alone(self):
 		device, token = self.push_device()
@@ -132,12 +141,17 @@ class TestReaderDirections(PushCase):
 		self.assertEqual(
 			(self.punch_of(device, 602)["status"], self.punch_of(device, 602)["log_type"]), (P.UNMAPPED, None)
 		)
-		# HR maps the readers, then gives 9002 an Employee: the Reprocess that follows reads the new map.
+		# HR maps the readers, then gives 9002 an Employee. Whichever job sends 602 back to Pending first (here
+		# the push job of the next punch, before the Reprocess the Employee queued) reads the new map.
 		self.by_reader(device, ENTRY_AND_EXIT)
 		self.assertIsNone(
 			self.punch_of(device, 602)["log_type"], "stored punches keep theirs until reprocessed"
 		)
 		self.make_employee("9002")
+		status, answer, _headers = self.post(token, json.dumps(notification(603)).encode())
+		self.assertEqual(status, 200, answer)
+		self.run_worker("short")
+		self.assertEqual(self.punch_of(device, 602)["status"], P.CHECKED_IN, "the push job took it up")
 		self.run_worker("long")
 		reprocessed = self.punch_of(device, 602)
 		self.assertEqual((reprocessed["status"], reprocessed["log_type"]), (P.CHECKED_IN, "OUT"))

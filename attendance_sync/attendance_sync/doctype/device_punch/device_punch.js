@@ -21,7 +21,8 @@ frappe.ui.form.on("Device Punch", {
 	},
 });
 
-// A whitelisted method of this doctype's controller (a function: a form script may be evaluated again).
+// A whitelisted method of Map to Employee (mapping.py beside the controller; a function: a form script may be
+// evaluated again).
 function mapping_method(name) {
 	return `attendance_sync.attendance_sync.doctype.device_punch.mapping.${name}`;
 }

@@ -10,7 +10,7 @@ from frappe import _
 from frappe.model.document import Document
 from frappe.query_builder import Order
 from frappe.query_builder.functions import Count, Max, Min
-from frappe.utils import escape_html, now_datetime
+from frappe.utils import now_datetime
 
 from attendance_sync.attendance_sync import common
 from attendance_sync.attendance_sync.checkin_locks import locks_timed_out, user_lock
@@ -28,7 +28,6 @@ from attendance_sync.attendance_sync.common import (
 	get_settings,
 	insert_rows,
 	only_for,
-	throw,
 )
 from attendance_sync.attendance_sync.cursors import update_shift_types
 from attendance_sync.attendance_sync.doctype.attendance_sync_log.attendance_sync_log import (
@@ -40,7 +39,6 @@ from attendance_sync.attendance_sync.doctype.attendance_sync_log.attendance_sync
 from attendance_sync.attendance_sync.locks import advisory_locks
 from attendance_sync.attendance_sync.maintenance import refresh_health
 from attendance_sync.attendance_sync.realtime import DONE_EVENT, Progress
-from attendance_sync.attendance_sync.terminal import reader_directions
 from attendance_sync.logic import errors, schedule
 from attendance_sync.logic import punches as P
 
@@ -140,7 +138,7 @@ def reprocess(names: list[str] | None = None, device_user_id: str | None = None)
 		devices = sorted(set(frappe.get_all(PUNCH, filters=reset, pluck="device")))
 		if not devices:
 			return {"status": "Success", "checkins_created": 0}
-		committed_despite_deadlocks(lambda: _pending_again(reset))
+		committed_despite_deadlocks(lambda: set_pending(reset))
 	progress = Progress(devices[0] if len(devices) == 1 else None, frappe.session.user)
 	log = start_log(devices[0] if len(devices) == 1 else None, REPROCESS)
 	frappe.db.commit()
@@ -188,35 +186,6 @@ def reprocess(names: list[str] | None = None, device_user_id: str | None = None)
 	}
 	progress.publish(DONE_EVENT, result)
 	return result
-
-
-def _pending_again(reset: dict[str, Any]) -> None:
-	"""Send the punches of `reset` back to Pending, their Log Type worked out again under their device's Punch
-	Direction and Reader Directions of now: HR reprocesses after changing them (stored punches keep what they
-	were given until then)."""
-	rows = frappe.get_all(
-		PUNCH, filters=reset, fields=["name", "device", "door_no", "reader_no", "device_log_type", "log_type"]
-	)
-	directions = {
-		d.name: (d.punch_direction, reader_directions(d.name, d.punch_direction))
-		for d in frappe.get_all(
-			DEVICE,
-			filters={"name": ["in", sorted({r.device for r in rows})]},
-			fields=["name", "punch_direction"],
-		)
-	}
-	changed: dict[str | None, list[str]] = {}
-	for row in rows:
-		if row.device not in directions:
-			continue
-		direction, readers = directions[row.device]
-		log_type = P.log_type_for(direction, row.device_log_type or None, row.door_no, row.reader_no, readers)
-		if log_type != (row.log_type or None):
-			changed.setdefault(log_type, []).append(row.name)
-	for log_type, names in changed.items():
-		for chunk in chunks(names, QUERY_CHUNK):
-			frappe.db.set_value(PUNCH, {"name": ["in", chunk]}, "log_type", log_type, update_modified=False)
-	set_pending(reset)
 
 
 def enqueue_reprocess(names: list[str] | None = None, device_user_id: str | None = None) -> None:
