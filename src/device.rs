@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use chrono::FixedOffset;
 
+use crate::device_zone::DeviceZone;
 use crate::event::Classifier;
 
 /// A device password. It has no `Display`, and `Debug` prints a placeholder, so it cannot end up in a
@@ -71,6 +72,9 @@ pub struct DeviceConfig {
     pub minor: u32,
     /// The device's UTC offset; `None` = read it from `System/time`.
     pub utc_offset: Option<FixedOffset>,
+    /// The device's zone with its daylight-saving rule, for request times at other instants than now; `None` =
+    /// `utc_offset`, else the rule `System/time` reports.
+    pub time_zone: Option<DeviceZone>,
     pub connect_timeout: Duration,
     pub timeout: Duration,
     /// Page size asked for; terminals clamp it to 30 silently.
@@ -95,6 +99,7 @@ impl DeviceConfig {
             major: 5,
             minor: 0,
             utc_offset: None,
+            time_zone: None,
             connect_timeout: Duration::from_secs(5),
             timeout: Duration::from_secs(30),
             max_results: 30,

@@ -6,6 +6,7 @@ use std::time::Instant;
 use chrono::{DateTime, FixedOffset, NaiveDateTime, TimeZone, Utc};
 use serde::Serialize;
 
+use crate::device::DeviceConfig;
 use crate::device_zone::DeviceZone;
 use crate::error::Error;
 use crate::event::Event;
@@ -215,12 +216,15 @@ fn contiguous_serial(since: u64, events: &[Event]) -> u64 {
     cursor
 }
 
-/// The zone request times are written in: a configured offset as it is; else the device's `timeZone` with its
-/// daylight-saving rule, when the rule gives the offset its clock shows now (a rule read otherwise than the
-/// device reads it is not used: its clock's offset is).
-fn search_zone(configured: Option<FixedOffset>, clock: &DeviceClock) -> DeviceZone {
+/// The zone request times are written in: a configured zone; else a configured offset as it is; else the
+/// device's `timeZone` with its daylight-saving rule, when the rule gives the offset its clock shows now (a
+/// rule read otherwise than the device reads it is not used: its clock's offset is).
+fn search_zone(cfg: &DeviceConfig, clock: &DeviceClock) -> DeviceZone {
+    if let Some(zone) = cfg.time_zone {
+        return zone;
+    }
     let shown = clock.offset();
-    configured.map_or_else(
+    cfg.utc_offset.map_or_else(
         || {
             clock
                 .time_zone
@@ -246,7 +250,7 @@ pub async fn fetch_events(
         .await
         .map_err(|e| failed(e, None))?;
     let offset = clock.offset();
-    let zone = search_zone(cfg.utc_offset, &clock);
+    let zone = search_zone(cfg, &clock);
     let bad_time = |what: &str| Error::Protocol {
         device: cfg.name.clone(),
         path: String::new(),

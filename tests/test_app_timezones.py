@@ -6,10 +6,12 @@ from pathlib import Path
 
 import pytest
 
+from attendance_sync import _core
 from attendance_sync.logic.timezones import (
 	REINTERPRET,
 	TIME_ZONE_HANDLING,
 	TRUST_OFFSETS,
+	device_time_zone_rule,
 	device_utc_offset,
 	format_utc_offset,
 	normalize_device_time_zone,
@@ -172,3 +174,17 @@ def test_reinterpret_applies_a_zone_per_instant_across_daylight_saving():
 def test_reinterpret_needs_a_zone():
 	with pytest.raises(ValueError):
 		reinterpret_in_zone(datetime(2024, 3, 1, 9, 0, tzinfo=timezone.utc), "")
+
+
+def test_a_zone_names_its_daylight_saving_rule_for_the_core():
+	assert device_time_zone_rule("Europe/Berlin") == "CET-1CEST,M3.5.0,M10.5.0/3"
+	assert device_time_zone_rule(" America/New_York ") == "EST5EDT,M3.2.0,M11.1.0"
+	# Offsets, zones that never change and an empty setting have none: today's offset is every day's.
+	for setting in ("+06:00", "Asia/Dhaka", "UTC", "", None):
+		assert device_time_zone_rule(setting) is None, setting
+	with pytest.raises(ValueError):
+		device_time_zone_rule("Mars/Olympus_Mons")
+	# The core reads every rule it is given.
+	for name in ("Europe/Berlin", "America/Santiago", "Australia/Lord_Howe", "Pacific/Chatham"):
+		rule = device_time_zone_rule(name)
+		assert rule and _core.Device("10.0.0.5", "u", "p", time_zone=rule), name

@@ -525,3 +525,30 @@ def test_reader_and_attendance_key_of_a_recorded_punch(simulator):
 	with pytest.raises(urllib.error.HTTPError) as refused:
 		terminal.add_events(attendance_status="lunch")
 	assert refused.value.code == 400 and b"attendance_status" in refused.value.read()
+
+
+def test_a_configured_zone_searches_a_window_of_the_other_half_of_the_year_at_its_own_offset(simulator):
+	"""A firmware that reads only the wall-clock digits of a search time (`device_local`), in a zone with daylight
+	saving: with the zone's rule (`time_zone`), every event of a window in the other half of the year comes
+	back; with today's offset alone, the window is searched an hour beside it."""
+	rule = "CET-1CEST,M3.5.0,M10.5.0/3"
+	(terminal,) = simulator(1, "--days", "1", "--events-per-day", "4", "--time-zone", rule).devices
+	terminal.set_faults(time_handling="device-local")
+	now = dt.datetime.now(dt.timezone.utc)
+	today = _core.fetch_events(
+		terminal.connection(), now - dt.timedelta(hours=1), now
+	).device_time.utcoffset()
+	# Six months away the offset is the other one (away from the changes in late March and late October).
+	centre = next(
+		t
+		for t in (now - dt.timedelta(days=d) for d in range(60, 366))
+		if t.month in (1, 2, 7, 8) and ((t.month in (7, 8)) != (today == dt.timedelta(hours=2)))
+	)
+	first = centre - dt.timedelta(minutes=90)
+	recorded = {e["serial_no"] for e in terminal.add_events(19, at=first, step_secs=600)}
+	window = (first - dt.timedelta(minutes=1), centre + dt.timedelta(minutes=91))
+	offset_today = f"+0{int(today.total_seconds() // 3600)}:00"
+	with_rule = _core.Device(**terminal.connection(), utc_offset=offset_today, time_zone=rule)
+	assert {e.serial_no for e in _core.fetch_events(with_rule, *window).events} == recorded
+	offset_only = _core.Device(**terminal.connection(), utc_offset=offset_today)
+	assert {e.serial_no for e in _core.fetch_events(offset_only, *window).events} != recorded

@@ -19,6 +19,7 @@ from attendance_sync.logic.punches import BY_READER, PunchDirection, reader_map
 from attendance_sync.logic.settings import SyncSettings
 from attendance_sync.logic.timezones import (
 	REINTERPRET,
+	device_time_zone_rule,
 	device_utc_offset,
 	reinterpret_in_zone,
 	site_naive_to_aware,
@@ -42,6 +43,7 @@ def core_device(doc: Document, settings: SyncSettings) -> _core.Device:
 		major=cint(doc.major),
 		minor=cint(doc.minor),
 		utc_offset=core_utc_offset(doc),
+		time_zone=core_time_zone(doc),
 		connect_timeout=settings.connect_timeout,
 		timeout=settings.request_timeout,
 		punch_codes=sorted(settings.punch_codes) if settings.punch_codes else None,
@@ -99,6 +101,14 @@ def core_utc_offset(doc: Document) -> str | None:
 	if reinterpret_zone(doc):
 		return None
 	return device_utc_offset(doc.device_time_zone, site_naive_to_aware(now_datetime(), site_time_zone()))
+
+
+def core_time_zone(doc: Document) -> str | None:
+	"""The daylight-saving rule of the configured zone, which the core writes each search time with (a window
+	in the other half of the year is searched at its own offset). Re-interpreting keeps the terminal's own."""
+	if reinterpret_zone(doc):
+		return None
+	return device_time_zone_rule(doc.device_time_zone)
 
 
 def reinterpret_zone(doc: Document) -> str | None:

@@ -4,8 +4,10 @@ Frappe stores Datetime fields naive in the site's time zone (System Settings). D
 own UTC offset. Converting once, here, with zoneinfo, is what keeps punches from shifting by hours.
 """
 
+import importlib.resources
 from datetime import datetime, timedelta, timezone
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from pathlib import Path
+from zoneinfo import TZPATH, ZoneInfo, ZoneInfoNotFoundError
 
 from attendance_sync.logic.i18n import _
 
@@ -95,6 +97,36 @@ def device_utc_offset(setting: str | None, at: datetime) -> str | None:
 		instant = at if at.tzinfo else at.replace(tzinfo=timezone.utc)
 		offset = instant.astimezone(zone(normalized)).utcoffset()
 		return format_utc_offset(offset or timedelta(0))
+
+
+def device_time_zone_rule(setting: str | None) -> str | None:
+	"""The POSIX TZ rule of a Device Time Zone named by zone (`Europe/Berlin` -> `CET-1CEST,M3.5.0,M10.5.0/3`),
+	for `_core.Device(time_zone=...)`: the core writes each search time in the offset of its own instant, so a
+	window in the other half of the year is searched where it is on the terminal's clock. None for an offset,
+	an empty setting, or a zone whose data has no rule (its offset then never changes).
+
+	The rule is the footer of the zone's TZif file (version 2 and later), from the system's zone files or the
+	tzdata package, the sources zoneinfo reads.
+	"""
+	normalized = normalize_device_time_zone(setting)
+	if normalized is None or normalized.startswith(("+", "-")):
+		return None
+	data = _tzif(normalized)
+	if not data or not data.startswith(b"TZif") or data[4:5] < b"2":
+		return None
+	footer = data.rstrip(b"\n").rsplit(b"\n", 1)[-1].decode("ascii", "replace").strip()
+	return footer if "," in footer else None
+
+
+def _tzif(name: str) -> bytes | None:
+	for root in TZPATH:
+		path = Path(root) / name
+		if path.is_file():
+			return path.read_bytes()
+	try:
+		return importlib.resources.files("tzdata.zoneinfo").joinpath(*name.split("/")).read_bytes()
+	except (ModuleNotFoundError, FileNotFoundError, OSError):
+		return None
 
 
 def validate_time_zone_handling(handling: str | None, device_time_zone: str | None) -> str:

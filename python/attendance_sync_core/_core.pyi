@@ -56,7 +56,10 @@ class Device:
 
 	`host` follows `parse_host`: an IPv4 or IPv6 address or a host name, optionally with its port
 	(`10.0.0.5:8080`, `[fe80::1]:443`), which must then agree with `port`; `HostError` otherwise. `utc_offset`
-	follows `parse_utc_offset`; `UtcOffsetError` otherwise. Both are `ValueError`s.
+	follows `parse_utc_offset`; `UtcOffsetError` otherwise. Both are `ValueError`s. `time_zone`: a POSIX TZ
+	rule with daylight saving (`CET-1CEST,M3.5.0,M10.5.0/3`, or the terminals' `CST-1:00:00DST01:00:00,...`):
+	each search time is written in the offset of its own instant (`utc_offset` still reads times that carry
+	none); a `ValueError` when it is not one.
 	"""
 
 	host: str
@@ -84,6 +87,7 @@ class Device:
 		major: int = 5,
 		minor: int = 0,
 		utc_offset: str | None = None,
+		time_zone: str | None = None,
 		connect_timeout: float = 5.0,
 		timeout: float = 30.0,
 		punch_codes: list[tuple[int, int]] | None = None,

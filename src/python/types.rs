@@ -10,6 +10,7 @@ use pyo3::types::{PyDateTime, PyDict, PyList, PyTzInfo};
 
 use super::errors::{host_error, utc_offset_error};
 use crate::device::{DeviceConfig, Password};
+use crate::device_zone::DeviceZone;
 use crate::event::{Classifier, Event};
 use crate::fetch::{FetchResult, FetchStats};
 use crate::host::{parse_host, HostPort};
@@ -25,7 +26,7 @@ pub(crate) struct PyDevice {
 impl PyDevice {
     #[new]
     #[pyo3(signature = (host, user, password, *, port=None, https=false, verify_tls=true, name=None, major=5,
-        minor=0, utc_offset=None, connect_timeout=5.0, timeout=30.0, punch_codes=None))]
+        minor=0, utc_offset=None, time_zone=None, connect_timeout=5.0, timeout=30.0, punch_codes=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -39,6 +40,7 @@ impl PyDevice {
         major: u32,
         minor: u32,
         utc_offset: Option<String>,
+        time_zone: Option<String>,
         connect_timeout: f64,
         timeout: f64,
         punch_codes: Option<Vec<(u32, u32)>>,
@@ -80,6 +82,14 @@ impl PyDevice {
             .filter(|s| !s.is_empty())
         {
             Some(text) => Some(parse_utc_offset(text).map_err(|e| utc_offset_error(py, &e))?),
+            None => None,
+        };
+        cfg.time_zone = match time_zone.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            Some(text) => Some(DeviceZone::parse(text).ok_or_else(|| {
+                PyValueError::new_err(format!(
+                    "not a POSIX time zone rule: {text:?} (expected e.g. CET-1CEST,M3.5.0,M10.5.0/3)"
+                ))
+            })?),
             None => None,
         };
         cfg.connect_timeout = positive("connect_timeout", connect_timeout)?;
