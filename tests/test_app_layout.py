@@ -363,6 +363,7 @@ import attendance_sync.logic.errors, attendance_sync.logic.hosts, attendance_syn
 import attendance_sync.logic.counters, attendance_sync.logic.fetch_plan, attendance_sync.logic.checkin_plan
 import attendance_sync.logic.punches, attendance_sync.logic.schedule, attendance_sync.logic.settings
 import attendance_sync.logic.timezones, attendance_sync.logic.windows, attendance_sync.hooks
+import attendance_sync.logic.missing_punches
 assert "attendance_sync._core" not in sys.modules
 print("ok")
 """
@@ -373,13 +374,40 @@ print("ok")
 	assert result.stdout.strip() == "ok"
 
 
+def all_reports() -> dict[str, dict]:
+	result = {}
+	for path in sorted((MODULE / "report").glob("*/*.json")):
+		doc = json.loads(path.read_text())
+		result[doc["name"]] = doc
+	return result
+
+
+def test_reports_are_script_reports_of_the_module_for_the_readers():
+	assert set(all_reports()) == {"Missing Punches"}
+	for name, doc in all_reports().items():
+		folder = MODULE / "report" / name.lower().replace(" ", "_")
+		assert doc["doctype"] == "Report" and doc["module"] == "Attendance Sync"
+		assert doc["report_type"] == "Script Report" and doc["is_standard"] == "Yes"
+		assert doc["ref_doctype"] in set(all_doctypes()) | EXTERNAL_DOCTYPES
+		assert {r["role"] for r in doc["roles"]} == {"System Manager", "HR Manager"}
+		assert (folder / "__init__.py").exists() and (MODULE / "report" / "__init__.py").exists()
+		assert "def execute(" in (folder / f"{folder.name}.py").read_text()
+		assert f'frappe.query_reports["{name}"]' in (folder / f"{folder.name}.js").read_text()
+
+
 def test_workspace_links_known_doctypes():
 	workspace = json.loads((MODULE / "workspace" / "attendance_sync" / "attendance_sync.json").read_text())
 	assert workspace["doctype"] == "Workspace" and workspace["module"] == "Attendance Sync"
 	known = set(all_doctypes()) | EXTERNAL_DOCTYPES
-	targets = [link["link_to"] for link in workspace["links"] if link["type"] == "Link"]
-	targets += [shortcut["link_to"] for shortcut in workspace["shortcuts"]]
+	links = [link for link in workspace["links"] if link["type"] == "Link"]
+	targets = [link["link_to"] for link in links if link["link_type"] == "DocType"]
+	targets += [shortcut["link_to"] for shortcut in workspace["shortcuts"] if shortcut["type"] == "DocType"]
 	assert targets and set(targets) <= known
+	report_links = [link for link in links if link["link_type"] == "Report"]
+	assert all(link["is_query_report"] == 1 for link in report_links)
+	reports = [link["link_to"] for link in report_links]
+	reports += [shortcut["link_to"] for shortcut in workspace["shortcuts"] if shortcut["type"] == "Report"]
+	assert set(reports) == set(all_reports()), "every report of the app is on the workspace"
 	blocks = json.loads(workspace["content"])
 	named = {b["data"]["shortcut_name"] for b in blocks if b["type"] == "shortcut"}
 	assert named == {s["label"] for s in workspace["shortcuts"]}
