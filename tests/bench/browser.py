@@ -198,9 +198,10 @@ PROGRESS_STATE = """() => {
 }"""
 
 
-def open_workspace(page: Page, steps: Steps, watch: Watch, base: str) -> None:
+def open_workspace(page: Page, steps: Steps, watch: Watch, base: str, shot: str = "workspace") -> None:
 	"""The app's workspace, the first screen a user sees: its shortcuts, number cards (each showing a number) and
-	charts load without a 5xx or an error in the console; the Settings shortcut opens the Settings form."""
+	charts load without a 5xx or an error in the console; the Settings shortcut opens the Settings form. `shot`:
+	the screenshot's name (the first visit sees an empty site, the last one the run's records)."""
 	mark = watch.mark()
 	page.goto(f"{base}/app/attendance-sync")
 	for label in WORKSPACE_SHORTCUTS:
@@ -220,7 +221,7 @@ def open_workspace(page: Page, steps: Steps, watch: Watch, base: str) -> None:
 	if failures := watch.since(mark):
 		steps.shot("workspace-failure")
 		raise AssertionError("the workspace: " + "; ".join(failures))
-	steps.shot("workspace")
+	steps.shot(shot)
 	steps.ok("the Attendance Sync workspace shows its shortcuts, cards and charts, no 5xx, no console error")
 	page.locator(".shortcut-widget-box", has_text="Attendance Sync Settings").click()
 	page.wait_for_url("**/app/attendance-sync-settings", timeout=60_000)
@@ -560,6 +561,8 @@ def run(
 	enable_push(page, steps, base, name)
 
 	open_missing_punches(page, steps, watch, base)
+
+	open_workspace(page, steps, watch, base, shot="workspace-with-data")
 
 
 def main() -> int:
