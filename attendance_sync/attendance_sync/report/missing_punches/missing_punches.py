@@ -63,12 +63,12 @@ def columns() -> list[dict[str, Any]]:
 		}
 
 	return [
-		column("employee", _("Employee"), "Link", 130, "Employee"),
+		column("employee", _("Employee"), "Link", 170, "Employee"),
 		column("employee_name", _("Employee Name"), "Data", 160),
-		column("date", _("Date"), "Date", 100),
-		column("shift", _("Shift"), "Link", 120, "Shift Type"),
-		column("problem", _("Problem"), "Data", 170),
-		column("checkins", _("Check-ins"), "Int", 90),
+		column("date", _("Date"), "Date", 115),
+		column("shift", _("Shift"), "Link", 160, "Shift Type"),
+		column("problem", _("Problem"), "Data", 150),
+		column("checkins", _("Check-ins"), "Int", 95),
 		column("checkin_times", _("Check-in Times"), "Data", 180),
 		column("devices", _("Devices (Last Contact)"), "Data", 260),
 		column("device_behind", _("Device Not Heard From Since"), "Check", 100),
