@@ -25,6 +25,7 @@ boot_session = (
 doc_events = {
 	"Employee": {
 		"on_update": "attendance_sync.overrides.employee.on_update",
+		"on_trash": "attendance_sync.overrides.employee.on_trash",
 	},
 	# No Error Log keeps a device's push token, Frappe's snapshot of a failed request (its URL) included.
 	"Error Log": {

@@ -69,6 +69,7 @@ def test_expected_doctypes():
 		"Device Configuration",
 		"Device Shift Type",
 		"Device Reader Direction",
+		"Device User ID Holder",
 		"Device Punch",
 		"Attendance Sync Log",
 		"Attendance Sync Settings",

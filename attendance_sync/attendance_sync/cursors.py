@@ -1,7 +1,6 @@
 """Shift Type cursors: `last_sync_of_checkin` moves only as far as every device feeding the Shift Type has
 delivered completely, and stays before the earliest unresolved punch of its employees."""
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -12,6 +11,7 @@ from frappe.utils import get_datetime
 
 from attendance_sync.attendance_sync.checkins import employee_index
 from attendance_sync.attendance_sync.common import DEVICE, PUNCH, QUERY_CHUNK, chunks, dt
+from attendance_sync.attendance_sync.doctype.device_user_id_holder.device_user_id_holder import last_holders
 from attendance_sync.logic import punches as P
 from attendance_sync.logic import schedule
 
@@ -98,8 +98,8 @@ def _unresolved_by_shift(shift_types: list[str]) -> dict[str, schedule.Unresolve
 	A Failed punch names its employee; a Pending one is mapped by its Device User ID the way the check-in step
 	maps it. An Unmapped punch belongs to the Employee that holds its Device User ID now (the next check-in step
 	takes it up, `checkins.remap_unmapped`), else to the Employee its ID was last mapped to by an earlier punch,
-	else to the Employee that last held the ID by its change history (HR cleared or changed that Employee's ID:
-	the person still punches). Unmapped punches of an ID that no Employee ever held belong to nobody and hold
+	else to the Employee that last held the ID (Device User ID Holder: HR cleared or changed that Employee's
+	ID, and the person still punches). Unmapped punches of an ID that no Employee ever held belong to nobody and hold
 	nothing.
 	"""
 	punch = frappe.qb.DocType(PUNCH)
@@ -120,7 +120,7 @@ def _unresolved_by_shift(shift_types: list[str]) -> dict[str, schedule.Unresolve
 	ids = {i for r in rows if not r.employee and (i := P.normalize_device_user_id(r.device_user_id))}
 	index = employee_index(ids)
 	earlier = _last_mapped_employees(sorted(ids - set(index.by_device_id)))
-	earlier |= _employees_that_held(sorted(ids - set(index.by_device_id) - set(earlier)))
+	earlier |= last_holders(sorted(ids - set(index.by_device_id) - set(earlier)))
 	per_employee: dict[str, list[tuple[datetime, int]]] = {}
 	for r in rows:
 		employee = r.employee
@@ -184,31 +184,3 @@ def _last_mapped_employees(device_user_ids: list[str]) -> dict[str, str]:
 			if key and (key not in found or latest > found[key][0]):
 				found[key] = (latest, r.employee)
 	return {key: employee for key, (_latest, employee) in found.items()}
-
-
-def _employees_that_held(device_user_ids: list[str]) -> dict[str, str]:
-	"""The Employee that last held each device user ID by Employee's change history (Version: ERPNext tracks
-	Employee's changes): an ID HR gave an Employee and replaced before any punch of it became a check-in."""
-	if not device_user_ids:
-		return {}
-	wanted = set(device_user_ids)
-	version = frappe.qb.DocType("Version")
-	found: dict[str, str] = {}
-	for row in (
-		frappe.qb.from_(version)
-		.select(version.docname, version.data)
-		.where((version.ref_doctype == "Employee") & version.data.like("%attendance_device_id%"))
-		.orderby(version.creation)
-		.run(as_dict=True)
-	):
-		try:
-			changed = json.loads(row.data or "{}").get("changed") or []
-		except ValueError:
-			continue
-		for change in changed:
-			if len(change) == 3 and change[0] == "attendance_device_id":
-				for value in change[1:]:
-					key = P.normalize_device_user_id(value)
-					if key in wanted:
-						found[key] = row.docname
-	return found

@@ -225,6 +225,7 @@ class AttendanceSyncTestCase(BaseTestCase):
 			frappe.db.delete(common.PUNCH, {"device": device})
 			frappe.db.delete(common.LOG, {"device": device})
 			frappe.db.delete("Device Shift Type", {"parent": device})
+			frappe.db.delete("Device Reader Direction", {"parent": device})
 			frappe.db.delete("Error Log", {"reference_doctype": common.DEVICE, "reference_name": device})
 			frappe.db.delete("Notification Log", {"document_type": common.DEVICE, "document_name": device})
 			frappe.db.delete(common.DEVICE, {"name": device})
@@ -232,6 +233,7 @@ class AttendanceSyncTestCase(BaseTestCase):
 		for employee in self.employees:
 			frappe.db.delete("Employee Checkin", {"employee": employee})
 			frappe.db.delete(common.PUNCH, {"employee": employee})
+			frappe.db.delete("Device User ID Holder", {"employee": employee})
 			frappe.db.delete("Employee", {"name": employee})
 		for shift_type in self.shift_types:
 			frappe.db.delete("Shift Type", {"name": shift_type})

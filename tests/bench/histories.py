@@ -909,7 +909,8 @@ class History(RuleBasedStateMachine):
 			delete_all_passwords_for(common.DEVICE, terminal.name)
 		for person in getattr(self, "people", []):
 			frappe.db.delete("Employee Checkin", {"employee": person.employee})
-			# Who held an ID is read off the Employee's change history: the next history starts with none.
+			# Who last held an ID: the next history starts with none.
+			frappe.db.delete("Device User ID Holder", {"employee": person.employee})
 			frappe.db.delete("Version", {"ref_doctype": "Employee", "docname": person.employee})
 			frappe.db.set_value(
 				"Employee", person.employee, "attendance_device_id", None, update_modified=False
@@ -1022,6 +1023,7 @@ def run_site(args: argparse.Namespace, site: str, random_seed: int) -> int:
 			History.services.close()
 		frappe.db.rollback()
 		for employee in History.pool:
+			frappe.db.delete("Device User ID Holder", {"employee": employee})
 			frappe.db.delete("Version", {"ref_doctype": "Employee", "docname": employee})
 			frappe.db.delete("Employee", {"name": employee})
 		frappe.db.commit()

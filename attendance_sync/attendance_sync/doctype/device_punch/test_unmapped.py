@@ -21,8 +21,10 @@ from frappe.utils import get_datetime, now_datetime
 
 from attendance_sync.attendance_sync import checkin_locks, checkins, common, cursors, jobs, locks
 from attendance_sync.attendance_sync.doctype.device_punch import device_punch
+from attendance_sync.attendance_sync.doctype.device_user_id_holder.device_user_id_holder import HOLDER
 from attendance_sync.attendance_sync.testing import AttendanceSyncTestCase, punch_row
 from attendance_sync.logic import punches as P
+from attendance_sync.patches import record_device_user_id_holders
 
 
 class TestUnmappedPunches(AttendanceSyncTestCase):
@@ -178,6 +180,36 @@ class TestUnmappedPunches(AttendanceSyncTestCase):
 		self.assertEqual(self.statuses(device), [P.UNMAPPED])
 
 		self.assertEqual(self.cursor(shift), self.base + timedelta(minutes=10, seconds=-1))
+
+	def test_who_last_held_an_id_is_recorded_and_forgotten_with_the_employee(self):
+		"""No change history is read on a run: the release is recorded when the Employee is saved (here without a
+		Version, as tests save), the last release wins, and deleting the Employee forgets it."""
+		device = self.make_device(None)
+		shift = self.feeding(device, self.base + timedelta(hours=3))
+		first = frappe.get_doc("Employee", self.make_employee(self.user_id, default_shift=shift))
+		first.attendance_device_id = f"{self.user_id}-a"
+		first.save()
+		second = frappe.get_doc("Employee", self.make_employee(self.user_id, default_shift=shift))
+		second.attendance_device_id = f"{self.user_id}-b"
+		second.save()
+		frappe.db.commit()
+		self.assertFalse(frappe.db.exists("Version", {"ref_doctype": "Employee", "docname": second.name}))
+		self.assertEqual(frappe.db.get_value(HOLDER, self.user_id, "employee"), second.name)
+		self.store(device, self.user_id, 10)
+		checkins.process_pending({"device": device}, P.SyncCounts(), common.get_settings())
+		self.assertEqual(self.cursor(shift), self.base + timedelta(minutes=10, seconds=-1))
+		frappe.delete_doc("Employee", second.name, ignore_permissions=True)
+		self.employees.remove(second.name)
+		self.assertFalse(frappe.db.exists(HOLDER, self.user_id))
+
+	def test_the_patch_records_releases_from_the_change_history(self):
+		employee = frappe.get_doc("Employee", self.make_employee(self.user_id))
+		employee.attendance_device_id = f"{self.user_id}-new"
+		employee.save(ignore_version=False)
+		frappe.db.delete(HOLDER, {"employee": employee.name})
+		record_device_user_id_holders.execute()
+		self.assertEqual(frappe.db.get_value(HOLDER, self.user_id, "employee"), employee.name)
+		self.assertFalse(frappe.db.exists(HOLDER, f"{self.user_id}-new"), "an ID held now is not released")
 
 	def test_an_id_no_employee_ever_held_holds_nothing(self):
 		device = self.make_device(None)
