@@ -3,6 +3,7 @@
 # make wheels — the core's wheels (manylinux x86_64 + aarch64, CPython 3.10-3.14) and the app's, in dist/.
 # make bench — benchmarks (release build), results in benches/RESULTS.md.
 # make bench-frappe — check-ins per second on that bench (normal path, doc.insert, the seed's path, bulk).
+# make workspace-load — the Attendance Sync workspace's load time on that bench, 200 devices, 1,000,000 punches.
 # make test-bench — the Frappe half on a real ERPNext + HRMS bench (built once, cached); BENCH_SOURCES=DIR for archives.
 # make histories — 1,000 randomized histories on that bench, checked against the README's promises.
 
@@ -12,7 +13,7 @@ PY := $(VENV)/bin/python
 export CARGO_BUILD_JOBS ?= 2
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: test test-bench histories bench-frappe demo demo-site bench fuzz lint build peers wheels
+.PHONY: test test-bench histories bench-frappe workspace-load demo demo-site bench fuzz lint build peers wheels
 
 $(VENV)/.installed: requirements-test.txt
 	python3 -m venv $(VENV)
@@ -57,6 +58,11 @@ histories:
 # Root, like test-bench: check-ins per second on the test bench (see benches/frappe_checkins.py).
 bench-frappe:
 	tests/bench/bench.sh bench-frappe $(BENCH_FRAPPE_ARGS)
+
+# Root, like test-bench: the workspace's cards and charts over HTTP and in a browser, at 10,000 punches and at
+# 1,000,000, with and without the indexes issue 20 added (see benches/workspace_load.py). About 15 minutes.
+workspace-load:
+	tests/bench/bench.sh workspace-load $(WORKSPACE_LOAD_ARGS)
 
 # Root, like test-bench: a local site with the app and a simulated fleet until Ctrl-C, which stops everything it
 # started. It uses the cached test bench whatever it was built from (BENCH_SOURCES or the upstream), offline;

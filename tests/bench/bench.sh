@@ -20,6 +20,9 @@
 #                                    (check-ins per second, results in benches/RESULTS.md format on stdout)
 #   tests/bench/bench.sh dev-bench-frappe [options]
 #                                    the same on the developers' loop (no reinstall)
+#   tests/bench/bench.sh workspace-load [options] | dev-workspace-load [options]
+#                                    the workspace's load time with 200 devices and 1,000,000 Device Punches
+#                                    (benches/workspace_load.py), as bench-frappe and dev-bench-frappe do
 #   tests/bench/bench.sh stop        stop the services this script started
 #
 # Sources: the upstream repositories (BENCH_UPSTREAM) at the pinned versions below, or BENCH_SOURCES=DIR with
@@ -722,6 +725,17 @@ run_bench_frappe() {
 		--site "$SITE" --bench "$BENCH" --commit "$commit" "$@"
 }
 
+# The workspace's load time (benches/workspace_load.py): its own fixtures, web server and browser.
+run_workspace_load() {
+	ensure_browser
+	stage "workspace load (benches/workspace_load.py $*)"
+	flush_redis
+	local commit
+	commit=$(git -C "$REPO" rev-parse --short HEAD)$(git -C "$REPO" diff --quiet HEAD || echo -dirty)
+	WORKDIR=$BENCH/sites as_bench "$BENCH/env/bin/python" "$BENCH/apps/attendance_sync/benches/workspace_load.py" \
+		--site "$SITE" --commit "$commit" "$@"
+}
+
 # One command at a time on a bench: they share its database and services. Services started under the lock
 # get fd 9 closed (9>&-), or they would hold it for as long as they run.
 lock_bench() {
@@ -871,27 +885,29 @@ main() {
 		esac
 		stage
 		;;
-	bench-frappe)
+	bench-frappe | workspace-load)
 		as_root
 		lock_bench
 		trap stop_all EXIT
+		local command=$1
 		shift
 		install_packages
 		ensure_bench
 		install_app
-		run_bench_frappe "$@"
+		if [ "$command" = bench-frappe ]; then run_bench_frappe "$@"; else run_workspace_load "$@"; fi
 		stage
 		;;
-	dev-bench-frappe)
+	dev-bench-frappe | dev-workspace-load)
 		as_root
 		lock_bench
 		trap stop_all EXIT
+		local command=$1
 		shift
 		dev_sync
 		stage "restore the database, install-app"
 		restore_database
 		in_bench --site "$SITE" install-app attendance_sync
-		run_bench_frappe "$@"
+		if [ "$command" = dev-bench-frappe ]; then run_bench_frappe "$@"; else run_workspace_load "$@"; fi
 		stage
 		;;
 	test)
