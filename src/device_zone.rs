@@ -3,12 +3,14 @@
 //!
 //! Terminals write POSIX TZ strings with the sign inverted against ISO (`CST-8:00:00` is UTC+8) and, with
 //! daylight saving, how far clocks go forward after `DST` rather than a POSIX offset:
-//! `CST-1:00:00DST01:00:00,M3.5.0/02:00:00,M10.5.0/03:00:00` is Central Europe. A standard POSIX string
-//! (`CET-1CEST-2,M3.5.0,M10.5.0/3`) reads the same. A search's request times are written with the offset of
-//! their own instant: a firmware that reads only the wall-clock digits otherwise searches an hour beside a
-//! window in the other half of the year.
+//! `CST-1:00:00DST01:00:00,M3.5.0/02:00:00,M10.5.0/03:00:00` is Central Europe
+//! ([`DeviceZone::from_terminal`]). A configured zone is standard POSIX (`CET-1CEST,M3.5.0,M10.5.0/3`, the
+//! footer of a zone file; [`DeviceZone::from_posix`]), negative daylight saving (Dublin) and two-hour shifts
+//! (Troll) included. A search's request times are written with the offset of their own instant: a firmware
+//! that reads only the wall-clock digits otherwise searches an hour beside a window in the other half of the
+//! year.
 
-use chrono::{DateTime, Datelike, Duration, FixedOffset, NaiveDate, Utc, Weekday};
+use chrono::{DateTime, Datelike, Duration, FixedOffset, NaiveDate, NaiveDateTime, Utc, Weekday};
 
 /// How far clocks may go forward for daylight saving (30 minutes on Lord Howe Island, an hour elsewhere).
 const SHIFTS: std::ops::RangeInclusive<i32> = 1800..=3600;
@@ -54,8 +56,18 @@ impl DeviceZone {
         }
     }
 
-    /// Reads a `timeZone`; `None` when it is not one.
-    pub fn parse(text: &str) -> Option<DeviceZone> {
+    /// A POSIX TZ string, strictly: the value after the daylight name is its offset (inverted sign).
+    pub fn from_posix(text: &str) -> Option<DeviceZone> {
+        DeviceZone::parse(text, false)
+    }
+
+    /// A terminal's `timeZone`: the value after the daylight name is how far clocks go forward
+    /// (`DST01:00:00`), unless read as a POSIX offset it gives a forward shift of 30 to 60 minutes.
+    pub fn from_terminal(text: &str) -> Option<DeviceZone> {
+        DeviceZone::parse(text, true)
+    }
+
+    fn parse(text: &str, terminal: bool) -> Option<DeviceZone> {
         let mut rest = text.trim();
         rest = skip_name(rest)?;
         let (standard_posix, after) = posix_offset(rest)?;
@@ -72,7 +84,7 @@ impl DeviceZone {
             Some((written, after)) => {
                 let shift = -written - standard.local_minus_utc();
                 // A POSIX offset, or (terminals) how far clocks go forward.
-                let seconds = if SHIFTS.contains(&shift) {
+                let seconds = if !terminal || SHIFTS.contains(&shift) {
                     -written
                 } else {
                     standard.local_minus_utc() + written
@@ -91,6 +103,29 @@ impl DeviceZone {
                 end: transition(end)?,
             }),
         })
+    }
+
+    /// The instant of a wall-clock time: the first of two in the hour repeated when clocks go back; a time in
+    /// the hour skipped when they go forward reads with the offset in force before the step (so it lands after
+    /// it).
+    pub fn from_local(&self, wall: NaiveDateTime) -> Option<DateTime<FixedOffset>> {
+        let offsets = match self.daylight {
+            Some(d) => vec![self.standard, d.offset],
+            None => vec![self.standard],
+        };
+        let at = |offset: FixedOffset| {
+            wall.and_utc()
+                .checked_sub_signed(Duration::seconds(i64::from(offset.local_minus_utc())))
+        };
+        let instant = offsets
+            .iter()
+            .filter_map(|&o| at(o).filter(|t| self.offset_at(*t) == o))
+            .min()
+            .or_else(|| {
+                let earliest = offsets.iter().filter_map(|&o| at(o)).min()?;
+                at(self.offset_at(earliest - Duration::hours(3)))
+            })?;
+        Some(instant.with_timezone(&self.offset_at(instant)))
     }
 
     /// The standard (winter) offset.
@@ -264,10 +299,11 @@ mod tests {
 
     #[test]
     fn terminals_notation_and_posix_give_the_same_rule() {
-        let terminal = DeviceZone::parse("CST-1:00:00DST01:00:00,M3.5.0/02:00:00,M10.5.0/03:00:00")
-            .expect("zone");
-        let posix = DeviceZone::parse("CET-1CEST-2,M3.5.0,M10.5.0/3").expect("zone");
-        let implied = DeviceZone::parse("CET-1CEST,M3.5.0,M10.5.0/3").expect("zone");
+        let terminal =
+            DeviceZone::from_terminal("CST-1:00:00DST01:00:00,M3.5.0/02:00:00,M10.5.0/03:00:00")
+                .expect("zone");
+        let posix = DeviceZone::from_posix("CET-1CEST-2,M3.5.0,M10.5.0/3").expect("zone");
+        let implied = DeviceZone::from_posix("CET-1CEST,M3.5.0,M10.5.0/3").expect("zone");
         assert_eq!(terminal, posix);
         assert_eq!(terminal, implied);
         // Europe 2026: forward on 29 March at 01:00 UTC, back on 25 October at 01:00 UTC.
@@ -286,33 +322,69 @@ mod tests {
     #[test]
     fn western_and_southern_rules() {
         // New York as a terminal writes it, and in POSIX: 8 March and 1 November 2026 at 02:00 local.
-        let new_york = DeviceZone::parse("CST+5:00:00DST01:00:00,M3.2.0/02:00:00,M11.1.0/02:00:00")
-            .expect("zone");
+        let new_york =
+            DeviceZone::from_terminal("CST+5:00:00DST01:00:00,M3.2.0/02:00:00,M11.1.0/02:00:00")
+                .expect("zone");
         assert_eq!(
             new_york,
-            DeviceZone::parse("EST5EDT,M3.2.0,M11.1.0").expect("zone")
+            DeviceZone::from_posix("EST5EDT,M3.2.0,M11.1.0").expect("zone")
         );
         assert_eq!(hours(&new_york, at(2026, 3, 8, 6, 59)), -5.0);
         assert_eq!(hours(&new_york, at(2026, 3, 8, 7, 0)), -4.0);
         assert_eq!(hours(&new_york, at(2026, 11, 1, 5, 59)), -4.0);
         assert_eq!(hours(&new_york, at(2026, 11, 1, 6, 0)), -5.0);
         // Sydney: daylight saving from October to April, across the new year.
-        let sydney = DeviceZone::parse("AEST-10AEDT,M10.1.0,M4.1.0/3").expect("zone");
+        let sydney = DeviceZone::from_posix("AEST-10AEDT,M10.1.0,M4.1.0/3").expect("zone");
         assert_eq!(hours(&sydney, at(2026, 1, 15, 0, 0)), 11.0);
         assert_eq!(hours(&sydney, at(2026, 7, 15, 0, 0)), 10.0);
         assert_eq!(hours(&sydney, at(2026, 12, 15, 0, 0)), 11.0);
         // Lord Howe Island goes forward by half an hour.
-        let lord_howe = DeviceZone::parse("<+1030>-10:30<+11>-11,M10.1.0,M4.1.0").expect("zone");
+        let lord_howe =
+            DeviceZone::from_posix("<+1030>-10:30<+11>-11,M10.1.0,M4.1.0").expect("zone");
         assert_eq!(hours(&lord_howe, at(2026, 1, 15, 0, 0)), 11.0);
         // Julian days: 1 March (J60) to 1 November (J305), 2028 being a leap year.
-        let julian = DeviceZone::parse("XST-2XDT,J60/0,J305/0").expect("zone");
+        let julian = DeviceZone::from_posix("XST-2XDT,J60/0,J305/0").expect("zone");
         assert_eq!(hours(&julian, at(2028, 2, 29, 12, 0)), 2.0);
         assert_eq!(hours(&julian, at(2028, 3, 1, 12, 0)), 3.0);
     }
 
     #[test]
+    fn negative_and_two_hour_daylight_saving_in_posix() {
+        // Dublin: standard time is summer time (IST, +01:00), "daylight saving" the winter's GMT.
+        let dublin = DeviceZone::from_posix("IST-1GMT0,M10.5.0,M3.5.0/1").expect("zone");
+        assert_eq!(hours(&dublin, at(2026, 1, 15, 12, 0)), 0.0);
+        assert_eq!(hours(&dublin, at(2026, 7, 15, 12, 0)), 1.0);
+        assert_eq!(hours(&dublin, at(2026, 3, 29, 0, 59)), 0.0);
+        assert_eq!(hours(&dublin, at(2026, 3, 29, 1, 0)), 1.0);
+        assert_eq!(hours(&dublin, at(2026, 10, 25, 0, 59)), 1.0);
+        assert_eq!(hours(&dublin, at(2026, 10, 25, 1, 0)), 0.0);
+        // Troll station: UTC in winter, +02:00 in summer.
+        let troll = DeviceZone::from_posix("<+00>0<+02>-2,M3.5.0/1,M10.5.0/3").expect("zone");
+        assert_eq!(hours(&troll, at(2026, 1, 15, 12, 0)), 0.0);
+        assert_eq!(hours(&troll, at(2026, 7, 15, 12, 0)), 2.0);
+    }
+
+    #[test]
+    fn wall_clock_times_around_the_steps() {
+        let zone = DeviceZone::from_posix("CET-1CEST,M3.5.0,M10.5.0/3").expect("zone");
+        let wall = |y, mo, d, h, mi| at(y, mo, d, h, mi).naive_utc();
+        let instant = |w| zone.from_local(w).expect("instant").to_utc();
+        assert_eq!(instant(wall(2026, 1, 10, 9, 0)), at(2026, 1, 10, 8, 0));
+        assert_eq!(instant(wall(2026, 7, 10, 9, 0)), at(2026, 7, 10, 7, 0));
+        // 02:30 on 29 March does not exist: read at +01:00, it is 03:30 CEST.
+        assert_eq!(instant(wall(2026, 3, 29, 2, 30)), at(2026, 3, 29, 1, 30));
+        // 02:30 on 25 October happens twice: the first, at +02:00.
+        assert_eq!(instant(wall(2026, 10, 25, 2, 30)), at(2026, 10, 25, 0, 30));
+        assert_eq!(
+            zone.from_local(wall(2026, 7, 10, 9, 0))
+                .map(|t| t.offset().local_minus_utc()),
+            Some(7200)
+        );
+    }
+
+    #[test]
     fn a_zone_without_a_rule_and_what_is_not_a_zone() {
-        let dhaka = DeviceZone::parse("CST-6:00:00").expect("zone");
+        let dhaka = DeviceZone::from_terminal("CST-6:00:00").expect("zone");
         assert_eq!(hours(&dhaka, at(2026, 7, 1, 0, 0)), 6.0);
         for text in [
             "",
@@ -322,7 +394,8 @@ mod tests {
             "CET-1CEST,M13.1.0,M10.5.0",
             "CET-1CEST,M3.5.0",
         ] {
-            assert_eq!(DeviceZone::parse(text), None, "{text:?}");
+            assert_eq!(DeviceZone::from_posix(text), None, "{text:?}");
+            assert_eq!(DeviceZone::from_terminal(text), None, "{text:?}");
         }
     }
 }

@@ -3,7 +3,7 @@
 use std::ops::ControlFlow;
 use std::time::Instant;
 
-use chrono::{DateTime, FixedOffset, NaiveDateTime, TimeZone, Utc};
+use chrono::{DateTime, FixedOffset, NaiveDateTime, Utc};
 use serde::Serialize;
 
 use crate::device::DeviceConfig;
@@ -24,10 +24,11 @@ pub enum TimeArg {
 }
 
 impl TimeArg {
-    pub fn resolve(self, device_offset: FixedOffset) -> Option<DateTime<FixedOffset>> {
+    /// The instant: a wall-clock time is read in `zone` (at the offset of its own instant).
+    pub fn resolve(self, zone: &DeviceZone) -> Option<DateTime<FixedOffset>> {
         match self {
             TimeArg::Aware(t) => Some(t),
-            TimeArg::DeviceLocal(n) => device_offset.from_local_datetime(&n).single(),
+            TimeArg::DeviceLocal(n) => zone.from_local(n),
         }
     }
 
@@ -75,7 +76,10 @@ pub fn check_window(
     let before = match (start, end, device_offset) {
         (TimeArg::DeviceLocal(a), TimeArg::DeviceLocal(b), _) => a < b,
         (TimeArg::Aware(a), TimeArg::Aware(b), _) => a < b,
-        (a, b, Some(offset)) => match (a.resolve(offset), b.resolve(offset)) {
+        (a, b, Some(offset)) => match (
+            a.resolve(&DeviceZone::fixed(offset)),
+            b.resolve(&DeviceZone::fixed(offset)),
+        ) {
             (Some(a), Some(b)) => a < b,
             _ => false,
         },
@@ -220,16 +224,20 @@ fn contiguous_serial(since: u64, events: &[Event]) -> u64 {
 /// device's `timeZone` with its daylight-saving rule, when the rule gives the offset its clock shows now (a
 /// rule read otherwise than the device reads it is not used: its clock's offset is).
 fn search_zone(cfg: &DeviceConfig, clock: &DeviceClock) -> DeviceZone {
-    if let Some(zone) = cfg.time_zone {
+    let shown = clock.offset();
+    // A configured zone that disagrees with the configured offset of now is not the terminal's.
+    if let Some(zone) = cfg.time_zone.filter(|z| {
+        cfg.utc_offset
+            .is_none_or(|o| z.offset_at(clock.local_time.to_utc()) == o)
+    }) {
         return zone;
     }
-    let shown = clock.offset();
     cfg.utc_offset.map_or_else(
         || {
             clock
                 .time_zone
                 .as_deref()
-                .and_then(DeviceZone::parse)
+                .and_then(DeviceZone::from_terminal)
                 .filter(|zone| zone.offset_at(clock.local_time.to_utc()) == shown)
                 .unwrap_or_else(|| DeviceZone::fixed(shown))
         },
@@ -258,10 +266,10 @@ pub async fn fetch_events(
         excerpt: String::new(),
     };
     let start = start
-        .resolve(offset)
+        .resolve(&zone)
         .ok_or_else(|| failed(bad_time("start"), None))?;
     let end = end
-        .resolve(offset)
+        .resolve(&zone)
         .ok_or_else(|| failed(bad_time("end"), None))?;
     let mut window = SearchWindow {
         start,

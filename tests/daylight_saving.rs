@@ -41,11 +41,14 @@ async fn wall_clock_firmware_in(zone: Zone) -> sim::RunningSim {
     .expect("simulator starts")
 }
 
-#[tokio::test]
-async fn a_window_in_the_other_half_of_the_year_is_searched_in_its_own_offset() {
+/// The serials of a window of 19 events, ten minutes apart, in the other half of the year, fetched with the
+/// window `as_given` makes of its first and last instants; and the serials recorded.
+async fn other_half_of_the_year_window(
+    as_given: impl Fn(&Zone, DateTime<Utc>) -> TimeArg,
+) -> (Vec<u64>, Vec<u64>, i32, i32) {
     let zone = Zone::with_rule(CENTRAL_EUROPE).expect("rule");
     let centre = other_half_of_the_year(&zone, Utc::now());
-    let sim = wall_clock_firmware_in(zone).await;
+    let sim = wall_clock_firmware_in(zone.clone()).await;
     let d = &sim.devices[0];
     let first = centre - Span::minutes(90);
     let recorded = d
@@ -71,8 +74,8 @@ async fn a_window_in_the_other_half_of_the_year_is_searched_in_its_own_offset() 
     let client = IsapiClient::new(cfg).expect("client");
     let result = fetch_events(
         &client,
-        TimeArg::Aware((first - Span::minutes(1)).fixed_offset()),
-        TimeArg::Aware((centre + Span::minutes(91)).fixed_offset()),
+        as_given(&zone, first - Span::minutes(1)),
+        as_given(&zone, centre + Span::minutes(91)),
         None,
         &mut |_, _| ControlFlow::Continue(()),
     )
@@ -80,15 +83,37 @@ async fn a_window_in_the_other_half_of_the_year_is_searched_in_its_own_offset() 
     .expect("fetched");
     let mut got: Vec<u64> = result.events.iter().filter_map(|e| e.serial_no).collect();
     got.sort_unstable();
-    let wanted: Vec<u64> = recorded.iter().map(|r| r.serial_no).collect();
+    let event_offset = result
+        .events
+        .first()
+        .map_or(0, |e| e.time.offset().local_minus_utc());
+    (
+        got,
+        recorded.iter().map(|r| r.serial_no).collect(),
+        event_offset,
+        zone.offset_at(centre.timestamp()).local_minus_utc(),
+    )
+}
+
+#[tokio::test]
+async fn a_window_in_the_other_half_of_the_year_is_searched_in_its_own_offset() {
+    let (got, wanted, event_offset, offset_then) =
+        other_half_of_the_year_window(|_, t| TimeArg::Aware(t.fixed_offset())).await;
     assert_eq!(got, wanted, "every event of the window, none beside it");
     // Each event carries the offset of its instant, not the device's offset of today.
-    let offset = result.events[0].time.offset().local_minus_utc();
-    assert_eq!(
-        offset,
-        Zone::with_rule(CENTRAL_EUROPE)
-            .expect("rule")
-            .offset_at(centre.timestamp())
-            .local_minus_utc()
-    );
+    assert_eq!(event_offset, offset_then);
+}
+
+#[tokio::test]
+async fn a_wall_clock_window_in_the_other_half_of_the_year_is_read_at_its_own_offset() {
+    // The window as the terminal's clock showed it then (`--from 2026-07-01T08:00` on the command line, the
+    // app re-interpreting): read with today's offset it would lie an hour beside the events.
+    let (got, wanted, _, _) = other_half_of_the_year_window(|zone, t| {
+        TimeArg::DeviceLocal(
+            t.with_timezone(&zone.offset_at(t.timestamp()))
+                .naive_local(),
+        )
+    })
+    .await;
+    assert_eq!(got, wanted, "every event of the window, none beside it");
 }

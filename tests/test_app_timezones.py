@@ -184,7 +184,16 @@ def test_a_zone_names_its_daylight_saving_rule_for_the_core():
 		assert device_time_zone_rule(setting) is None, setting
 	with pytest.raises(ValueError):
 		device_time_zone_rule("Mars/Olympus_Mons")
-	# The core reads every rule it is given.
-	for name in ("Europe/Berlin", "America/Santiago", "Australia/Lord_Howe", "Pacific/Chatham"):
+	# The core reads every rule it is given (a rule it cannot read is a ValueError).
+	for name in (
+		"Europe/Berlin",
+		"Europe/Dublin",
+		"America/Santiago",
+		"Australia/Lord_Howe",
+		"Pacific/Chatham",
+	):
 		rule = device_time_zone_rule(name)
-		assert rule and _core.Device("10.0.0.5", "u", "p", time_zone=rule), name
+		assert rule, name
+		_core.Device("10.0.0.5", "u", "p", time_zone=rule)
+	with pytest.raises(ValueError, match="POSIX time zone rule"):
+		_core.Device("10.0.0.5", "u", "p", time_zone="CET-1CEST,M13.1.0,M10.5.0")

@@ -96,8 +96,9 @@ def log_types_again(filters: dict[str, Any]) -> dict[str | None, list[str]]:
 
 def core_utc_offset(doc: Document) -> str | None:
 	"""The `utc_offset` the core reads the device's times with (searched and pushed alike): the configured zone's
-	offset now covers times without one. Re-interpreting reads the wall clock of every time, so the terminal's
-	own offset is kept for the window (it maps back to the same digits on the terminal)."""
+	offset now covers times without one (its rule, `core_time_zone`, gives search times at other instants).
+	Re-interpreting reads the wall clock of every time, so the terminal's own zone is kept for the window: the
+	core writes its times at the offsets the terminal's rule gives them, the digits the terminal shows."""
 	if reinterpret_zone(doc):
 		return None
 	return device_utc_offset(doc.device_time_zone, site_naive_to_aware(now_datetime(), site_time_zone()))

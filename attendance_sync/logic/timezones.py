@@ -119,12 +119,15 @@ def device_time_zone_rule(setting: str | None) -> str | None:
 
 
 def _tzif(name: str) -> bytes | None:
+	parts = name.split("/")
+	if name.startswith("/") or any(part in ("", ".", "..") for part in parts):
+		return None
 	for root in TZPATH:
 		path = Path(root) / name
 		if path.is_file():
 			return path.read_bytes()
 	try:
-		return importlib.resources.files("tzdata.zoneinfo").joinpath(*name.split("/")).read_bytes()
+		return importlib.resources.files("tzdata.zoneinfo").joinpath(*parts).read_bytes()
 	except (ModuleNotFoundError, FileNotFoundError, OSError):
 		return None
 

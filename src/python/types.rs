@@ -85,7 +85,7 @@ impl PyDevice {
             None => None,
         };
         cfg.time_zone = match time_zone.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-            Some(text) => Some(DeviceZone::parse(text).ok_or_else(|| {
+            Some(text) => Some(DeviceZone::from_posix(text).ok_or_else(|| {
                 PyValueError::new_err(format!(
                     "not a POSIX time zone rule: {text:?} (expected e.g. CET-1CEST,M3.5.0,M10.5.0/3)"
                 ))
