@@ -79,9 +79,22 @@ def test_holidays_of_the_shift_then_the_employee_unless_the_shift_works_them():
 	plant = {"Day": M.ShiftTiming("Day", DAY.start, DAY.end, holiday_list="Plant")}
 	assert [d.day for d in M.shift_days(person, days(3), plant, holidays)] == [days(3)[0], days(3)[2]]
 	works = {"Day": M.ShiftTiming("Day", DAY.start, DAY.end, works_holidays=True)}
-	assert [d.day for d in M.shift_days(person, days(3), works, holidays)] == days(3)
+	worked = M.shift_days(person, days(3), works, holidays)
+	assert [d.day for d in worked] == days(3)
+	# A holiday it works is judged only by the check-ins it has: HRMS marks no one absent on a holiday.
+	assert [d.problem() for d in worked] == [None, M.NO_CHECKIN, M.NO_CHECKIN]
+	worked[0].checkins.append((at(0, 9), "IN"))
+	assert worked[0].problem() == M.ONLY_IN
 	person.default_shift = "Deleted"
 	assert M.shift_days(person, days(3), TIMINGS, holidays) == []
+
+
+def test_a_day_hr_marked_present_misses_no_check_in():
+	person = M.Person("E1", None, None, "Day", None, settled_days={MON})
+	settled, plain = M.shift_days(person, days(2), TIMINGS, {})
+	assert (settled.problem(), plain.problem()) == (None, M.NO_CHECKIN)
+	settled.checkins.append((at(0, 17), "OUT"))
+	assert settled.problem() == M.ONLY_OUT
 
 
 def placement(shift: str, n: int = 3) -> M.Placement:

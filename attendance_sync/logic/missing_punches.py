@@ -109,6 +109,8 @@ class Person:
 	device_user_id: str | None = None
 	assignments: list[Assignment] = field(default_factory=list)
 	days_off: set[date] = field(default_factory=set)
+	# Days HR has marked present by hand (submitted Attendance Present or Half Day): no check-in is expected.
+	settled_days: set[date] = field(default_factory=set)
 
 	def shifts_on(self, day: date) -> list[str]:
 		"""The Shift Types of `day`: those of the assignments covering it (in their order), else the default."""
@@ -131,8 +133,13 @@ class ShiftDay:
 	end: datetime
 	checkins: list[tuple[datetime, str | None]] = field(default_factory=list)
 	punches: list[tuple[datetime, str, str]] = field(default_factory=list)
+	# A holiday of a Shift Type that marks attendance on holidays, or a day HR marked present: a day without
+	# check-ins is not missing any (HRMS marks no absence on a holiday), one with them is judged.
+	absence_expected_fine: bool = False
 
 	def problem(self) -> str | None:
+		if not self.checkins and self.absence_expected_fine:
+			return None
 		return problem([log_type for _time, log_type in self.checkins])
 
 
@@ -155,10 +162,12 @@ def shift_days(
 			if timing is None:
 				continue
 			holiday_list = timing.holiday_list or person.holiday_list
-			if not timing.works_holidays and holiday_list and day in holidays.get(holiday_list, ()):
+			holiday = bool(holiday_list) and day in holidays.get(holiday_list or "", ())
+			if holiday and not timing.works_holidays:
 				continue
 			start, end = _window(timing, day)
-			result.append(ShiftDay(person.name, day, shift, start, end))
+			fine = holiday or day in person.settled_days
+			result.append(ShiftDay(person.name, day, shift, start, end, absence_expected_fine=fine))
 	result.sort(key=lambda d: (d.start, d.shift))
 	return result
 

@@ -18,6 +18,7 @@ from typing import Any
 import frappe
 from erpnext.accounts.utils import build_qb_match_conditions
 from frappe import _
+from frappe.permissions import get_user_permissions
 from frappe.query_builder import Criterion
 from frappe.utils import format_datetime, formatdate, get_datetime, getdate, now_datetime
 
@@ -30,6 +31,7 @@ from attendance_sync.logic import punches as P
 OPEN_PUNCHES = (P.PENDING, P.FAILED, P.UNMAPPED)
 # Attendance that says the person was not expected at a terminal that day.
 AWAY = ("On Leave", "Work From Home")
+PRESENT = ("Present", "Half Day")
 # Days read around the range: a night shift of the day before reaches into the first day, and one of the last
 # day ends the next morning.
 MARGIN = timedelta(days=1)
@@ -129,10 +131,32 @@ def employee_criterion(employee: Any, filters: frappe._dict, first: date, last: 
 	for fieldname in ("company", "branch", "department"):
 		if filters.get(fieldname):
 			criteria.append(employee[fieldname] == filters.get(fieldname))
-	# A System Manager without a role on Employee reads it through this report alone: nothing to restrict by.
+	# The user's User Permissions restrict the rows whatever their roles (a System Manager has no role on Employee
+	# and reads it through this report); with read on Employee, Frappe's own match conditions as well.
+	criteria.extend(user_permission_criteria(employee))
 	if frappe.has_permission("Employee", "read"):
 		criteria.extend(build_qb_match_conditions("Employee"))
 	return Criterion.all(criteria)
+
+
+def user_permission_criteria(employee: Any) -> list[Any]:
+	"""The Employees the session user's User Permissions allow: by Employee, Company, Branch or Department."""
+	allowed = get_user_permissions(frappe.session.user)
+	criteria = []
+	for doctype, fieldname in (
+		("Employee", "name"),
+		("Company", "company"),
+		("Branch", "branch"),
+		("Department", "department"),
+	):
+		values = [
+			p.get("doc")
+			for p in allowed.get(doctype, [])
+			if not p.get("applicable_for") or p.get("applicable_for") == "Employee"
+		]
+		if values:
+			criteria.append(employee[fieldname].isin(values))
+	return criteria
 
 
 def read_people(employee: Any, chosen: Any) -> tuple[dict[str, M.Person], dict[str, str]]:
@@ -207,18 +231,25 @@ def read_days_off(people: dict[str, M.Person], in_scope: Any, first: date, last:
 		people[a.employee].days_off.update(d for d in days if d != half)
 
 	attendance = frappe.qb.DocType("Attendance")
-	away = (
+	marked = (
 		frappe.qb.from_(attendance)
-		.select(attendance.employee, attendance.attendance_date)
+		.select(
+			attendance.employee, attendance.attendance_date, attendance.status, attendance.attendance_request
+		)
 		.where(
 			(attendance.docstatus == 1)
-			& attendance.status.isin(AWAY)
+			& (attendance.status.isin(AWAY) | attendance.status.isin(PRESENT))
 			& attendance.attendance_date[first:last]
 			& attendance.employee.isin(in_scope)
 		)
 	).run(as_dict=True)
-	for a in away:
-		people[a.employee].days_off.add(a.attendance_date)
+	for a in marked:
+		# Away, or an Attendance Request (On Duty) HR approved: not expected at a terminal. Present by another
+		# hand: a day without check-ins is settled (auto attendance marks no one present without them).
+		if a.status in AWAY or a.attendance_request:
+			people[a.employee].days_off.add(a.attendance_date)
+		else:
+			people[a.employee].settled_days.add(a.attendance_date)
 
 
 def read_timings() -> dict[str, M.ShiftTiming]:

@@ -206,6 +206,24 @@ class TestMissingPunches(AttendanceSyncTestCase):
 		self.assertTrue(night_row["devices"].startswith(f"{self.gate} (last contact "))
 		self.assertEqual(night_row["open_punches"], 0)
 
+	def test_a_day_hr_marked_present_is_settled(self):
+		"""Cleo forgot to punch on day 1; HR marks her Present (by hand, or an approved Attendance Request makes
+		such an Attendance): the day leaves the report, and her other days stay."""
+		company = frappe.db.get_value("Employee", self.cleo, "company")
+		attendance = frappe.get_doc(
+			{
+				"doctype": "Attendance",
+				"employee": self.cleo,
+				"attendance_date": self.day(1),
+				"status": "Present",
+				"company": company,
+			}
+		).insert(ignore_permissions=True)
+		attendance.submit()
+		self.addCleanup(frappe.db.delete, "Attendance", {"name": attendance.name})
+		cleo = [r[1] for r in self.brief(self.rows()) if r[0] == self.cleo]
+		self.assertEqual(cleo, [0, 2])
+
 	def test_filters_by_company_department_branch_and_shift(self):
 		everyone = self.brief(self.rows())
 		self.assertEqual(self.brief(self.rows(company=self.company)), everyone)
@@ -258,6 +276,16 @@ class TestMissingPunches(AttendanceSyncTestCase):
 			{"doctype": "User Permission", "user": user, "allow": "Employee", "for_value": self.ben}
 		).insert(ignore_permissions=True)
 		frappe.set_user(user)
+		self.assertEqual([r[0] for r in self.brief(self.rows())], [self.ben])
+
+	def test_user_permissions_restrict_a_system_manager_too(self):
+		"""A System Manager has no role on Employee; a User Permission still limits what the report shows."""
+		user = self.make_user("System Manager")
+		frappe.get_doc(
+			{"doctype": "User Permission", "user": user, "allow": "Employee", "for_value": self.ben}
+		).insert(ignore_permissions=True)
+		frappe.set_user(user)
+		self.assertFalse(frappe.has_permission("Employee", "read"))
 		self.assertEqual([r[0] for r in self.brief(self.rows())], [self.ben])
 
 	def test_hr_managers_run_and_export_it_and_hr_users_do_not(self):
