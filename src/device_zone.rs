@@ -200,7 +200,10 @@ impl RuleDay {
                     i64::from(day) - 1 + i64::from(leap_day_passed),
                 ))
             }
-            RuleDay::Julian(day) => NaiveDate::from_yo_opt(year, day + 1),
+            // Day 365 exists in leap years only: elsewhere it is the year's last day.
+            RuleDay::Julian(day) => {
+                NaiveDate::from_yo_opt(year, day + 1).or_else(|| NaiveDate::from_yo_opt(year, day))
+            }
         }
     }
 }

@@ -129,13 +129,17 @@ fn hms(seconds: i32) -> String {
 /// `M3.5.0` → `M3.5.0/02:00:00` (POSIX's default).
 fn with_full_time(rule: &str) -> String {
     let (date, time) = rule.split_once('/').unwrap_or((rule, "2"));
+    let (sign, time) = match time.strip_prefix('-') {
+        Some(rest) => ("-", rest),
+        None => ("", time.strip_prefix('+').unwrap_or(time)),
+    };
     let mut parts = time.split(':').map(|p| p.parse::<u32>().unwrap_or(0));
     let (h, m, s) = (
         parts.next().unwrap_or(0),
         parts.next().unwrap_or(0),
         parts.next().unwrap_or(0),
     );
-    format!("{date}/{h:02}:{m:02}:{s:02}")
+    format!("{date}/{sign}{h:02}:{m:02}:{s:02}")
 }
 
 #[cfg(test)]
@@ -186,6 +190,9 @@ mod tests {
             new_york.posix(),
             "CST+5:00:00DST01:00:00,M3.2.0/02:00:00,M11.1.0/02:00:00"
         );
+        // Greenland changes at -01:00 local time (Saturday night), written as such.
+        assert_eq!(with_full_time("M3.5.0/-1"), "M3.5.0/-01:00:00");
+        assert_eq!(with_full_time("M10.5.0/0"), "M10.5.0/00:00:00");
         assert!(Zone::with_rule("CET-1").is_err(), "no daylight saving");
         assert!(Zone::with_rule("nonsense,").is_err());
     }

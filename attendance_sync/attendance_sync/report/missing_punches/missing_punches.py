@@ -67,6 +67,7 @@ def columns() -> list[dict[str, Any]]:
 	return [
 		column("employee", _("Employee"), "Link", 170, "Employee"),
 		column("employee_name", _("Employee Name"), "Data", 160),
+		column("attendance_device_id", _("Attendance Device ID"), "Data", 120),
 		column("date", _("Date"), "Date", 115),
 		column("shift", _("Shift"), "Link", 160, "Shift Type"),
 		column("problem", _("Problem"), "Data", 150),
@@ -115,7 +116,10 @@ def rows(filters: frappe._dict, first: date, last: date, now: datetime) -> list[
 			continue
 		problem = day.problem()
 		if problem:
-			result.append(row(day, problem, employee_names[day.employee], devices.get(day.shift, [])))
+			device_user_id = people[day.employee].device_user_id
+			result.append(
+				row(day, problem, employee_names[day.employee], device_user_id, devices.get(day.shift, []))
+			)
 	result.sort(key=lambda r: (r["date"], r["employee"], r["shift"]))
 	return result
 
@@ -350,10 +354,14 @@ def read_devices() -> dict[str, list[Device]]:
 	return devices
 
 
-def row(day: M.ShiftDay, problem: str, employee_name: str, devices: list[Device]) -> dict[str, Any]:
+def row(
+	day: M.ShiftDay, problem: str, employee_name: str, device_user_id: str | None, devices: list[Device]
+) -> dict[str, Any]:
+	"""A report row. An empty Attendance Device ID says no terminal can know the person."""
 	return {
 		"employee": day.employee,
 		"employee_name": employee_name,
+		"attendance_device_id": device_user_id,
 		"date": day.day,
 		"shift": day.shift,
 		"problem": M.problem_label(problem),

@@ -188,6 +188,8 @@ class TestMissingPunches(AttendanceSyncTestCase):
 
 		by_key = {(r["employee"], r["date"]): r for r in rows}
 		missing = by_key[(ann, self.day(1))]
+		self.assertEqual(missing["attendance_device_id"], self.ann_id)
+		self.assertIsNone(by_key[(cleo, self.day(1))]["attendance_device_id"], "no terminal can know Cleo")
 		self.assertEqual(missing["open_punches"], 2)
 		self.assertEqual(missing["punch_details"], f"09:02 {self.door}: Failed, 17:01 {self.door}: Unmapped")
 		self.assertEqual(missing["device_behind"], 0, "the door answered after the shift")
