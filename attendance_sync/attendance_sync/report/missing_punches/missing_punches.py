@@ -67,7 +67,7 @@ def columns() -> list[dict[str, Any]]:
 	return [
 		column("employee", _("Employee"), "Link", 170, "Employee"),
 		column("employee_name", _("Employee Name"), "Data", 160),
-		column("attendance_device_id", _("Attendance Device ID"), "Data", 120),
+		column("attendance_device_id", _("Attendance Device ID"), "Data", 160),
 		column("date", _("Date"), "Date", 115),
 		column("shift", _("Shift"), "Link", 160, "Shift Type"),
 		column("problem", _("Problem"), "Data", 150),
