@@ -9,6 +9,7 @@ use serde_json::json;
 use super::client::IsapiClient;
 use super::paging::{page_through, Answer, PageStop, Pages, Search, Taken};
 use super::xml;
+use crate::device_zone::DeviceZone;
 use crate::error::{excerpt, Error};
 use crate::event::parse_device_time;
 
@@ -66,30 +67,11 @@ fn protocol(client: &IsapiClient, path: &str, what: impl Into<String>, body: &[u
     }
 }
 
-/// POSIX `timeZone` to an offset: the sign is inverted relative to ISO (`CST-8:00:00` is UTC+8;
-/// docs/isapi.md#system-resources).
-/// DST rules after the standard offset are ignored; `localTime` already carries the effective offset.
+/// POSIX `timeZone` to its standard offset: the sign is inverted relative to ISO (`CST-8:00:00` is UTC+8;
+/// docs/isapi.md#system-resources). The daylight-saving rule that may follow is read by
+/// [`DeviceZone::from_terminal`].
 pub fn posix_tz_offset(tz: &str) -> Option<FixedOffset> {
-    let rest = tz
-        .trim()
-        .trim_start_matches(|c: char| c.is_ascii_alphabetic());
-    let end = rest
-        .get(1..)?
-        .find(|c: char| !(c.is_ascii_digit() || c == ':'))
-        .map_or(rest.len(), |i| i + 1);
-    let spec = rest.get(..end)?;
-    let (sign, hms) = match spec.as_bytes().first()? {
-        b'+' => (-1, &spec[1..]),
-        b'-' => (1, &spec[1..]),
-        _ => (-1, spec),
-    };
-    let mut parts = hms.split(':');
-    let hours: i32 = parts.next()?.parse().ok()?;
-    let minutes: i32 = parts.next().map_or(Some(0), |m| m.parse().ok())?;
-    if hours > 14 || minutes >= 60 {
-        return None;
-    }
-    FixedOffset::east_opt(sign * (hours * 3600 + minutes * 60))
+    DeviceZone::from_terminal(tz).map(|zone| zone.standard())
 }
 
 /// Reads a `System/time` document. `configured` overrides the device's offset for naive clocks;
@@ -105,9 +87,18 @@ pub fn parse_clock(
         .or_else(|| time_zone.as_deref().and_then(posix_tz_offset))
         .or_else(|| FixedOffset::east_opt(0));
     let text = xml::find(&leaves, "localTime").ok_or("System/time has no localTime")?;
-    let local_time = zone_offset
+    let mut local_time = zone_offset
         .and_then(|o| parse_device_time(text, o))
         .ok_or_else(|| format!("unreadable localTime {text:?}"))?;
+    // A localTime without an offset is read at the offset the zone's rule gives it (summer time included).
+    if let (None, Some(zone)) = (
+        configured,
+        time_zone.as_deref().and_then(DeviceZone::from_terminal),
+    ) {
+        if let Some(t) = parse_device_time(text, zone.offset_at(local_time.to_utc())) {
+            local_time = t;
+        }
+    }
     let local_time = match configured {
         Some(o) => local_time.with_timezone(&o),
         None => local_time,
@@ -325,5 +316,31 @@ mod tests {
         assert_eq!(secs("CST+0:00:00"), Some(0));
         assert_eq!(secs("nonsense"), None);
         assert_eq!(secs(""), None);
+    }
+
+    #[test]
+    fn a_naive_local_time_is_read_at_the_offset_the_rule_gives_it() {
+        let answer = |local: &str| {
+            format!(
+                "<Time><timeMode>NTP</timeMode><localTime>{local}</localTime>\
+                 <timeZone>CST-1:00:00DST01:00:00,M3.5.0/02:00:00,M10.5.0/03:00:00</timeZone></Time>"
+            )
+        };
+        let offset = |local: &str| {
+            parse_clock(answer(local).as_bytes(), None, Utc::now())
+                .map(|c| c.offset().local_minus_utc())
+        };
+        assert_eq!(offset("2026-07-01T08:00:00"), Ok(7200));
+        assert_eq!(offset("2026-01-15T08:00:00"), Ok(3600));
+        // An offset the terminal writes is its own.
+        assert_eq!(offset("2026-07-01T08:00:00+02:00"), Ok(7200));
+        // A configured offset is every reading's.
+        let configured = FixedOffset::east_opt(3 * 3600);
+        let clock = parse_clock(
+            answer("2026-07-01T08:00:00").as_bytes(),
+            configured,
+            Utc::now(),
+        );
+        assert_eq!(clock.map(|c| c.offset().local_minus_utc()), Ok(3 * 3600));
     }
 }
