@@ -96,6 +96,18 @@ OVERLAP = timedelta(minutes=10)
 
 
 QUEUES = ("long", "short", "default")
+
+
+def daylight_saving_since(step: datetime) -> str:
+	"""A POSIX rule for terminals at UTC+06:00 whose clocks went forward an hour at `step` (site time, UTC+06:00
+	being the site's Asia/Dhaka) and go back 30 days later: days counted from 0 on 1 January, leap day included."""
+	back = step + timedelta(days=30)
+	return (
+		f"XST-6XDT-7,{step.timetuple().tm_yday - 1}/{step:%H:%M:%S},"
+		f"{back.timetuple().tm_yday - 1}/{back:%H:%M:%S}"
+	)
+
+
 # The lanes a history is drawn into: the top `--services` share of them go through the services.
 LANES = 20
 
@@ -237,6 +249,8 @@ class Terminal:
 	# (serial, time) of punches outside the promise: stamped before what the site had already fetched from the
 	# terminal (a clock set back, a back-dated record) while no serial cursor could reach them.
 	unpromised: set = field(default_factory=set)
+	# Its firmware reads a search's times as its wall clock, whatever offset they carry (with `zoned`).
+	wall_clock: bool = False
 
 
 @dataclass(frozen=True)
@@ -276,11 +290,19 @@ class History(RuleBasedStateMachine):
 			self.services.start_worker()
 		self.started_at = now_datetime()
 		self.site_tz = common.site_time_zone()
+		# Odd lanes: terminals in a zone whose clocks went forward since Sync Start and whose firmware reads
+		# search times as wall clock; a window before the step is searched at its own offset or loses an hour.
+		self.zoned = lane % 2 == 1
 		self.sim = Simulator(
 			devices=2,
 			args=[
 				*("--user", SIM_USER, "--password", SIM_PASSWORD),
 				*("--days", "1", "--events-per-day", "0", "--employees", "200"),
+				*(
+					("--time-zone", daylight_saving_since(now_datetime() - timedelta(hours=36)))
+					if self.zoned
+					else ()
+				),
 			],
 		)
 		self.sim.start()
@@ -302,7 +324,8 @@ class History(RuleBasedStateMachine):
 					"shift_types": [{"shift_type": s} for s in self.shifts],
 				}
 			).insert(ignore_permissions=True)
-			self.terminals.append(Terminal(sim=sim_device, name=doc.name))
+			self.terminals.append(Terminal(sim=sim_device, name=doc.name, wall_clock=self.zoned))
+			self._faults(self.terminals[-1])
 		users = _core.device_users(
 			core_device(frappe.get_doc(common.DEVICE, self.terminals[0].name), common.get_settings())
 		)
@@ -397,7 +420,11 @@ class History(RuleBasedStateMachine):
 			self.services.settle()  # the worker runs the Reprocess the Employee hook queued
 
 	def _faults(self, terminal: Terminal) -> None:
-		terminal.sim.set_faults(drop_rate=1.0 if terminal.offline else 0.0, clock_skew_secs=terminal.skew)
+		terminal.sim.set_faults(
+			drop_rate=1.0 if terminal.offline else 0.0,
+			clock_skew_secs=terminal.skew,
+			time_handling="device-local" if terminal.wall_clock else "honour",
+		)
 
 	def _record(self, terminal: Terminal, person: Person, at: datetime | None) -> list[dict]:
 		aware = site_naive_to_aware(at, self.site_tz) if at is not None else None
