@@ -498,22 +498,14 @@ def browser_loads(
 	tests/bench/browser.py's workspace step): from the start of navigating to /app/attendance-sync (the desk's
 	boot included), and from `frappe.set_route` on another page of the desk; one round first, untimed. And the
 	requests of the last load from the desk: (method or path, seconds from the route's start, seconds taken)."""
-	from browser import CHROMIUM_ARGS, Watch
+	from browser import CHROMIUM_ARGS, Watch, wait_for_widgets
 	from playwright.sync_api import Page, Request, sync_playwright
 
 	cards = [c.card for c in calls if c.card]
 	charts = [c.chart for c in calls if c.chart]
 
 	def drawn(page: Page) -> None:
-		for label in cards:
-			number = page.locator(".number-widget-box", has_text=label).first.locator(".number")
-			number.wait_for(timeout=120_000)
-			page.wait_for_function(
-				"(el) => /\\d/.test(el.innerText)", arg=number.element_handle(), timeout=120_000
-			)
-		for label in charts:
-			box = page.locator(".dashboard-widget-box", has_text=label).first
-			box.locator("svg.frappe-chart").first.wait_for(timeout=120_000)
+		wait_for_widgets(page, cards, charts, timeout=120_000, drawn="svg.frappe-chart")
 
 	full, in_desk = [], []
 	trace: list[tuple[str, float, float]] = []

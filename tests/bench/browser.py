@@ -24,6 +24,7 @@ import traceback
 import urllib.error
 import urllib.request
 from collections import Counter
+from collections.abc import Iterable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from urllib.parse import parse_qs, quote
@@ -198,6 +199,22 @@ PROGRESS_STATE = """() => {
 }"""
 
 
+def wait_for_widgets(
+	page: Page, cards: Iterable[str], charts: Iterable[str], timeout: int = 60_000, drawn: str = "svg"
+) -> None:
+	"""Until every number card of `cards` shows a number and every chart of `charts` shows `drawn` (a chart
+	without data draws no `svg.frappe-chart`, only its empty state)."""
+	for label in cards:
+		number = page.locator(".number-widget-box", has_text=label).first.locator(".number")
+		number.wait_for(timeout=timeout)
+		page.wait_for_function(
+			"(el) => /\\d/.test(el.innerText)", arg=number.element_handle(), timeout=timeout
+		)
+	for label in charts:
+		box = page.locator(".dashboard-widget-box", has_text=label).first
+		box.locator(drawn).first.wait_for(timeout=timeout)
+
+
 def open_workspace(page: Page, steps: Steps, watch: Watch, base: str, shot: str = "workspace") -> None:
 	"""The app's workspace, the first screen a user sees: its shortcuts, number cards (each showing a number) and
 	charts load without a 5xx or an error in the console; the Settings shortcut opens the Settings form. `shot`:
@@ -207,16 +224,7 @@ def open_workspace(page: Page, steps: Steps, watch: Watch, base: str, shot: str 
 	for label in WORKSPACE_SHORTCUTS:
 		page.locator(".shortcut-widget-box", has_text=label).first.wait_for(timeout=60_000)
 	page.locator(".shortcut-widget-box", has_text="Device Punch").locator(".indicator-pill").wait_for()
-	for label in WORKSPACE_CARDS:
-		number = page.locator(".number-widget-box", has_text=label).first.locator(".number")
-		number.wait_for(timeout=60_000)
-		page.wait_for_function(
-			"(el) => /\\d/.test(el.innerText)", arg=number.element_handle(), timeout=60_000
-		)
-	for label in WORKSPACE_CHARTS:
-		page.locator(".dashboard-widget-box", has_text=label).first.locator("svg").first.wait_for(
-			timeout=60_000
-		)
+	wait_for_widgets(page, WORKSPACE_CARDS, WORKSPACE_CHARTS)
 	watch.settle(page)
 	if failures := watch.since(mark):
 		steps.shot("workspace-failure")
