@@ -9,6 +9,7 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use attendance_sync::isapi::IsapiClient;
@@ -33,6 +34,18 @@ struct Server {
     port: u16,
     /// Apache's own stop command: a SIGKILL to the parent would orphan its worker processes.
     stop: Option<Command>,
+    /// One peer at a time: Apache's nonces live one second, and peers starting beside a test's exchanges on a
+    /// loaded machine let a challenge go stale before its answer (a third exchange where two are asserted).
+    _one_at_a_time: MutexGuard<'static, ()>,
+}
+
+static ONE_PEER: Mutex<()> = Mutex::new(());
+
+fn one_peer() -> MutexGuard<'static, ()> {
+    // A test that panicked while holding it leaves nothing to protect.
+    ONE_PEER
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl Drop for Server {
@@ -83,6 +96,7 @@ fn start_apache() -> Option<Server> {
         eprintln!("skipped: {APACHE} not installed (run `make test`)");
         return None;
     }
+    let one_at_a_time = one_peer();
     let dir = scratch_dir("apache");
     let ha1 = digest_auth::Algorithm::new(digest_auth::AlgorithmType::MD5, false)
         .hash(b"admin:ISAPI:Interop-Pass-1");
@@ -125,6 +139,7 @@ fn start_apache() -> Option<Server> {
         child,
         port,
         stop: Some(stop),
+        _one_at_a_time: one_at_a_time,
     })
 }
 
@@ -138,6 +153,7 @@ fn start_httpbin() -> Option<Server> {
         eprintln!("skipped: ATTENDANCE_SYNC_PYTHON not set (run `make test`)");
         return None;
     };
+    let one_at_a_time = one_peer();
     let port = free_port();
     let mut child = Command::new(python)
         .args([
@@ -157,6 +173,7 @@ fn start_httpbin() -> Option<Server> {
         child,
         port,
         stop: None,
+        _one_at_a_time: one_at_a_time,
     })
 }
 
