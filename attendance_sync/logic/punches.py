@@ -135,14 +135,10 @@ class PunchDirection:
 		return log_type_for(self.mode, device_log_type, door_no, reader_no, self.readers, self.fallback)
 
 	def knows(self, device_log_type: str | None, reader_no: int | None) -> bool:
-		return knows_direction(self.mode, device_log_type, reader_no)
-
-
-def knows_direction(direction: str | None, device_log_type: str | None, reader_no: int | None) -> bool:
-	"""Whether a stored punch holds what its Log Type can be worked out again from: a fixed Punch Direction
-	needs nothing; otherwise the reader or the terminal's direction must have been kept (punches stored before
-	they were kept have neither, and keep their Log Type)."""
-	return direction in ("IN", "OUT", "None") or bool(reader_no) or device_log_type in ("IN", "OUT")
+		"""Whether a stored punch holds what its Log Type can be worked out again from: a fixed Punch Direction
+		needs nothing; otherwise the reader or the terminal's direction must have been kept (punches stored before
+		they were kept have neither, and keep their Log Type)."""
+		return self.mode in ("IN", "OUT", "None") or bool(reader_no) or device_log_type in ("IN", "OUT")
 
 
 def reader_map(rows: Iterable[tuple[Any, Any, Any]]) -> dict[tuple[int, int], str]:

@@ -1,4 +1,4 @@
-//! Device time: formatting event times, parsing request times, POSIX zone strings.
+//! Device time: the device clock, and request times as clients write them (formatting is `Zone::format`).
 
 use chrono::{DateTime, FixedOffset, NaiveDateTime, Utc};
 
@@ -8,12 +8,6 @@ use super::zone::Zone;
 /// Current device clock as unix seconds (real clock plus injected skew).
 pub fn device_now(skew_secs: i64) -> i64 {
     Utc::now().timestamp().saturating_add(skew_secs)
-}
-
-/// Formats an instant the way terminals do: `2024-03-01T08:00:00+06:00` (the offset of that instant in the
-/// device's zone), or naive `2024-03-01 08:00:00` like the DS-KV6124 intercom.
-pub fn format_time(ts: i64, zone: &Zone, naive: bool) -> String {
-    zone.format(ts, naive)
 }
 
 /// A time as written by a client: with or without an offset.
@@ -109,11 +103,8 @@ mod tests {
     #[test]
     fn formats_with_device_offset() {
         let ts = 1_709_258_400; // 2024-03-01T02:00:00Z
-        assert_eq!(
-            format_time(ts, &off(21600), false),
-            "2024-03-01T08:00:00+06:00"
-        );
-        assert_eq!(format_time(ts, &off(21600), true), "2024-03-01 08:00:00");
-        assert_eq!(format_time(ts, &off(0), false), "2024-03-01T02:00:00+00:00");
+        assert_eq!(off(21600).format(ts, false), "2024-03-01T08:00:00+06:00");
+        assert_eq!(off(21600).format(ts, true), "2024-03-01 08:00:00");
+        assert_eq!(off(0).format(ts, false), "2024-03-01T02:00:00+00:00");
     }
 }

@@ -24,7 +24,7 @@ use serde_json::{json, Map, Value};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
-use super::clock::{device_now, format_time};
+use super::clock::device_now;
 use super::config::Faults;
 use super::log::{Event, EventLog};
 use super::render::{info_item, RenderStyle};
@@ -240,7 +240,7 @@ impl Pusher {
         m.insert("channelID".into(), json!(1));
         m.insert(
             "dateTime".into(),
-            json!(format_time(ts, dev.zone(), faults.naive_times)),
+            json!(dev.zone().format(ts, faults.naive_times)),
         );
         m.insert("activePostCount".into(), json!(1));
         m

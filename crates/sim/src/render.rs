@@ -5,7 +5,6 @@ use std::borrow::Cow;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::clock::format_time;
 use super::config::FieldStyle;
 use super::log::{Card, Detail, Event, Generated};
 use super::people::Roster;
@@ -118,7 +117,7 @@ pub fn info_item<'a>(event: &'a Event, roster: &'a Roster, style: RenderStyle<'_
     let mut item = InfoItem {
         major: event.major,
         minor: event.minor,
-        time: format_time(event.ts, style.zone, style.naive_times),
+        time: style.zone.format(event.ts, style.naive_times),
         card_no: None,
         card_type: None,
         name: None,

@@ -6,7 +6,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use super::auth::{Account, AuthState};
-use super::clock::{device_now, format_time, parse_written, WrittenTime};
+use super::clock::{device_now, parse_written, WrittenTime};
 use super::config::{Faults, FieldStyle, PageFaultKind, ResultOrder};
 use super::http_hosts::Slots;
 use super::log::{Attendance, Card, Detail, Event, EventLog, Filter, Generated, Selection};
@@ -327,7 +327,7 @@ impl DeviceState {
             };
             recorded.push(Recorded {
                 serial_no: event.serial,
-                time: format_time(ts, &self.zone, false),
+                time: self.zone.format(ts, false),
                 employee_no: roster
                     .get(who)
                     .map(|p| p.employee_no.clone())

@@ -2,7 +2,7 @@
 
 use hyper::{Response, StatusCode};
 
-use super::clock::{device_now, format_time};
+use super::clock::device_now;
 use super::config::Faults;
 use super::http::{respond, Body, XML};
 use super::state::{DeviceState, FIRMWARE, MODEL};
@@ -34,7 +34,7 @@ pub fn time(dev: &DeviceState, faults: &Faults) -> Response<Body> {
         .field("timeMode", "NTP")
         .field(
             "localTime",
-            format_time(device_now(faults.clock_skew_secs), zone, false),
+            zone.format(device_now(faults.clock_skew_secs), false),
         )
         .field("timeZone", zone.posix())
         .finish();
